@@ -1,0 +1,317 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash } from 'node:crypto';
+import type { PGlite } from '@electric-sql/pglite';
+import type { Pool, PoolConfig } from 'pg';
+import { type WriteContext, contextSettingsSql, resolveContext } from './api/context.js';
+import { Table } from './api/table.js';
+import { openPGlite, pgliteDriver } from './driver/pglite.js';
+import { openPostgres, postgresDriver } from './driver/node-postgres.js';
+import type { Driver, Queryable } from './driver/types.js';
+import { DestructiveMigrationError, InvalidInputError, InvalidUsageError } from './errors.js';
+import { readExistingTables } from './migrate/introspect.js';
+import { type SchemaChange, planMigration } from './migrate/plan.js';
+import type { ColumnMap, TableDef } from './schema/table.js';
+import { quoteIdent, validateSchemaName } from './schema/names.js';
+import { mapDatabaseError } from './sql/map-error.js';
+import { catalogName } from './sql/names.js';
+import { LIBRARY_VERSION } from './version.js';
+
+/** How to reach the database. With no option at all: embedded PGlite, in memory. */
+export interface ConnectOptions {
+  /** A PostgreSQL connection string; uses node-postgres. */
+  url?: string;
+  /** A directory for embedded PGlite to keep its data in. */
+  dataDir?: string;
+  /** An existing node-postgres `Pool` or `PGlite` instance; the caller keeps ownership. */
+  client?: Pool | PGlite;
+  /** The schema holding appendlog's tables (default `public`). */
+  schema?: string;
+  /** Extra node-postgres pool settings (`max`, timeouts …) when connecting by `url`. */
+  pool?: PoolConfig;
+}
+
+export interface MigrateOptions {
+  /** Plan only: return the SQL without running it. */
+  dryRun?: boolean;
+  /** Grant an application role read and append rights, and deny it UPDATE/DELETE/TRUNCATE. */
+  appRole?: string;
+}
+
+export interface MigrateResult {
+  /** The SQL run (or, with `dryRun`, that would run). */
+  statements: string[];
+  /** The changes applied, one per table created or extended; empty when up to date. */
+  changes: Array<Pick<SchemaChange, 'table' | 'change' | 'columns'>>;
+}
+
+interface TxScope {
+  driver: Driver;
+  conn: Queryable;
+}
+
+/** Which transaction (if any) the current async call chain runs inside. */
+const txScope = new AsyncLocalStorage<TxScope>();
+const statementNames = new Map<string, string>();
+let savepointCounter = 0;
+
+function statementName(sql: string): string {
+  let name = statementNames.get(sql);
+  if (name === undefined) {
+    name = `appendlog_${createHash('sha1').update(sql).digest('hex').slice(0, 20)}`;
+    statementNames.set(sql, name);
+  }
+  return name;
+}
+
+function isPGlite(client: unknown): client is PGlite {
+  const c = client as { exec?: unknown; transaction?: unknown; waitReady?: unknown };
+  return typeof c.exec === 'function' && typeof c.transaction === 'function' && 'waitReady' in c;
+}
+
+function isPool(client: unknown): client is Pool {
+  const c = client as { connect?: unknown; query?: unknown; totalCount?: unknown };
+  return typeof c.connect === 'function' && typeof c.query === 'function' && typeof c.totalCount === 'number';
+}
+
+/**
+ * Opens a database. Embedded PGlite in memory by default, on disk with `dataDir`, a PostgreSQL
+ * server with `url`, or whatever client you pass.
+ *
+ * @example
+ * const db = await connect();                                   // PGlite, in memory
+ * const db = await connect({ dataDir: '.data' });               // PGlite, on disk
+ * const db = await connect({ url: process.env.DATABASE_URL });  // PostgreSQL
+ */
+export async function connect(options: ConnectOptions = {}): Promise<Database> {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidInputError('connect() takes an options object', 'options');
+  }
+  const schema = options.schema ?? 'public';
+  validateSchemaName(schema);
+  const chosen = [options.url, options.dataDir, options.client].filter((o) => o !== undefined).length;
+  if (chosen > 1) {
+    throw new InvalidInputError('pass only one of url, dataDir and client to connect()', 'options');
+  }
+  let driver: Driver;
+  if (options.url !== undefined) {
+    // Raw SQL through this handle sees appendlog's schema first, as the library does.
+    const searchPath = schema === 'public' ? {} : { options: `-c search_path=${quoteIdent(schema)},public` };
+    driver = await openPostgres(options.url, { ...searchPath, ...options.pool });
+  } else if (options.client !== undefined) {
+    if (isPGlite(options.client)) driver = pgliteDriver(options.client, false);
+    else if (isPool(options.client)) driver = postgresDriver(options.client, false);
+    else throw new InvalidInputError('client must be a node-postgres Pool or a PGlite instance', 'client');
+  } else {
+    driver = await openPGlite(options.dataDir);
+  }
+  return new Database(driver, schema, undefined, {});
+}
+
+/**
+ * A connection to an appendlog database: migrations, tables, transactions and context.
+ * Inside `transaction` and `withContext` you get another `Database` bound to that scope.
+ */
+export class Database {
+  /** The schema holding the tables. */
+  readonly schema: string;
+  /** `pglite` or `postgres`. */
+  readonly kind: 'pglite' | 'postgres';
+  readonly #driver: Driver;
+  readonly #conn: Queryable | undefined;
+  readonly #context: WriteContext;
+
+  /** @internal Use {@link connect}. */
+  constructor(driver: Driver, schema: string, conn: Queryable | undefined, context: WriteContext) {
+    this.#driver = driver;
+    this.schema = schema;
+    this.kind = driver.kind;
+    this.#conn = conn;
+    this.#context = context;
+  }
+
+  /** @internal The write context in force (actor, reason, meta). */
+  get context(): WriteContext {
+    return this.#context;
+  }
+
+  /**
+   * The API of one table.
+   *
+   * @example
+   * const book = db.table(addresses);
+   * const v1 = await book.insert({ name: 'Thor' });
+   */
+  table<C extends ColumnMap>(def: TableDef<C>): Table<C> {
+    return new Table(this, def);
+  }
+
+  /**
+   * Creates or extends the tables, additively only, under an advisory lock so several app
+   * instances can call it at start-up. Destructive changes are refused before anything runs.
+   *
+   * @example
+   * await db.migrate([addresses]);
+   * const { statements } = await db.migrate([addresses], { dryRun: true });
+   */
+  async migrate(tables: readonly TableDef[], options: MigrateOptions = {}): Promise<MigrateResult> {
+    if (!Array.isArray(tables)) throw new InvalidInputError('migrate() takes an array of tables', 'tables');
+    const names = new Set<string>();
+    for (const t of tables) {
+      if (!t || typeof t.name !== 'string' || !Array.isArray(t.columns)) {
+        throw new InvalidInputError('migrate() takes tables made with table()', 'tables');
+      }
+      if (names.has(t.name)) throw new InvalidInputError(`table "${t.name}" is listed twice`, 'tables');
+      names.add(t.name);
+    }
+    if (options.appRole !== undefined) validateSchemaName(options.appRole);
+    return this.transaction(async (tx) => {
+      const conn = tx.#conn!;
+      await tx.run(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`, [
+        this.schema,
+      ]);
+      const existing = await readExistingTables(
+        conn,
+        this.schema,
+        tables.map((t) => t.name),
+      );
+      const plan = planMigration(this.schema, tables, existing, { appRole: options.appRole });
+      if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
+      const result: MigrateResult = {
+        statements: plan.statements,
+        changes: plan.changes.map(({ table, change, columns }) => ({ table, change, columns })),
+      };
+      if (options.dryRun) return result;
+      for (const sql of plan.statements) await tx.exec(sql);
+      for (const change of plan.changes) {
+        await tx.run(
+          `INSERT INTO ${catalogName(this.schema, 'appendlog_schema_history')}
+             (table_name, change, definition, library_version, statements)
+           VALUES ($1, $2, $3::jsonb, $4, $5)`,
+          [change.table, change.change, JSON.stringify(change.definition), LIBRARY_VERSION, change.statements],
+        );
+      }
+      return result;
+    });
+  }
+
+  /**
+   * Runs `fn` in one transaction: everything it writes commits together or not at all. Use the
+   * `tx` handle inside; the outer handle is refused there (on PGlite it would wait forever).
+   * Nested calls become savepoints.
+   *
+   * @example
+   * await db.transaction(async (tx) => {
+   *   const a = await tx.table(accounts).update(from, { balance: '90' });
+   *   await tx.table(accounts).update(to, { balance: '110' });
+   * });
+   */
+  async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
+    if (typeof fn !== 'function') throw new InvalidInputError('transaction() takes a callback', 'fn');
+    if (this.#conn !== undefined) {
+      const savepoint = quoteIdent(`appendlog_sp_${++savepointCounter}`);
+      await this.run(`SAVEPOINT ${savepoint}`);
+      try {
+        const result = await fn(this);
+        await this.run(`RELEASE SAVEPOINT ${savepoint}`);
+        return result;
+      } catch (err) {
+        await this.run(`ROLLBACK TO SAVEPOINT ${savepoint}`);
+        throw err;
+      }
+    }
+    this.#assertOutsideTransaction();
+    return this.#driver.transaction(async (conn) => {
+      const tx = new Database(this.#driver, this.schema, conn, this.#context);
+      return txScope.run({ driver: this.#driver, conn }, async () => {
+        const settings = contextSettingsSql(resolveContext(this.#context, undefined));
+        if (settings) await tx.run(settings.sql, settings.params);
+        return fn(tx);
+      });
+    });
+  }
+
+  /**
+   * Runs `fn` with a handle whose writes record this actor, reason and metadata unless a call
+   * says otherwise. Raw SQL run through that handle sees them too (as `appendlog.*` settings).
+   *
+   * @example
+   * await db.withContext({ actor: 'alice', meta: { ip } }, async (db) => {
+   *   await db.table(addresses).update(id, { city: 'Oslo' });
+   * });
+   */
+  async withContext<T>(context: WriteContext, fn: (db: Database) => Promise<T>): Promise<T> {
+    const merged = { ...this.#context, ...context, meta: { ...this.#context.meta, ...context?.meta } };
+    const resolved = resolveContext(merged, undefined);
+    const scoped = new Database(this.#driver, this.schema, this.#conn, merged);
+    const settings = this.#conn === undefined ? null : contextSettingsSql(resolved);
+    if (settings === null) return fn(scoped);
+    // Inside a transaction raw SQL reads the context from settings; put the old ones back afterwards.
+    const [saved] = await this.run<{ actor: string | null; reason: string | null; meta: string | null }>(
+      `SELECT current_setting('appendlog.actor', true) AS actor, current_setting('appendlog.reason', true) AS reason,
+              current_setting('appendlog.meta', true) AS meta`,
+    );
+    await this.run(settings.sql, settings.params);
+    try {
+      return await fn(scoped);
+    } finally {
+      await this.run(settings.sql, [saved?.actor ?? null, saved?.reason ?? null, saved?.meta ?? null]);
+    }
+  }
+
+  /**
+   * Raw SQL on this handle's connection (inside a transaction, on the transaction). The
+   * database enforces the append-only rules here too.
+   *
+   * @example
+   * const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM addresses');
+   */
+  async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
+    if (this.#conn === undefined) {
+      const settings = contextSettingsSql(resolveContext(this.#context, undefined));
+      if (settings) return this.transaction((tx) => tx.query<R>(sql, params));
+    }
+    return this.run<R>(sql, params);
+  }
+
+  /** Closes the connection (the pool, or the embedded database) if appendlog opened it. */
+  async close(): Promise<void> {
+    if (this.#conn !== undefined) throw new InvalidUsageError('close() the outer database, not a transaction handle');
+    await this.#driver.close();
+  }
+
+  /** @internal One statement, prepared by name on PostgreSQL, errors mapped to typed errors. */
+  async run<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], prepare = false): Promise<R[]> {
+    const conn = this.#conn ?? this.#outerConnection();
+    try {
+      const result = await conn.query<R>(sql, params, prepare ? { name: statementName(sql) } : {});
+      return result.rows;
+    } catch (err) {
+      throw mapDatabaseError(err, sql);
+    }
+  }
+
+  /** @internal A multi-statement script (DDL). */
+  async exec(sql: string): Promise<void> {
+    const conn = this.#conn ?? this.#outerConnection();
+    try {
+      await conn.exec(sql);
+    } catch (err) {
+      throw mapDatabaseError(err, sql);
+    }
+  }
+
+  #outerConnection(): Queryable {
+    this.#assertOutsideTransaction();
+    return this.#driver;
+  }
+
+  #assertOutsideTransaction(): void {
+    const scope = txScope.getStore();
+    if (scope !== undefined && scope.driver === this.#driver) {
+      throw new InvalidUsageError(
+        'the outer database handle was used inside db.transaction(); use the tx handle passed to the callback' +
+          (this.kind === 'pglite' ? ' (on PGlite the outer handle would wait for the transaction forever)' : ''),
+      );
+    }
+  }
+}

@@ -1,0 +1,33 @@
+/** The rows a statement returned. */
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface QueryOptions {
+  /** Prepare once per connection under this name (node-postgres); ignored where not supported. */
+  name?: string;
+}
+
+/** One connection's worth of SQL: what a transaction callback gets. */
+export interface Queryable {
+  /** One statement with `$1…` parameters. */
+  query<R = Record<string, unknown>>(
+    sql: string,
+    params?: readonly unknown[],
+    options?: QueryOptions,
+  ): Promise<QueryResult<R>>;
+  /** A script of several statements, no parameters (DDL). */
+  exec(sql: string): Promise<void>;
+}
+
+/**
+ * The narrow interface appendlog needs from a database client. One adapter per client
+ * library lives beside this file.
+ */
+export interface Driver extends Queryable {
+  readonly kind: 'pglite' | 'postgres';
+  /** Runs `fn` on one connection inside BEGIN … COMMIT, rolling back if it throws. */
+  transaction<T>(fn: (conn: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,61 @@
+import type { ColumnType } from '../schema/column.js';
+import { SYSTEM_COLUMNS } from '../schema/names.js';
+import type { Queryable } from '../driver/types.js';
+import type { StoredColumn } from '../sql/table-ddl.js';
+
+const TYPE_NAMES: Record<string, ColumnType> = {
+  text: 'text',
+  integer: 'integer',
+  bigint: 'bigint',
+  numeric: 'numeric',
+  boolean: 'boolean',
+  date: 'date',
+  'timestamp with time zone': 'timestamptz',
+  jsonb: 'jsonb',
+  uuid: 'uuid',
+};
+
+/** A user column as the database has it; `type` is the SQL type name when appendlog does not know it. */
+export interface ExistingColumn extends StoredColumn {
+  sqlType: string;
+}
+
+/**
+ * Reads the user columns of each table's log, in physical order, with their not-null flag
+ * taken from the `<column>_required` check constraint. Tables without a log are absent.
+ */
+export async function readExistingTables(
+  conn: Queryable,
+  schema: string,
+  tables: readonly string[],
+): Promise<Map<string, ExistingColumn[]>> {
+  const logs = tables.map((t) => `${t}_log`);
+  const { rows } = await conn.query<{ relname: string; attname: string; type: string; required: boolean }>(
+    `SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+            EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
+                     WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conname = a.attname || '_required') AS required
+       FROM pg_catalog.pg_attribute a
+       JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND c.relname = ANY($2::text[]) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY c.relname, a.attnum`,
+    [schema, logs],
+  );
+  const result = new Map<string, ExistingColumn[]>();
+  for (const t of tables) {
+    const mine = rows.filter((r) => r.relname === `${t}_log`);
+    if (mine.length === 0) continue;
+    result.set(
+      t,
+      mine
+        .filter((r) => !SYSTEM_COLUMNS.includes(r.attname))
+        .map((r) => ({
+          sqlName: r.attname,
+          sqlType: r.type,
+          type: TYPE_NAMES[r.type] ?? (r.type as ColumnType),
+          notNull: r.required,
+        })),
+    );
+  }
+  return result;
+}

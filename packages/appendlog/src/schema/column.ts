@@ -1,0 +1,94 @@
+/** The PostgreSQL types a column can have. */
+export type ColumnType =
+  | 'text'
+  | 'integer'
+  | 'bigint'
+  | 'numeric'
+  | 'boolean'
+  | 'date'
+  | 'timestamptz'
+  | 'jsonb'
+  | 'uuid';
+
+/** What a column of each type reads back as. */
+export interface ColumnValueTypes {
+  text: string;
+  integer: number;
+  /** Exact, as a decimal string (JavaScript numbers lose digits past 2^53). */
+  bigint: string;
+  /** Exact, as PostgreSQL prints it (`'12.50'`). */
+  numeric: string;
+  boolean: boolean;
+  /** A calendar date, `'YYYY-MM-DD'`, free of time-zone surprises. */
+  date: string;
+  timestamptz: Date;
+  jsonb: unknown;
+  uuid: string;
+}
+
+/** What a column of each type accepts on write. */
+export interface ColumnInputTypes {
+  text: string;
+  integer: number;
+  bigint: string | number | bigint;
+  numeric: string | number;
+  boolean: boolean;
+  date: string;
+  timestamptz: Date | string;
+  jsonb: unknown;
+  uuid: string;
+}
+
+/** A column of a table definition; build one with {@link column}. */
+export class Column<T extends ColumnType = ColumnType, NotNull extends boolean = boolean, Value = ColumnValueTypes[T]> {
+  declare readonly _value: Value;
+  readonly type: T;
+  readonly isNotNull: NotNull;
+  /** An explicit SQL column name, overriding the snake_case mapping of the key. */
+  readonly sqlName: string | undefined;
+
+  constructor(type: T, isNotNull: NotNull, sqlName?: string) {
+    this.type = type;
+    this.isNotNull = isNotNull;
+    this.sqlName = sqlName;
+  }
+
+  /** Refuses versions where this column is null. */
+  notNull(): Column<T, true, Value> {
+    return new Column(this.type, true, this.sqlName) as Column<T, true, Value>;
+  }
+
+  /** Stores the column under this SQL name instead of the snake_case form of its key. */
+  named(sqlName: string): Column<T, NotNull, Value> {
+    return new Column(this.type, this.isNotNull, sqlName) as Column<T, NotNull, Value>;
+  }
+}
+
+function make<T extends ColumnType>(type: T): Column<T, false> {
+  return new Column(type, false);
+}
+
+/**
+ * Column builders for {@link table} definitions.
+ *
+ * @example
+ * import { table, column as c } from 'appendlog';
+ * const products = table('products', {
+ *   title: c.text().notNull(),
+ *   price: c.numeric(),          // read back as an exact string: '19.90'
+ *   stock: c.integer(),
+ *   tags: c.jsonb<string[]>(),
+ * });
+ */
+export const column = {
+  text: () => make('text'),
+  integer: () => make('integer'),
+  bigint: () => make('bigint'),
+  numeric: () => make('numeric'),
+  boolean: () => make('boolean'),
+  date: () => make('date'),
+  timestamptz: () => make('timestamptz'),
+  /** A JSON document; pass a type argument to type what it holds. */
+  jsonb: <J = unknown>() => new Column<'jsonb', false, J>('jsonb', false),
+  uuid: () => make('uuid'),
+};

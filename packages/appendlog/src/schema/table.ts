@@ -1,0 +1,88 @@
+import { InvalidInputError } from '../errors.js';
+import type { Column, ColumnInputTypes, ColumnType } from './column.js';
+import { toSnakeCase, validateColumnName, validateTableName } from './names.js';
+
+export type ColumnMap = Record<string, Column>;
+
+/** One column as the library uses it: its key in `data`, its SQL name, its type. */
+export interface ResolvedColumn {
+  key: string;
+  sqlName: string;
+  type: ColumnType;
+  notNull: boolean;
+}
+
+type NotNullKeys<C extends ColumnMap> = {
+  [K in keyof C]: C[K] extends Column<ColumnType, true> ? K : never;
+}[keyof C];
+type NullableKeys<C extends ColumnMap> = Exclude<keyof C, NotNullKeys<C>>;
+type ValueOf<Col> = Col extends Column<ColumnType, boolean, infer V> ? V : never;
+type InputOf<Col> = Col extends Column<infer T, boolean, infer V>
+  ? T extends 'jsonb'
+    ? V
+    : ColumnInputTypes[T]
+  : never;
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The shape of `data` when reading: every column present, nullable ones may be null. */
+export type RowData<C extends ColumnMap> = Simplify<
+  { [K in NotNullKeys<C>]: ValueOf<C[K]> } & { [K in NullableKeys<C>]: ValueOf<C[K]> | null }
+>;
+
+/** The shape accepted by `insert`: notNull columns required, the rest optional. */
+export type InsertData<C extends ColumnMap> = Simplify<
+  { [K in NotNullKeys<C>]: InputOf<C[K]> } & { [K in NullableKeys<C>]?: InputOf<C[K]> | null }
+>;
+
+/** The shape accepted by `update`: any subset of the columns. */
+export type PatchData<C extends ColumnMap> = Simplify<
+  { [K in NotNullKeys<C>]?: InputOf<C[K]> } & { [K in NullableKeys<C>]?: InputOf<C[K]> | null }
+>;
+
+/** A content type: its name, its columns, and the row types inferred from them. */
+export interface TableDef<C extends ColumnMap = ColumnMap> {
+  readonly name: string;
+  readonly columns: readonly ResolvedColumn[];
+  readonly definition: C;
+  /** Type-only: the `data` of a version of this table. */
+  readonly $inferData: RowData<C>;
+  /** Type-only: what `insert` accepts. */
+  readonly $inferInsert: InsertData<C>;
+}
+
+/**
+ * Defines a content type. Keys are camelCase in code and snake_case in SQL
+ * (`addressLine1` → `address_line_1`); every name is validated here, before any SQL exists.
+ *
+ * @example
+ * import { table, column as c } from 'appendlog';
+ * export const addresses = table('addresses', {
+ *   name: c.text().notNull(),
+ *   addressLine1: c.text(),
+ *   city: c.text(),
+ * });
+ * type Address = typeof addresses.$inferData; // { name: string; addressLine1: string | null; city: … }
+ */
+export function table<C extends ColumnMap>(name: string, columns: C): TableDef<C> {
+  validateTableName(name);
+  if (typeof columns !== 'object' || columns === null || Object.keys(columns).length === 0) {
+    throw new InvalidInputError(`table "${name}" needs at least one column`, 'columns');
+  }
+  const resolved: ResolvedColumn[] = [];
+  const seen = new Map<string, string>();
+  for (const [key, col] of Object.entries(columns)) {
+    const sqlName = col.sqlName ?? toSnakeCase(key);
+    validateColumnName(sqlName, key);
+    const clash = seen.get(sqlName);
+    if (clash !== undefined) {
+      throw new InvalidInputError(`columns "${clash}" and "${key}" both map to SQL name "${sqlName}"`, key);
+    }
+    seen.set(sqlName, key);
+    resolved.push({ key, sqlName, type: col.type, notNull: col.isNotNull });
+  }
+  return Object.freeze({
+    name,
+    columns: Object.freeze(resolved),
+    definition: columns,
+  }) as unknown as TableDef<C>;
+}

@@ -1,0 +1,58 @@
+import { quoteIdent } from '../schema/names.js';
+import { catalogName } from './names.js';
+import { SQLSTATE } from './sqlstate.js';
+
+/**
+ * The objects every appendlog schema shares: the field-encoding function of the hash spec,
+ * the guard functions behind the append-only triggers, and the append-only schema history.
+ * Idempotent; run under the migration lock.
+ */
+export function catalogDdl(schema: string): string {
+  const s = quoteIdent(schema);
+  const history = catalogName(schema, 'appendlog_schema_history');
+  return `
+CREATE SCHEMA IF NOT EXISTS ${s};
+
+-- F(x) of docs/spec.md: a 4-byte big-endian length, then the UTF-8 bytes. STRICT: F(NULL) is NULL.
+CREATE OR REPLACE FUNCTION ${s}.appendlog_enc(t text) RETURNS bytea
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$ SELECT pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(t, 'UTF8')))
+        OPERATOR(pg_catalog.||) pg_catalog.convert_to(t, 'UTF8') $fn$;
+
+CREATE OR REPLACE FUNCTION ${s}.appendlog_refuse() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  RAISE EXCEPTION 'appendlog: % on %.% refused: it is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = '${SQLSTATE.appendOnly}',
+          HINT = 'Append a new version instead (insert, update or delete through the table''s view or the library).';
+END $fn$;
+
+CREATE OR REPLACE FUNCTION ${s}.appendlog_head_guard() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF pg_catalog.pg_trigger_depth() < 2 THEN
+    RAISE EXCEPTION 'appendlog: % on %.% refused: the head table is derived from the log and kept by its trigger',
+      TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+      USING ERRCODE = '${SQLSTATE.appendOnly}';
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $fn$;
+
+CREATE TABLE IF NOT EXISTS ${history} (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  table_name text NOT NULL,
+  change text NOT NULL,
+  definition jsonb NOT NULL,
+  library_version text NOT NULL,
+  statements text NOT NULL
+);
+DROP TRIGGER IF EXISTS appendlog_schema_history_refuse ON ${history};
+CREATE TRIGGER appendlog_schema_history_refuse BEFORE UPDATE OR DELETE ON ${history}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_schema_history_refuse_truncate ON ${history};
+CREATE TRIGGER appendlog_schema_history_refuse_truncate BEFORE TRUNCATE ON ${history}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+`;
+}

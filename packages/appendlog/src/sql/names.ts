@@ -1,0 +1,43 @@
+import { quoteIdent } from '../schema/names.js';
+
+/** The qualified, quoted names of every object appendlog creates for one table. */
+export interface TableObjects {
+  schema: string;
+  table: string;
+  log: string;
+  head: string;
+  view: string;
+  asOf: string;
+  append: string;
+  chainFn: string;
+  viewWriteFn: string;
+  /** Unqualified names, for catalog lookups. */
+  raw: { log: string; head: string; view: string; asOf: string; append: string };
+}
+
+export function tableObjects(schema: string, table: string): TableObjects {
+  const q = (name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
+  return {
+    schema,
+    table,
+    log: q(`${table}_log`),
+    head: q(`${table}_head`),
+    view: q(table),
+    asOf: q(`${table}_as_of`),
+    append: q(`${table}_append`),
+    chainFn: q(`${table}_log_chain`),
+    viewWriteFn: q(`${table}_view_write`),
+    raw: {
+      log: `${table}_log`,
+      head: `${table}_head`,
+      view: table,
+      asOf: `${table}_as_of`,
+      append: `${table}_append`,
+    },
+  };
+}
+
+/** A catalog object of the schema: `"public".appendlog_schema_history`. */
+export function catalogName(schema: string, name: string): string {
+  return `${quoteIdent(schema)}.${quoteIdent(name)}`;
+}

@@ -1,0 +1,13 @@
+/**
+ * SQLSTATEs raised by the generated plpgsql. Class `AL` is ours; conflicts use the standard
+ * `40001` so that poolers and ORMs that retry serialization failures retry these too.
+ */
+export const SQLSTATE = {
+  appendOnly: 'AL001',
+  reasonRequired: 'AL002',
+  notFound: 'AL003',
+  invalidState: 'AL004',
+  invalidInput: 'AL005',
+  versionConflict: '40001',
+  uniqueViolation: '23505',
+} as const;

@@ -1,0 +1,174 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Database, Table } from '../src/index.js';
+import { describeEngines, type TestDb } from './support/engines.js';
+import { addresses } from './support/tables.js';
+
+describeEngines('core table API', (engine) => {
+  let t: TestDb;
+  let db: Database;
+  let book: Table<typeof addresses.definition>;
+
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    await db.migrate([addresses]);
+    book = db.table(addresses);
+  });
+  afterAll(() => t.close());
+
+  it('inserts version 1 and reads it back', async () => {
+    const v1 = await book.insert({ name: 'Thor', city: 'Asgard' }, { actor: 'alice' });
+    expect(v1).toMatchObject({ version: 1, op: 'insert', actor: 'alice', reason: null, parentHash: null });
+    expect(v1.data).toEqual({ name: 'Thor', addressLine1: null, city: 'Asgard', postcode: null, tel: null });
+    expect(v1.hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(v1.recordedAtIso).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
+    expect(await book.get(v1.entryId)).toEqual(v1);
+  });
+
+  it('update appends a version, carries unset columns forward and links the chain', async () => {
+    const v1 = await book.insert({ name: 'Loki', city: 'Asgard', tel: '123' });
+    const v2 = await book.update(v1.entryId, { city: 'Oslo' }, { expectedVersion: 1, reason: 'moved', actor: 'bob' });
+    expect(v2).toMatchObject({ version: 2, op: 'update', reason: 'moved', actor: 'bob', parentHash: v1.hash });
+    expect(v2.data).toMatchObject({ name: 'Loki', city: 'Oslo', tel: '123' });
+    expect(v2.recordedAt.getTime()).toBeGreaterThanOrEqual(v1.recordedAt.getTime());
+    const history = await book.history(v1.entryId);
+    expect(history.map((v) => [v.version, v.data.city])).toEqual([
+      [1, 'Asgard'],
+      [2, 'Oslo'],
+    ]);
+    const v3 = await book.update(v1.entryId, { tel: null });
+    expect(v3.data.tel).toBeNull();
+    expect(v3.data.city).toBe('Oslo');
+  });
+
+  it('refuses a stale expectedVersion with a typed conflict carrying both versions', async () => {
+    const v1 = await book.insert({ name: 'Odin' });
+    await book.update(v1.entryId, { city: 'Valhalla' });
+    const err = await book.update(v1.entryId, { city: 'Midgard' }, { expectedVersion: 1 }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'version_conflict', expected: 1, actual: 2, sqlState: '40001' });
+    expect((await book.history(v1.entryId)).length).toBe(2);
+  });
+
+  it('delete needs a reason, hides the entry and restore brings it back', async () => {
+    const v1 = await book.insert({ name: 'Frigg', city: 'Fensalir' });
+    await expect(book.delete(v1.entryId, { reason: '' })).rejects.toMatchObject({ code: 'reason_required' });
+    await expect(book.delete(v1.entryId, {} as { reason: string })).rejects.toMatchObject({ code: 'reason_required' });
+    const d = await book.delete(v1.entryId, { reason: 'duplicate' });
+    expect(d).toMatchObject({ version: 2, op: 'delete', reason: 'duplicate' });
+    expect(d.data.city).toBe('Fensalir');
+    expect(await book.get(v1.entryId)).toBeNull();
+    expect((await book.list()).some((v) => v.entryId === v1.entryId)).toBe(false);
+    await expect(book.update(v1.entryId, { city: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(book.delete(v1.entryId, { reason: 'again' })).rejects.toMatchObject({ code: 'not_found' });
+    const r = await book.restore(v1.entryId, { actor: 'carol' });
+    expect(r).toMatchObject({ version: 3, op: 'restore', actor: 'carol' });
+    expect(r.data.city).toBe('Fensalir');
+    expect((await book.get(v1.entryId))?.version).toBe(3);
+    await expect(book.restore(v1.entryId)).rejects.toMatchObject({ code: 'invalid_state' });
+  });
+
+  it('unknown entries are typed errors, get returns null', async () => {
+    const ghost = '00000000-0000-4000-8000-000000000000';
+    expect(await book.get(ghost)).toBeNull();
+    await expect(book.update(ghost, { city: 'x' })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(book.history(ghost)).rejects.toMatchObject({ code: 'not_found' });
+    await expect(book.restore(ghost)).rejects.toMatchObject({ code: 'not_found' });
+  });
+
+  it('insert with a chosen entryId, and a second insert of it conflicts', async () => {
+    const id = '2b7f7f2e-5d7e-4a43-9d1e-0d0c1e2f3a4b';
+    const v = await book.insert({ name: 'Baldr' }, { entryId: id.toUpperCase() });
+    expect(v.entryId).toBe(id);
+    await expect(book.insert({ name: 'Baldr again' }, { entryId: id })).rejects.toMatchObject({
+      code: 'version_conflict',
+      expected: 0,
+      actual: 1,
+    });
+  });
+
+  it('list filters by equality, orders, limits and offsets', async () => {
+    await db.migrate([addresses]);
+    for (const [name, city] of [
+      ['Ann', 'Bergen'],
+      ['Bea', 'Bergen'],
+      ['Cid', 'Tromsø'],
+      ['Dag', 'Bergen'],
+    ] as const) {
+      await book.insert({ name, city });
+    }
+    const bergen = await book.list({ where: { city: 'Bergen' }, orderBy: { field: 'name', direction: 'desc' } });
+    expect(bergen.map((v) => v.data.name)).toEqual(['Dag', 'Bea', 'Ann']);
+    const page = await book.list({ where: { city: 'Bergen' }, orderBy: 'name', limit: 2, offset: 1 });
+    expect(page.map((v) => v.data.name)).toEqual(['Bea', 'Dag']);
+    const noTel = await book.list({ where: { tel: null, city: 'Tromsø' } });
+    expect(noTel.map((v) => v.data.name)).toEqual(['Cid']);
+    await expect(book.list({ where: { nope: 1 } as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'nope' });
+    await expect(book.list({ orderBy: 'nope' as never })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(book.list({ limit: -1 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
+  });
+
+  it('withContext records actor, reason and meta; call options win', async () => {
+    const v = await db.withContext({ actor: 'ctx-actor', meta: { ip: '10.0.0.1' } }, async (scoped) => {
+      const t2 = scoped.table(addresses);
+      const a = await t2.insert({ name: 'Ctx' });
+      return t2.update(a.entryId, { city: 'X' }, { actor: 'explicit', meta: { request: 7 } });
+    });
+    expect(v.actor).toBe('explicit');
+    expect(v.meta).toEqual({ ip: '10.0.0.1', request: 7 });
+    const first = (await book.history(v.entryId))[0]!;
+    expect(first.actor).toBe('ctx-actor');
+    expect(first.meta).toEqual({ ip: '10.0.0.1' });
+  });
+
+  it('a transaction that fails halfway leaves no version behind', async () => {
+    const before = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM addresses_log');
+    let inserted = '';
+    await expect(
+      db.transaction(async (tx) => {
+        const a = await tx.table(addresses).insert({ name: 'Ghost' });
+        inserted = a.entryId;
+        await tx.table(addresses).update(a.entryId, { city: 'Nowhere' });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    const after = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM addresses_log');
+    expect(after[0]!.n).toBe(before[0]!.n);
+    expect(await book.get(inserted)).toBeNull();
+  });
+
+  it('a transaction commits all its versions under one txId; nested calls are savepoints', async () => {
+    const [a, b] = await db.transaction(async (tx) => {
+      const t2 = tx.table(addresses);
+      const a = await t2.insert({ name: 'TxA' });
+      await tx
+        .transaction(async (inner) => {
+          await inner.table(addresses).insert({ name: 'Rolled back' });
+          throw new Error('inner');
+        })
+        .catch(() => {});
+      const b = await t2.insert({ name: 'TxB' });
+      return [a, b];
+    });
+    expect(a.txId).toBe(b.txId);
+    expect((await book.list({ where: { name: 'Rolled back' } })).length).toBe(0);
+    expect((await book.get(b.entryId))?.data.name).toBe('TxB');
+  });
+
+  it('refuses the outer handle inside a transaction instead of hanging', async () => {
+    const err = await db
+      .transaction(async () => {
+        await book.get('00000000-0000-4000-8000-000000000000');
+      })
+      .catch((e) => e);
+    expect(err).toMatchObject({ code: 'invalid_usage' });
+  });
+});
+
+describe('connect options', () => {
+  it('refuses conflicting or malformed options', async () => {
+    const { connect } = await import('../src/index.js');
+    await expect(connect({ url: 'postgres://x', dataDir: '/tmp/x' })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(connect({ schema: 'Bad-Name' })).rejects.toMatchObject({ code: 'invalid_input', field: 'schema' });
+    await expect(connect({ client: {} as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'client' });
+  });
+});

@@ -1,0 +1,87 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { describe } from 'vitest';
+import { connect, type Database } from '../../src/index.js';
+
+/** A database engine the shared suites run against. */
+export interface Engine {
+  name: 'pglite' | 'postgres';
+  /** A fresh, empty database (a new PGlite, or a new schema on PostgreSQL). */
+  open(): Promise<TestDb>;
+}
+
+export interface TestDb {
+  db: Database;
+  schema: string;
+  /** Opens another handle on the same data (PostgreSQL: a second pool; PGlite: the same instance). */
+  reopen(): Promise<Database>;
+  close(): Promise<void>;
+}
+
+const url = process.env.DATABASE_URL;
+const required = process.env.APPENDLOG_REQUIRE_POSTGRES === '1';
+
+if (!url) {
+  const message =
+    '\n*** PostgreSQL tests SKIPPED: set DATABASE_URL to run them (bash .ci/run does). Only PGlite was tested. ***\n';
+  if (required) throw new Error(`APPENDLOG_REQUIRE_POSTGRES=1 but DATABASE_URL is not set.${message}`);
+  console.warn(message);
+}
+
+export const pglite: Engine = {
+  name: 'pglite',
+  async open() {
+    const db = await connect();
+    return {
+      db,
+      schema: 'public',
+      reopen: async () => db,
+      close: () => db.close(),
+    };
+  },
+};
+
+export const postgres: Engine = {
+  name: 'postgres',
+  async open() {
+    if (!url) throw new Error('DATABASE_URL is not set');
+    const schema = `t_${randomBytes(6).toString('hex')}`;
+    const handles: Database[] = [];
+    const open = async () => {
+      const db = await connect({ url, schema });
+      handles.push(db);
+      return db;
+    };
+    const db = await open();
+    return {
+      db,
+      schema,
+      reopen: open,
+      async close() {
+        await Promise.all(handles.slice(1).map((h) => h.close()));
+        await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+        await db.close();
+      },
+    };
+  },
+};
+
+/** PGlite always; PostgreSQL when DATABASE_URL is set. */
+export const engines: Engine[] = url ? [pglite, postgres] : [pglite];
+
+/** `describe` once per engine, the engine's name in brackets so CI can count the PostgreSQL runs. */
+export function describeEngines(name: string, fn: (engine: Engine) => void): void {
+  for (const engine of engines) describe(`${name} [${engine.name}]`, () => fn(engine));
+}
+
+/** `describe` on PostgreSQL only (skipped, loudly, without DATABASE_URL). */
+export function describePostgres(name: string, fn: () => void): void {
+  if (url) describe(`${name} [postgres]`, fn);
+  else describe.skip(`${name} [postgres] (skipped: no DATABASE_URL)`, fn);
+}
+
+/** A raw node-postgres pool on the test server, for superuser tricks the library refuses. */
+export function rawPool(max = 2): pg.Pool {
+  if (!url) throw new Error('DATABASE_URL is not set');
+  return new pg.Pool({ connectionString: url, max });
+}
