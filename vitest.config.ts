@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    reporters: ['default'],
+    reporters: process.env.APPENDLOG_TEST_REPORT ? ['default', 'json'] : ['default'],
+    outputFile: process.env.APPENDLOG_TEST_REPORT ? { json: process.env.APPENDLOG_TEST_REPORT } : {},
   },
 });

@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+import { isAppendLogError } from '../errors.js';
+import { buildProgram } from './program.js';
+
+try {
+  await buildProgram().parseAsync(process.argv);
+} catch (err) {
+  if (isAppendLogError(err)) {
+    console.error(`appendlog: ${err.message} (${err.code})`);
+  } else {
+    console.error(err instanceof Error ? `appendlog: ${err.message}` : err);
+  }
+  process.exitCode = 2;
+}

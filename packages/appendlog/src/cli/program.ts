@@ -1,0 +1,14 @@
+import { Command } from 'commander';
+import { LIBRARY_VERSION } from '../version.js';
+
+/**
+ * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
+ * registers itself here.
+ */
+export function buildProgram(): Command {
+  const program = new Command('appendlog')
+    .description('Append-only, hash-chained tables on PostgreSQL and PGlite')
+    .version(LIBRARY_VERSION)
+    .showHelpAfterError();
+  return program;
+}
