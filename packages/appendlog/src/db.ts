@@ -104,7 +104,35 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
   } else {
     driver = await openPGlite(options.dataDir);
   }
+  await checkServer(driver, options.url);
   return new Database(driver, schema, undefined, {});
+}
+
+/** Fails fast, with a clear message, when the server is unreachable or too old. */
+async function checkServer(driver: Driver, url: string | undefined): Promise<void> {
+  let versionNum: number;
+  try {
+    const { rows } = await driver.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    versionNum = Number(rows[0]?.v);
+  } catch (cause) {
+    await driver.close().catch(() => {});
+    const where = url ? ` at ${redactUrl(url)}` : '';
+    throw new Error(`appendlog: cannot reach the database${where}: ${(cause as Error).message}`, { cause });
+  }
+  if (versionNum < 130000) {
+    await driver.close().catch(() => {});
+    throw new Error(`appendlog: PostgreSQL 13 or newer is required (server reports ${versionNum})`);
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
 }
 
 /**
