@@ -1,0 +1,116 @@
+/**
+ * `npm run bench`: appendlog against plain CRUD and the approaches people use today, on
+ * PostgreSQL (DATABASE_URL) and on PGlite, in one run. See docs/performance.md.
+ *
+ *   npm run bench                      full run (about 10 minutes)
+ *   npm run bench -- --quick           smoke run (about a minute)
+ *   npm run bench -- --engines=pglite  one engine only (postgres, pglite)
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { depthChart } from './src/chart.js';
+import { type BenchConfig, configFor } from './src/config.js';
+import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
+import { type TargetCheck, checkTargets, engineTable, targetsTable } from './src/report.js';
+import { type EngineResult, runEngine } from './src/suite.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+
+function parseArgs(argv: string[]): { quick: boolean; engines: EngineName[] } {
+  let quick = false;
+  let engines: EngineName[] = ['postgres', 'pglite'];
+  for (const a of argv) {
+    if (a === '--quick') quick = true;
+    else if (a.startsWith('--engines=')) {
+      engines = a
+        .slice('--engines='.length)
+        .split(',')
+        .map((e) => {
+          if (e !== 'postgres' && e !== 'pglite') throw new Error(`unknown engine "${e}" (postgres, pglite)`);
+          return e;
+        });
+    } else throw new Error(`unknown argument "${a}" (--quick, --engines=postgres,pglite)`);
+  }
+  return { quick, engines };
+}
+
+function version(pkg: string): string {
+  try {
+    return (JSON.parse(readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
+      .version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  const url = process.env.DATABASE_URL;
+  const engines = args.engines.filter((e) => {
+    if (e === 'postgres' && !url) {
+      process.stderr.write('*** DATABASE_URL is not set: PostgreSQL SKIPPED, only PGlite is measured. ***\n');
+      return false;
+    }
+    return true;
+  });
+  const cfg: BenchConfig = configFor(args.quick, engines);
+  const started = new Date();
+  const results: EngineResult[] = [];
+  const checks: TargetCheck[] = [];
+  for (const name of engines) {
+    const engine: BenchEngine = name === 'postgres' ? await openPostgres(url!) : await openPGlite();
+    try {
+      const r = await runEngine(engine, cfg);
+      results.push(r);
+      checks.push(...checkTargets(r, cfg.depths));
+    } finally {
+      await engine.close();
+    }
+  }
+  for (const r of results) process.stdout.write(`${engineTable(r, cfg.rounds)}\n`);
+  process.stdout.write(`${targetsTable(checks)}\n`);
+
+  const cpus = os.cpus();
+  const report = {
+    date: started.toISOString(),
+    durationSeconds: (Date.now() - started.getTime()) / 1000,
+    quick: cfg.quick,
+    machine: {
+      cpu: cpus[0]?.model ?? 'unknown',
+      cores: cpus.length,
+      memoryGiB: +(os.totalmem() / 2 ** 30).toFixed(1),
+      os: `${os.type()} ${os.release()} ${os.arch()}`,
+      loadAverageAtEnd: os.loadavg(),
+    },
+    versions: {
+      node: process.version,
+      appendlog: version('appendlog'),
+      pg: version('pg'),
+      pglite: version('@electric-sql/pglite'),
+      servers: Object.fromEntries(results.map((r) => [r.engine, r.serverVersion])),
+    },
+    config: cfg,
+    targets: checks,
+    engines: results,
+  };
+  const dir = path.join(here, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, `${started.toISOString().slice(0, 10)}${cfg.quick ? '-quick' : ''}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  process.stdout.write(`\nresults: ${path.relative(root, file)}\n`);
+  if (!cfg.quick) {
+    const svg = path.join(root, 'docs', 'images', 'bench-depth.svg');
+    mkdirSync(path.dirname(svg), { recursive: true });
+    writeFileSync(svg, depthChart(results));
+    process.stdout.write(`chart:   ${path.relative(root, svg)}\n`);
+  }
+  process.stdout.write(`took ${(report.durationSeconds / 60).toFixed(1)} min\n`);
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,49 @@
+import type { Stamp } from './data.js';
+
+export type FamilyId = 'plain' | 'history-trigger' | 'app-versions' | 'appendlog';
+export type ContenderId = 'plain' | 'history-trigger' | 'app-versions' | 'appendlog' | 'appendlog-sql';
+
+/**
+ * How one approach stores data: creating, filling (setup, untimed) and measuring its tables.
+ * `appendlog` and `appendlog-sql` share one family: the same tables, read and written two ways.
+ */
+export interface Family {
+  readonly id: FamilyId;
+  /** Creates the empty tables of dataset `t`. */
+  create(t: string): Promise<void>;
+  /**
+   * Fills dataset `t` (created, empty) with `entries` entries of `depth` versions each, set-based,
+   * then compacts the current-state table as steady-state autovacuum would. Returns the entry ids
+   * in creation order.
+   */
+  fill(t: string, entries: number, depth: number): Promise<string[]>;
+  /** The recorded time of every version of one entry, oldest first (null: the family keeps no history). */
+  versionTimes(t: string, id: string): Promise<Stamp[] | null>;
+  /** A moment at which every entry of `t` had exactly `version` versions. */
+  momentAfterVersion(t: string, version: number): Promise<Stamp | null>;
+  /** Timed: loads `entries` × `versionsPerEntry` versions into the empty dataset `t`, set-based. */
+  bulkLoad(t: string, entries: number, versionsPerEntry: number): Promise<void>;
+  /** The relations holding `t` (tables; their indexes and TOAST count through pg_total_relation_size). */
+  relations(t: string): string[];
+  drop(t: string): Promise<void>;
+}
+
+/** One contender: a family read and written one particular way. Every method is one timed operation. */
+export interface Contender {
+  readonly id: ContenderId;
+  readonly label: string;
+  readonly family: Family;
+  insert(t: string, n: number): Promise<void>;
+  update(t: string, id: string, city: string): Promise<void>;
+  get(t: string, id: string): Promise<unknown>;
+  /** The current rows in creation order; `limit` null lists them all. */
+  list(t: string, limit: number | null): Promise<unknown[]>;
+  /** Every version of one entry, oldest first; null when the approach keeps no history. */
+  readonly history: ((t: string, id: string) => Promise<unknown[]>) | null;
+  /** One entry as it stood at `at`. */
+  readonly asOfOne: ((t: string, id: string, at: Stamp) => Promise<unknown>) | null;
+  /** The whole table as it stood at `at`. */
+  readonly asOfAll: ((t: string, at: Stamp) => Promise<unknown[]>) | null;
+  /** Whether this contender has a bulk path of its own (the library has none: bulk loads are SQL). */
+  readonly bulk: boolean;
+}
