@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { depthChart } from './src/chart.js';
 import { type BenchConfig, configFor } from './src/config.js';
 import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
-import { type TargetCheck, checkTargets, engineTable, targetsTable } from './src/report.js';
+import { checkTargets, engineTable, type TargetCheck, targetsTable } from './src/report.js';
 import { type EngineResult, runEngine } from './src/suite.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -39,8 +39,11 @@ function parseArgs(argv: string[]): { quick: boolean; engines: EngineName[] } {
 
 function version(pkg: string): string {
   try {
-    return (JSON.parse(readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string })
-      .version;
+    return (
+      JSON.parse(readFileSync(path.join(root, 'node_modules', pkg, 'package.json'), 'utf8')) as {
+        version: string;
+      }
+    ).version;
   } catch {
     return 'unknown';
   }

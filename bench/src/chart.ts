@@ -68,7 +68,9 @@ export function depthChart(results: readonly EngineResult[]): string {
       const left = ml + col * (pw + gapX);
       const cells = r.cells.filter((c) => c.workload === w && c.depth !== null && c.clients === 1);
       const depths = [...new Set(cells.map((c) => c.depth!))].sort((a, b) => a - b);
-      out.push(`<text x="${left}" y="${top + 14}" font-weight="600" fill="#111">${esc(`${engine}: ${workloadLabel(w)}`)}</text>`);
+      out.push(
+        `<text x="${left}" y="${top + 14}" font-weight="600" fill="#111">${esc(`${engine}: ${workloadLabel(w)}`)}</text>`,
+      );
       const y0 = top + mt;
       out.push(`<rect x="${left}" y="${y0}" width="${pw}" height="${ph}" fill="none" stroke="#d1d5db"/>`);
       if (depths.length < 2) return;
@@ -79,7 +81,9 @@ export function depthChart(results: readonly EngineResult[]): string {
       const lo = logY ? 10 ** Math.floor(Math.log10(minV)) : 0;
       const yOf = (v: number) =>
         logY
-          ? y0 + ph - ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(maxV) - Math.log10(lo))) * ph
+          ? y0 +
+            ph -
+            ((Math.log10(Math.max(v, lo)) - Math.log10(lo)) / (Math.log10(maxV) - Math.log10(lo))) * ph
           : y0 + ph - (v / maxV) * ph;
       const lmin = Math.log10(depths[0]!);
       const lmax = Math.log10(depths[depths.length - 1]!);
@@ -90,8 +94,12 @@ export function depthChart(results: readonly EngineResult[]): string {
         : [0, 0.25, 0.5, 0.75, 1].map((f) => f * maxV);
       for (const t of ticks) {
         const y = yOf(t);
-        out.push(`<line x1="${left}" y1="${y.toFixed(1)}" x2="${left + pw}" y2="${y.toFixed(1)}" stroke="#f0f0f0"/>`);
-        out.push(`<text x="${left - 4}" y="${(y + 3).toFixed(1)}" text-anchor="end" fill="#555">${fmtUs(t)}</text>`);
+        out.push(
+          `<line x1="${left}" y1="${y.toFixed(1)}" x2="${left + pw}" y2="${y.toFixed(1)}" stroke="#f0f0f0"/>`,
+        );
+        out.push(
+          `<text x="${left - 4}" y="${(y + 3).toFixed(1)}" text-anchor="end" fill="#555">${fmtUs(t)}</text>`,
+        );
       }
       for (const d of depths) {
         out.push(
@@ -110,7 +118,8 @@ export function depthChart(results: readonly EngineResult[]): string {
         out.push(
           `<polyline fill="none" stroke="${COLORS[c.id]}" stroke-width="2" stroke-dasharray="${DASH[c.id]}" points="${pts.map(([x, y]) => `${x.toFixed(1)},${y.toFixed(1)}`).join(' ')}"/>`,
         );
-        for (const [x, y] of pts) out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.6" fill="${COLORS[c.id]}"/>`);
+        for (const [x, y] of pts)
+          out.push(`<circle cx="${x.toFixed(1)}" cy="${y.toFixed(1)}" r="2.6" fill="${COLORS[c.id]}"/>`);
       }
     });
   });

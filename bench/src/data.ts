@@ -17,7 +17,13 @@ export type ItemsTable = ReturnType<typeof itemsTable>;
 
 /** Row `n` as the library takes it. */
 export function itemData(n: number) {
-  return { name: `Person ${n}`, addressLine1: `${n} Main Street`, city: `City ${n % 97}`, postcode: `PC ${n}`, tel: `+47 555 ${n}` };
+  return {
+    name: `Person ${n}`,
+    addressLine1: `${n} Main Street`,
+    city: `City ${n % 97}`,
+    postcode: `PC ${n}`,
+    tel: `+47 555 ${n}`,
+  };
 }
 
 /** Row `n` as positional SQL parameters, in {@link COLUMNS} order. */
@@ -31,7 +37,13 @@ export function itemParams(n: number): string[] {
  * changes from version to version, as in the timed updates.
  */
 export function generatedValues(e: string, g: string): string[] {
-  return [`'Person ' || ${e}`, `${e} || ' Main Street'`, `'City ' || ${g}`, `'PC ' || ${e}`, `'+47 555 ' || ${e}`];
+  return [
+    `'Person ' || ${e}`,
+    `${e} || ' Main Street'`,
+    `'City ' || ${g}`,
+    `'PC ' || ${e}`,
+    `'+47 555 ' || ${e}`,
+  ];
 }
 
 /** A moment in a table's history, exact to the microsecond. */

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
-import { type Database, connect } from 'appendlog';
+import { connect, type Database } from 'appendlog';
 import pg from 'pg';
 import type { Contender, Family } from './contender.js';
 import { appVersionsContender } from './contenders/app-versions.js';
 import { appendlogFamily, appendlogLibContender, appendlogSqlContender } from './contenders/appendlog.js';
 import { historyTriggerContender } from './contenders/history-trigger.js';
 import { plainContender } from './contenders/plain.js';
-import { type SqlClient, pgClient, pgliteClient } from './sql-client.js';
+import { pgClient, pgliteClient, type SqlClient } from './sql-client.js';
 
 export type EngineName = 'postgres' | 'pglite';
 
@@ -32,10 +32,15 @@ function bind(sql: SqlClient, db: Database): Pick<BenchEngine, 'contenders' | 'f
   const family = appendlogFamily(sql, db);
   const lib = appendlogLibContender(family, db);
   const raw = appendlogSqlContender(family, sql);
-  return { contenders: [plain, trig, appv, lib, raw], families: [plain.family, trig.family, appv.family, family] };
+  return {
+    contenders: [plain, trig, appv, lib, raw],
+    families: [plain.family, trig.family, appv.family, family],
+  };
 }
 
-async function describeServer(sql: SqlClient): Promise<{ version: string; settings: Record<string, string> }> {
+async function describeServer(
+  sql: SqlClient,
+): Promise<{ version: string; settings: Record<string, string> }> {
   const [v] = await sql.query<{ v: string }>(null, 'SELECT version() AS v');
   const names = ['synchronous_commit', 'fsync', 'shared_buffers', 'jit', 'wal_level', 'max_connections'];
   const rows = await sql.query<{ name: string; setting: string; unit: string | null }>(

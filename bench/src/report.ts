@@ -28,8 +28,12 @@ export function workloadLabel(w: WorkloadId): string {
 
 /** The baseline a cell's ratio is taken against: plain where it can do the work, else app-level versions. */
 export function baselineOf(cells: readonly CellResult[], cell: CellResult): CellResult | undefined {
-  const same = (c: CellResult) => c.workload === cell.workload && c.depth === cell.depth && c.clients === cell.clients;
-  return cells.find((c) => same(c) && c.contender === 'plain') ?? cells.find((c) => same(c) && c.contender === 'app-versions');
+  const same = (c: CellResult) =>
+    c.workload === cell.workload && c.depth === cell.depth && c.clients === cell.clients;
+  return (
+    cells.find((c) => same(c) && c.contender === 'plain') ??
+    cells.find((c) => same(c) && c.contender === 'app-versions')
+  );
 }
 
 /** Contender ÷ baseline, in the direction where above 1 means slower for latency and faster for throughput. */
@@ -65,13 +69,24 @@ export function fmtBytes(n: number): string {
 /** The terminal table of one engine: medians with spread, and ratios to the baseline. */
 export function engineTable(r: EngineResult, rounds: number): string {
   const lines: string[] = [];
-  const title = r.engine === 'postgres' ? `PostgreSQL (${r.serverVersion.split(' on ')[0]})` : `PGlite (${r.serverVersion.split(' on ')[0]})`;
+  const title =
+    r.engine === 'postgres'
+      ? `PostgreSQL (${r.serverVersion.split(' on ')[0]})`
+      : `PGlite (${r.serverVersion.split(' on ')[0]})`;
   lines.push('');
-  lines.push(`== ${title}: median of ${rounds} rounds, ± half the range; ×: ratio to plain (†: to app versions)`);
-  lines.push('   latency: lower is better, ratio > 1 is slower; throughput (/s): higher is better, ratio < 1 is slower');
+  lines.push(
+    `== ${title}: median of ${rounds} rounds, ± half the range; ×: ratio to plain (†: to app versions)`,
+  );
+  lines.push(
+    '   latency: lower is better, ratio > 1 is slower; throughput (/s): higher is better, ratio < 1 is slower',
+  );
   const W = 27;
   lines.push(
-    pad('workload', 20) + pad('depth', 7, true) + pad('cl', 4, true) + '  ' + CONTENDERS.map((c) => pad(c.label, W)).join(''),
+    pad('workload', 20) +
+      pad('depth', 7, true) +
+      pad('cl', 4, true) +
+      '  ' +
+      CONTENDERS.map((c) => pad(c.label, W)).join(''),
   );
   const keys: string[] = [];
   const byKey = new Map<string, CellResult[]>();
@@ -86,8 +101,9 @@ export function engineTable(r: EngineResult, rounds: number): string {
   for (const k of keys) {
     const row = byKey.get(k)!;
     const first = row[0]!;
-    let line = pad(workloadLabel(first.workload), 20) + pad(first.depth === null ? '-' : String(first.depth), 7, true);
-    line += pad(String(first.clients), 4, true) + '  ';
+    let line =
+      pad(workloadLabel(first.workload), 20) + pad(first.depth === null ? '-' : String(first.depth), 7, true);
+    line += `${pad(String(first.clients), 4, true)}  `;
     for (const { id } of CONTENDERS) {
       const cell = row.find((c) => c.contender === id);
       if (!cell) {
@@ -129,7 +145,13 @@ export interface TargetCheck {
   pass: boolean;
 }
 
-function median(r: EngineResult, workload: WorkloadId, contender: ContenderId, depth: number | null, clients = 1) {
+function median(
+  r: EngineResult,
+  workload: WorkloadId,
+  contender: ContenderId,
+  depth: number | null,
+  clients = 1,
+) {
   return r.cells.find(
     (c) => c.workload === workload && c.contender === contender && c.depth === depth && c.clients === clients,
   )?.summary.median;
@@ -140,29 +162,72 @@ export function checkTargets(r: EngineResult, depths: readonly number[]): Target
   const out: TargetCheck[] = [];
   const add = (target: string, value: number | undefined, op: '<=' | '>=', limit: number) => {
     if (value === undefined || !Number.isFinite(value)) return;
-    out.push({ engine: r.engine, target, value, limit, op, pass: op === '<=' ? value <= limit : value >= limit });
+    out.push({
+      engine: r.engine,
+      target,
+      value,
+      limit,
+      op,
+      pass: op === '<=' ? value <= limit : value >= limit,
+    });
   };
-  const div = (a: number | undefined, b: number | undefined) => (a === undefined || b === undefined ? undefined : a / b);
+  const div = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined ? undefined : a / b;
   const clients = Math.max(...r.cells.filter((c) => c.workload === 'update').map((c) => c.clients));
   for (const who of ['appendlog', 'appendlog-sql'] as const) {
     const name = who === 'appendlog' ? 'library' : 'SQL view';
     const up = median(r, 'update', who, null, clients);
-    add(`update via ${name}, ${clients} client(s), ÷ plain`, div(up, median(r, 'update', 'plain', null, clients)), '>=', 0.8);
-    add(`update via ${name} ÷ history trigger`, div(up, median(r, 'update', 'history-trigger', null, clients)), '>=', 1);
-    add(`update via ${name} ÷ app versions`, div(up, median(r, 'update', 'app-versions', null, clients)), '>=', 1);
+    add(
+      `update via ${name}, ${clients} client(s), ÷ plain`,
+      div(up, median(r, 'update', 'plain', null, clients)),
+      '>=',
+      0.8,
+    );
+    add(
+      `update via ${name} ÷ history trigger`,
+      div(up, median(r, 'update', 'history-trigger', null, clients)),
+      '>=',
+      1,
+    );
+    add(
+      `update via ${name} ÷ app versions`,
+      div(up, median(r, 'update', 'app-versions', null, clients)),
+      '>=',
+      1,
+    );
   }
   const d1 = depths[0]!;
   const dmax = depths[depths.length - 1]!;
-  add(`get via library ÷ plain PK SELECT (depth ${d1})`, div(median(r, 'get', 'appendlog', d1), median(r, 'get', 'plain', d1)), '<=', 1.2);
-  add(`get via SQL view ÷ plain PK SELECT (depth ${d1})`, div(median(r, 'get', 'appendlog-sql', d1), median(r, 'get', 'plain', d1)), '<=', 1.2);
+  add(
+    `get via library ÷ plain PK SELECT (depth ${d1})`,
+    div(median(r, 'get', 'appendlog', d1), median(r, 'get', 'plain', d1)),
+    '<=',
+    1.2,
+  );
+  add(
+    `get via SQL view ÷ plain PK SELECT (depth ${d1})`,
+    div(median(r, 'get', 'appendlog-sql', d1), median(r, 'get', 'plain', d1)),
+    '<=',
+    1.2,
+  );
   for (const d of depths.filter((d) => d >= 1000 && d !== d1)) {
     for (const w of ['get', 'list-50'] as const) {
-      add(`${w} via library, depth ${d} ÷ depth ${d1}`, div(median(r, w, 'appendlog', d), median(r, w, 'appendlog', d1)), '<=', 1.2);
+      add(
+        `${w} via library, depth ${d} ÷ depth ${d1}`,
+        div(median(r, w, 'appendlog', d), median(r, w, 'appendlog', d1)),
+        '<=',
+        1.2,
+      );
     }
   }
   if (!depths.some((d) => d >= 1000) && dmax !== d1) {
     for (const w of ['get', 'list-50'] as const) {
-      add(`${w} via library, depth ${dmax} ÷ depth ${d1}`, div(median(r, w, 'appendlog', dmax), median(r, w, 'appendlog', d1)), '<=', 1.2);
+      add(
+        `${w} via library, depth ${dmax} ÷ depth ${d1}`,
+        div(median(r, w, 'appendlog', dmax), median(r, w, 'appendlog', d1)),
+        '<=',
+        1.2,
+      );
     }
   }
   if (depths.includes(10) && dmax > 10) {
@@ -185,7 +250,12 @@ export function checkTargets(r: EngineResult, depths: readonly number[]): Target
     );
   }
   const size = (f: SizeResult['family']) => r.sizes.find((s) => s.family === f)?.bytesCompacted;
-  add('disk per version: appendlog ÷ app versions (compacted)', div(size('appendlog'), size('app-versions')), '<=', 1.5);
+  add(
+    'disk per version: appendlog ÷ app versions (compacted)',
+    div(size('appendlog'), size('app-versions')),
+    '<=',
+    1.5,
+  );
   return out;
 }
 

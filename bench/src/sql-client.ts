@@ -8,7 +8,11 @@ import type pg from 'pg';
 export interface SqlClient {
   readonly kind: 'postgres' | 'pglite';
   /** One statement; `name` prepares it once per connection (node-postgres only). */
-  query<R = Record<string, unknown>>(name: string | null, text: string, params?: readonly unknown[]): Promise<R[]>;
+  query<R = Record<string, unknown>>(
+    name: string | null,
+    text: string,
+    params?: readonly unknown[],
+  ): Promise<R[]>;
   /** A script of several statements, no parameters. */
   exec(sql: string): Promise<void>;
 }

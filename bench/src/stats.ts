@@ -25,7 +25,11 @@ export function summarize(samples: readonly number[]): Summary {
 }
 
 /** Runs `op` sequentially for at least `ms` and `minOps` operations; returns microseconds per operation. */
-export async function timeLatency(ms: number, minOps: number, op: (i: number) => Promise<unknown>): Promise<number> {
+export async function timeLatency(
+  ms: number,
+  minOps: number,
+  op: (i: number) => Promise<unknown>,
+): Promise<number> {
   const start = performance.now();
   const end = start + ms;
   let n = 0;

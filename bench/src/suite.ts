@@ -1,6 +1,6 @@
 import type { BenchConfig } from './config.js';
 import type { Contender, ContenderId, Family, FamilyId } from './contender.js';
-import { type Stamp, qi, rng } from './data.js';
+import { qi, rng, type Stamp } from './data.js';
 import type { BenchEngine } from './engine.js';
 import { type Summary, summarize, timeLatency, timeThroughput } from './stats.js';
 
@@ -48,7 +48,12 @@ export interface EngineResult {
   notes: string[];
 }
 
-const PREFIX: Record<FamilyId, string> = { plain: 'p', 'history-trigger': 't', 'app-versions': 'v', appendlog: 'a' };
+const PREFIX: Record<FamilyId, string> = {
+  plain: 'p',
+  'history-trigger': 't',
+  'app-versions': 'v',
+  appendlog: 'a',
+};
 const ds = (f: FamilyId, name: string) => `${PREFIX[f]}_${name}`;
 
 interface Prepared {
@@ -62,7 +67,10 @@ function log(msg: string): void {
   process.stderr.write(`${msg}\n`);
 }
 
-async function prepare(engine: BenchEngine, cfg: BenchConfig): Promise<{ prep: Prepared; seconds: Record<string, number> }> {
+async function prepare(
+  engine: BenchEngine,
+  cfg: BenchConfig,
+): Promise<{ prep: Prepared; seconds: Record<string, number> }> {
   const prep: Prepared = { ids: new Map(), samples: new Map(), wideMoment: new Map() };
   const seconds: Record<string, number> = {};
   for (const family of engine.families) {
@@ -198,9 +206,11 @@ function cells(engine: BenchEngine, cfg: BenchConfig, prep: Prepared): Cell[] {
 async function sizeOf(engine: BenchEngine, family: Family, t: string): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const rel of family.relations(t)) {
-    const [row] = await engine.sql.query<{ n: string }>(null, `SELECT pg_total_relation_size($1::regclass)::text AS n`, [
-      qi(rel),
-    ]);
+    const [row] = await engine.sql.query<{ n: string }>(
+      null,
+      `SELECT pg_total_relation_size($1::regclass)::text AS n`,
+      [qi(rel)],
+    );
     out[rel] = Number(row!.n);
   }
   return out;
@@ -208,7 +218,12 @@ async function sizeOf(engine: BenchEngine, family: Family, t: string): Promise<R
 
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
-async function bulkLoads(engine: BenchEngine, cfg: BenchConfig, results: CellResult[], sizes: SizeResult[]): Promise<void> {
+async function bulkLoads(
+  engine: BenchEngine,
+  cfg: BenchConfig,
+  results: CellResult[],
+  sizes: SizeResult[],
+): Promise<void> {
   const { entries, versions, rounds } = cfg.bulk;
   const bulkContenders = engine.contenders.filter((c) => c.bulk);
   const samples = new Map<ContenderId, number[]>();
@@ -238,11 +253,20 @@ async function bulkLoads(engine: BenchEngine, cfg: BenchConfig, results: CellRes
         });
       }
       await family.drop(t);
-      log(`  [${engine.name}] bulk load ${c.id}: ${(entries * versions).toLocaleString('en')} versions in ${secs.toFixed(2)} s`);
+      log(
+        `  [${engine.name}] bulk load ${c.id}: ${(entries * versions).toLocaleString('en')} versions in ${secs.toFixed(2)} s`,
+      );
     }
   }
   for (const [contender, s] of samples) {
-    results.push({ workload: 'bulk-load', depth: versions, clients: 1, unit: 'versions/s', contender, summary: summarize(s) });
+    results.push({
+      workload: 'bulk-load',
+      depth: versions,
+      clients: 1,
+      unit: 'versions/s',
+      contender,
+      summary: summarize(s),
+    });
   }
 }
 
@@ -292,7 +316,8 @@ export async function runEngine(engine: BenchEngine, cfg: BenchConfig): Promise<
   }
   const sizes: SizeResult[] = [];
   await bulkLoads(engine, cfg, results, sizes);
-  if (engine.name === 'pglite') notes.push('PGlite has a single connection: the 2-client update workload runs on PostgreSQL only.');
+  if (engine.name === 'pglite')
+    notes.push('PGlite has a single connection: the 2-client update workload runs on PostgreSQL only.');
   notes.push('The library has no bulk API; bulk loads through SQL are the "appendlog (SQL)" row.');
   return {
     engine: engine.name,

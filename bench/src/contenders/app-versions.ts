@@ -1,7 +1,16 @@
-import { generatedValues, isoSql, itemParams, qi } from '../data.js';
 import type { Contender, Family } from '../contender.js';
+import { generatedValues, isoSql, itemParams, qi } from '../data.js';
 import type { SqlClient } from '../sql-client.js';
-import { colParams, cols, currentCols, fillMain, historyStart, mainTableDdl, numbered, synthTime } from './main-table.js';
+import {
+  colParams,
+  cols,
+  currentCols,
+  fillMain,
+  historyStart,
+  mainTableDdl,
+  numbered,
+  synthTime,
+} from './main-table.js';
 
 /**
  * The PaperTrail / django-simple-history approach: the application updates the row in place and
@@ -109,7 +118,10 @@ export function appVersionsContender(sql: SqlClient): Contender {
     },
     list(t, limit) {
       const lim = limit === null ? '' : ` LIMIT ${limit}`;
-      return sql.query(`appv_list${limit ?? ''}_${t}`, `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`);
+      return sql.query(
+        `appv_list${limit ?? ''}_${t}`,
+        `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`,
+      );
     },
     history: (t, id) =>
       sql.query(

@@ -1,6 +1,15 @@
 import type { Database, Table } from 'appendlog';
-import { COLUMNS, type ItemsTable, generatedValues, isoSql, itemData, itemParams, itemsTable, qi } from '../data.js';
 import type { Contender, Family } from '../contender.js';
+import {
+  COLUMNS,
+  generatedValues,
+  type ItemsTable,
+  isoSql,
+  itemData,
+  itemParams,
+  itemsTable,
+  qi,
+} from '../data.js';
 import type { SqlClient } from '../sql-client.js';
 import { colParams, cols } from './main-table.js';
 
@@ -160,7 +169,10 @@ export function appendlogSqlContender(family: Family, sql: SqlClient): Contender
     },
     list(t, limit) {
       const lim = limit === null ? '' : ` LIMIT ${limit}`;
-      return sql.query(`al_list${limit ?? ''}_${t}`, `SELECT ${current} FROM ${qi(t)} ORDER BY created_at, entry_id${lim}`);
+      return sql.query(
+        `al_list${limit ?? ''}_${t}`,
+        `SELECT ${current} FROM ${qi(t)} ORDER BY created_at, entry_id${lim}`,
+      );
     },
     history: (t, id) =>
       sql.query(
@@ -179,7 +191,8 @@ export function appendlogSqlContender(family: Family, sql: SqlClient): Contender
           [id, at.iso],
         )
       )[0],
-    asOfAll: (t, at) => sql.query(`al_asofall_${t}`, `SELECT * FROM ${qi(`${t}_as_of`)}($1::timestamptz)`, [at.iso]),
+    asOfAll: (t, at) =>
+      sql.query(`al_asofall_${t}`, `SELECT * FROM ${qi(`${t}_as_of`)}($1::timestamptz)`, [at.iso]),
     bulk: true,
   };
 }

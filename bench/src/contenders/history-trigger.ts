@@ -1,7 +1,16 @@
-import { COLUMNS, generatedValues, isoSql, itemParams, qi } from '../data.js';
 import type { Contender, Family } from '../contender.js';
+import { COLUMNS, generatedValues, isoSql, itemParams, qi } from '../data.js';
 import type { SqlClient } from '../sql-client.js';
-import { colParams, cols, currentCols, fillMain, historyStart, mainTableDdl, numbered, synthTime } from './main-table.js';
+import {
+  colParams,
+  cols,
+  currentCols,
+  fillMain,
+  historyStart,
+  mainTableDdl,
+  numbered,
+  synthTime,
+} from './main-table.js';
 
 const old = COLUMNS.map((c) => `OLD.${c}`).join(', ');
 
@@ -88,7 +97,9 @@ CREATE TRIGGER versioning BEFORE UPDATE OR DELETE ON ${qi(t)}
     },
     relations: (t) => [t, `${t}_history`],
     async drop(t) {
-      await sql.exec(`DROP TABLE IF EXISTS ${qi(t)}, ${hist(t)} CASCADE; DROP FUNCTION IF EXISTS ${qi(`${t}_versioning`)}()`);
+      await sql.exec(
+        `DROP TABLE IF EXISTS ${qi(t)}, ${hist(t)} CASCADE; DROP FUNCTION IF EXISTS ${qi(`${t}_versioning`)}()`,
+      );
     },
   };
 }
@@ -101,7 +112,11 @@ export function historyTriggerContender(sql: SqlClient): Contender {
     label: 'history trigger',
     family,
     async insert(t, n) {
-      await sql.query(`trig_ins_${t}`, `INSERT INTO ${qi(t)} (${cols}) VALUES (${colParams()})`, itemParams(n));
+      await sql.query(
+        `trig_ins_${t}`,
+        `INSERT INTO ${qi(t)} (${cols}) VALUES (${colParams()})`,
+        itemParams(n),
+      );
     },
     async update(t, id, city) {
       await sql.query(`trig_upd_${t}`, `UPDATE ${qi(t)} SET city = $2 WHERE id = $1`, [id, city]);
@@ -111,7 +126,10 @@ export function historyTriggerContender(sql: SqlClient): Contender {
     },
     list(t, limit) {
       const lim = limit === null ? '' : ` LIMIT ${limit}`;
-      return sql.query(`trig_list${limit ?? ''}_${t}`, `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`);
+      return sql.query(
+        `trig_list${limit ?? ''}_${t}`,
+        `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`,
+      );
     },
     history: (t, id) =>
       sql.query(

@@ -36,7 +36,13 @@ export function synthTime(t0: string, entries: number, g: string, e: string): st
 }
 
 /** Fills the main table with the final state of `entries` entries at `depth` versions. */
-export async function fillMain(sql: SqlClient, t: string, entries: number, depth: number, t0: string): Promise<string[]> {
+export async function fillMain(
+  sql: SqlClient,
+  t: string,
+  entries: number,
+  depth: number,
+  t0: string,
+): Promise<string[]> {
   await sql.query(
     null,
     `INSERT INTO ${qi(t)} (id, version, created_at, updated_at, ${cols})
@@ -45,7 +51,10 @@ export async function fillMain(sql: SqlClient, t: string, entries: number, depth
        FROM generate_series(1, ${entries}) e ORDER BY e`,
     [t0],
   );
-  const rows = await sql.query<{ id: string }>(null, `SELECT id::text AS id FROM ${qi(t)} ORDER BY created_at, id`);
+  const rows = await sql.query<{ id: string }>(
+    null,
+    `SELECT id::text AS id FROM ${qi(t)} ORDER BY created_at, id`,
+  );
   return rows.map((r) => r.id);
 }
 

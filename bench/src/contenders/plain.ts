@@ -1,5 +1,5 @@
-import { generatedValues, itemParams, qi } from '../data.js';
 import type { Contender, Family } from '../contender.js';
+import { generatedValues, itemParams, qi } from '../data.js';
 import type { SqlClient } from '../sql-client.js';
 import { colParams, cols, currentCols, fillMain, historyStart, mainTableDdl } from './main-table.js';
 
@@ -23,7 +23,10 @@ export function plainFamily(sql: SqlClient): Family {
         `INSERT INTO ${qi(t)} (${cols}) SELECT ${generatedValues('e', '1').join(', ')} FROM generate_series(1, ${entries}) e`,
       );
       for (let g = 2; g <= versions; g++) {
-        await sql.query(null, `UPDATE ${qi(t)} SET city = 'City ${g}', version = version + 1, updated_at = now()`);
+        await sql.query(
+          null,
+          `UPDATE ${qi(t)} SET city = 'City ${g}', version = version + 1, updated_at = now()`,
+        );
       }
     },
     relations: (t) => [t],
@@ -40,7 +43,11 @@ export function plainContender(sql: SqlClient): Contender {
     label: 'plain',
     family,
     async insert(t, n) {
-      await sql.query(`plain_ins_${t}`, `INSERT INTO ${qi(t)} (${cols}) VALUES (${colParams()})`, itemParams(n));
+      await sql.query(
+        `plain_ins_${t}`,
+        `INSERT INTO ${qi(t)} (${cols}) VALUES (${colParams()})`,
+        itemParams(n),
+      );
     },
     async update(t, id, city) {
       await sql.query(
@@ -50,11 +57,16 @@ export function plainContender(sql: SqlClient): Contender {
       );
     },
     async get(t, id) {
-      return (await sql.query(`plain_get_${t}`, `SELECT ${currentCols} FROM ${qi(t)} WHERE id = $1`, [id]))[0];
+      return (
+        await sql.query(`plain_get_${t}`, `SELECT ${currentCols} FROM ${qi(t)} WHERE id = $1`, [id])
+      )[0];
     },
     list(t, limit) {
       const lim = limit === null ? '' : ` LIMIT ${limit}`;
-      return sql.query(`plain_list${limit ?? ''}_${t}`, `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`);
+      return sql.query(
+        `plain_list${limit ?? ''}_${t}`,
+        `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`,
+      );
     },
     history: null,
     asOfOne: null,

@@ -1,3 +1,4 @@
+import { field } from '../hash/spec.js';
 import type { ColumnType } from '../schema/column.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 
@@ -36,11 +37,30 @@ export function encNullableSql(schema: string, textExpr: string): string {
 }
 
 /**
+ * `F(x)` of a value known when the SQL is generated (a column or table name, the domain tag):
+ * a bytea constant, so the database never encodes it again.
+ */
+export function encLiteralSql(value: string): string {
+  return `'\\x${field(value).toString('hex')}'::bytea`;
+}
+
+/**
+ * `F(x)` written out with built-in functions only. `appendlog_enc` computes the same bytes, but
+ * as a SQL function whose body calls the stable `convert_to` it cannot be inlined into the
+ * caller: every call would run the SQL-function executor, and the chain trigger makes two dozen
+ * of them per version. `textExpr` is evaluated twice, so pass a cheap expression.
+ */
+export function encInlineSql(textExpr: string): string {
+  const utf8 = `pg_catalog.convert_to(${textExpr}, 'UTF8')`;
+  return `(pg_catalog.int4send(pg_catalog.octet_length(${utf8})) || ${utf8})`;
+}
+
+/**
  * SQL for the canonical content of the row `rec` (docs/spec.md §3): the non-null columns in
  * byte order of their SQL names, each as `F(name) ‖ F(value)`.
  */
 export function canonicalContentSql(
-  schema: string,
+  _schema: string,
   rec: string,
   columns: readonly { sqlName: string; type: ColumnType }[],
 ): string {
@@ -49,18 +69,18 @@ export function canonicalContentSql(
   return sorted
     .map((c) => {
       const value = canonicalTextSql(`${rec}.${quoteIdent(c.sqlName)}`, c.type);
-      return `coalesce(${encSql(schema, quoteLiteral(c.sqlName))} || ${encSql(schema, value)}, '\\x'::bytea)`;
+      return `coalesce(${encLiteralSql(c.sqlName)} || ${encInlineSql(value)}, '\\x'::bytea)`;
     })
     .join('\n      || ');
 }
 
 /** SQL for the version hash of the row `rec` (docs/spec.md §4). */
-export function versionHashSql(schema: string, tableName: string, rec: string): string {
-  const f = (e: string) => encSql(schema, e);
-  const n = (e: string) => encNullableSql(schema, e);
+export function versionHashSql(_schema: string, tableName: string, rec: string): string {
+  const f = encInlineSql;
+  const n = (e: string) => `coalesce(${encInlineSql(e)}, '\\xffffffff'::bytea)`;
   return `pg_catalog.sha256(
-      ${f(quoteLiteral(HASH_DOMAIN))}
-      || ${f(quoteLiteral(tableName))}
+      ${encLiteralSql(HASH_DOMAIN)}
+      || ${encLiteralSql(tableName)}
       || ${f(`${rec}.entry_id::text`)}
       || ${f(`${rec}.version::text`)}
       || ${f(`${rec}.op`)}

@@ -63,23 +63,23 @@ BEGIN
   NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
   NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || coalesce("public".appendlog_enc('address_line_1') || "public".appendlog_enc(NEW."address_line_1"), '\x'::bytea)
-      || coalesce("public".appendlog_enc('city') || "public".appendlog_enc(NEW."city"), '\x'::bytea)
-      || coalesce("public".appendlog_enc('email') || "public".appendlog_enc(NEW."email"), '\x'::bytea)
-      || coalesce("public".appendlog_enc('name') || "public".appendlog_enc(NEW."name"), '\x'::bytea)
-      || coalesce("public".appendlog_enc('postcode') || "public".appendlog_enc(NEW."postcode"), '\x'::bytea)
-      || coalesce("public".appendlog_enc('tel') || "public".appendlog_enc(NEW."tel"), '\x'::bytea));
+      || coalesce('\x0000000e616464726573735f6c696e655f31'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."address_line_1", 'UTF8'))) || pg_catalog.convert_to(NEW."address_line_1", 'UTF8')), '\x'::bytea)
+      || coalesce('\x0000000463697479'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."city", 'UTF8'))) || pg_catalog.convert_to(NEW."city", 'UTF8')), '\x'::bytea)
+      || coalesce('\x00000005656d61696c'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."email", 'UTF8'))) || pg_catalog.convert_to(NEW."email", 'UTF8')), '\x'::bytea)
+      || coalesce('\x000000046e616d65'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."name", 'UTF8'))) || pg_catalog.convert_to(NEW."name", 'UTF8')), '\x'::bytea)
+      || coalesce('\x00000008706f7374636f6465'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."postcode", 'UTF8'))) || pg_catalog.convert_to(NEW."postcode", 'UTF8')), '\x'::bytea)
+      || coalesce('\x0000000374656c'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."tel", 'UTF8'))) || pg_catalog.convert_to(NEW."tel", 'UTF8')), '\x'::bytea));
   NEW.hash := pg_catalog.sha256(
-      "public".appendlog_enc('appendlog/v1')
-      || "public".appendlog_enc('addresses')
-      || "public".appendlog_enc(NEW.entry_id::text)
-      || "public".appendlog_enc(NEW.version::text)
-      || "public".appendlog_enc(NEW.op)
-      || "public".appendlog_enc(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-      || "public".appendlog_enc(NEW.tx_id::text)
-      || coalesce("public".appendlog_enc(NEW.actor), '\xffffffff'::bytea)
-      || coalesce("public".appendlog_enc(NEW.reason), '\xffffffff'::bytea)
-      || coalesce("public".appendlog_enc(NEW.meta::text), '\xffffffff'::bytea)
+      '\x0000000c617070656e646c6f672f7631'::bytea
+      || '\x00000009616464726573736573'::bytea
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.version::text, 'UTF8'))) || pg_catalog.convert_to(NEW.version::text, 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.op, 'UTF8'))) || pg_catalog.convert_to(NEW.op, 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))) || pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))
+      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.actor, 'UTF8'))) || pg_catalog.convert_to(NEW.actor, 'UTF8')), '\xffffffff'::bytea)
+      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.reason, 'UTF8'))) || pg_catalog.convert_to(NEW.reason, 'UTF8')), '\xffffffff'::bytea)
+      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.meta::text, 'UTF8'))) || pg_catalog.convert_to(NEW.meta::text, 'UTF8')), '\xffffffff'::bytea)
       || coalesce(NEW.parent_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
       || NEW.content_hash);
 
