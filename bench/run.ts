@@ -9,7 +9,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { depthChart } from './src/chart.js';
 import { type BenchConfig, configFor } from './src/config.js';
 import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
@@ -19,11 +19,19 @@ import { type EngineResult, runEngine } from './src/suite.js';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 
-function parseArgs(argv: string[]): { quick: boolean; engines: EngineName[] } {
+interface Args {
+  quick: boolean;
+  engines: EngineName[];
+  baseline: string | null;
+}
+
+function parseArgs(argv: string[]): Args {
   let quick = false;
   let engines: EngineName[] = ['postgres', 'pglite'];
+  let baseline: string | null = null;
   for (const a of argv) {
     if (a === '--quick') quick = true;
+    else if (a.startsWith('--baseline=')) baseline = path.resolve(a.slice('--baseline='.length));
     else if (a.startsWith('--engines=')) {
       engines = a
         .slice('--engines='.length)
@@ -32,9 +40,18 @@ function parseArgs(argv: string[]): { quick: boolean; engines: EngineName[] } {
           if (e !== 'postgres' && e !== 'pglite') throw new Error(`unknown engine "${e}" (postgres, pglite)`);
           return e;
         });
-    } else throw new Error(`unknown argument "${a}" (--quick, --engines=postgres,pglite)`);
+    } else throw new Error(`unknown argument "${a}" (--quick, --engines=postgres,pglite, --baseline=DIR)`);
   }
-  return { quick, engines };
+  return { quick, engines, baseline };
+}
+
+/** `connect` of another appendlog build (a package directory with a built dist/). */
+async function loadBaseline(dir: string | null): Promise<typeof import('appendlog').connect | null> {
+  if (dir === null) return null;
+  const mod = (await import(
+    pathToFileURL(path.join(dir, 'dist', 'index.js')).href
+  )) as typeof import('appendlog');
+  return mod.connect;
 }
 
 function version(pkg: string): string {
@@ -60,15 +77,17 @@ async function main(): Promise<void> {
     return true;
   });
   const cfg: BenchConfig = configFor(args.quick, engines);
+  const baseline = await loadBaseline(args.baseline);
   const started = new Date();
   const results: EngineResult[] = [];
   const checks: TargetCheck[] = [];
   for (const name of engines) {
-    const engine: BenchEngine = name === 'postgres' ? await openPostgres(url!) : await openPGlite();
+    const engine: BenchEngine =
+      name === 'postgres' ? await openPostgres(url!, baseline) : await openPGlite(baseline);
     try {
       const r = await runEngine(engine, cfg);
       results.push(r);
-      checks.push(...checkTargets(r, cfg.depths));
+      checks.push(...checkTargets(r, cfg.sizes[name].depths));
     } finally {
       await engine.close();
     }
@@ -81,6 +100,7 @@ async function main(): Promise<void> {
     date: started.toISOString(),
     durationSeconds: (Date.now() - started.getTime()) / 1000,
     quick: cfg.quick,
+    baseline: args.baseline,
     machine: {
       cpu: cpus[0]?.model ?? 'unknown',
       cores: cpus.length,

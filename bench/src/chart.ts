@@ -8,6 +8,8 @@ const COLORS: Record<ContenderId, string> = {
   'app-versions': '#2563eb',
   appendlog: '#059669',
   'appendlog-sql': '#7c3aed',
+  baseline: '#9ca3af',
+  'baseline-sql': '#c4b5fd',
 };
 const DASH: Record<ContenderId, string> = {
   plain: '4 3',
@@ -15,6 +17,8 @@ const DASH: Record<ContenderId, string> = {
   'app-versions': '',
   appendlog: '',
   'appendlog-sql': '6 2 2 2',
+  baseline: '2 2',
+  'baseline-sql': '2 2',
 };
 
 const PANELS: WorkloadId[] = ['get', 'list-50', 'as-of-one', 'history'];
@@ -46,6 +50,7 @@ export function depthChart(results: readonly EngineResult[]): string {
   const legendH = 40;
   const width = ml + PANELS.length * (pw + gapX) + 10;
   const height = legendH + results.length * (ph + mt + gapY) + 10;
+  const present = CONTENDERS.filter((c) => results.some((r) => r.cells.some((x) => x.contender === c.id)));
   const out: string[] = [];
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" font-size="11">`,
@@ -53,7 +58,7 @@ export function depthChart(results: readonly EngineResult[]): string {
   out.push(`<rect width="100%" height="100%" fill="#ffffff"/>`);
   // Legend.
   let lx = ml;
-  for (const c of CONTENDERS) {
+  for (const c of present) {
     out.push(
       `<line x1="${lx}" y1="18" x2="${lx + 22}" y2="18" stroke="${COLORS[c.id]}" stroke-width="2.5" stroke-dasharray="${DASH[c.id]}"/>`,
     );
@@ -109,7 +114,7 @@ export function depthChart(results: readonly EngineResult[]): string {
       out.push(
         `<text x="${left + pw / 2}" y="${y0 + ph + 28}" text-anchor="middle" fill="#777">versions per entry${logY ? ' (log time axis)' : ''}</text>`,
       );
-      for (const c of CONTENDERS) {
+      for (const c of present) {
         const pts = cells
           .filter((x) => x.contender === c.id)
           .sort((a, b) => a.depth! - b.depth!)

@@ -1,7 +1,15 @@
 import type { Stamp } from './data.js';
 
-export type FamilyId = 'plain' | 'history-trigger' | 'app-versions' | 'appendlog';
-export type ContenderId = 'plain' | 'history-trigger' | 'app-versions' | 'appendlog' | 'appendlog-sql';
+/** `baseline` is appendlog built from another checkout (`--baseline`), for before/after figures. */
+export type FamilyId = 'plain' | 'history-trigger' | 'app-versions' | 'appendlog' | 'baseline';
+export type ContenderId =
+  | 'plain'
+  | 'history-trigger'
+  | 'app-versions'
+  | 'appendlog'
+  | 'appendlog-sql'
+  | 'baseline'
+  | 'baseline-sql';
 
 /**
  * How one approach stores data: creating, filling (setup, untimed) and measuring its tables.

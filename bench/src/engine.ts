@@ -10,6 +10,7 @@ import { plainContender } from './contenders/plain.js';
 import { pgClient, pgliteClient, type SqlClient } from './sql-client.js';
 
 export type EngineName = 'postgres' | 'pglite';
+type Connect = typeof connect;
 
 /** One database under test, with every contender bound to it. */
 export interface BenchEngine {
@@ -17,25 +18,41 @@ export interface BenchEngine {
   /** Concurrent client counts this engine can run (PGlite has a single connection). */
   clients: number[];
   sql: SqlClient;
-  db: Database;
   contenders: Contender[];
+  /**
+   * The same contenders on sessions with `synchronous_commit = off` (PostgreSQL only): commits do
+   * not wait for the WAL flush, so write workloads show CPU cost instead of fsync latency.
+   */
+  asyncContenders: Contender[] | null;
   families: Family[];
   serverVersion: string;
   settings: Record<string, string>;
   close(): Promise<void>;
 }
 
-function bind(sql: SqlClient, db: Database): Pick<BenchEngine, 'contenders' | 'families'> {
+function bind(
+  sql: SqlClient,
+  db: Database,
+  baseline: Database | null,
+): Pick<BenchEngine, 'contenders' | 'families'> {
   const plain = plainContender(sql);
   const trig = historyTriggerContender(sql);
   const appv = appVersionsContender(sql);
   const family = appendlogFamily(sql, db);
-  const lib = appendlogLibContender(family, db);
-  const raw = appendlogSqlContender(family, sql);
-  return {
-    contenders: [plain, trig, appv, lib, raw],
-    families: [plain.family, trig.family, appv.family, family],
-  };
+  const contenders = [
+    plain,
+    trig,
+    appv,
+    appendlogLibContender(family, db),
+    appendlogSqlContender(family, sql),
+  ];
+  const families = [plain.family, trig.family, appv.family, family];
+  if (baseline) {
+    const base = appendlogFamily(sql, baseline, 'baseline');
+    contenders.push(appendlogLibContender(base, baseline), appendlogSqlContender(base, sql));
+    families.push(base);
+  }
+  return { contenders, families };
 }
 
 async function describeServer(
@@ -53,28 +70,44 @@ async function describeServer(
   return { version: v?.v ?? 'unknown', settings };
 }
 
-/** A fresh schema on the PostgreSQL server at `url`, dropped again by `close`. */
-export async function openPostgres(url: string): Promise<BenchEngine> {
+/**
+ * A fresh schema on the PostgreSQL server at `url`, dropped again by `close`. `baseline` is the
+ * `connect` of another appendlog build, measured beside this one.
+ */
+export async function openPostgres(url: string, baseline: Connect | null): Promise<BenchEngine> {
   const schema = `bench_${randomBytes(4).toString('hex')}`;
   const admin = new pg.Pool({ connectionString: url, max: 1 });
   await admin.query(`CREATE SCHEMA ${schema}`);
-  // Two connections: the 2-client workloads run one worker on each.
-  const pool = new pg.Pool({ connectionString: url, max: 2, options: `-c search_path=${schema},public` });
-  pool.on('error', () => {});
-  const sql = pgClient(pool);
-  const db = await connect({ url, schema, pool: { max: 2 } });
-  const { version, settings } = await describeServer(sql);
+  const closers: Array<() => Promise<void>> = [];
+  const session = async (extra: string) => {
+    const options = `-c search_path=${schema},public${extra}`;
+    // Two connections per pool: the 2-client workloads run one worker on each.
+    const pool = new pg.Pool({ connectionString: url, max: 2, options });
+    pool.on('error', () => {});
+    const db = await connect({ url, schema, pool: { max: 2, options } });
+    const base = baseline ? await baseline({ url, schema, pool: { max: 2, options } }) : null;
+    closers.push(async () => {
+      await base?.close();
+      await db.close();
+      await pool.end();
+    });
+    const sql = pgClient(pool);
+    return { sql, ...bind(sql, db, base) };
+  };
+  const durable = await session('');
+  const fast = await session(' -c synchronous_commit=off');
+  const { version, settings } = await describeServer(durable.sql);
   return {
     name: 'postgres',
     clients: [1, 2],
-    sql,
-    db,
-    ...bind(sql, db),
+    sql: durable.sql,
+    contenders: durable.contenders,
+    asyncContenders: fast.contenders,
+    families: durable.families,
     serverVersion: version,
     settings,
     async close() {
-      await db.close();
-      await pool.end();
+      for (const close of closers) await close();
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await admin.end();
     },
@@ -82,20 +115,22 @@ export async function openPostgres(url: string): Promise<BenchEngine> {
 }
 
 /** A fresh in-memory PGlite. */
-export async function openPGlite(): Promise<BenchEngine> {
+export async function openPGlite(baseline: Connect | null): Promise<BenchEngine> {
   const pgl = await PGlite.create();
   const sql = pgliteClient(pgl);
   const db = await connect({ client: pgl });
+  const base = baseline ? await baseline({ client: pgl }) : null;
   const { version, settings } = await describeServer(sql);
   return {
     name: 'pglite',
     clients: [1],
     sql,
-    db,
-    ...bind(sql, db),
+    ...bind(sql, db, base),
+    asyncContenders: null,
     serverVersion: version,
     settings,
     async close() {
+      await base?.close();
       await db.close();
       await pgl.close();
     },

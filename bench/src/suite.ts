@@ -21,6 +21,8 @@ export interface CellResult {
   /** Versions per entry of the dataset read; null where depth does not apply. */
   depth: number | null;
   clients: number;
+  /** Writes only: commits waiting for the WAL flush (`sync`, the server default) or not (`async`). */
+  commit: 'sync' | 'async' | null;
   unit: 'us/op' | 'ops/s' | 'versions/s';
   contender: ContenderId;
   summary: Summary;
@@ -53,6 +55,7 @@ const PREFIX: Record<FamilyId, string> = {
   'history-trigger': 't',
   'app-versions': 'v',
   appendlog: 'a',
+  baseline: 'b',
 };
 const ds = (f: FamilyId, name: string) => `${PREFIX[f]}_${name}`;
 
@@ -71,6 +74,7 @@ async function prepare(
   engine: BenchEngine,
   cfg: BenchConfig,
 ): Promise<{ prep: Prepared; seconds: Record<string, number> }> {
+  const sizes = cfg.sizes[engine.name];
   const prep: Prepared = { ids: new Map(), samples: new Map(), wideMoment: new Map() };
   const seconds: Record<string, number> = {};
   for (const family of engine.families) {
@@ -83,7 +87,7 @@ async function prepare(
     };
     await build('ins', 0, 0);
     await build('upd', cfg.updateEntries, 1);
-    for (const depth of cfg.depths) {
+    for (const depth of sizes.depths) {
       const t = ds(f, `d${depth}`);
       await build(`d${depth}`, cfg.depthEntries, depth);
       const ids = prep.ids.get(t)!;
@@ -94,8 +98,11 @@ async function prepare(
       }
       prep.samples.set(t, samples);
     }
-    await build('wide', cfg.wide.entries, cfg.wide.versions);
-    prep.wideMoment.set(f, await family.momentAfterVersion(ds(f, 'wide'), Math.floor(cfg.wide.versions / 2)));
+    await build('wide', sizes.wide.entries, sizes.wide.versions);
+    prep.wideMoment.set(
+      f,
+      await family.momentAfterVersion(ds(f, 'wide'), Math.floor(sizes.wide.versions / 2)),
+    );
     seconds[f] = (performance.now() - start) / 1000;
     log(`  [${engine.name}] built ${f} datasets in ${seconds[f]!.toFixed(1)} s`);
   }
@@ -106,100 +113,88 @@ interface Cell {
   workload: WorkloadId;
   depth: number | null;
   clients: number;
+  commit: CellResult['commit'];
   unit: CellResult['unit'];
-  applies(c: Contender): boolean;
+  /** The contenders this cell runs, in the engine's order. */
+  contenders: Contender[];
   measure(c: Contender, ms: number): Promise<number>;
 }
 
 function cells(engine: BenchEngine, cfg: BenchConfig, prep: Prepared): Cell[] {
+  const sizes = cfg.sizes[engine.name];
   const random = rng(42);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   let counter = 0;
   const out: Cell[] = [];
-  const all = () => true;
+  const all = engine.contenders;
+  const read = (
+    workload: WorkloadId,
+    depth: number | null,
+    contenders: Contender[],
+    measure: Cell['measure'],
+  ) => out.push({ workload, depth, clients: 1, commit: null, unit: 'us/op', contenders, measure });
 
-  out.push({
-    workload: 'insert',
-    depth: null,
-    clients: 1,
-    unit: 'us/op',
-    applies: all,
-    measure: (c, ms) => timeLatency(ms, 3, () => c.insert(ds(c.family.id, 'ins'), ++counter)),
-  });
-  for (const clients of engine.clients) {
+  const modes: Array<[CellResult['commit'], Contender[]]> = [['sync', all]];
+  if (engine.asyncContenders) modes.push(['async', engine.asyncContenders]);
+  for (const [commit, contenders] of modes) {
     out.push({
-      workload: 'update',
+      workload: 'insert',
       depth: null,
-      clients,
-      unit: 'ops/s',
-      applies: all,
-      measure: (c, ms) => {
-        const t = ds(c.family.id, 'upd');
-        const ids = prep.ids.get(t)!;
-        const share = Math.floor(ids.length / clients);
-        // Each worker updates its own entries: no two clients wait on one row.
-        return timeThroughput(ms, clients, (w) =>
-          c.update(t, ids[w * share + Math.floor(random() * share)]!, `City ${++counter}`),
-        );
-      },
+      clients: 1,
+      commit,
+      unit: 'us/op',
+      contenders,
+      measure: (c, ms) => timeLatency(ms, 3, () => c.insert(ds(c.family.id, 'ins'), ++counter)),
     });
+    for (const clients of engine.clients) {
+      out.push({
+        workload: 'update',
+        depth: null,
+        clients,
+        commit,
+        unit: 'ops/s',
+        contenders,
+        measure: (c, ms) => {
+          const t = ds(c.family.id, 'upd');
+          const ids = prep.ids.get(t)!;
+          const share = Math.floor(ids.length / clients);
+          // Each worker updates its own entries: no two clients wait on one row.
+          return timeThroughput(ms, clients, (w) =>
+            c.update(t, ids[w * share + Math.floor(random() * share)]!, `City ${++counter}`),
+          );
+        },
+      });
+    }
   }
-  for (const depth of cfg.depths) {
+  for (const depth of sizes.depths) {
     const t = (c: Contender) => ds(c.family.id, `d${depth}`);
-    out.push({
-      workload: 'get',
+    read('get', depth, all, (c, ms) => timeLatency(ms, 3, () => c.get(t(c), pick(prep.ids.get(t(c))!))));
+    read('list-50', depth, all, (c, ms) => timeLatency(ms, 3, () => c.list(t(c), 50)));
+    read(
+      'history',
       depth,
-      clients: 1,
-      unit: 'us/op',
-      applies: all,
-      measure: (c, ms) => timeLatency(ms, 3, () => c.get(t(c), pick(prep.ids.get(t(c))!))),
-    });
-    out.push({
-      workload: 'list-50',
+      all.filter((c) => c.history !== null),
+      (c, ms) => timeLatency(ms, 2, () => c.history!(t(c), pick(prep.samples.get(t(c))!).id)),
+    );
+    read(
+      'as-of-one',
       depth,
-      clients: 1,
-      unit: 'us/op',
-      applies: all,
-      measure: (c, ms) => timeLatency(ms, 3, () => c.list(t(c), 50)),
-    });
-    out.push({
-      workload: 'history',
-      depth,
-      clients: 1,
-      unit: 'us/op',
-      applies: (c) => c.history !== null,
-      measure: (c, ms) => timeLatency(ms, 2, () => c.history!(t(c), pick(prep.samples.get(t(c))!).id)),
-    });
-    out.push({
-      workload: 'as-of-one',
-      depth,
-      clients: 1,
-      unit: 'us/op',
-      applies: (c) => c.asOfOne !== null,
-      measure: (c, ms) =>
+      all.filter((c) => c.asOfOne !== null),
+      (c, ms) =>
         timeLatency(ms, 3, () => {
           const s = pick(prep.samples.get(t(c))!);
           return c.asOfOne!(t(c), s.id, pick(s.times));
         }),
-    });
+    );
   }
   const wide = (c: Contender) => ds(c.family.id, 'wide');
-  out.push({
-    workload: 'list-all',
-    depth: cfg.wide.versions,
-    clients: 1,
-    unit: 'us/op',
-    applies: all,
-    measure: (c, ms) => timeLatency(ms * 2, 2, () => c.list(wide(c), null)),
-  });
-  out.push({
-    workload: 'as-of-all',
-    depth: cfg.wide.versions,
-    clients: 1,
-    unit: 'us/op',
-    applies: (c) => c.asOfAll !== null,
-    measure: (c, ms) => timeLatency(ms * 2, 2, () => c.asOfAll!(wide(c), prep.wideMoment.get(c.family.id)!)),
-  });
+  read('list-all', sizes.wide.versions, all, (c, ms) => timeLatency(ms * 2, 2, () => c.list(wide(c), null)));
+  read(
+    'as-of-all',
+    sizes.wide.versions,
+    all.filter((c) => c.asOfAll !== null),
+    (c, ms) => timeLatency(ms * 2, 2, () => c.asOfAll!(wide(c), prep.wideMoment.get(c.family.id)!)),
+  );
   return out;
 }
 
@@ -224,7 +219,7 @@ async function bulkLoads(
   results: CellResult[],
   sizes: SizeResult[],
 ): Promise<void> {
-  const { entries, versions, rounds } = cfg.bulk;
+  const { entries, versions, rounds } = cfg.sizes[engine.name].bulk;
   const bulkContenders = engine.contenders.filter((c) => c.bulk);
   const samples = new Map<ContenderId, number[]>();
   for (let r = 0; r < rounds; r++) {
@@ -263,6 +258,7 @@ async function bulkLoads(
       workload: 'bulk-load',
       depth: versions,
       clients: 1,
+      commit: 'sync',
       unit: 'versions/s',
       contender,
       summary: summarize(s),
@@ -285,8 +281,7 @@ export async function runEngine(engine: BenchEngine, cfg: BenchConfig): Promise<
   const start = performance.now();
   for (let r = 0; r < cfg.warmup + cfg.rounds; r++) {
     for (const [i, cell] of list.entries()) {
-      const applicable = engine.contenders.filter((c) => cell.applies(c));
-      for (const c of rotate(applicable, r + i)) {
+      for (const c of rotate(cell.contenders, r + i)) {
         const value = await cell.measure(c, cfg.batchMs);
         if (r < cfg.warmup) continue;
         let byContender = samples.get(cell);
@@ -308,6 +303,7 @@ export async function runEngine(engine: BenchEngine, cfg: BenchConfig): Promise<
         workload: cell.workload,
         depth: cell.depth,
         clients: cell.clients,
+        commit: cell.commit,
         unit: cell.unit,
         contender,
         summary: summarize(s),

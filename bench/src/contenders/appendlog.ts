@@ -16,14 +16,18 @@ import { colParams, cols } from './main-table.js';
 type Items = ItemsTable['definition'];
 
 /** Rows per statement when building histories: small enough for the head's HOT chains to be pruned between statements. */
-const ROWS_PER_STATEMENT = 2_000;
+const ROWS_PER_STATEMENT = 500;
 
 /**
  * appendlog: the log, the head and the view, created by the library's own `migrate`. Fills and
  * bulk loads go through raw INSERTs into the log: the chain trigger assigns versions and hashes,
  * exactly as for every other write.
  */
-export function appendlogFamily(sql: SqlClient, db: Database): Family {
+export function appendlogFamily(
+  sql: SqlClient,
+  db: Database,
+  id: 'appendlog' | 'baseline' = 'appendlog',
+): Family {
   const log = (t: string) => qi(`${t}_log`);
   const head = (t: string) => qi(`${t}_head`);
   const appendLevels = async (t: string, entries: number, from: number, to: number) => {
@@ -41,7 +45,7 @@ export function appendlogFamily(sql: SqlClient, db: Database): Family {
     }
   };
   return {
-    id: 'appendlog',
+    id,
     async create(t) {
       await db.migrate([itemsTable(t)]);
     },
@@ -110,6 +114,7 @@ interface TimeTravel {
 
 /** appendlog through the library's Table API. */
 export function appendlogLibContender(family: Family, db: Database): Contender {
+  const baseline = family.id === 'baseline';
   const tables = new Map<string, Table<Items>>();
   const book = (t: string) => {
     let b = tables.get(t);
@@ -120,8 +125,8 @@ export function appendlogLibContender(family: Family, db: Database): Contender {
     return b;
   };
   return {
-    id: 'appendlog',
-    label: 'appendlog (library)',
+    id: baseline ? 'baseline' : 'appendlog',
+    label: baseline ? 'appendlog (library, baseline)' : 'appendlog (library)',
     family,
     async insert(t, n) {
       await book(t).insert(itemData(n));
@@ -153,10 +158,11 @@ export function appendlogLibContender(family: Family, db: Database): Contender {
 
 /** appendlog through plain SQL on its view and log, prepared like the other contenders. */
 export function appendlogSqlContender(family: Family, sql: SqlClient): Contender {
+  const baseline = family.id === 'baseline';
   const current = `entry_id, version, created_at, updated_at, ${cols}`;
   return {
-    id: 'appendlog-sql',
-    label: 'appendlog (SQL)',
+    id: baseline ? 'baseline-sql' : 'appendlog-sql',
+    label: baseline ? 'appendlog (SQL, baseline)' : 'appendlog (SQL)',
     family,
     async insert(t, n) {
       await sql.query(`al_ins_${t}`, `INSERT INTO ${qi(t)} (${cols}) VALUES (${colParams()})`, itemParams(n));
