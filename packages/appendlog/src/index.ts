@@ -8,6 +8,11 @@ export { Table } from './api/table.js';
 export type { DeleteOptions, InsertOptions, ListOptions, OrderBy, UpdateOptions, WriteOptions } from './api/table.js';
 export type { WriteContext } from './api/context.js';
 export type { Op, Version } from './api/version.js';
+export type { AsOf, Instant } from './api/instant.js';
+export type { FieldChange } from './api/diff.js';
+export type { RevertOptions } from './api/revert.js';
+export type { HistoryOptions, PageOptions } from './api/time-travel.js';
+export type { ChangedVersion, ChangeSet, ChangesOptions, ChangesResult } from './api/changes.js';
 export { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from './api/codec.js';
 export {
   AppendLogError,
