@@ -1,17 +1,10 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { column as c, type Database, type Table, table } from '../src/index.js';
 import { describeEngines, type TestDb } from './support/engines.js';
+import { shiftIso } from './support/instants.js';
 import { addresses, kitchen } from './support/tables.js';
 
 const GHOST = '00000000-0000-4000-8000-000000000000';
-
-/** `iso` moved by `deltaMicros` microseconds, in the same canonical form as `recordedAtIso`. */
-function shiftIso(iso: string, deltaMicros: number): string {
-  const micros =
-    BigInt(Date.parse(`${iso.slice(0, 19)}Z`)) * 1000n + BigInt(iso.slice(20, 26)) + BigInt(deltaMicros);
-  const ms = micros / 1000n;
-  return `${new Date(Number(ms)).toISOString().slice(0, 19)}.${String(micros % 1_000_000n).padStart(6, '0')}Z`;
-}
 
 async function logCount(db: Database, name = 'addresses'): Promise<number> {
   const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${name}_log`);
