@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type ChangeSet, type Database, column as c, table } from '../src/index.js';
+import { type ChangeSet, column as c, type Database, table } from '../src/index.js';
 import { describeEngines, describePostgres, postgres, type TestDb } from './support/engines.js';
 import { addresses, kitchen } from './support/tables.js';
 
@@ -9,7 +9,12 @@ import { addresses, kitchen } from './support/tables.js';
  * transaction can hold the horizon back for a moment, so an empty page waits and reads again
  * (up to 20 s) until `until` has been seen.
  */
-async function readUntil(db: Database, since: string | null, until: string, limit: number): Promise<ChangeSet[]> {
+async function readUntil(
+  db: Database,
+  since: string | null,
+  until: string,
+  limit: number,
+): Promise<ChangeSet[]> {
   const all: ChangeSet[] = [];
   let cursor = since;
   const deadline = Date.now() + 20_000;
@@ -77,11 +82,20 @@ describeEngines('db.changes', (engine) => {
     const { data: typed, ...expected } = a2;
     expect(rest).toEqual(expected);
     expect(name).toBe('addresses');
-    expect(data).toEqual({ name: 'Multi', address_line_1: 'Street 1', city: 'Oslo', postcode: null, tel: null });
+    expect(data).toEqual({
+      name: 'Multi',
+      address_line_1: 'Street 1',
+      city: 'Oslo',
+      postcode: null,
+      tel: null,
+    });
     expect(typed.addressLine1).toBe('Street 1');
     // With definitions, only those tables are read and data has the definition's keys.
     const onlyAddresses = await db.changes({ since: start, tables: [addresses] });
-    expect(onlyAddresses.changes.map((s) => s.versions.map((v) => v.table))).toEqual([['addresses'], ['addresses', 'addresses']]);
+    expect(onlyAddresses.changes.map((s) => s.versions.map((v) => v.table))).toEqual([
+      ['addresses'],
+      ['addresses', 'addresses'],
+    ]);
     expect(onlyAddresses.changes[1]!.versions[1]!.data).toEqual(a2.data);
     // Paging one set at a time sees the same sets in the same order.
     expect(await readUntil(db, start, a.txId, 1)).toEqual(sets);
@@ -91,14 +105,27 @@ describeEngines('db.changes', (engine) => {
 
   it('refuses bad options with typed errors', async () => {
     const ghost = table('never_migrated', { x: c.text() });
-    await expect(db.changes({ since: 'abc' })).rejects.toMatchObject({ code: 'invalid_input', field: 'since' });
-    await expect(db.changes({ since: '1'.repeat(21) })).rejects.toMatchObject({ code: 'invalid_input', field: 'since' });
-    await expect(db.changes({ since: '18446744073709551616' })).rejects.toMatchObject({ code: 'invalid_input' });
-    await expect(db.changes({ since: 5 as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'since' });
+    await expect(db.changes({ since: 'abc' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'since',
+    });
+    await expect(db.changes({ since: '1'.repeat(21) })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'since',
+    });
+    await expect(db.changes({ since: '18446744073709551616' })).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    await expect(db.changes({ since: 5 as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'since',
+    });
     await expect(db.changes({ limit: 0 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
     await expect(db.changes({ limit: 1.5 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
     await expect(db.changes({ tables: [ghost] })).rejects.toMatchObject({ code: 'not_found' });
-    await expect(db.changes({ tables: 'addresses' as never })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(db.changes({ tables: 'addresses' as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
   });
 });
 
@@ -136,9 +163,10 @@ describePostgres('db.changes under concurrency', () => {
     const fast = await reader.table(addresses).insert({ name: 'Fast' });
     expect(BigInt(fast.txId)).toBeGreaterThan(BigInt(slowTx));
     // The fast transaction is committed and visible to any plain query…
-    const visible = await reader.query<{ n: number }>('SELECT count(*)::int AS n FROM addresses_log WHERE tx_id = $1::xid8', [
-      fast.txId,
-    ]);
+    const visible = await reader.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM addresses_log WHERE tx_id = $1::xid8',
+      [fast.txId],
+    );
     expect(visible[0]!.n).toBe(1);
     // …but the change reader holds it back while the slower one is open: reading it now and
     // moving the cursor past it would skip the slow one for ever.
