@@ -1,14 +1,14 @@
-import { NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { Database } from '../db.js';
+import { NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { ColumnMap, InsertData, PatchData, RowData, TableDef } from '../schema/table.js';
 import { tableObjects } from '../sql/names.js';
 import { checkEntryId, checkVersionNumber, decodeVersion, encodeData, versionProjection } from './codec.js';
-import { type WriteContext, resolveContext } from './context.js';
-import { type ListOptions, buildListQuery } from './list-query.js';
-import { type FieldChange, diff } from './diff.js';
+import { resolveContext, type WriteContext } from './context.js';
+import { diff, type FieldChange } from './diff.js';
 import type { AsOf, Instant } from './instant.js';
+import { buildListQuery, type ListOptions } from './list-query.js';
 import { type RevertOptions, revert } from './revert.js';
-import { type HistoryOptions, type PageOptions, at, deleted, historyPage, listAt } from './time-travel.js';
+import { at, deleted, type HistoryOptions, historyPage, listAt, type PageOptions } from './time-travel.js';
 import type { Op, Version } from './version.js';
 
 /** Who, why and what else, for one write. */
@@ -104,7 +104,9 @@ export class Table<C extends ColumnMap> {
     const id = checkEntryId(entryId);
     const ctx = resolveContext(this.#db.context, options);
     if (ctx.reason === null || ctx.reason.trim() === '') {
-      throw new ReasonRequiredError(`deleting a ${this.definition.name} entry needs a reason: delete(id, { reason })`);
+      throw new ReasonRequiredError(
+        `deleting a ${this.definition.name} entry needs a reason: delete(id, { reason })`,
+      );
     }
     return this.#append('delete', id, expectedOf(options), options, null);
   }
