@@ -6,7 +6,7 @@
  *   npm run bench -- --quick           smoke run (about a minute)
  *   npm run bench -- --engines=pglite  one engine only (postgres, pglite)
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -14,7 +14,7 @@ import { depthChart } from './src/chart.js';
 import { type BenchConfig, configFor } from './src/config.js';
 import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
 import { checkTargets, engineTable, type TargetCheck, targetsTable } from './src/report.js';
-import { type EngineResult, runEngine } from './src/suite.js';
+import { type BenchVerify, type EngineResult, runEngine } from './src/suite.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -43,6 +43,14 @@ function parseArgs(argv: string[]): Args {
     } else throw new Error(`unknown argument "${a}" (--quick, --engines=postgres,pglite, --baseline=DIR)`);
   }
   return { quick, engines, baseline };
+}
+
+/** `benchVerify` of bench/verify.ts (issue 4), when that file exists. */
+async function loadVerify(): Promise<BenchVerify | null> {
+  const file = path.join(here, 'verify.ts');
+  if (!existsSync(file)) return null;
+  const mod = (await import(pathToFileURL(file).href)) as { benchVerify?: BenchVerify };
+  return typeof mod.benchVerify === 'function' ? mod.benchVerify : null;
 }
 
 /** `connect` of another appendlog build (a package directory with a built dist/). */
@@ -78,6 +86,7 @@ async function main(): Promise<void> {
   });
   const cfg: BenchConfig = configFor(args.quick, engines);
   const baseline = await loadBaseline(args.baseline);
+  const benchVerify = await loadVerify();
   const started = new Date();
   const results: EngineResult[] = [];
   const checks: TargetCheck[] = [];
@@ -85,7 +94,7 @@ async function main(): Promise<void> {
     const engine: BenchEngine =
       name === 'postgres' ? await openPostgres(url!, baseline) : await openPGlite(baseline);
     try {
-      const r = await runEngine(engine, cfg);
+      const r = await runEngine(engine, cfg, benchVerify);
       results.push(r);
       checks.push(...checkTargets(r, cfg.sizes[name].depths));
     } finally {

@@ -49,8 +49,8 @@ export function configFor(quick: boolean, engines: EngineName[]): BenchConfig {
     quick,
     engines,
     warmup: 1,
-    rounds: 5,
-    batchMs: 80,
+    rounds: 10,
+    batchMs: 40,
     depthEntries: 50,
     updateEntries: 1_000,
     sizes: {

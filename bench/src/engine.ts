@@ -18,6 +18,8 @@ export interface BenchEngine {
   /** Concurrent client counts this engine can run (PGlite has a single connection). */
   clients: number[];
   sql: SqlClient;
+  /** The library's own handle (durable sessions). */
+  db: Database;
   contenders: Contender[];
   /**
    * The same contenders on sessions with `synchronous_commit = off` (PostgreSQL only): commits do
@@ -92,7 +94,7 @@ export async function openPostgres(url: string, baseline: Connect | null): Promi
       await pool.end();
     });
     const sql = pgClient(pool);
-    return { sql, ...bind(sql, db, base) };
+    return { sql, db, ...bind(sql, db, base) };
   };
   const durable = await session('');
   const fast = await session(' -c synchronous_commit=off');
@@ -101,6 +103,7 @@ export async function openPostgres(url: string, baseline: Connect | null): Promi
     name: 'postgres',
     clients: [1, 2],
     sql: durable.sql,
+    db: durable.db,
     contenders: durable.contenders,
     asyncContenders: fast.contenders,
     families: durable.families,
@@ -125,6 +128,7 @@ export async function openPGlite(baseline: Connect | null): Promise<BenchEngine>
     name: 'pglite',
     clients: [1],
     sql,
+    db,
     ...bind(sql, db, base),
     asyncContenders: null,
     serverVersion: version,

@@ -47,8 +47,13 @@ export interface EngineResult {
   measureSeconds: number;
   cells: CellResult[];
   sizes: SizeResult[];
+  /** What the integrity helper's `benchVerify` reported, when bench/verify.ts exists. */
+  verify: Record<string, unknown> | null;
   notes: string[];
 }
+
+/** The verify benchmark of issue 4 (bench/verify.ts), when present. */
+export type BenchVerify = (db: BenchEngine['db']) => Promise<Record<string, unknown>>;
 
 const PREFIX: Record<FamilyId, string> = {
   plain: 'p',
@@ -272,7 +277,11 @@ function rotate<T>(xs: readonly T[], by: number): T[] {
 }
 
 /** Runs every workload on one engine: build, measure round-robin, bulk-load, size. */
-export async function runEngine(engine: BenchEngine, cfg: BenchConfig): Promise<EngineResult> {
+export async function runEngine(
+  engine: BenchEngine,
+  cfg: BenchConfig,
+  benchVerify: BenchVerify | null,
+): Promise<EngineResult> {
   const notes: string[] = [];
   log(`[${engine.name}] ${engine.serverVersion}`);
   const { prep, seconds } = await prepare(engine, cfg);
@@ -315,6 +324,29 @@ export async function runEngine(engine: BenchEngine, cfg: BenchConfig): Promise<
   if (engine.name === 'pglite')
     notes.push('PGlite has a single connection: the 2-client update workload runs on PostgreSQL only.');
   notes.push('The library has no bulk API; bulk loads through SQL are the "appendlog (SQL)" row.');
+  let verify: Record<string, unknown> | null = null;
+  if (benchVerify && !cfg.quick) {
+    log(`  [${engine.name}] verify (bench/verify.ts)`);
+    verify = await benchVerify(engine.db);
+    const rate = Number(verify.versionsPerSecond);
+    if (Number.isFinite(rate)) {
+      results.push({
+        workload: 'verify',
+        depth: null,
+        clients: 1,
+        commit: null,
+        unit: 'versions/s',
+        contender: 'appendlog',
+        summary: summarize([rate]),
+      });
+    }
+  } else {
+    notes.push(
+      benchVerify
+        ? 'verify skipped in --quick runs (it loads 120,000 versions of its own).'
+        : 'verify skipped: bench/verify.ts (issue 4) is not in this checkout.',
+    );
+  }
   return {
     engine: engine.name,
     serverVersion: engine.serverVersion,
@@ -323,6 +355,7 @@ export async function runEngine(engine: BenchEngine, cfg: BenchConfig): Promise<
     measureSeconds: (performance.now() - start) / 1000,
     cells: results,
     sizes,
+    verify,
     notes,
   };
 }

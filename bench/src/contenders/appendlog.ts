@@ -106,12 +106,6 @@ export function appendlogFamily(
   };
 }
 
-/** Optional time-travel methods, used when the library has them (issue 3). */
-interface TimeTravel {
-  at?: (entryId: string, at: Date) => Promise<unknown>;
-  listAt?: (at: Date) => Promise<unknown[]>;
-}
-
 /** appendlog through the library's Table API. */
 export function appendlogLibContender(family: Family, db: Database): Contender {
   const baseline = family.id === 'baseline';
@@ -137,21 +131,8 @@ export function appendlogLibContender(family: Family, db: Database): Contender {
     get: (t, id) => book(t).get(id),
     list: (t, limit) => book(t).list(limit === null ? {} : { limit }),
     history: (t, id) => book(t).history(id),
-    asOfOne: async (t, id, at) => {
-      const b = book(t) as unknown as TimeTravel;
-      if (b.at) return b.at(id, new Date(at.iso));
-      const rows = await db.query(
-        `SELECT * FROM (SELECT * FROM ${qi(`${t}_log`)} WHERE entry_id = $1 AND recorded_at <= $2::timestamptz
-           ORDER BY recorded_at DESC LIMIT 1) x WHERE op NOT IN ('delete', 'forget')`,
-        [id, at.iso],
-      );
-      return rows[0];
-    },
-    asOfAll: async (t, at) => {
-      const b = book(t) as unknown as TimeTravel;
-      if (b.listAt) return b.listAt(new Date(at.iso));
-      return db.query(`SELECT * FROM ${qi(`${t}_as_of`)}($1::timestamptz)`, [at.iso]);
-    },
+    asOfOne: (t, id, at) => book(t).at(id, at.iso),
+    asOfAll: (t, at) => book(t).listAt(at.iso),
     bulk: false,
   };
 }
