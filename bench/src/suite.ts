@@ -36,7 +36,10 @@ export interface SizeResult {
   bytesLoaded: number;
   /** The same after VACUUM FULL (no dead space left). */
   bytesCompacted: number;
+  /** Compacted bytes per relation (table with its indexes and TOAST). */
   relations: Record<string, number>;
+  /** Compacted bytes of each heap and each index on its own, to see where the bytes go. */
+  detail: Record<string, number>;
 }
 
 export interface EngineResult {
@@ -216,6 +219,23 @@ async function sizeOf(engine: BenchEngine, family: Family, t: string): Promise<R
   return out;
 }
 
+/** The heap (with TOAST) and every index of each relation, separately. */
+async function detailOf(engine: BenchEngine, family: Family, t: string): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const rel of family.relations(t)) {
+    const rows = await engine.sql.query<{ name: string; n: string }>(
+      null,
+      `SELECT $2::text || ' (heap)' AS name, (pg_table_size($1::regclass))::text AS n
+       UNION ALL
+       SELECT c.relname::text, pg_relation_size(i.indexrelid)::text
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid WHERE i.indrelid = $1::regclass`,
+      [qi(rel), rel],
+    );
+    for (const r of rows) out[r.name] = Number(r.n);
+  }
+  return out;
+}
+
 const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
 
 async function bulkLoads(
@@ -250,6 +270,7 @@ async function bulkLoads(
           bytesLoaded: sum(loaded),
           bytesCompacted: sum(compacted),
           relations: compacted,
+          detail: await detailOf(engine, family, t),
         });
       }
       await family.drop(t);
