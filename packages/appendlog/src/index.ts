@@ -1,9 +1,11 @@
 export { connect, Database } from './db.js';
 export type { ConnectOptions, MigrateOptions, MigrateResult } from './db.js';
+export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
+export type { TableDefinition } from './migrate/definition.js';
 export { table } from './schema/table.js';
 export type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from './schema/table.js';
 export { column, Column } from './schema/column.js';
-export type { ColumnType, ColumnValueTypes, ColumnInputTypes } from './schema/column.js';
+export type { ColumnType, ColumnValueTypes, ColumnInputTypes, DefaultInput } from './schema/column.js';
 export { Table } from './api/table.js';
 export type { DeleteOptions, InsertOptions, ListOptions, OrderBy, UpdateOptions, WriteOptions } from './api/table.js';
 export type { WriteContext } from './api/context.js';
