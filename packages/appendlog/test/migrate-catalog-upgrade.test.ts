@@ -6,7 +6,11 @@ import { describeEngines, type TestDb } from './support/engines.js';
 import { verifyChain } from './support/verify-chain.js';
 
 const legacyV1 = table('legacy', { name: c.text().notNull(), city: c.text() });
-const legacyV2 = table('legacy', { name: c.text().notNull(), city: c.text(), kind: c.text().notNull().default('person') });
+const legacyV2 = table('legacy', {
+  name: c.text().notNull(),
+  city: c.text(),
+  kind: c.text().notNull().default('person'),
+});
 const v1Columns = [
   { sqlName: 'name', type: 'text' as const, notNull: true },
   { sqlName: 'city', type: 'text' as const, notNull: false },
@@ -24,7 +28,9 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
     // Exactly what appendlog 0.1.0 (c44c477) left behind: its catalog, its table code, its record.
     await db.transaction(async (tx) => {
       await tx.exec(catalogDdlV0(t.schema));
-      await tx.exec(createStorageDdlV0(t.schema, 'legacy', v1Columns) + codeDdlV0(t.schema, 'legacy', v1Columns));
+      await tx.exec(
+        createStorageDdlV0(t.schema, 'legacy', v1Columns) + codeDdlV0(t.schema, 'legacy', v1Columns),
+      );
       await tx.query(
         `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
          VALUES ('legacy', 'create_table', $1::jsonb, '0.1.0', '-- old')`,
@@ -73,14 +79,25 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
       'applied_by',
     ]);
     const [old] = await db.schemaHistory();
-    expect(old).toMatchObject({ seq: 1, columns: null, summary: null, appliedBy: null, statements: '-- old' });
+    expect(old).toMatchObject({
+      seq: 1,
+      columns: null,
+      summary: null,
+      appliedBy: null,
+      statements: '-- old',
+    });
     expect(await db.migrate([legacyV1])).toEqual({ statements: [], changes: [], behind: [] });
   });
 
   it('extends the old table with a notNull column with a default; old versions still verify', async () => {
     const result = await db.migrate([legacyV2]);
     expect(result.changes).toEqual([
-      { table: 'legacy', change: 'add_columns', columns: ['kind'], summary: `add column kind text not null default 'person'::text` },
+      {
+        table: 'legacy',
+        change: 'add_columns',
+        columns: ['kind'],
+        summary: `add column kind text not null default 'person'::text`,
+      },
     ]);
     const [, added] = await db.schemaHistory();
     expect(added).toMatchObject({ seq: 2, columns: ['kind'], libraryVersion: expect.any(String) });
@@ -97,6 +114,8 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
     await expect(db.query(`UPDATE appendlog_schema_history SET summary = 'x'`)).rejects.toMatchObject({
       code: 'append_only',
     });
-    await expect(db.query(`DELETE FROM appendlog_schema_history`)).rejects.toMatchObject({ code: 'append_only' });
+    await expect(db.query(`DELETE FROM appendlog_schema_history`)).rejects.toMatchObject({
+      code: 'append_only',
+    });
   });
 });

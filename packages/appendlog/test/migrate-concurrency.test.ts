@@ -38,7 +38,9 @@ describeEngines('concurrent migrate from several app instances', (engine) => {
         if (rows[0]!.n === 2) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      await holder.query(`SELECT pg_advisory_unlock(hashtext('appendlog.migrate'), hashtext($1))`, [t.schema]);
+      await holder.query(`SELECT pg_advisory_unlock(hashtext('appendlog.migrate'), hashtext($1))`, [
+        t.schema,
+      ]);
       return await both;
     } finally {
       holder.release();

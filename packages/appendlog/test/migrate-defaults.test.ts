@@ -50,7 +50,9 @@ describeEngines('column defaults', (engine) => {
   });
 
   it('INSERT INTO the view and a raw INSERT INTO the log get the same defaults', async () => {
-    const [viaView] = await db.query<{ entry_id: string }>(`INSERT INTO gadgets (label) VALUES ('view') RETURNING entry_id`);
+    const [viaView] = await db.query<{ entry_id: string }>(
+      `INSERT INTO gadgets (label) VALUES ('view') RETURNING entry_id`,
+    );
     const [viaLog] = await db.query<{ entry_id: string }>(
       `INSERT INTO gadgets_log (op, label) VALUES ('insert', 'raw') RETURNING entry_id`,
     );
@@ -83,7 +85,9 @@ describeEngines('column defaults', (engine) => {
       field: 'status',
     });
     const v = await book.insert({ label: 'y' });
-    await expect(book.update(v.entryId, { status: null as never })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(book.update(v.entryId, { status: null as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
     await expect(db.query(`INSERT INTO gadgets (label, status) VALUES ('z', NULL)`)).rejects.toMatchObject({
       code: 'invalid_input',
       sqlState: '23514',

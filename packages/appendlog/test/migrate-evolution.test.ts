@@ -57,8 +57,18 @@ describeEngines('schema evolution: old code keeps working', (engine) => {
     const loki = await v1.insert({ name: 'Loki', city: 'Utgard' });
     expect((await v2.get(loki.entryId))?.data).toEqual({ name: 'Loki', city: 'Utgard', tel: null });
     expect((await v1.list({ orderBy: 'name' })).map((v) => v.data.name)).toEqual(['Loki', 'Odin', 'Thor']);
-    expect((await v1.history(thor.entryId)).map((v) => v.data.city)).toEqual(['Asgard', 'Oslo', 'Oslo', 'Bergen']);
-    expect((await v2.history(thor.entryId)).map((v) => v.data.tel)).toEqual([null, null, '555-0100', '555-0100']);
+    expect((await v1.history(thor.entryId)).map((v) => v.data.city)).toEqual([
+      'Asgard',
+      'Oslo',
+      'Oslo',
+      'Bergen',
+    ]);
+    expect((await v2.history(thor.entryId)).map((v) => v.data.tel)).toEqual([
+      null,
+      null,
+      '555-0100',
+      '555-0100',
+    ]);
 
     const gone = await v1.delete(thor.entryId, { reason: 'left' });
     expect(gone.op).toBe('delete');
@@ -102,7 +112,9 @@ describeEngines('schema evolution: old code keeps working', (engine) => {
 
     await newDb.migrate([ordersV2]);
     const v2 = newDb.table(ordersV2);
-    const nulls = await newDb.query<{ n: number }>('SELECT count(*)::int AS n FROM orders_log WHERE country IS NULL');
+    const nulls = await newDb.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM orders_log WHERE country IS NULL',
+    );
     expect(nulls[0]!.n).toBe(7); // every version written before: not rewritten
 
     // Honest reads: an entry last written before the column has no value for it.
@@ -120,7 +132,9 @@ describeEngines('schema evolution: old code keeps working', (engine) => {
       await tx.query(`DELETE FROM orders WHERE entry_id = $1`, [viaViewDelete.entryId]);
     });
     expect((await v2.history(viaViewDelete.entryId)).map((v) => v.data.country)).toEqual([null, 'NO']);
-    await oldDb.query(`INSERT INTO orders_log (entry_id, op, item, qty) VALUES ($1, 'update', 'log', 5)`, [viaLog.entryId]);
+    await oldDb.query(`INSERT INTO orders_log (entry_id, op, item, qty) VALUES ($1, 'update', 'log', 5)`, [
+      viaLog.entryId,
+    ]);
     expect((await v2.get(viaLog.entryId))?.data).toEqual({ item: 'log', qty: 5, country: 'NO' });
 
     expect((await v2.history(touched.entryId)).map((v) => v.data.country)).toEqual([null, 'NO']);
@@ -135,7 +149,12 @@ describeEngines('schema evolution: old code keeps working', (engine) => {
     );
     const result = await newDb.migrate([ordersV3]);
     expect(result.changes).toEqual([
-      { table: 'orders', change: 'set_defaults', columns: ['country'], summary: `set default of country to 'SE'::text` },
+      {
+        table: 'orders',
+        change: 'set_defaults',
+        columns: ['country'],
+        summary: `set default of country to 'SE'::text`,
+      },
     ]);
     const after = await newDb.query<{ n: number; digest: string }>(
       `SELECT count(*)::int AS n, md5(string_agg(hash::text, ',' ORDER BY seq)) AS digest FROM orders_log`,
@@ -144,7 +163,9 @@ describeEngines('schema evolution: old code keeps working', (engine) => {
     const v1 = oldDb.table(ordersV1);
     const v3 = newDb.table(ordersV3);
     expect((await v3.get((await v1.insert({ item: 'after' })).entryId))?.data.country).toBe('SE');
-    const [viaView] = await oldDb.query<{ country: string }>(`INSERT INTO orders (item) VALUES ('view') RETURNING country`);
+    const [viaView] = await oldDb.query<{ country: string }>(
+      `INSERT INTO orders (item) VALUES ('view') RETURNING country`,
+    );
     expect(viaView?.country).toBe('SE');
     const [viaLog] = await oldDb.query<{ country: string }>(
       `INSERT INTO orders_log (op, item) VALUES ('insert', 'log') RETURNING country`,

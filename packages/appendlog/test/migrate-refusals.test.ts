@@ -31,7 +31,10 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
   afterAll(() => t.close());
 
   /** Runs a migration that must be refused; returns the listed changes after checking nothing moved. */
-  async function refused(tables: Parameters<Database['migrate']>[0], options = {}): Promise<DestructiveChange[]> {
+  async function refused(
+    tables: Parameters<Database['migrate']>[0],
+    options = {},
+  ): Promise<DestructiveChange[]> {
     const before = await schemaSnapshot(db);
     const err = await db.migrate(tables, options).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'destructive_migration', name: 'DestructiveMigrationError' });
@@ -39,7 +42,9 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
     expect(after).toEqual(before);
     const changes = (err as { changes: DestructiveChange[] }).changes;
     for (const ch of changes) {
-      expect((err as Error).message).toContain(`${ch.table}${ch.column ? `.${ch.column}` : ''}: ${ch.change}. Instead: ${ch.instead}`);
+      expect((err as Error).message).toContain(
+        `${ch.table}${ch.column ? `.${ch.column}` : ''}: ${ch.change}. Instead: ${ch.instead}`,
+      );
     }
     return changes;
   }
@@ -47,7 +52,11 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
   it('dropping a column', async () => {
     const changes = await refused([table('items', withoutNote)]);
     expect(changes).toEqual([
-      expect.objectContaining({ table: 'items', column: 'note', change: expect.stringContaining('dropped or renamed') }),
+      expect.objectContaining({
+        table: 'items',
+        column: 'note',
+        change: expect.stringContaining('dropped or renamed'),
+      }),
     ]);
   });
 
@@ -68,17 +77,23 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
 
   it('adding notNull to an existing column', async () => {
     const changes = await refused([table('items', { ...base, note: c.text().notNull() })]);
-    expect(changes).toEqual([expect.objectContaining({ column: 'note', change: 'adding notNull to an existing column' })]);
+    expect(changes).toEqual([
+      expect.objectContaining({ column: 'note', change: 'adding notNull to an existing column' }),
+    ]);
   });
 
   it('dropping notNull from a column running code relies on', async () => {
     const changes = await refused([table('items', { ...base, title: c.text() })]);
-    expect(changes).toEqual([expect.objectContaining({ column: 'title', change: expect.stringContaining('dropping notNull') })]);
+    expect(changes).toEqual([
+      expect.objectContaining({ column: 'title', change: expect.stringContaining('dropping notNull') }),
+    ]);
   });
 
   it('a new notNull column without a default', async () => {
     const changes = await refused([table('items', { ...base, sku: c.text().notNull() })]);
-    expect(changes).toEqual([expect.objectContaining({ column: 'sku', instead: expect.stringContaining('default') })]);
+    expect(changes).toEqual([
+      expect.objectContaining({ column: 'sku', instead: expect.stringContaining('default') }),
+    ]);
   });
 
   it("removing a notNull column's default", async () => {
@@ -93,7 +108,11 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
     expect(changes.map((ch) => ch.table).sort()).toEqual(['others', 'tags']);
     expect(changes[0]!.change).toContain('dropping a table');
     expect(await db.migrate([items])).toEqual({ statements: [], changes: [], behind: [] });
-    expect(await db.migrate([items, tags, others], { all: true })).toEqual({ statements: [], changes: [], behind: [] });
+    expect(await db.migrate([items, tags, others], { all: true })).toEqual({
+      statements: [],
+      changes: [],
+      behind: [],
+    });
   });
 
   it('lists every offending change at once, and creates nothing else asked for in the same call', async () => {
@@ -140,10 +159,24 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
   });
 
   it('refuses malformed input with a typed error', async () => {
-    await expect(db.migrate('items' as never)).rejects.toMatchObject({ code: 'invalid_input', field: 'tables' });
-    await expect(db.migrate([items, items])).rejects.toMatchObject({ code: 'invalid_input', field: 'tables' });
-    await expect(db.migrate([items], { all: 'yes' as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'all' });
-    await expect(db.migrate([items], null as never)).rejects.toMatchObject({ code: 'invalid_input', field: 'options' });
-    await expect(db.migrate([items], { appRole: 'Bad Role' })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(db.migrate('items' as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'tables',
+    });
+    await expect(db.migrate([items, items])).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'tables',
+    });
+    await expect(db.migrate([items], { all: 'yes' as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'all',
+    });
+    await expect(db.migrate([items], null as never)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'options',
+    });
+    await expect(db.migrate([items], { appRole: 'Bad Role' })).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
   });
 });

@@ -37,7 +37,9 @@ export function sameColumns(a: readonly StoredColumn[], b: readonly StoredColumn
   const byName = new Map(b.map((c) => [c.sqlName, c]));
   return a.every((c) => {
     const other = byName.get(c.sqlName);
-    return other !== undefined && other.type === c.type && other.notNull === c.notNull && sameDefault(c, other);
+    return (
+      other !== undefined && other.type === c.type && other.notNull === c.notNull && sameDefault(c, other)
+    );
   });
 }
 

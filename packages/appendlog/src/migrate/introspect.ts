@@ -1,7 +1,7 @@
 import type { ColumnType } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
-import type { SqlRunner } from './sql-runner.js';
 import type { StoredColumn } from '../sql/table-ddl.js';
+import type { SqlRunner } from './sql-runner.js';
 
 const TYPE_NAMES: Record<string, ColumnType> = {
   text: 'text',
@@ -32,7 +32,13 @@ export async function readExistingTables(
   tables: readonly string[],
 ): Promise<Map<string, ExistingColumn[]>> {
   const logs = tables.map((t) => `${t}_log`);
-  const rows = await sql.run<{ relname: string; attname: string; type: string; required: boolean; has_default: boolean }>(
+  const rows = await sql.run<{
+    relname: string;
+    attname: string;
+    type: string;
+    required: boolean;
+    has_default: boolean;
+  }>(
     `SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.atthasdef AS has_default,
             EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
                      WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conname = a.attname || '_required') AS required

@@ -1,10 +1,16 @@
 import type { DestructiveChange } from '../errors.js';
-import type { TableDef } from '../schema/table.js';
 import { quoteIdent } from '../schema/names.js';
+import type { TableDef } from '../schema/table.js';
 import { columnDefaultDdl, defaultSql } from '../sql/column-default.js';
 import { tableObjects } from '../sql/names.js';
-import { type StoredColumn, addColumnDdl, codeDdl, createStorageDdl } from '../sql/table-ddl.js';
-import { type TableDefinition, describeColumn, sameColumns, sameDefault, storedColumns } from './definition.js';
+import { addColumnDdl, codeDdl, createStorageDdl, type StoredColumn } from '../sql/table-ddl.js';
+import {
+  describeColumn,
+  sameColumns,
+  sameDefault,
+  storedColumns,
+  type TableDefinition,
+} from './definition.js';
 import type { SchemaChangeKind } from './history.js';
 import type { ExistingColumn } from './introspect.js';
 
@@ -102,8 +108,10 @@ export function planMigration(
       if (listed.has(name) || !existing.has(name)) continue;
       destructive.push({
         table: name,
-        change: 'dropping a table (it is in the schema history but not in the definitions, and { all: true } says they are complete)',
-        instead: 'keep the table in the definitions and stop using it in code; its history stays readable and verifiable',
+        change:
+          'dropping a table (it is in the schema history but not in the definitions, and { all: true } says they are complete)',
+        instead:
+          'keep the table in the definitions and stop using it in code; its history stays readable and verifiable',
       });
     }
   }
@@ -116,7 +124,10 @@ export function planMigration(
 }
 
 /** The stored columns with the defaults the latest history record gives them. */
-function currentColumns(stored: readonly ExistingColumn[], latest: RecordedDefinition | undefined): StoredColumn[] {
+function currentColumns(
+  stored: readonly ExistingColumn[],
+  latest: RecordedDefinition | undefined,
+): StoredColumn[] {
   const recorded = new Map((latest?.definition.columns ?? []).map((c) => [c.sqlName, c]));
   return stored.map((s) => {
     const c: StoredColumn = { sqlName: s.sqlName, type: s.type, notNull: s.notNull };
@@ -164,7 +175,8 @@ function planTable(
       destructive.push({
         table,
         column: col.sqlName,
-        change: 'a new notNull column without a default: running code that does not know it could not insert any more',
+        change:
+          'a new notNull column without a default: running code that does not know it could not insert any more',
         instead: `give it a default (c.${col.type}().notNull().default(…)), or add it nullable and enforce it in the application`,
       });
     }
@@ -240,7 +252,11 @@ function planTable(
       change: 'set_defaults',
       columns: defaultsSet.map((c) => c.sqlName),
       summary: defaultsSet
-        .map((c) => (c.default === undefined ? `drop default of ${c.sqlName}` : `set default of ${c.sqlName} to ${defaultSql(c)}`))
+        .map((c) =>
+          c.default === undefined
+            ? `drop default of ${c.sqlName}`
+            : `set default of ${c.sqlName} to ${defaultSql(c)}`,
+        )
         .join('; '),
       // One script per table: the add_columns record, when there is one, holds it.
       statements: added.length > 0 ? '' : sql,

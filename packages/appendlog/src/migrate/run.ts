@@ -6,7 +6,7 @@ import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
 import { readSchemaHistory } from './history.js';
 import { readExistingTables } from './introspect.js';
-import { type SchemaChange, planMigration } from './plan.js';
+import { planMigration, type SchemaChange } from './plan.js';
 import type { SqlRunner } from './sql-runner.js';
 
 export interface MigrateOptions {
@@ -69,9 +69,10 @@ export async function runMigration(
   tables: readonly TableDef[],
   options: MigrateOptions,
 ): Promise<MigrateResult> {
-  await tx.run(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`, [
-    schema,
-  ]);
+  await tx.run(
+    `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
+    [schema],
+  );
   const history = await readSchemaHistory(tx, schema);
   const names = new Set(tables.map((t) => t.name));
   if (options.all) for (const r of history) names.add(r.table);

@@ -1,6 +1,12 @@
+import {
+  canonicalContent,
+  canonicalText,
+  canonicalTimestamp,
+  contentHash,
+  versionHash,
+} from '../../src/hash/spec.js';
 import type { Database } from '../../src/index.js';
 import type { ColumnType } from '../../src/schema/column.js';
-import { canonicalContent, canonicalText, canonicalTimestamp, contentHash, versionHash } from '../../src/hash/spec.js';
 
 const TYPES: Record<string, ColumnType> = {
   text: 'text',
