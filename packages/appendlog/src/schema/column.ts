@@ -56,7 +56,13 @@ export class Column<
   /** The value new entries get when an insert omits the column (see `default`). */
   readonly defaultValue: unknown;
 
-  constructor(type: T, isNotNull: NotNull, sqlName?: string, hasDefault?: HasDefault, defaultValue?: unknown) {
+  constructor(
+    type: T,
+    isNotNull: NotNull,
+    sqlName?: string,
+    hasDefault?: HasDefault,
+    defaultValue?: unknown,
+  ) {
     this.type = type;
     this.isNotNull = isNotNull;
     this.sqlName = sqlName;
@@ -92,7 +98,9 @@ export class Column<
 }
 
 /** What `default()` accepts: a non-null value of the column's input type. */
-export type DefaultInput<T extends ColumnType, Value> = T extends 'jsonb' ? Exclude<Value, null | undefined> : ColumnInputTypes[T];
+export type DefaultInput<T extends ColumnType, Value> = T extends 'jsonb'
+  ? Exclude<Value, null | undefined>
+  : ColumnInputTypes[T];
 
 function make<T extends ColumnType>(type: T): Column<T, false, ColumnValueTypes[T], false> {
   return new Column(type, false);

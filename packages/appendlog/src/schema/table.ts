@@ -28,11 +28,8 @@ type NullableKeys<C extends ColumnMap> = Exclude<keyof C, NotNullKeys<C>>;
 /** notNull columns that every version has a value for: no default, so they existed from the start. */
 type AlwaysSetKeys<C extends ColumnMap> = Exclude<NotNullKeys<C>, DefaultedKeys<C>>;
 type ValueOf<Col> = Col extends Column<ColumnType, boolean, infer V> ? V : never;
-type InputOf<Col> = Col extends Column<infer T, boolean, infer V>
-  ? T extends 'jsonb'
-    ? V
-    : ColumnInputTypes[T]
-  : never;
+type InputOf<Col> =
+  Col extends Column<infer T, boolean, infer V> ? (T extends 'jsonb' ? V : ColumnInputTypes[T]) : never;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /**
@@ -110,7 +107,10 @@ export function table<C extends ColumnMap>(name: string, columns: C): TableDef<C
 
 function encodeDefault(col: ResolvedColumn, value: unknown): unknown {
   if (value === null || value === undefined) {
-    throw new InvalidInputError(`the default of column "${col.key}" cannot be null; leave default() out instead`, col.key);
+    throw new InvalidInputError(
+      `the default of column "${col.key}" cannot be null; leave default() out instead`,
+      col.key,
+    );
   }
   return encodeValue({ ...col, notNull: true }, value);
 }

@@ -1,5 +1,5 @@
-import type { ResolvedColumn } from '../schema/table.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import type { ResolvedColumn } from '../schema/table.js';
 import { canonicalContentSql, versionHashSql } from './canonical.js';
 import {
   assignDefaultsSql,
@@ -22,8 +22,14 @@ const OPS = `'insert', 'update', 'delete', 'restore', 'forget'`;
 export function columnChecks(c: StoredColumn): string[] {
   const col = quoteIdent(c.sqlName);
   const checks: string[] = [];
-  if (c.notNull) checks.push(`CONSTRAINT ${quoteIdent(`${c.sqlName}_required`)} CHECK (redacted_at IS NOT NULL OR ${col} IS NOT NULL)`);
-  if (c.type === 'date') checks.push(`CONSTRAINT ${quoteIdent(`${c.sqlName}_in_range`)} CHECK (${col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')`);
+  if (c.notNull)
+    checks.push(
+      `CONSTRAINT ${quoteIdent(`${c.sqlName}_required`)} CHECK (redacted_at IS NOT NULL OR ${col} IS NOT NULL)`,
+    );
+  if (c.type === 'date')
+    checks.push(
+      `CONSTRAINT ${quoteIdent(`${c.sqlName}_in_range`)} CHECK (${col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')`,
+    );
   if (c.type === 'timestamptz') {
     checks.push(
       `CONSTRAINT ${quoteIdent(`${c.sqlName}_in_range`)} CHECK (${col} BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00')`,
@@ -36,7 +42,10 @@ export function columnChecks(c: StoredColumn): string[] {
 export function createStorageDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
   const o = tableObjects(schema, table);
   const s = quoteIdent(schema);
-  const userCols = columns.map((c) => `  ${quoteIdent(c.sqlName)} ${c.type}${c.default === undefined ? '' : ` DEFAULT ${defaultSql(c)}`}`);
+  const userCols = columns.map(
+    (c) =>
+      `  ${quoteIdent(c.sqlName)} ${c.type}${c.default === undefined ? '' : ` DEFAULT ${defaultSql(c)}`}`,
+  );
   const checks = columns.flatMap(columnChecks).map((c) => `  ${c}`);
   return `
 CREATE TABLE ${o.log} (
@@ -91,7 +100,9 @@ export function addColumnDdl(schema: string, table: string, c: StoredColumn): st
   const checks = columnChecks(c).map((check) => `ALTER TABLE ${o.log} ADD ${check} NOT VALID;`);
   // The default is set by a separate statement: ADD COLUMN … DEFAULT would fill it into every old version.
   const defaults = c.default === undefined ? [] : [logDefaultDdl(o, c)];
-  return [`ALTER TABLE ${o.log} ADD COLUMN ${quoteIdent(c.sqlName)} ${c.type};`, ...defaults, ...checks].join('\n');
+  return [`ALTER TABLE ${o.log} ADD COLUMN ${quoteIdent(c.sqlName)} ${c.type};`, ...defaults, ...checks].join(
+    '\n',
+  );
 }
 
 /**
