@@ -4,6 +4,7 @@ import { describeEngines, rawPool, type TestDb } from './support/engines.js';
 
 const notesV1 = table('notes', { body: c.text().notNull() });
 const notesV2 = table('notes', { body: c.text().notNull(), pinned: c.boolean().default(false) });
+const notesV3 = table('notes', { ...notesV2.definition, color: c.text() });
 
 describeEngines('concurrent migrate from several app instances', (engine) => {
   let t: TestDb;
@@ -74,4 +75,28 @@ describeEngines('concurrent migrate from several app instances', (engine) => {
     expect((await b.table(notesV2).get(v.entryId))?.data).toEqual({ body: 'before', pinned: null });
     expect((await a.table(notesV2).insert({ body: 'after' })).data.pinned).toBe(false);
   });
+
+  // PGlite has one connection: nothing else can hold a lock there.
+  it.skipIf(engine.name === 'pglite')(
+    'with lockTimeoutMs, a migration blocked by a long transaction on the log gives up and applies nothing',
+    async () => {
+      const pool = rawPool(1);
+      const reader = await pool.connect();
+      try {
+        await reader.query('BEGIN');
+        await reader.query(`SELECT count(*) FROM "${t.schema}".notes_log`); // holds ACCESS SHARE until COMMIT
+        const err = await a.migrate([notesV3], { lockTimeoutMs: 100 }).catch((e: unknown) => e);
+        expect(err).toMatchObject({ code: '55P03' });
+        await reader.query('COMMIT');
+        expect((await b.schemaHistory({ table: 'notes' })).map((r) => r.change)).toEqual([
+          'create_table',
+          'add_columns',
+        ]);
+        expect((await a.migrate([notesV3], { lockTimeoutMs: 5000 })).changes).toHaveLength(1);
+      } finally {
+        reader.release();
+        await pool.end();
+      }
+    },
+  );
 });

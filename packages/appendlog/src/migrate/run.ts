@@ -20,6 +20,12 @@ export interface MigrateOptions {
    * list lacks is a refused drop.
    */
   all?: boolean;
+  /**
+   * How long (ms) each DDL statement may wait for a table lock before the migration gives up
+   * (SQLSTATE 55P03, nothing applied; retry later). Without it, a long transaction on a log makes
+   * `ADD COLUMN` wait, and every query behind it queue, for as long as that transaction runs.
+   */
+  lockTimeoutMs?: number;
 }
 
 export interface MigrateResult {
@@ -56,6 +62,12 @@ export function checkMigrateInput(tables: unknown, options: unknown): asserts ta
     }
   }
   if (o.appRole !== undefined) validateSchemaName(o.appRole);
+  if (
+    o.lockTimeoutMs !== undefined &&
+    (!Number.isInteger(o.lockTimeoutMs) || o.lockTimeoutMs < 1 || o.lockTimeoutMs > 2_147_483_647)
+  ) {
+    throw new InvalidInputError('migrate() option lockTimeoutMs must be a positive integer', 'lockTimeoutMs');
+  }
 }
 
 /**
@@ -90,6 +102,10 @@ export async function runMigration(
     behind: plan.behind,
   };
   if (options.dryRun) return result;
+  // After the advisory lock: a second migrator must wait for the first, however long it takes.
+  if (options.lockTimeoutMs !== undefined && plan.statements.length > 0) {
+    await tx.run(`SELECT pg_catalog.set_config('lock_timeout', $1, true)`, [`${options.lockTimeoutMs}ms`]);
+  }
   for (const sql of plan.statements) await tx.exec(sql);
   for (const change of plan.changes) {
     await tx.run(

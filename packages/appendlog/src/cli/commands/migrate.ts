@@ -8,6 +8,7 @@ interface MigrateFlags extends ConnectionFlags {
   dryRun?: boolean;
   all?: boolean;
   appRole?: string;
+  lockTimeout?: string;
 }
 
 /** `appendlog migrate`: applies the config's table definitions, additively only. */
@@ -27,7 +28,8 @@ export function migrateCommand(): Command {
       .option(
         '--app-role <role>',
         'grant this role read and append rights, and deny it UPDATE/DELETE/TRUNCATE',
-      ),
+      )
+      .option('--lock-timeout <ms>', 'give up, applying nothing, when a table lock takes longer than this'),
   ).action(async (flags: MigrateFlags) => {
     const tables = await loadTablesFromConfig(flags.config);
     const db = await openFromFlags(flags);
@@ -37,6 +39,7 @@ export function migrateCommand(): Command {
         all: flags.all === true,
       };
       if (flags.appRole !== undefined) options.appRole = flags.appRole;
+      if (flags.lockTimeout !== undefined) options.lockTimeoutMs = Number(flags.lockTimeout);
       const result = await db.migrate(tables, options);
       process.stdout.write(
         flags.json ? `${JSON.stringify(result, null, 2)}\n` : report(result, flags.dryRun === true),
