@@ -53,9 +53,9 @@ export function assignDefaultsSql(rec: string, columns: readonly DefaultedColumn
 }
 
 /**
- * plpgsql assignments that fill a notNull column's default into a carried-forward version that
- * has no value (an entry last written before the column was added): the new version must satisfy
- * notNull, while the old versions keep their null.
+ * plpgsql assignments that fill a notNull column's default into a new version that would carry no
+ * value: an update of an entry last written before the column was added, or a revert to a
+ * version from before then. The new version must satisfy notNull; the old versions keep their null.
  */
 export function fillRequiredDefaultsSql(rec: string, columns: readonly DefaultedColumn[]): string[] {
   return columns.flatMap((c) => {

@@ -225,7 +225,7 @@ BEGIN
     -- Lock the head first, then read the version it points at: a patch always lands on the latest.
     SELECT seq INTO latest_seq FROM ${o.head} WHERE entry_id = p_entry_id FOR UPDATE;
     IF FOUND THEN
-      SELECT * INTO prev FROM ${o.log} WHERE seq = latest_seq;${indent(fillRequiredDefaultsSql('prev', columns), 6)}
+      SELECT * INTO prev FROM ${o.log} WHERE seq = latest_seq;
     END IF;${
       assignDefaultsSql('prev', columns).length === 0
         ? ''
@@ -235,7 +235,7 @@ BEGIN
   END IF;
   IF p_data IS NOT NULL THEN
     prev := pg_catalog.jsonb_populate_record(prev, p_data);
-  END IF;
+  END IF;${indent(fillRequiredDefaultsSql('prev', columns), 2)}
   INSERT INTO ${o.log} (entry_id, op, version, actor, reason, meta${cols.map((c) => `, ${c}`).join('')})
   VALUES (p_entry_id, p_op, p_expected_version + 1, p_actor, p_reason, p_meta${cols
     .map((c) => `, prev.${c}`)

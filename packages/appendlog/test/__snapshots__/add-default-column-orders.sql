@@ -113,7 +113,6 @@ BEGIN
     SELECT seq INTO latest_seq FROM "public"."orders_head" WHERE entry_id = p_entry_id FOR UPDATE;
     IF FOUND THEN
       SELECT * INTO prev FROM "public"."orders_log" WHERE seq = latest_seq;
-      prev."country" := coalesce(prev."country", 'NO'::text);
     END IF;
   ELSE
     prev."qty" := '2'::integer;
@@ -122,6 +121,7 @@ BEGIN
   IF p_data IS NOT NULL THEN
     prev := pg_catalog.jsonb_populate_record(prev, p_data);
   END IF;
+  prev."country" := coalesce(prev."country", 'NO'::text);
   INSERT INTO "public"."orders_log" (entry_id, op, version, actor, reason, meta, "item", "qty", "country")
   VALUES (p_entry_id, p_op, p_expected_version + 1, p_actor, p_reason, p_meta, prev."item", prev."qty", prev."country")
   RETURNING * INTO prev;
