@@ -103,6 +103,26 @@ describeEngines('column defaults', (engine) => {
     expect(check.checked).toBeGreaterThanOrEqual(7);
   });
 
+  it("removing a nullable column's default: later inserts that omit it get null, by every path", async () => {
+    const { note: _note, ...rest } = gadgets.definition;
+    const v2 = table('gadgets', { ...rest, note: c.text() });
+    const result = await db.migrate([v2]);
+    expect(result.changes).toEqual([
+      { table: 'gadgets', change: 'set_defaults', columns: ['note'], summary: 'drop default of note' },
+    ]);
+    const book = db.table(v2);
+    expect((await book.insert({ label: 'no default' })).data.note).toBeNull();
+    const [viaView] = await db.query<{ note: string | null }>(
+      `INSERT INTO gadgets (label) VALUES ('view') RETURNING note`,
+    );
+    expect(viaView?.note).toBeNull();
+    const [viaLog] = await db.query<{ note: string | null }>(
+      `INSERT INTO gadgets_log (op, label) VALUES ('insert', 'raw') RETURNING note`,
+    );
+    expect(viaLog?.note).toBeNull();
+    expect((await book.list({ where: { label: 'lib' } }))[0]?.data.note).toBe('plain');
+  });
+
   it('the schema history records the defaults in the definition', async () => {
     const [created] = await db.schemaHistory({ table: 'gadgets' });
     const status = created?.definition.columns.find((col) => col.sqlName === 'status');
