@@ -97,6 +97,33 @@ describeEngines('column defaults', (engine) => {
     ).rejects.toMatchObject({ sqlState: '23514' });
   });
 
+  it('a default holding quotes, backslashes and the dollar quote of function bodies is just text', async () => {
+    const motto = "it's $fn$; DROP TABLE gadgets_log; -- \\ $$ '' \\'";
+    const quirky = table('quirky', {
+      label: c.text().notNull(),
+      motto: c.text().notNull().default(motto),
+      doc: c.jsonb().default({ "k'$fn$": "v\\'$$" }),
+    });
+    await db.migrate([quirky]);
+    const book = db.table(quirky);
+    expect((await book.insert({ label: 'lib' })).data).toEqual({
+      label: 'lib',
+      motto,
+      doc: { "k'$fn$": "v\\'$$" },
+    });
+    const [viaView] = await db.query<{ motto: string }>(
+      `INSERT INTO quirky (label) VALUES ('v') RETURNING motto`,
+    );
+    expect(viaView?.motto).toBe(motto);
+    const [viaLog] = await db.query<{ motto: string }>(
+      `INSERT INTO quirky_log (op, label) VALUES ('insert', 'r') RETURNING motto`,
+    );
+    expect(viaLog?.motto).toBe(motto);
+    expect(
+      (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM gadgets_log'))[0]!.n,
+    ).toBeGreaterThan(0);
+  });
+
   it('every version written with defaults verifies', async () => {
     const check = await verifyChain(db, 'gadgets');
     expect(check.failures).toEqual([]);

@@ -17,8 +17,24 @@ export interface DefaultedColumn {
  */
 export function defaultSql(c: DefaultedColumn): string | undefined {
   if (c.default === undefined) return undefined;
-  const text = c.type === 'jsonb' ? JSON.stringify(c.default) : String(c.default);
-  return `${quoteLiteral(text)}::${c.type}`;
+  return `${quoteLiteral(defaultText(c))}::${c.type}`;
+}
+
+/**
+ * {@link defaultSql} for use inside a generated function body. Bodies are dollar-quoted
+ * (`$fn$ … $fn$`), and a default is free text that could contain the closing quote, so a text
+ * with a `$` in it is spelled in hex instead.
+ */
+export function bodyDefaultSql(c: DefaultedColumn): string | undefined {
+  if (c.default === undefined) return undefined;
+  const text = defaultText(c);
+  if (!text.includes('$')) return `${quoteLiteral(text)}::${c.type}`;
+  const hex = Buffer.from(text, 'utf8').toString('hex');
+  return `pg_catalog.convert_from(pg_catalog.decode('${hex}', 'hex'), 'UTF8')::${c.type}`;
+}
+
+function defaultText(c: DefaultedColumn): string {
+  return c.type === 'jsonb' ? JSON.stringify(c.default) : String(c.default);
 }
 
 /**
@@ -47,7 +63,7 @@ function defaultAction(c: DefaultedColumn): string {
 /** plpgsql assignments that give `rec` every column default: the start of a new entry. */
 export function assignDefaultsSql(rec: string, columns: readonly DefaultedColumn[]): string[] {
   return columns.flatMap((c) => {
-    const value = defaultSql(c);
+    const value = bodyDefaultSql(c);
     return value === undefined ? [] : [`${rec}.${quoteIdent(c.sqlName)} := ${value};`];
   });
 }
@@ -59,7 +75,7 @@ export function assignDefaultsSql(rec: string, columns: readonly DefaultedColumn
  */
 export function fillRequiredDefaultsSql(rec: string, columns: readonly DefaultedColumn[]): string[] {
   return columns.flatMap((c) => {
-    const value = defaultSql(c);
+    const value = bodyDefaultSql(c);
     if (value === undefined || !c.notNull) return [];
     const ref = `${rec}.${quoteIdent(c.sqlName)}`;
     return [`${ref} := coalesce(${ref}, ${value});`];
@@ -72,7 +88,7 @@ export function fillRequiredDefaultsSql(rec: string, columns: readonly Defaulted
  */
 export function viewUpdateValueSql(c: DefaultedColumn): string {
   const col = quoteIdent(c.sqlName);
-  const value = defaultSql(c);
+  const value = bodyDefaultSql(c);
   if (value === undefined || !c.notNull) return `NEW.${col}`;
   return `CASE WHEN NEW.${col} IS NULL AND OLD.${col} IS NULL THEN ${value} ELSE NEW.${col} END`;
 }
@@ -80,7 +96,7 @@ export function viewUpdateValueSql(c: DefaultedColumn): string {
 /** The value a DELETE through the view carries into the tombstone for a column. */
 export function viewDeleteValueSql(c: DefaultedColumn): string {
   const col = quoteIdent(c.sqlName);
-  const value = defaultSql(c);
+  const value = bodyDefaultSql(c);
   if (value === undefined || !c.notNull) return `OLD.${col}`;
   return `coalesce(OLD.${col}, ${value})`;
 }
