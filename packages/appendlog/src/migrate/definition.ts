@@ -2,7 +2,13 @@ import type { TableDef } from '../schema/table.js';
 import { defaultSql } from '../sql/column-default.js';
 import type { StoredColumn } from '../sql/table-ddl.js';
 
-/** A table's definition as the schema history records it: its columns in physical order. */
+/**
+ * A table's definition as the schema history records it: its columns in physical order.
+ *
+ * @example
+ * const [record] = await db.schemaHistory({ table: 'addresses' });
+ * record?.definition.columns.map((c) => c.sqlName); // ['name', 'address_line_1', …]
+ */
 export interface TableDefinition {
   columns: StoredColumn[];
 }

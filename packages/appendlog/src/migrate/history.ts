@@ -5,12 +5,21 @@ import { catalogName } from '../sql/names.js';
 import type { TableDefinition } from './definition.js';
 import type { SqlRunner } from './sql-runner.js';
 
-/** The kinds of change the schema history records. */
+/**
+ * The kinds of change the schema history records.
+ *
+ * @example
+ * const created = (await db.schemaHistory()).filter((r) => r.change === 'create_table');
+ */
 export type SchemaChangeKind = 'create_table' | 'add_columns' | 'set_defaults';
 
 /**
  * One applied schema change. The history is append-only (UPDATE, DELETE and TRUNCATE are
  * refused); each record carries the table's whole resulting definition.
+ *
+ * @example
+ * const [latest] = (await db.schemaHistory({ table: 'addresses' })).slice(-1);
+ * console.log(latest?.appliedAtIso, latest?.summary, latest?.definition.columns.length);
  */
 export interface SchemaHistoryRecord {
   /** Order of application across all tables of the schema. */
@@ -34,6 +43,12 @@ export interface SchemaHistoryRecord {
   statements: string;
 }
 
+/**
+ * Options of `db.schemaHistory`.
+ *
+ * @example
+ * await db.schemaHistory({ table: 'addresses' });
+ */
 export interface SchemaHistoryOptions {
   /** Only this table's records. */
   table?: string;
@@ -97,4 +112,28 @@ export async function readSchemaHistory(
       statements: r.statements,
     };
   });
+}
+
+/**
+ * What the planner needs of the history, without the statements each record carries (they
+ * add up): table, change and resulting definition, oldest first.
+ */
+export async function readRecordedDefinitions(
+  sql: SqlRunner,
+  schema: string,
+): Promise<Array<{ table: string; change: string; definition: TableDefinition }>> {
+  const history = catalogName(schema, 'appendlog_schema_history');
+  const [exists] = await sql.run<{ found: boolean }>(
+    'SELECT pg_catalog.to_regclass($1::text) IS NOT NULL AS found',
+    [history],
+  );
+  if (!exists?.found) return [];
+  const rows = await sql.run<{ table_name: string; change: string; definition: string }>(
+    `SELECT table_name, change, definition::text AS definition FROM ${history} ORDER BY seq`,
+  );
+  return rows.map((r) => ({
+    table: r.table_name,
+    change: r.change,
+    definition: JSON.parse(r.definition) as TableDefinition,
+  }));
 }

@@ -4,11 +4,18 @@ import type { TableDef } from '../schema/table.js';
 import { catalogName } from '../sql/names.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
-import { readSchemaHistory } from './history.js';
+import { readRecordedDefinitions } from './history.js';
 import { readExistingTables } from './introspect.js';
 import { planMigration, type SchemaChange } from './plan.js';
 import type { SqlRunner } from './sql-runner.js';
 
+/**
+ * Options of `db.migrate`.
+ *
+ * @example
+ * await db.migrate(tables, { dryRun: true });
+ * await db.migrate(tables, { all: true, appRole: 'app', lockTimeoutMs: 3000 });
+ */
 export interface MigrateOptions {
   /** Plan only: return the SQL without running it (destructive changes are still refused). */
   dryRun?: boolean;
@@ -28,6 +35,14 @@ export interface MigrateOptions {
   lockTimeoutMs?: number;
 }
 
+/**
+ * What `db.migrate` did (or, with `dryRun`, would do).
+ *
+ * @example
+ * const { changes, behind } = await db.migrate([addresses]);
+ * for (const c of changes) console.log(`${c.table}: ${c.summary}`);
+ * if (behind.length > 0) console.log('running older code than the database:', behind);
+ */
 export interface MigrateResult {
   /** The SQL run (or, with `dryRun`, that would run); empty when there was nothing to do. */
   statements: string[];
@@ -85,7 +100,7 @@ export async function runMigration(
     `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
     [schema],
   );
-  const history = await readSchemaHistory(tx, schema);
+  const history = await readRecordedDefinitions(tx, schema);
   const names = new Set(tables.map((t) => t.name));
   if (options.all) for (const r of history) names.add(r.table);
   const existing = await readExistingTables(tx, schema, [...names]);

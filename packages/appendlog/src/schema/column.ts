@@ -97,7 +97,12 @@ export class Column<
   }
 }
 
-/** What `default()` accepts: a non-null value of the column's input type. */
+/**
+ * What `default()` accepts: a non-null value of the column's input type.
+ *
+ * @example
+ * const status: DefaultInput<'text', string> = 'open';
+ */
 export type DefaultInput<T extends ColumnType, Value> = T extends 'jsonb'
   ? Exclude<Value, null | undefined>
   : ColumnInputTypes[T];
