@@ -65,20 +65,20 @@ BEGIN
   NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
   NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || coalesce("public".appendlog_enc('country') || "public".appendlog_enc(NEW."country"), '\x'::bytea)
-      || coalesce("public".appendlog_enc('item') || "public".appendlog_enc(NEW."item"), '\x'::bytea)
-      || coalesce("public".appendlog_enc('qty') || "public".appendlog_enc((NEW."qty")::text), '\x'::bytea));
+      || coalesce('\x00000007636f756e747279'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."country", 'UTF8'))) || pg_catalog.convert_to(NEW."country", 'UTF8')), '\x'::bytea)
+      || coalesce('\x000000046974656d'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."item", 'UTF8'))) || pg_catalog.convert_to(NEW."item", 'UTF8')), '\x'::bytea)
+      || coalesce('\x00000003717479'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to((NEW."qty")::text, 'UTF8'))) || pg_catalog.convert_to((NEW."qty")::text, 'UTF8')), '\x'::bytea));
   NEW.hash := pg_catalog.sha256(
-      "public".appendlog_enc('appendlog/v1')
-      || "public".appendlog_enc('orders')
-      || "public".appendlog_enc(NEW.entry_id::text)
-      || "public".appendlog_enc(NEW.version::text)
-      || "public".appendlog_enc(NEW.op)
-      || "public".appendlog_enc(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-      || "public".appendlog_enc(NEW.tx_id::text)
-      || coalesce("public".appendlog_enc(NEW.actor), '\xffffffff'::bytea)
-      || coalesce("public".appendlog_enc(NEW.reason), '\xffffffff'::bytea)
-      || coalesce("public".appendlog_enc(NEW.meta::text), '\xffffffff'::bytea)
+      '\x0000000c617070656e646c6f672f7631'::bytea
+      || '\x000000066f7264657273'::bytea
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.version::text, 'UTF8'))) || pg_catalog.convert_to(NEW.version::text, 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.op, 'UTF8'))) || pg_catalog.convert_to(NEW.op, 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))) || pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))
+      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))
+      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.actor, 'UTF8'))) || pg_catalog.convert_to(NEW.actor, 'UTF8')), '\xffffffff'::bytea)
+      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.reason, 'UTF8'))) || pg_catalog.convert_to(NEW.reason, 'UTF8')), '\xffffffff'::bytea)
+      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.meta::text, 'UTF8'))) || pg_catalog.convert_to(NEW.meta::text, 'UTF8')), '\xffffffff'::bytea)
       || coalesce(NEW.parent_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
       || NEW.content_hash);
 
