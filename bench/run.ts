@@ -13,6 +13,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { depthChart } from './src/chart.js';
 import { type BenchConfig, configFor } from './src/config.js';
 import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
+import { spliceResults } from './src/markdown.js';
 import { checkTargets, engineTable, type TargetCheck, targetsTable } from './src/report.js';
 import { type BenchVerify, type EngineResult, runEngine } from './src/suite.js';
 
@@ -138,6 +139,15 @@ async function main(): Promise<void> {
     mkdirSync(path.dirname(svg), { recursive: true });
     writeFileSync(svg, depthChart(results));
     process.stdout.write(`chart:   ${path.relative(root, svg)}\n`);
+    const docPath = path.join(root, 'docs', 'performance.md');
+    if (existsSync(docPath)) {
+      const stamp = `${started.toISOString().slice(0, 16).replace('T', ' ')} UTC (${report.machine.cores} × ${report.machine.cpu})`;
+      const doc = spliceResults(readFileSync(docPath, 'utf8'), results, checks, stamp);
+      if (doc !== null) {
+        writeFileSync(docPath, doc);
+        process.stdout.write(`tables:  ${path.relative(root, docPath)}\n`);
+      }
+    }
   }
   process.stdout.write(`took ${(report.durationSeconds / 60).toFixed(1)} min\n`);
 }

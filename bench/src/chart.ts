@@ -45,7 +45,7 @@ export function depthChart(results: readonly EngineResult[]): string {
   const ph = 190;
   const ml = 58;
   const mt = 34;
-  const gapX = 22;
+  const gapX = 64;
   const gapY = 58;
   const legendH = 40;
   const width = ml + PANELS.length * (pw + gapX) + 10;
