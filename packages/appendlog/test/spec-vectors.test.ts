@@ -10,6 +10,7 @@ import {
   SPEC_VERSION,
   versionHash,
 } from '../src/hash/spec.js';
+import type { Database } from '../src/index.js';
 import {
   checkpointMessage,
   checkSignature,
@@ -22,7 +23,6 @@ import { leafData, parseLeaves } from '../src/integrity/leaf.js';
 import { leafHash, merkleRoot } from '../src/integrity/merkle.js';
 import { consistencyProof, inclusionProof } from '../src/integrity/merkle-proofs.js';
 import { verifyConsistency, verifyInclusion } from '../src/integrity/merkle-verify.js';
-import type { Database } from '../src/index.js';
 import type { ColumnType } from '../src/schema/column.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import {

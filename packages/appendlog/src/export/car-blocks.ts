@@ -1,7 +1,7 @@
 import * as dagCbor from '@ipld/dag-cbor';
 import { CID } from 'multiformats/cid';
 import { sha256 } from 'multiformats/hashes/sha2';
-import { SPEC_VERSION } from '../hash/spec.js';
+import type { SPEC_VERSION } from '../hash/spec.js';
 
 /**
  * One version as an IPLD block (docs/spec.md §8): every field its hash covers, in canonical

@@ -9,7 +9,7 @@
 import { createPrivateKey } from 'node:crypto';
 import { existsSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { connect, type Database } from '../../src/index.js';
+import { encodeBlock } from '../../src/export/car-blocks.js';
 import {
   canonicalContent,
   canonicalText,
@@ -18,12 +18,12 @@ import {
   SPEC_VERSION,
   versionHash,
 } from '../../src/hash/spec.js';
+import { connect, type Database } from '../../src/index.js';
 import { checkpointMessage, signCheckpoint } from '../../src/integrity/checkpoint-format.js';
 import { toHex } from '../../src/integrity/hex.js';
 import { leafData } from '../../src/integrity/leaf.js';
 import { leafHash, merkleRoot } from '../../src/integrity/merkle.js';
 import { consistencyProof, inclusionProof } from '../../src/integrity/merkle-proofs.js';
-import { encodeBlock } from '../../src/export/car-blocks.js';
 import type { ColumnType } from '../../src/schema/column.js';
 import {
   type LiteralColumn,
