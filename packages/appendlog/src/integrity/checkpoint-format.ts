@@ -200,7 +200,7 @@ export function parseCheckpoint(input: unknown): Checkpoint {
     if (typeof s.publicKey !== 'string' || !HEX32.test(s.publicKey))
       bad('signature.publicKey must be 64 hex digits');
     if (typeof s.value !== 'string' || !HEX64.test(s.value)) bad('signature.value must be 128 hex digits');
-    cp.signature = { algorithm: 'ed25519', publicKey: s.publicKey, value: s.value };
+    cp.signature = { algorithm: 'ed25519', publicKey: s.publicKey as string, value: s.value as string };
   }
   return cp;
 }
