@@ -2,26 +2,21 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Pool, PoolConfig } from 'pg';
-import { contextSettingsSql, resolveContext, type WriteContext } from './api/context.js';
+import { type WriteContext, contextSettingsSql, resolveContext } from './api/context.js';
 import { Table } from './api/table.js';
-import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import { openPGlite, pgliteDriver } from './driver/pglite.js';
+import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import type { Driver, Queryable } from './driver/types.js';
 import { DestructiveMigrationError, InvalidInputError, InvalidUsageError } from './errors.js';
 import { type CheckpointOptions, takeCheckpoint } from './integrity/checkpoint.js';
 import type { Checkpoint } from './integrity/checkpoint-format.js';
-import {
-  buildInclusionProof,
-  type InclusionProof,
-  type InclusionProofOptions,
-  type VersionRef,
-} from './integrity/inclusion.js';
+import { type InclusionProof, type InclusionProofOptions, type VersionRef, buildInclusionProof } from './integrity/inclusion.js';
 import type { VerifyResult } from './integrity/report.js';
 import { type VerifyOptions, verifyDatabase } from './integrity/verify.js';
 import { readExistingTables } from './migrate/introspect.js';
-import { planMigration, type SchemaChange } from './migrate/plan.js';
-import { quoteIdent, validateSchemaName } from './schema/names.js';
+import { type SchemaChange, planMigration } from './migrate/plan.js';
 import type { ColumnMap, TableDef } from './schema/table.js';
+import { quoteIdent, validateSchemaName } from './schema/names.js';
 import { mapDatabaseError } from './sql/map-error.js';
 import { catalogName } from './sql/names.js';
 import { LIBRARY_VERSION } from './version.js';
@@ -176,10 +171,9 @@ export class Database {
     if (options.appRole !== undefined) validateSchemaName(options.appRole);
     return this.transaction(async (tx) => {
       const conn = tx.#conn!;
-      await tx.run(
-        `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
-        [this.schema],
-      );
+      await tx.run(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`, [
+        this.schema,
+      ]);
       const existing = await readExistingTables(
         conn,
         this.schema,
@@ -198,13 +192,7 @@ export class Database {
           `INSERT INTO ${catalogName(this.schema, 'appendlog_schema_history')}
              (table_name, change, definition, library_version, statements)
            VALUES ($1, $2, $3::jsonb, $4, $5)`,
-          [
-            change.table,
-            change.change,
-            JSON.stringify(change.definition),
-            LIBRARY_VERSION,
-            change.statements,
-          ],
+          [change.table, change.change, JSON.stringify(change.definition), LIBRARY_VERSION, change.statements],
         );
       }
       return result;
@@ -327,9 +315,7 @@ export class Database {
     return buildInclusionProof(this, version, options);
   }
 
-  /**
-   * @internal Runs `fn` in one REPEATABLE READ snapshot (read only). Inside a transaction, in it.
-   */
+  /** @internal Runs `fn` in one REPEATABLE READ snapshot (read only). Inside a transaction, in it. */
   async snapshot<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     if (this.#conn !== undefined) return fn(this);
     this.#assertOutsideTransaction();
@@ -344,17 +330,12 @@ export class Database {
 
   /** Closes the connection (the pool, or the embedded database) if appendlog opened it. */
   async close(): Promise<void> {
-    if (this.#conn !== undefined)
-      throw new InvalidUsageError('close() the outer database, not a transaction handle');
+    if (this.#conn !== undefined) throw new InvalidUsageError('close() the outer database, not a transaction handle');
     await this.#driver.close();
   }
 
   /** @internal One statement, prepared by name on PostgreSQL, errors mapped to typed errors. */
-  async run<R = Record<string, unknown>>(
-    sql: string,
-    params: readonly unknown[] = [],
-    prepare = false,
-  ): Promise<R[]> {
+  async run<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], prepare = false): Promise<R[]> {
     const conn = this.#conn ?? this.#outerConnection();
     try {
       const result = await conn.query<R>(sql, params, prepare ? { name: statementName(sql) } : {});
@@ -384,9 +365,7 @@ export class Database {
     if (scope !== undefined && scope.driver === this.#driver) {
       throw new InvalidUsageError(
         'the outer database handle was used inside db.transaction(); use the tx handle passed to the callback' +
-          (this.kind === 'pglite'
-            ? ' (on PGlite the outer handle would wait for the transaction forever)'
-            : ''),
+          (this.kind === 'pglite' ? ' (on PGlite the outer handle would wait for the transaction forever)' : ''),
       );
     }
   }

@@ -57,7 +57,7 @@ DROP TRIGGER IF EXISTS appendlog_schema_history_refuse_truncate ON ${history};
 CREATE TRIGGER appendlog_schema_history_refuse_truncate BEFORE TRUNCATE ON ${history}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 
--- Checkpoints (docs/spec.md §7): each Merkle tree head taken, and the leaf data it added, append-only.
+-- Checkpoints (docs/spec.md §7): each Merkle tree head taken, and the leaf data it added; append-only.
 CREATE TABLE IF NOT EXISTS ${checkpoints} (
   id bigint PRIMARY KEY,
   created_at timestamptz NOT NULL,
