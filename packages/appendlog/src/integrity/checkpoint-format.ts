@@ -86,7 +86,7 @@ export function signingKey(key: string | Buffer | KeyObject): KeyObject {
 
 /** The raw 32-byte public key of an Ed25519 key, hex. */
 export function rawPublicKeyHex(key: KeyObject): string {
-  const jwk = createPublicKey(key).export({ format: 'jwk' });
+  const jwk = (key.type === 'public' ? key : createPublicKey(key)).export({ format: 'jwk' });
   return Buffer.from(String(jwk.x), 'base64url').toString('hex');
 }
 
@@ -134,6 +134,7 @@ export function checkSignature(cp: Checkpoint, trustedKey?: string | KeyObject):
 }
 
 function asPublicKey(key: string | KeyObject): KeyObject {
+  if (typeof key !== 'string' && key.type === 'public') return key;
   try {
     return createPublicKey(key);
   } catch (cause) {
