@@ -4,6 +4,7 @@ import type { Database } from '../src/index.js';
 import { parseCheckpoint } from '../src/integrity/checkpoint-format.js';
 import { type InclusionProof, verifyInclusionProof } from '../src/integrity/inclusion.js';
 import { describeEngines, type TestDb } from './support/engines.js';
+import { waitForHorizon } from './support/horizon.js';
 import { addresses, kitchen } from './support/tables.js';
 
 /** Session settings that would change a naive text rendering of every type. */
@@ -27,7 +28,10 @@ describeEngines('verify', (engine) => {
     const book = db.table(addresses);
     const k = db.table(kitchen);
     for (let i = 0; i < 5; i++) {
-      const v = await book.insert({ name: `n${i}`, city: 'Oslo' }, { actor: 'alice', meta: { i, ip: '10.0.0.1' } });
+      const v = await book.insert(
+        { name: `n${i}`, city: 'Oslo' },
+        { actor: 'alice', meta: { i, ip: '10.0.0.1' } },
+      );
       await book.update(v.entryId, { tel: `+47 ${i}` }, { reason: 'called' });
       versions += 2;
       if (i % 2 === 0) {
@@ -78,8 +82,12 @@ describeEngines('verify', (engine) => {
         `INSERT INTO ${view} (label, count, big, price, active, born, seen_at, doc, ref)
          VALUES ('raw ✓', 7, 42, 0.000001230, true, '31/12/1999', '1999-12-31 23:59:59.999999', '{"b": 1, "a": [1.0, 2]}', gen_random_uuid())`,
       );
-      await tx.query(`UPDATE ${view} SET seen_at = '2000-02-29 12:00:00.5', price = 1e3 WHERE label = 'raw ✓'`);
-      await tx.table(kitchen).insert({ label: 'lib', seenAt: new Date('2020-01-01T00:00:00.000Z'), born: '2024-02-29' });
+      await tx.query(
+        `UPDATE ${view} SET seen_at = '2000-02-29 12:00:00.5', price = 1e3 WHERE label = 'raw ✓'`,
+      );
+      await tx
+        .table(kitchen)
+        .insert({ label: 'lib', seenAt: new Date('2020-01-01T00:00:00.000Z'), born: '2024-02-29' });
     });
     versions += 3;
     const r = await db.verify();
@@ -96,6 +104,8 @@ describeEngines('verify', (engine) => {
   });
 
   it('checkpoints: a later log extends an earlier checkpoint; inclusion proofs verify offline', async () => {
+    const settle = () => waitForHorizon(db, ['addresses', 'kitchen']);
+    await settle();
     const cp1 = await db.checkpoint();
     expect(cp1).toMatchObject({ spec: 'appendlog/v1', schema: db.schema, treeSize: versions });
     expect(parseCheckpoint(JSON.stringify(cp1))).toEqual(cp1);
@@ -103,27 +113,49 @@ describeEngines('verify', (engine) => {
     const v = await book.insert({ name: 'late' });
     await book.update(v.entryId, { city: 'Bergen' });
     versions += 2;
+    await settle();
     const r = await db.verify({ against: cp1 });
     expect(r.failures).toEqual([]);
-    expect(r.consistency).toMatchObject({ ok: true, oldSize: cp1.treeSize, oldRoot: cp1.root, newSize: versions });
+    expect(r.consistency).toMatchObject({
+      ok: true,
+      oldSize: cp1.treeSize,
+      oldRoot: cp1.root,
+      newSize: versions,
+    });
     const cp2 = await db.checkpoint();
     expect(cp2).toMatchObject({ id: cp1.id + 1, treeSize: versions });
     expect(r.consistency!.newRoot).toBe(cp2.root);
-    expect((await db.verify({ against: cp2 })).consistency).toMatchObject({ ok: true, oldSize: versions, newSize: versions, proof: [] });
+    expect((await db.verify({ against: cp2 })).consistency).toMatchObject({
+      ok: true,
+      oldSize: versions,
+      newSize: versions,
+      proof: [],
+    });
 
     const proof = await db.inclusionProof({ table: 'addresses', entryId: v.entryId, version: 2 });
-    expect(proof).toMatchObject({ checkpoint: { id: cp2.id, treeSize: versions, root: cp2.root }, version: 2 });
+    expect(proof).toMatchObject({
+      checkpoint: { id: cp2.id, treeSize: versions, root: cp2.root },
+      version: 2,
+    });
     expect(verifyInclusionProof(proof, cp2)).toEqual({ ok: true, problem: null });
-    const older = await db.inclusionProof({ table: 'addresses', entryId: v.entryId, version: 1 }, { checkpointId: cp2.id });
+    const older = await db.inclusionProof(
+      { table: 'addresses', entryId: v.entryId, version: 1 },
+      { checkpointId: cp2.id },
+    );
     expect(verifyInclusionProof(older)).toEqual({ ok: true, problem: null });
-    await expect(db.inclusionProof({ table: 'addresses', entryId: v.entryId, version: 3 })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(
+      db.inclusionProof({ table: 'addresses', entryId: v.entryId, version: 3 }),
+    ).rejects.toMatchObject({ code: 'not_found' });
     await expect(
       db.inclusionProof({ table: 'addresses', entryId: v.entryId, version: 2 }, { checkpointId: cp1.id }),
     ).rejects.toMatchObject({ code: 'not_found' });
 
     // Forged proofs are refused.
     const forged: Array<[string, InclusionProof]> = [
-      ['wrong size', { ...proof, checkpoint: { ...proof.checkpoint, treeSize: proof.checkpoint.treeSize + 1 } }],
+      [
+        'wrong size',
+        { ...proof, checkpoint: { ...proof.checkpoint, treeSize: proof.checkpoint.treeSize + 1 } },
+      ],
       ['wrong index', { ...proof, leafIndex: proof.leafIndex === 0 ? 1 : proof.leafIndex - 1 }],
       ['wrong sibling', { ...proof, proof: proof.proof.map((p, i) => (i === 0 ? flip(p) : p)) }],
       ['truncated path', { ...proof, proof: proof.proof.slice(0, -1) }],
@@ -150,12 +182,17 @@ describeEngines('verify', (engine) => {
     expect(altered.failures.map((f) => f.problem)).toEqual(['checkpoint_invalid']);
     const unsigned = { ...cp };
     delete unsigned.signature;
-    expect((await db.verify({ against: unsigned, publicKey })).failures.map((f) => f.problem)).toEqual(['checkpoint_invalid']);
+    expect((await db.verify({ against: unsigned, publicKey })).failures.map((f) => f.problem)).toEqual([
+      'checkpoint_invalid',
+    ]);
     await expect(db.checkpoint({ signKey: 'not a key' })).rejects.toMatchObject({ code: 'invalid_input' });
-    await expect(db.verify({ against: { ...cp, extra: 1 } as never })).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(db.verify({ against: { ...cp, extra: 1 } as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
   });
 
   it('a checkpoint from the future or of a longer log is reported, not trusted', async () => {
+    await waitForHorizon(db, ['addresses', 'kitchen']);
     const cp = await db.checkpoint();
     const r = await db.verify({ against: { ...cp, treeSize: cp.treeSize + 5 } });
     expect(r.ok).toBe(false);

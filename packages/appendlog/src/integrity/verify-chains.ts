@@ -50,7 +50,7 @@ interface Prev {
 
 interface EntryState {
   id: string;
-  first: { version: number; at: string } | null;
+  first: { version: number; at: string; valid: boolean } | null;
   prev: Prev | null;
   deleted: boolean;
   redacted: number | null;
@@ -312,7 +312,7 @@ export async function verifyChains(
       );
     }
 
-    if (state.first === null) state.first = { version, at: r.at };
+    if (state.first === null) state.first = { version, at: r.at, valid };
     state.deleted = r.op === 'delete' || r.op === 'forget';
     state.prev = { version, seq, op: r.op, at, storedHash: stored, recomputedHash: recomputed, valid };
   }
@@ -327,12 +327,13 @@ function opProblem(prevOp: string, op: string, deleted: boolean): string | null 
 }
 
 function orphanHead(report: Report, table: string, h: HeadRow): void {
+  const range = h.v === '1' ? 'version 1 is' : `versions 1..${h.v} are`;
   report.fail(
     table,
     h.e,
-    null,
+    1,
     'log_missing',
-    `the head says version ${h.v} but the log has no version of entry ${h.e}`,
+    `${range} missing: the head row remains but the log has no version of entry ${h.e}`,
   );
 }
 
@@ -360,8 +361,16 @@ function compareHead(report: Report, table: string, state: EntryState, last: Pre
   if ((h.deleted === 'true') !== deleted) wrong.push(`deleted ${h.deleted} (log: ${deleted})`);
   const hash = h.h.slice(2);
   if (hash !== last.storedHash && hash !== last.recomputedHash) wrong.push('hash');
-  if (state.first?.version === 1 && canonicalTime(h.created) !== canonicalTime(state.first.at)) {
-    wrong.push(`created_at ${h.created} (log: ${state.first.at})`);
+  // created_at comes from version 1: judged only when version 1 itself holds, and reported there.
+  const first = state.first;
+  if (first?.version === 1 && first.valid && canonicalTime(h.created) !== canonicalTime(first.at)) {
+    report.fail(
+      table,
+      state.id,
+      1,
+      'head_mismatch',
+      `the head row's created_at ${h.created} is not version 1's time (${first.at})`,
+    );
   }
   if (canonicalTime(h.updated) !== last.at) wrong.push(`updated_at ${h.updated} (log: ${last.at})`);
   if (wrong.length > 0) {

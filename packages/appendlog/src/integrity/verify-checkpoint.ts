@@ -80,7 +80,19 @@ export async function verifyAgainst(
     const proof = rr.roots();
     const ok = verifyConsistency(m, n, fromHex(cp.root), fromHex(newRoot), proof);
     consistency = { oldSize: m, oldRoot: cp.root, newSize: n, newRoot, proof: proof.map(toHex), ok };
-    if (!ok) {
+    // A version slipped in below the checkpoint's horizon, right after its last leaf, would leave the
+    // prefix intact: the number of versions below the horizon must still be the checkpoint's size.
+    const below = ok ? await countLeaves(tx, tables, cp.horizon) : m;
+    if (below !== m) {
+      consistency.ok = false;
+      report.fail(
+        null,
+        null,
+        null,
+        'checkpoint_inconsistent',
+        `the log holds ${below} versions below checkpoint ${cp.id}'s horizon ${cp.horizon}, not ${m}`,
+      );
+    } else if (!ok) {
       report.fail(
         null,
         null,
