@@ -19,7 +19,11 @@ import {
   versionHash,
 } from '../../src/hash/spec.js';
 import { connect, type Database } from '../../src/index.js';
-import { checkpointMessage, signCheckpoint } from '../../src/integrity/checkpoint-format.js';
+import {
+  type CheckpointBody,
+  checkpointMessage,
+  signCheckpoint,
+} from '../../src/integrity/checkpoint-format.js';
 import { toHex } from '../../src/integrity/hex.js';
 import { leafData } from '../../src/integrity/leaf.js';
 import { leafHash, merkleRoot } from '../../src/integrity/merkle.js';
@@ -130,7 +134,13 @@ async function main(): Promise<void> {
 
   const canon = async (c: LiteralColumn): Promise<string | null> =>
     c.value === null ? null : (await sqlCanonicalText(pg, c.type, c.value)).canonical;
-  const contents = [];
+  const contents: Array<{
+    note: string;
+    columns: Array<LiteralColumn & { canonical: string | null }>;
+    salt: string;
+    content: string;
+    contentHash: string;
+  }> = [];
   for (const v of CONTENTS) {
     const texts = await Promise.all(v.columns.map(canon));
     const content = canonicalContent(v.columns.map((c, i) => [c.name, texts[i]!] as const));
@@ -199,7 +209,11 @@ async function main(): Promise<void> {
       contentHash: contents[0]!.contentHash,
     },
   ];
-  const versions = [];
+  const versions: Array<{
+    input: LiteralVersion;
+    canonical: { recordedAt: string; meta: string | null };
+    hash: string;
+  }> = [];
   let parent: string | null = null;
   for (const s of specs) {
     const v: LiteralVersion = { ...s, parentHash: parent };
@@ -276,7 +290,7 @@ async function main(): Promise<void> {
     format: 'der',
     type: 'pkcs8',
   });
-  const body = {
+  const body: CheckpointBody = {
     spec: SPEC_VERSION,
     schema: 'public',
     id: 1,
