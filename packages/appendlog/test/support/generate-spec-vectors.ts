@@ -150,7 +150,7 @@ async function main(): Promise<void> {
     same(`content hash ${v.note}`, hash.toString('hex'), sql.contentHash);
     contents.push({
       note: v.note,
-      columns: v.columns.map((c, i) => ({ ...c, canonical: texts[i] })),
+      columns: v.columns.map((c, i) => ({ ...c, canonical: texts[i] ?? null })),
       salt: v.salt,
       content: sql.content,
       contentHash: sql.contentHash,
