@@ -1,5 +1,8 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
+import { registerCheckpoint } from './commands/checkpoint.js';
+import { registerExport } from './commands/export.js';
+import { registerVerify } from './commands/verify.js';
 
 /**
  * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
@@ -10,5 +13,8 @@ export function buildProgram(): Command {
     .description('Append-only, hash-chained tables on PostgreSQL and PGlite')
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
+  registerVerify(program);
+  registerCheckpoint(program);
+  registerExport(program);
   return program;
 }
