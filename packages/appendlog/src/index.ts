@@ -23,3 +23,14 @@ export {
   isAppendLogError,
 } from './errors.js';
 export type { DestructiveChange, ErrorCode } from './errors.js';
+export type { VerifyOptions, VerifyProgress } from './integrity/verify.js';
+export type { ConsistencyReport, Problem, VerifyFailure, VerifyResult } from './integrity/report.js';
+export type { CheckpointOptions } from './integrity/checkpoint.js';
+export { checkpointMessage, checkSignature, parseCheckpoint } from './integrity/checkpoint-format.js';
+export type { Checkpoint, CheckpointBody, CheckpointSignature } from './integrity/checkpoint-format.js';
+export { verifyInclusionProof } from './integrity/inclusion.js';
+export type { InclusionCheck, InclusionProof, InclusionProofOptions, VersionRef } from './integrity/inclusion.js';
+export { exportCar } from './export/car.js';
+export type { ExportCarOptions, ExportCarResult } from './export/car.js';
+export { carRoots, checkCar, readCar } from './export/car-read.js';
+export type { CarCheck, CarFailure } from './export/car-read.js';

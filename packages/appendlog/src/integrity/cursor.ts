@@ -14,6 +14,7 @@ export class CursorReader<R> {
   #rows: R[] = [];
   #at = 0;
   #exhausted = false;
+  #next: Promise<R[]> | null = null;
 
   private constructor(tx: Database, name: string, pageSize: number) {
     this.#tx = tx;
@@ -33,12 +34,24 @@ export class CursorReader<R> {
     return new CursorReader<R>(tx, name, pageSize);
   }
 
-  /** The next page of rows, or an empty array at the end. */
+  /**
+   * The next page of rows, or an empty array at the end. Fetches the page after it at once, so
+   * the server produces it while the caller works on this one.
+   */
   async page(): Promise<R[]> {
-    if (this.#exhausted) return [];
-    const rows = await this.#tx.run<R>(`FETCH FORWARD ${this.#pageSize} FROM ${this.#name}`);
+    if (this.#exhausted && this.#next === null) return [];
+    const rows = await (this.#next ?? this.#fetch());
+    this.#next = null;
     if (rows.length < this.#pageSize) this.#exhausted = true;
+    else this.#next = this.#fetch();
     return rows;
+  }
+
+  #fetch(): Promise<R[]> {
+    const p = this.#tx.run<R>(`FETCH FORWARD ${this.#pageSize} FROM ${this.#name}`);
+    // Awaited by the next page() (or close()); until then, a failure must not count as unhandled.
+    p.catch(() => {});
+    return p;
   }
 
   /** Makes sure a row is buffered; false at the end. */
@@ -60,6 +73,8 @@ export class CursorReader<R> {
   }
 
   async close(): Promise<void> {
+    if (this.#next !== null) await this.#next.catch(() => []);
+    this.#next = null;
     await this.#tx.run(`CLOSE ${this.#name}`);
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { field, SPEC_VERSION } from '../hash/spec.js';
 
 /** The fields of a version that its hash covers, as canonical texts (docs/spec.md §4). */
@@ -15,6 +15,12 @@ export interface VersionFields {
 }
 
 const ZERO_HASH = Buffer.alloc(32);
+
+/** One-shot SHA-256: `crypto.hash` (Node 20.12+) is about twice as fast as `createHash` on short inputs. */
+const sha256: (data: Uint8Array) => Buffer =
+  typeof crypto.hash === 'function'
+    ? (data) => crypto.hash('sha256', data, 'buffer')
+    : (data) => crypto.createHash('sha256').update(data).digest();
 
 /**
  * The verifier's hot path: the spec's content and version hashes for one table, written into a
@@ -40,7 +46,9 @@ export class VersionHasher {
 
   /** `SHA-256(salt ‖ content)`, `values` in the order of {@link columns}, null for absent. */
   contentHash(salt: Uint8Array, values: readonly (string | null)[]): Buffer {
-    let at = 0;
+    this.#ensure(salt.length);
+    this.#buf.set(salt, 0);
+    let at = salt.length;
     for (let i = 0; i < this.#nameFields.length; i++) {
       const v = values[i];
       if (v === null || v === undefined) continue;
@@ -49,7 +57,7 @@ export class VersionHasher {
       name.copy(this.#buf, at);
       at = this.#text(at + name.length, v);
     }
-    return createHash('sha256').update(salt).update(this.#buf.subarray(0, at)).digest();
+    return sha256(this.#buf.subarray(0, at));
   }
 
   /** The version hash from its fields, the parent hash (null for version 1) and the content hash. */
@@ -74,7 +82,7 @@ export class VersionHasher {
     at += parent.length;
     buf.set(contentHash, at);
     at += contentHash.length;
-    return createHash('sha256').update(buf.subarray(0, at)).digest();
+    return sha256(buf.subarray(0, at));
   }
 
   #text(at: number, text: string): number {

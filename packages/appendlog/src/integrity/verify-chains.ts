@@ -102,7 +102,7 @@ export async function verifyChains(
   const userCols = sorted.map((c, i) => `, l.${quoteIdent(c.sqlName)}::text AS c${i}`).join('');
   const where = options.entryId === undefined ? '' : 'WHERE l.entry_id = $1';
   const params = options.entryId === undefined ? [] : [options.entryId];
-  const pageSize = options.pageSize ?? 2000;
+  const pageSize = options.pageSize ?? 5000;
 
   const log = await CursorReader.open<LogRow>(
     tx,
