@@ -188,6 +188,42 @@ describePostgres('tamper suite', () => {
     // Everything was rolled back: the data verifies again.
     expect((await db.verify({ against: cp })).ok).toBe(true);
   });
+
+  it('refuses a new checkpoint over rewritten checkpointed history', async () => {
+    const r = rows.find((x) => x.inCheckpoint)!;
+    const err = await raw
+      .transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        await tx.query(`DELETE FROM ${log(t.schema, r.table)} WHERE seq = $1`, [r.seq]);
+        await tx.query('SET LOCAL session_replication_role = origin');
+        return tx.checkpoint();
+      })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'integrity' });
+  });
+
+  it('reports nothing while writers commit during the verification (one snapshot)', async () => {
+    const book = db.table(addresses);
+    const [target] = await book.list({ limit: 1 });
+    let writing = true;
+    const writer = (async () => {
+      let n = 0;
+      while (writing && n < 200) {
+        await book.update(target!.entryId, { tel: `w${n++}` });
+        if (n % 5 === 0) await book.insert({ name: `new ${n}` });
+      }
+      return n;
+    })();
+    try {
+      for (let i = 0; i < 3; i++) {
+        const r = await db.verify({ against: cp });
+        expect(r.failures).toEqual([]);
+      }
+    } finally {
+      writing = false;
+    }
+    expect(await writer).toBeGreaterThan(0);
+  });
 });
 
 class Rollback extends Error {}

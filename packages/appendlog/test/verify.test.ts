@@ -203,6 +203,77 @@ describeEngines('verify', (engine) => {
   });
 });
 
+describeEngines('verify: erased versions', (engine) => {
+  let t: TestDb;
+  let db: Database;
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    await db.migrate([addresses]);
+  });
+  afterAll(() => t.close());
+
+  /** What the purge batch (issue 6) does to a forgotten entry, done here by hand as a superuser. */
+  const redact = (entryId: string, opts: { keepSalt?: boolean } = {}) =>
+    db.transaction(async (tx) => {
+      await tx.query('SET LOCAL session_replication_role = replica');
+      await tx.query(
+        `UPDATE "${db.schema}".addresses_log SET redacted_at = now(), name = NULL, city = NULL, tel = NULL
+           ${opts.keepSalt ? '' : ', salt = NULL'} WHERE entry_id = $1`,
+        [entryId],
+      );
+    });
+
+  it('counts redacted versions of a forgotten entry as erased; their hashes still verify', async () => {
+    const book = db.table(addresses);
+    const v = await book.insert({ name: 'Forget me', tel: '+47 555' });
+    await book.update(v.entryId, { city: 'Oslo' });
+    // A forget version, through the table's append function (erasure's API is issue 6's).
+    await db.query(
+      `SELECT 1 FROM "${db.schema}".addresses_append('forget', $1, NULL, NULL, 'GDPR #12', NULL, NULL)`,
+      [v.entryId],
+    );
+    const kept = await book.insert({ name: 'Keep me' });
+    expect(await db.verify()).toMatchObject({ ok: true, checked: 4, erased: 0 });
+    await redact(v.entryId);
+    expect(await db.verify()).toEqual({ ok: true, checked: 4, erased: 3, failures: [] });
+    expect(await book.verify(v.entryId)).toMatchObject({ ok: true, checked: 3, erased: 3 });
+
+    // A redaction outside erasure's rules is reported.
+    await redact(kept.entryId, { keepSalt: true });
+    const r = await db.verify();
+    expect(r.failures.map((f) => [f.entryId, f.version, f.problem])).toEqual(
+      expect.arrayContaining([
+        [kept.entryId, 1, 'redaction_incomplete'],
+        [kept.entryId, 1, 'redacted_without_forget'],
+      ]),
+    );
+    expect(r.failures.every((f) => f.entryId === kept.entryId)).toBe(true);
+  });
+});
+
+describeEngines('checkpoint catalog upgrade', (engine) => {
+  it('a schema migrated before checkpoints existed gets them on the next migrate', async () => {
+    const t = await engine.open();
+    try {
+      const db = t.db;
+      await db.migrate([addresses]);
+      await db.table(addresses).insert({ name: 'old' });
+      // The catalog as an earlier library version left it: no checkpoint tables.
+      await db.query(
+        `DROP TABLE "${db.schema}".appendlog_checkpoint_leaves, "${db.schema}".appendlog_checkpoints`,
+      );
+      await expect(db.checkpoint()).rejects.toMatchObject({ code: 'invalid_state' });
+      expect((await db.verify()).ok).toBe(true);
+      await db.migrate([addresses]);
+      await waitForHorizon(db, ['addresses']);
+      expect(await db.checkpoint()).toMatchObject({ id: 1, treeSize: 1 });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 function flip(hex: string): string {
   return (hex[0] === '0' ? '1' : '0') + hex.slice(1);
 }
