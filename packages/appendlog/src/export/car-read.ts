@@ -51,7 +51,12 @@ export async function* readCar(file: string): AsyncGenerator<{ cid: CID; value: 
   }
 }
 
-/** The roots named in a CAR file's header. */
+/**
+ * The roots named in a CAR file's header (an export has one: its root block).
+ *
+ * @example
+ * const [root] = await carRoots('history.car');
+ */
 export async function carRoots(file: string): Promise<CID[]> {
   const blocks = await CarBlockIterator.fromIterable(createReadStream(file));
   return blocks.getRoots();

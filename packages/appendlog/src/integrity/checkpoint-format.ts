@@ -18,6 +18,10 @@ export interface CheckpointSignature {
  * A checkpoint: the Merkle tree head over every version of the schema's tables, in the order of
  * docs/spec.md §6.2, as `db.checkpoint()` returns it and `appendlog checkpoint --out` writes it.
  * Keep it outside the database; `db.verify({ against })` proves the log still extends it.
+ *
+ * @example
+ * const cp: Checkpoint = await db.checkpoint();
+ * writeFileSync('checkpoint.json', JSON.stringify(cp, null, 2));
  */
 export interface Checkpoint {
   spec: typeof SPEC_VERSION;

@@ -4,7 +4,7 @@ import type { Database } from '../db.js';
 import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
 import { canonicalTimestamp, SPEC_VERSION } from '../hash/spec.js';
 import { tableObjects } from '../sql/names.js';
-import { recordedTables } from './catalog.js';
+import { checkStoredColumns, recordedTables } from './catalog.js';
 import { type Checkpoint, checkSignature, parseCheckpoint } from './checkpoint-format.js';
 import { VersionHasher } from './hasher.js';
 import { fromHex, toHex } from './hex.js';
@@ -17,7 +17,12 @@ import { inclusionRanges, RangeRoots } from './proof-ranges.js';
 import { Report } from './report.js';
 import { READ_SETTINGS_SQL, verifyChains } from './verify-chains.js';
 
-/** Names one version. */
+/**
+ * Names one version.
+ *
+ * @example
+ * const ref: VersionRef = { table: 'addresses', entryId: v.entryId, version: v.version };
+ */
 export interface VersionRef {
   table: string;
   entryId: string;
@@ -30,8 +35,12 @@ export interface InclusionProofOptions {
 }
 
 /**
- * Proof that one version is a leaf of a checkpoint's tree (docs/spec.md §7.4). It carries the
+ * Proof that one version is a leaf of a checkpoint's tree (docs/spec.md §7.6). It carries the
  * version's hashed fields, so a verifier recomputes the version hash itself.
+ *
+ * @example
+ * const proof: InclusionProof = await db.inclusionProof({ table: 'addresses', entryId, version: 2 });
+ * writeFileSync('proof.json', JSON.stringify(proof));
  */
 export interface InclusionProof {
   spec: typeof SPEC_VERSION;
@@ -74,7 +83,9 @@ export async function buildInclusionProof(
 
     // The version must verify before anything is said about it.
     const report = new Report();
-    await verifyChains(tx, t, t.columns, true, report, { entryId });
+    const readable = await checkStoredColumns(tx, t, report);
+    if (readable === null) throw new IntegrityError(`the log of ${t.table} is missing`);
+    await verifyChains(tx, t, readable, readable.length === t.columns.length, report, { entryId });
     const bad = report.failures.find((f) => f.version === version || f.version === null);
     if (bad)
       throw new IntegrityError(

@@ -130,28 +130,3 @@ export async function storedCheckpoint(tx: Database, id?: number): Promise<Store
     body: JSON.parse(r.body),
   };
 }
-
-/**
- * Streams the stored leaf data of the first `treeSize` leaves (the checkpoint leaf index), in
- * order, as chunks of concatenated leaf data.
- */
-export async function streamStoredLeaves(
-  tx: Database,
-  treeSize: number,
-  onChunk: (firstLeaf: number, leaves: Buffer) => void | Promise<void>,
-): Promise<void> {
-  const cursor = await CursorReader.open<{ first: string; leaves: string }>(
-    tx,
-    `SELECT first_leaf::text AS first, pg_catalog.encode(leaves, 'hex') AS leaves
-       FROM ${catalogName(tx.schema, 'appendlog_checkpoint_leaves')}
-      WHERE first_leaf < $1 ORDER BY first_leaf`,
-    [treeSize],
-    64,
-  );
-  for (;;) {
-    const rows = await cursor.page();
-    if (rows.length === 0) break;
-    for (const r of rows) await onChunk(Number(r.first), Buffer.from(r.leaves, 'hex'));
-  }
-  await cursor.close();
-}

@@ -29,7 +29,11 @@ export type Problem =
 
 /**
  * One integrity failure. `entryId` and `version` are null when the failure concerns a whole
- * table (or, for `log_missing`, a whole entry).
+ * table; `table` is null for failures of a checkpoint as a whole.
+ *
+ * @example
+ * // { table: 'addresses', entryId: '5f0c…', version: 3, problem: 'content_hash_mismatch', detail: '…' }
+ * const mine = result.failures.filter((f) => f.table === 'addresses');
  */
 export interface VerifyFailure {
   /** The table (content type) concerned; null for failures of the checkpoint as a whole. */

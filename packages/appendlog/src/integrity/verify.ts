@@ -18,7 +18,12 @@ export interface VerifyProgress {
   total: number;
 }
 
-/** Options of `db.verify()`. */
+/**
+ * Options of `db.verify()`.
+ *
+ * @example
+ * await db.verify({ tables: ['addresses'], against: checkpointJson, publicKey: trustedHex });
+ */
 export interface VerifyOptions {
   /** Verify only these tables (SQL names); default: every table in the schema history. */
   tables?: readonly string[];
@@ -137,5 +142,3 @@ export async function verifyOneTable(db: Database, table: string, entryId?: stri
     return report.result();
   });
 }
-
-export { inSnapshot };
