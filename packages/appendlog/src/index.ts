@@ -47,7 +47,9 @@ export type {
 export { verifyInclusionProof } from './integrity/inclusion.js';
 export type { ConsistencyReport, Problem, VerifyFailure, VerifyResult } from './integrity/report.js';
 export type { VerifyOptions, VerifyProgress } from './integrity/verify.js';
-export type { ColumnInputTypes, ColumnType, ColumnValueTypes } from './schema/column.js';
+export type { TableDefinition } from './migrate/definition.js';
+export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
+export type { ColumnInputTypes, ColumnType, ColumnValueTypes, DefaultInput } from './schema/column.js';
 export { Column, column } from './schema/column.js';
 export type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from './schema/table.js';
 export { table } from './schema/table.js';

@@ -2,6 +2,8 @@ import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerExport } from './commands/export.js';
+import { migrateCommand } from './commands/migrate.js';
+import { schemaCommand } from './commands/schema.js';
 import { registerVerify } from './commands/verify.js';
 
 /**
@@ -13,6 +15,7 @@ export function buildProgram(): Command {
     .description('Append-only, hash-chained tables on PostgreSQL and PGlite')
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
+  program.addCommand(migrateCommand()).addCommand(schemaCommand());
   registerVerify(program);
   registerCheckpoint(program);
   registerExport(program);

@@ -65,6 +65,12 @@ DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON "public"."appendlog
 CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_checkpoint_leaves"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog a0f2d96a2e077f1ffbe68624f8851939';
+
 -- next step
 
 CREATE TABLE "public"."addresses_log" (
