@@ -263,7 +263,9 @@ describeEngines('checkpoint catalog upgrade', (engine) => {
       await db.query(
         `DROP TABLE "${db.schema}".appendlog_checkpoint_leaves, "${db.schema}".appendlog_checkpoints`,
       );
-      await db.query(`COMMENT ON TABLE "${db.schema}".appendlog_schema_history IS 'appendlog catalog (older)'`);
+      await db.query(
+        `COMMENT ON TABLE "${db.schema}".appendlog_schema_history IS 'appendlog catalog (older)'`,
+      );
       await expect(db.checkpoint()).rejects.toMatchObject({ code: 'invalid_state' });
       expect((await db.verify()).ok).toBe(true);
       await db.migrate([addresses]);
