@@ -15,7 +15,8 @@ import { type BenchConfig, configFor } from './src/config.js';
 import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
 import { spliceResults } from './src/markdown.js';
 import { checkTargets, engineTable, type TargetCheck, targetsTable } from './src/report.js';
-import { type BenchVerify, type EngineResult, runEngine } from './src/suite.js';
+import type { BenchVerify, EngineResult } from './src/results.js';
+import { runEngine } from './src/suite.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');

@@ -1,6 +1,6 @@
 import type { ContenderId } from './contender.js';
 import { CONTENDERS, workloadLabel } from './report.js';
-import type { EngineResult, WorkloadId } from './suite.js';
+import type { EngineResult, WorkloadId } from './results.js';
 
 const COLORS: Record<ContenderId, string> = {
   plain: '#6b7280',

@@ -73,3 +73,9 @@ export function rng(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+
+/** `xs` rotated left by `by`: the order of contenders in round `by`. */
+export function rotate<T>(xs: readonly T[], by: number): T[] {
+  const k = ((by % xs.length) + xs.length) % xs.length;
+  return [...xs.slice(k), ...xs.slice(0, k)];
+}

@@ -1,5 +1,5 @@
 import { baselineOf, CONTENDERS, fmtBytes, type TargetCheck, workloadLabel } from './report.js';
-import type { CellResult, EngineResult } from './suite.js';
+import type { CellResult, EngineResult } from './results.js';
 
 function value(cell: CellResult): string {
   const m = cell.summary.median;

@@ -1,5 +1,5 @@
 import type { ContenderId } from './contender.js';
-import type { CellResult, EngineResult, SizeResult, WorkloadId } from './suite.js';
+import type { CellResult, EngineResult, SizeResult, WorkloadId } from './results.js';
 
 export const CONTENDERS: { id: ContenderId; label: string }[] = [
   { id: 'plain', label: 'plain' },
