@@ -7,6 +7,8 @@ export type WorkloadId =
   | 'update'
   | 'get'
   | 'list-50'
+  | 'get-large'
+  | 'list-50-large'
   | 'history'
   | 'as-of-one'
   | 'as-of-all'

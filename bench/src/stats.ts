@@ -24,20 +24,33 @@ export function summarize(samples: readonly number[]): Summary {
   return { median, min, max, spread: median > 0 ? (max - min) / 2 / median : 0, samples: [...samples] };
 }
 
-/** Runs `op` sequentially for at least `ms` and `minOps` operations; returns microseconds per operation. */
-export async function timeLatency(
+/**
+ * Runs `op` for each item in turn (a, b, c, a, b, c …) for at least `ms` and `minOps` rounds;
+ * returns each item's median latency in microseconds. Interleaving operation by operation puts
+ * every contender under the same machine conditions; the median, not the mean, keeps one stall
+ * of another process from deciding the result.
+ */
+export async function timeInterleaved<T>(
+  items: readonly T[],
   ms: number,
   minOps: number,
-  op: (i: number) => Promise<unknown>,
-): Promise<number> {
-  const start = performance.now();
-  const end = start + ms;
-  let n = 0;
-  while (n < minOps || performance.now() < end) {
-    await op(n);
-    n++;
+  op: (item: T) => Promise<unknown>,
+): Promise<number[]> {
+  const times = items.map(() => [] as number[]);
+  const end = performance.now() + ms;
+  for (let n = 0; n < minOps || performance.now() < end; n++) {
+    for (const [k, item] of items.entries()) {
+      const t0 = performance.now();
+      await op(item);
+      times[k]!.push((performance.now() - t0) * 1000);
+    }
   }
-  return ((performance.now() - start) * 1000) / n;
+  return times.map((t) =>
+    quantile(
+      t.sort((a, b) => a - b),
+      0.5,
+    ),
+  );
 }
 
 /** Runs `clients` workers concurrently for `ms`; returns operations per second, all workers together. */

@@ -6,7 +6,7 @@ import { prepare } from './datasets.js';
 import type { BenchEngine } from './engine.js';
 import { progress } from './progress.js';
 import type { BenchVerify, CellResult, EngineResult, SizeResult } from './results.js';
-import { summarize } from './stats.js';
+import { summarize, timeInterleaved } from './stats.js';
 import { type Cell, cells } from './workloads.js';
 
 /** Runs every workload on one engine: build, measure round-robin, bulk-load, size. */
@@ -23,16 +23,19 @@ export async function runEngine(
   const start = performance.now();
   for (let r = 0; r < cfg.warmup + cfg.rounds; r++) {
     for (const [i, cell] of list.entries()) {
-      for (const c of rotate(cell.contenders, r + i)) {
-        const value = await cell.measure(c, cfg.batchMs);
-        if (r < cfg.warmup) continue;
-        let byContender = samples.get(cell);
-        if (!byContender) {
-          byContender = new Map();
-          samples.set(cell, byContender);
-        }
-        byContender.set(c.id, [...(byContender.get(c.id) ?? []), value]);
+      const order = rotate(cell.contenders, r + i);
+      const ms = cfg.batchMs * cell.scale;
+      const values = cell.op
+        ? await timeInterleaved(order, ms * order.length, cell.minOps, cell.op)
+        : await sequential(order, (c) => cell.batch!(c, ms));
+      if (r < cfg.warmup) continue;
+      let byContender = samples.get(cell);
+      if (!byContender) {
+        byContender = new Map();
+        samples.set(cell, byContender);
       }
+      for (const [k, c] of order.entries())
+        byContender.set(c.id, [...(byContender.get(c.id) ?? []), values[k]!]);
     }
     progress(
       `  [${engine.name}] ${r < cfg.warmup ? 'warm-up' : 'round'} ${r < cfg.warmup ? r + 1 : r - cfg.warmup + 1} done (${((performance.now() - start) / 1000).toFixed(0)} s)`,
@@ -91,4 +94,11 @@ export async function runEngine(
     verify,
     notes,
   };
+}
+
+/** Runs `fn` for each item, one after the other. */
+async function sequential<T>(items: readonly T[], fn: (item: T) => Promise<number>): Promise<number[]> {
+  const out: number[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
 }

@@ -83,17 +83,22 @@ export function buildListQuery<C extends ColumnMap>(
   return { sql, params };
 }
 
-/** ` LIMIT $n OFFSET $m` for validated paging options (each part only when given). */
+/**
+ * ` LIMIT n OFFSET $m` for validated paging options (each part only when given). The limit is
+ * written into the statement, not bound: with `LIMIT $1` the generic plan of the prepared
+ * statement assumes a tenth of the table, so PostgreSQL keeps choosing custom plans and re-plans
+ * the list on every call (the planning cost as much as the query). Each page size becomes a
+ * prepared statement of its own; apps use a handful.
+ */
 export function pageSql(
   params: unknown[],
   options: { limit?: number | undefined; offset?: number | undefined },
 ): string {
   let sql = '';
   if (options.limit !== undefined) {
-    if (!Number.isInteger(options.limit) || options.limit < 0)
+    if (!Number.isSafeInteger(options.limit) || options.limit < 0)
       throw new InvalidInputError('limit must be a non-negative integer', 'limit');
-    params.push(options.limit);
-    sql += ` LIMIT $${params.length}`;
+    sql += ` LIMIT ${options.limit}`;
   }
   if (options.offset !== undefined) {
     if (!Number.isInteger(options.offset) || options.offset < 0)
