@@ -7,6 +7,8 @@ import { Table } from './api/table.js';
 import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import { openPGlite, pgliteDriver } from './driver/pglite.js';
 import type { Driver, Queryable } from './driver/types.js';
+import { type PurgeOptions, type PurgeResult, runPurge } from './erasure/purge.js';
+import { syncRetention } from './erasure/retention.js';
 import { DestructiveMigrationError, InvalidInputError, InvalidUsageError } from './errors.js';
 import { readExistingTables } from './migrate/introspect.js';
 import { planMigration, type SchemaChange } from './migrate/plan.js';
@@ -225,8 +227,28 @@ export class Database {
           ],
         );
       }
+      await syncRetention(tx, tables);
       return result;
     });
+  }
+
+  /**
+   * Runs due erasures: forgets deleted entries past their table's retention, then erases every
+   * forgotten entry whose due time has passed (user columns and salt of all its versions, through
+   * the database's single sanctioned path), in batches that each commit, then VACUUMs. Run it as
+   * the role that owns the tables, on the database handle (not inside a transaction).
+   *
+   * @example
+   * const { erased } = await db.purge();
+   * const preview = await db.purge({ dryRun: true });
+   */
+  async purge(options: PurgeOptions = {}): Promise<PurgeResult> {
+    if (this.#conn !== undefined) {
+      throw new InvalidUsageError(
+        'purge() commits batch by batch and then VACUUMs: call it outside db.transaction()',
+      );
+    }
+    return runPurge(this, options);
   }
 
   /**

@@ -12,6 +12,10 @@ export { Table } from './api/table.js';
 export type { Op, Version } from './api/version.js';
 export type { ConnectOptions, MigrateOptions, MigrateResult } from './db.js';
 export { connect, Database } from './db.js';
+export type { CancelForgetOptions, ForgetOptions } from './erasure/options.js';
+export type { PurgedEntry, PurgeOptions, PurgeResult, ScheduledEntry } from './erasure/purge.js';
+export type { RetentionPolicy } from './erasure/retention-policy.js';
+export type { ErasureStatus } from './erasure/status.js';
 export type { DestructiveChange, ErrorCode } from './errors.js';
 export {
   AppendLogError,
@@ -28,5 +32,13 @@ export {
 } from './errors.js';
 export type { ColumnInputTypes, ColumnType, ColumnValueTypes } from './schema/column.js';
 export { Column, column } from './schema/column.js';
-export type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from './schema/table.js';
+export type {
+  ColumnMap,
+  InsertData,
+  PatchData,
+  ResolvedColumn,
+  RowData,
+  TableDef,
+  TableOptions,
+} from './schema/table.js';
 export { table } from './schema/table.js';

@@ -1,3 +1,4 @@
+import { type RetentionPolicy, checkRetention } from '../erasure/retention-policy.js';
 import { InvalidInputError } from '../errors.js';
 import type { Column, ColumnInputTypes, ColumnType } from './column.js';
 import { toSnakeCase, validateColumnName, validateTableName } from './names.js';
@@ -45,6 +46,14 @@ export interface TableDef<C extends ColumnMap = ColumnMap> {
   readonly $inferData: RowData<C>;
   /** Type-only: what `insert` accepts. */
   readonly $inferInsert: InsertData<C>;
+  /** The recycle-bin retention, stored by `migrate` and applied by `db.purge()`. */
+  readonly retention?: RetentionPolicy | undefined;
+}
+
+/** Table-wide options, the third argument of {@link table}. */
+export interface TableOptions {
+  /** Erase entries left in the recycle bin longer than this (see docs/erasure.md). */
+  retention?: RetentionPolicy;
 }
 
 /**
@@ -59,9 +68,19 @@ export interface TableDef<C extends ColumnMap = ColumnMap> {
  *   city: c.text(),
  * });
  * type Address = typeof addresses.$inferData; // { name: string; addressLine1: string | null; city: … }
+ * // With a recycle-bin retention: deleted entries not restored within 90 days get erased by purge.
+ * export const notes = table('notes', { body: c.text() }, { retention: { deletedFor: '90 days' } });
  */
-export function table<C extends ColumnMap>(name: string, columns: C): TableDef<C> {
+export function table<C extends ColumnMap>(
+  name: string,
+  columns: C,
+  options: TableOptions = {},
+): TableDef<C> {
   validateTableName(name);
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidInputError('table options must be an object', 'options');
+  }
+  const retention = checkRetention(options.retention);
   if (typeof columns !== 'object' || columns === null || Object.keys(columns).length === 0) {
     throw new InvalidInputError(`table "${name}" needs at least one column`, 'columns');
   }
@@ -81,5 +100,6 @@ export function table<C extends ColumnMap>(name: string, columns: C): TableDef<C
     name,
     columns: Object.freeze(resolved),
     definition: columns,
+    ...(retention === undefined ? {} : { retention }),
   }) as unknown as TableDef<C>;
 }

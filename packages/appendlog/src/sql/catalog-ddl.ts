@@ -1,4 +1,5 @@
 import { quoteIdent } from '../schema/names.js';
+import { erasureCatalogDdl } from './erasure-ddl.js';
 import { catalogName } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
 
@@ -54,5 +55,5 @@ CREATE TRIGGER appendlog_schema_history_refuse BEFORE UPDATE OR DELETE ON ${hist
 DROP TRIGGER IF EXISTS appendlog_schema_history_refuse_truncate ON ${history};
 CREATE TRIGGER appendlog_schema_history_refuse_truncate BEFORE TRUNCATE ON ${history}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
-`;
+${erasureCatalogDdl(schema)}`;
 }
