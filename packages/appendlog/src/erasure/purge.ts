@@ -143,11 +143,11 @@ async function checkCanRedact(db: Database, tables: readonly string[]): Promise<
   }
 }
 
-/** SQL for the effective cut-off: `$1` capped by the database clock (not capped in a dry run). */
-function cutoffSql(dryRun: boolean): string {
-  return dryRun
-    ? 'coalesce($1::timestamptz, pg_catalog.clock_timestamp())'
-    : 'least(coalesce($1::timestamptz, pg_catalog.clock_timestamp()), pg_catalog.clock_timestamp())';
+/** SQL for the effective cut-off: `$1` (default: the database clock), capped by the database clock. */
+function cutoffSql(capped: boolean): string {
+  return capped
+    ? 'least(coalesce($1::timestamptz, pg_catalog.clock_timestamp()), pg_catalog.clock_timestamp())'
+    : 'coalesce($1::timestamptz, pg_catalog.clock_timestamp())';
 }
 
 interface SqlMode {

@@ -1,4 +1,4 @@
-import { type RetentionPolicy, checkRetention } from '../erasure/retention-policy.js';
+import { checkRetention, type RetentionPolicy } from '../erasure/retention-policy.js';
 import { InvalidInputError } from '../errors.js';
 import type { Column, ColumnInputTypes, ColumnType } from './column.js';
 import { toSnakeCase, validateColumnName, validateTableName } from './names.js';
