@@ -79,7 +79,12 @@ describeEngines('erasure: the purge batch', (engine) => {
       expect(v.redactedAt).toBeInstanceOf(Date);
     }
     const status = await book.erasure(v1.entryId);
-    expect(status).toMatchObject({ state: 'erased', reason: 'GDPR request #12', versions: 5, forgottenBy: 'dpo' });
+    expect(status).toMatchObject({
+      state: 'erased',
+      reason: 'GDPR request #12',
+      versions: 5,
+      forgottenBy: 'dpo',
+    });
     expect(status?.erasedAt?.getTime()).toBe(after[0]!.redactedAt!.getTime());
 
     // Every hash still verifies; the erased versions are counted as such.
@@ -105,7 +110,9 @@ describeEngines('erasure: the purge batch', (engine) => {
       )[0]!;
     const candidates = Array.from({ length: 10_000 }, (_, i) => String(i).padStart(4, '0'));
     const matches = (salt: Buffer, target: string) =>
-      candidates.filter((pin) => contentHash(salt, canonicalContent([['pin', pin]])).toString('hex') === target);
+      candidates.filter(
+        (pin) => contentHash(salt, canonicalContent([['pin', pin]])).toString('hex') === target,
+      );
 
     const stored = await read();
     expect(matches(Buffer.from(stored.salt!, 'hex'), stored.content_hash)).toEqual(['4821']);
@@ -140,9 +147,13 @@ describeEngines('erasure: the purge batch', (engine) => {
       message: expect.stringContaining('not due'),
     });
     await expect(
-      db.query(`INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('people', $1)`, [pending.entryId]),
+      db.query(`INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('people', $1)`, [
+        pending.entryId,
+      ]),
     ).rejects.toMatchObject({ code: 'invalid_state' });
-    await expect(db.query('SELECT people_redact($1)', ['00000000-0000-4000-8000-000000000000'])).rejects.toMatchObject({
+    await expect(
+      db.query('SELECT people_redact($1)', ['00000000-0000-4000-8000-000000000000']),
+    ).rejects.toMatchObject({
       code: 'not_found',
     });
     expect((await logText(db, 'people', pending.entryId)).join('\n')).toContain('Pending Person');
@@ -245,8 +256,14 @@ describeEngines('erasure: the purge batch', (engine) => {
 
   it('refuses bad options before writing, and refuses to run inside a transaction', async () => {
     await expect(db.purge({ limit: 0 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
-    await expect(db.purge({ batchSize: 1.5 })).rejects.toMatchObject({ code: 'invalid_input', field: 'batchSize' });
-    await expect(db.purge({ now: new Date('nope') })).rejects.toMatchObject({ code: 'invalid_input', field: 'now' });
+    await expect(db.purge({ batchSize: 1.5 })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'batchSize',
+    });
+    await expect(db.purge({ now: new Date('nope') })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'now',
+    });
     await expect(db.purge({ vacuum: 'yes' as never })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(db.transaction((tx) => tx.purge())).rejects.toMatchObject({ code: 'invalid_usage' });
   });

@@ -104,17 +104,15 @@ function checkOptions(options: PurgeOptions): Required<Pick<PurgeOptions, 'batch
   return { batchSize: options.batchSize ?? DEFAULT_BATCH, limit: options.limit ?? Number.MAX_SAFE_INTEGER };
 }
 
-/** The appendlog tables of the schema, from its schema history. */
+/** The appendlog tables of the schema: the logs carrying the chain trigger (readable by any role). */
 async function listTables(db: Database): Promise<string[]> {
-  const history = catalogName(db.schema, 'appendlog_schema_history');
-  const [found] = await db.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
-    history,
-  ]);
-  if (!found?.ok) return [];
   const rows = await db.run<{ table_name: string }>(
-    `SELECT DISTINCT table_name FROM ${history}
-      WHERE pg_catalog.to_regclass(pg_catalog.format('%I.%I', $1::text, table_name || '_log')) IS NOT NULL
-      ORDER BY table_name`,
+    `SELECT pg_catalog.left(c.relname, -4) AS table_name
+       FROM pg_catalog.pg_trigger g
+       JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
+       JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = $1 AND g.tgname = 'appendlog_chain' AND c.relname LIKE '%\\_log'
+      ORDER BY 1`,
     [db.schema],
   );
   return rows.map((r) => r.table_name);

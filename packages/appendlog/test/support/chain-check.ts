@@ -1,5 +1,5 @@
-import type { Database, TableDef } from '../../src/index.js';
 import { canonicalContent, canonicalText, contentHash, versionHash } from '../../src/hash/spec.js';
+import type { Database, TableDef } from '../../src/index.js';
 
 /** What {@link checkChains} found. */
 export interface ChainReport {
@@ -44,10 +44,14 @@ export async function checkChains(db: Database, def: TableDef): Promise<ChainRep
     if (r.redacted_at !== null) {
       report.erased++;
       const leftovers = def.columns.filter((c) => r[c.sqlName] !== null).map((c) => c.sqlName);
-      if (r.salt !== null || leftovers.length > 0) report.failures.push(`${where}: redacted but content kept`);
+      if (r.salt !== null || leftovers.length > 0)
+        report.failures.push(`${where}: redacted but content kept`);
     } else {
       const content = canonicalContent(
-        def.columns.map((c) => [c.sqlName, r[c.sqlName] === null ? null : canonicalText(c.type, r[c.sqlName]!)]),
+        def.columns.map((c) => [
+          c.sqlName,
+          r[c.sqlName] === null ? null : canonicalText(c.type, r[c.sqlName]!),
+        ]),
       );
       if (contentHash(hex(r.salt)!, content).toString('hex') !== r.content_hash) {
         report.failures.push(`${where}: content hash mismatch`);
