@@ -53,7 +53,7 @@ export async function checkChains(db: Database, def: TableDef): Promise<ChainRep
           r[c.sqlName] === null ? null : canonicalText(c.type, r[c.sqlName]!),
         ]),
       );
-      if (contentHash(hex(r.salt)!, content).toString('hex') !== r.content_hash) {
+      if (contentHash(hex(r.salt ?? null)!, content).toString('hex') !== r.content_hash) {
         report.failures.push(`${where}: content hash mismatch`);
       }
     }
