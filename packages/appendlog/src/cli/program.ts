@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
+import { registerPurge } from './commands/purge.js';
 
 /**
  * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
@@ -10,5 +11,6 @@ export function buildProgram(): Command {
     .description('Append-only, hash-chained tables on PostgreSQL and PGlite')
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
+  registerPurge(program);
   return program;
 }
