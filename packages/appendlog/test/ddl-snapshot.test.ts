@@ -7,20 +7,29 @@ import { addresses } from './support/tables.js';
 describe('generated DDL', () => {
   it('creating a table', async () => {
     const plan = planMigration('public', [addresses], new Map());
-    await expect(plan.statements.join('\n-- next step\n')).toMatchFileSnapshot('__snapshots__/create-addresses.sql');
+    await expect(plan.statements.join('\n-- next step\n')).toMatchFileSnapshot(
+      '__snapshots__/create-addresses.sql',
+    );
   });
 
   it('adding a column to it', async () => {
     const existing = new Map([
       [
         'addresses',
-        addresses.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull, sqlType: c.type })),
+        addresses.columns.map((c) => ({
+          sqlName: c.sqlName,
+          type: c.type,
+          notNull: c.notNull,
+          sqlType: c.type,
+        })),
       ],
     ]);
     const { table, column } = await import('../src/index.js');
     const v2 = table('addresses', { ...addresses.definition, email: column.text() });
     const plan = planMigration('public', [v2], existing);
     expect(plan.destructive).toEqual([]);
-    await expect(plan.statements.slice(1).join('\n')).toMatchFileSnapshot('__snapshots__/add-column-addresses.sql');
+    await expect(plan.statements.slice(1).join('\n')).toMatchFileSnapshot(
+      '__snapshots__/add-column-addresses.sql',
+    );
   });
 });

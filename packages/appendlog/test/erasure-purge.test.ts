@@ -3,7 +3,7 @@ import { runPurge } from '../src/erasure/purge.js';
 import { canonicalContent, contentHash } from '../src/hash/spec.js';
 import { column as c, type Database, table } from '../src/index.js';
 import { checkChains } from './support/chain-check.js';
-import { describeEngines, rawPool, type TestDb } from './support/engines.js';
+import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 
 const people = table('people', {
   name: c.text().notNull(),
@@ -266,5 +266,40 @@ describeEngines('erasure: the purge batch', (engine) => {
     });
     await expect(db.purge({ vacuum: 'yes' as never })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(db.transaction((tx) => tx.purge())).rejects.toMatchObject({ code: 'invalid_usage' });
+  });
+});
+
+describePostgres('erasure: what a purge cannot reach', () => {
+  let t: TestDb;
+
+  beforeAll(async () => {
+    t = await postgres.open();
+    await t.db.migrate([pins]);
+  });
+  afterAll(() => t.close());
+
+  it('a transaction older than the purge still reads the old values until it ends', async () => {
+    const vault = t.db.table(pins);
+    const v = await vault.insert({ pin: '9090' });
+    await vault.forget(v.entryId, { reason: 'account closed', after: '0 seconds' });
+    const pool = rawPool(1);
+    const old = await pool.connect();
+    const read = async () =>
+      (await old.query(`SELECT pin FROM "${t.schema}".pins_log WHERE entry_id = $1`, [v.entryId])).rows.map(
+        (r) => r.pin,
+      );
+    try {
+      // A snapshot taken before the purge: VACUUM must keep the row versions it can see.
+      await old.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+      expect(await read()).toEqual(['9090', '9090']);
+      const result = await t.db.purge();
+      expect(result).toMatchObject({ erased: [{ entryId: v.entryId }], vacuumed: ['pins'] });
+      expect(await read()).toEqual(['9090', '9090']);
+      await old.query('COMMIT');
+      expect(await read()).toEqual([null, null]);
+    } finally {
+      old.release();
+      await pool.end();
+    }
   });
 });
