@@ -13,7 +13,7 @@ export type { Op, Version } from './api/version.js';
 export type { ConnectOptions, MigrateOptions, MigrateResult } from './db.js';
 export { connect, Database } from './db.js';
 export type { CancelForgetOptions, ForgetOptions } from './erasure/options.js';
-export type { PurgedEntry, PurgeOptions, PurgeResult, ScheduledEntry } from './erasure/purge.js';
+export type { PurgedEntry, PurgeOptions, PurgeResult, ScheduledEntry } from './erasure/purge-types.js';
 export type { RetentionPolicy } from './erasure/retention-policy.js';
 export type { ErasureStatus } from './erasure/status.js';
 export type { DestructiveChange, ErrorCode } from './errors.js';

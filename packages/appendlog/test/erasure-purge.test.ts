@@ -223,8 +223,9 @@ describeEngines('erasure: the purge batch', (engine) => {
           },
         },
       ).catch((e: unknown) => e);
-      expect(failed).toMatchObject(
-        pool ? { code: '57P01' } : { message: 'injected failure between two redactions' },
+      // PostgreSQL: the FATAL reaches the client during the next statement (57P01) or just before it.
+      expect(String((failed as Error).message)).toMatch(
+        pool ? /terminating connection|connection error/ : /^injected failure between two redactions$/,
       );
     } finally {
       await pool?.end();

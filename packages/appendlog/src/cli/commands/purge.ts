@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { PurgeOptions, PurgeResult } from '../../erasure/purge.js';
+import type { PurgeOptions, PurgeResult } from '../../erasure/purge-types.js';
 import { InvalidInputError } from '../../errors.js';
 import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
 
