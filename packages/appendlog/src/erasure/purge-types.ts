@@ -30,7 +30,12 @@ export interface PurgeOptions {
   vacuum?: boolean | 'full';
 }
 
-/** One entry a purge erased (or, in a dry run, would erase). */
+/**
+ * One entry a purge erased (or, in a dry run, would erase).
+ *
+ * @example
+ * for (const e of (await db.purge()).erased) log.info(`erased ${e.table} ${e.entryId}: ${e.reason}`);
+ */
 export interface PurgedEntry {
   table: string;
   entryId: string;
@@ -41,7 +46,13 @@ export interface PurgedEntry {
   versions: number;
 }
 
-/** A deleted entry whose retention ran out, forgotten by this purge (or, in a dry run, that would be). */
+/**
+ * A deleted entry whose retention ran out, forgotten by this purge (or, in a dry run, that would be).
+ *
+ * @example
+ * const { scheduled } = await db.purge({ dryRun: true });
+ * console.log(`${scheduled.length} entries left the recycle bin for good`);
+ */
 export interface ScheduledEntry {
   table: string;
   entryId: string;
@@ -50,7 +61,13 @@ export interface ScheduledEntry {
   retention: string;
 }
 
-/** What `db.purge()` did. */
+/**
+ * What `db.purge()` did.
+ *
+ * @example
+ * const r = await db.purge({ limit: 1000 });
+ * if (r.more) console.log('more entries are due; run again');
+ */
 export interface PurgeResult {
   dryRun: boolean;
   /** Deleted entries past their table's retention, forgotten (due at once) by this run. */

@@ -50,7 +50,12 @@ export interface TableDef<C extends ColumnMap = ColumnMap> {
   readonly retention?: RetentionPolicy | undefined;
 }
 
-/** Table-wide options, the third argument of {@link table}. */
+/**
+ * Table-wide options, the third argument of {@link table}.
+ *
+ * @example
+ * const notes = table('notes', { body: c.text() }, { retention: { deletedFor: '90 days' } });
+ */
 export interface TableOptions {
   /** Erase entries left in the recycle bin longer than this (see docs/erasure.md). */
   retention?: RetentionPolicy;
