@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
+import { migrateCommand } from './commands/migrate.js';
 import { registerPurge } from './commands/purge.js';
+import { schemaCommand } from './commands/schema.js';
 
 /**
  * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
@@ -12,5 +14,6 @@ export function buildProgram(): Command {
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
   registerPurge(program);
+  program.addCommand(migrateCommand()).addCommand(schemaCommand());
   return program;
 }

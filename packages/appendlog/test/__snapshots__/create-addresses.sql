@@ -228,6 +228,12 @@ DROP TRIGGER IF EXISTS appendlog_retention_refuse_truncate ON "public"."appendlo
 CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."appendlog_retention"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 8d2fe428d628fe5d1e7faa737c43e6fa';
+
 -- next step
 
 CREATE TABLE "public"."addresses_log" (
