@@ -286,6 +286,26 @@ describeEngines('erasure: forget and cancelForget', (engine) => {
   });
 });
 
+describeEngines('erasure: retention and old code', (engine) => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await engine.open();
+  });
+  afterAll(() => t.close());
+
+  it('old code running behind a newer migration leaves the retention alone', async () => {
+    const v1 = table('bin_old', { body: c.text() });
+    const v2 = table('bin_old', { body: c.text(), extra: c.text() }, { retention: { deletedFor: '7 days' } });
+    await t.db.migrate([v1]);
+    await t.db.migrate([v2]);
+    const again = await t.db.migrate([v1]);
+    expect(again.behind).toEqual(['bin_old']);
+    expect(await t.db.query('SELECT deleted_for FROM appendlog_retention ORDER BY seq')).toEqual([
+      { deleted_for: '7 days' },
+    ]);
+  });
+});
+
 describe('table() retention option', () => {
   it('refuses malformed retention before any SQL exists', () => {
     for (const retention of [{ deletedFor: 'forever' }, { deletedFor: -1 }, { keep: '1 day' }, 'x', null]) {
