@@ -43,6 +43,28 @@ DROP TRIGGER IF EXISTS appendlog_schema_history_refuse_truncate ON "public"."app
 CREATE TRIGGER appendlog_schema_history_refuse_truncate BEFORE TRUNCATE ON "public"."appendlog_schema_history"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- Checkpoints (docs/spec.md §7): each Merkle tree head taken, and the leaf data it added; append-only.
+CREATE TABLE IF NOT EXISTS "public"."appendlog_checkpoints" (
+  id bigint PRIMARY KEY,
+  created_at timestamptz NOT NULL,
+  tree_size bigint NOT NULL,
+  root bytea NOT NULL,
+  horizon xid8 NOT NULL,
+  body jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "public"."appendlog_checkpoint_leaves" (
+  first_leaf bigint PRIMARY KEY,
+  checkpoint_id bigint NOT NULL REFERENCES "public"."appendlog_checkpoints" (id) DEFERRABLE INITIALLY DEFERRED,
+  leaf_count integer NOT NULL,
+  leaves bytea NOT NULL
+);
+DROP TRIGGER IF EXISTS appendlog_checkpoints_refuse ON "public"."appendlog_checkpoints";
+CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_checkpoints"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON "public"."appendlog_checkpoint_leaves";
+CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_checkpoint_leaves"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+
 -- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
 CREATE OR REPLACE FUNCTION "public".appendlog_forget_meta(meta jsonb, recorded_at timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE AS $fn$
@@ -232,7 +254,7 @@ CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 8d2fe428d628fe5d1e7faa737c43e6fa';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog f6e00d84bd19fd2fe38fad652db155e3';
 
 -- next step
 
