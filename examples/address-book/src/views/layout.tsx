@@ -1,0 +1,78 @@
+import type { Child } from 'hono/jsx';
+import { raw } from 'hono/html';
+
+export interface PageContext {
+  /** The name the visitor acts as (from the cookie), or null before they chose one. */
+  actor: string | null;
+  /** The per-session CSRF token every form carries. */
+  csrf: string;
+  /** The current path, to come back to after choosing a name. */
+  path: string;
+}
+
+const NAV = [
+  { href: '/', label: 'People' },
+  { href: '/activity', label: 'Activity' },
+];
+
+/** The page frame: header with navigation and the "acting as" name, then the content. */
+export function Layout(props: { page: PageContext; title: string; children: Child; badge?: Child }) {
+  return (
+    <>
+      {raw('<!DOCTYPE html>')}
+      <html lang="en">
+        <head>
+          <meta charset="utf-8" />
+          <meta name="viewport" content="width=device-width, initial-scale=1" />
+          <title>{`${props.title} · Address Book`}</title>
+          <link rel="stylesheet" href="/style.css" />
+        </head>
+        <body>
+          <header class="top">
+            <a class="brand" href="/">
+              Address Book
+            </a>
+            <nav>
+              {NAV.map((n) => (
+                <a href={n.href} class={isCurrent(props.page.path, n.href) ? 'current' : undefined}>
+                  {n.label}
+                </a>
+              ))}
+            </nav>
+            {props.badge}
+            <ActingAs page={props.page} />
+          </header>
+          <main>{props.children}</main>
+          <footer>
+            Every change appends a version to a hash-chained log; nothing is ever overwritten. Built with
+            appendlog.
+          </footer>
+        </body>
+      </html>
+    </>
+  );
+}
+
+function isCurrent(path: string, href: string): boolean {
+  return href === '/' ? path === '/' : path.startsWith(href);
+}
+
+function ActingAs(props: { page: PageContext }) {
+  const next = encodeURIComponent(props.page.path);
+  return (
+    <div class="acting-as">
+      {props.page.actor === null ? (
+        <a href={`/whoami?next=${next}`}>Choose a name to act as</a>
+      ) : (
+        <>
+          Acting as <strong>{props.page.actor}</strong> · <a href={`/whoami?next=${next}`}>change</a>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** The hidden field that carries the CSRF token in every form. */
+export function CsrfField(props: { page: PageContext }) {
+  return <input type="hidden" name="_csrf" value={props.page.csrf} />;
+}
