@@ -1,6 +1,6 @@
 import { type AppendLogError, InvalidInputError } from 'appendlog';
 import { type Context, Hono } from 'hono';
-import { type Deps, type Env, asAppError, statusOf } from './context.js';
+import { asAppError, type Deps, type Env, statusOf } from './context.js';
 import { isEntryId, readActor, readPerson, readReason, readVersion } from './input.js';
 import { FIELDS, type Person } from './schema.js';
 
@@ -147,7 +147,7 @@ export function apiRoutes({ book }: Deps): Hono<Env> {
     return c.json(v);
   });
 
-  api.notFound((c) =>
+  api.all('*', (c) =>
     c.json({ error: { code: 'not_found', message: `no route ${c.req.method} ${c.req.path}` } }, 404),
   );
 

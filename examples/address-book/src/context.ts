@@ -1,4 +1,4 @@
-import { type AppendLogError, type Database, type Table, isAppendLogError } from 'appendlog';
+import { type AppendLogError, type Database, isAppendLogError, type Table } from 'appendlog';
 import type { Context } from 'hono';
 import type { addresses } from './schema.js';
 import type { PageContext } from './views/layout.js';

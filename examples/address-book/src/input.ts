@@ -4,7 +4,7 @@ import { FIELDS, type FieldKey, type Person } from './schema.js';
 export type FieldErrors = Partial<Record<FieldKey | 'reason' | 'actor' | 'at' | 'version', string>>;
 
 const MAX_LENGTH = 200;
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f]/;
+const CONTROL = /\p{Cc}/u;
 const TEL = /^[0-9+()\-. ]*$/;
 
 /** Checks one optional text value: trimmed, empty means null. Returns the value or an error message. */

@@ -1,22 +1,22 @@
 import type { Version } from 'appendlog';
 import { type Context, Hono } from 'hono';
-import type { Child } from 'hono/jsx';
 import { setCookie } from 'hono/cookie';
-import { RANGES, type RangeName, activity } from './activity.js';
-import { type Deps, type Env, asAppError, pageOf } from './context.js';
+import type { Child } from 'hono/jsx';
+import { activity, RANGES, type RangeName } from './activity.js';
+import { asAppError, type Deps, type Env, pageOf } from './context.js';
 import { type FieldErrors, isEntryId, readActor, readPerson, readReason, readVersion } from './input.js';
 import { FIELDS, type FieldKey, type Person } from './schema.js';
 import { ActivityChart } from './views/chart.js';
 import { CsrfField, Layout } from './views/layout.js';
 import {
   DiffTable,
+  fieldChanges,
   Notice,
   PersonCard,
   PersonForm,
   TextField,
   Time,
   VersionMeta,
-  fieldChanges,
 } from './views/parts.js';
 
 type C = Context<Env>;
@@ -88,7 +88,7 @@ export function pageRoutes({ book, db }: Deps): Hono<Env> {
             Add a person
           </a>
         </div>
-        <form method="get" action="/" class="search" role="search">
+        <form method="get" action="/" class="search">
           <input
             type="search"
             name="q"
@@ -491,7 +491,7 @@ export function pageRoutes({ book, db }: Deps): Hono<Env> {
         </p>
         <nav class="tabs">
           {(Object.keys(RANGES) as RangeName[]).map((r) => (
-            <a href={`/activity?range=${r}`} class={r === data.range ? 'current' : undefined}>
+            <a href={`/activity?range=${r}`} class={r === data.range ? 'tab current' : 'tab'}>
               {RANGES[r].label}
             </a>
           ))}

@@ -1,5 +1,5 @@
-import type { Child } from 'hono/jsx';
 import { raw } from 'hono/html';
+import type { Child } from 'hono/jsx';
 
 export interface PageContext {
   /** The name the visitor acts as (from the cookie), or null before they chose one. */
