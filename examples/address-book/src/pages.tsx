@@ -452,7 +452,7 @@ export function pageRoutes({ book, db }: Deps): Hono<Env> {
       <>
         <div class="page-head">
           <h1>
-            {v.data.name}{' '}
+            <a href={`/people/${v.entryId}`}>{v.data.name}</a>{' '}
             <span class="muted">
               version {v.version} of {latest.version}
             </span>
