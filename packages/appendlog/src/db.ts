@@ -2,16 +2,16 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Pool, PoolConfig } from 'pg';
-import { type WriteContext, contextSettingsSql, resolveContext } from './api/context.js';
+import { contextSettingsSql, resolveContext, type WriteContext } from './api/context.js';
 import { Table } from './api/table.js';
-import { openPGlite, pgliteDriver } from './driver/pglite.js';
 import { openPostgres, postgresDriver } from './driver/node-postgres.js';
+import { openPGlite, pgliteDriver } from './driver/pglite.js';
 import type { Driver, Queryable } from './driver/types.js';
 import { DestructiveMigrationError, InvalidInputError, InvalidUsageError } from './errors.js';
 import { readExistingTables } from './migrate/introspect.js';
-import { type SchemaChange, planMigration } from './migrate/plan.js';
-import type { ColumnMap, TableDef } from './schema/table.js';
+import { planMigration, type SchemaChange } from './migrate/plan.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
+import type { ColumnMap, TableDef } from './schema/table.js';
 import { mapDatabaseError } from './sql/map-error.js';
 import { catalogName } from './sql/names.js';
 import { LIBRARY_VERSION } from './version.js';
@@ -104,7 +104,35 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
   } else {
     driver = await openPGlite(options.dataDir);
   }
+  await checkServer(driver, options.url);
   return new Database(driver, schema, undefined, {});
+}
+
+/** Fails fast, with a clear message, when the server is unreachable or too old. */
+async function checkServer(driver: Driver, url: string | undefined): Promise<void> {
+  let versionNum: number;
+  try {
+    const { rows } = await driver.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    versionNum = Number(rows[0]?.v);
+  } catch (cause) {
+    await driver.close().catch(() => {});
+    const where = url ? ` at ${redactUrl(url)}` : '';
+    throw new Error(`appendlog: cannot reach the database${where}: ${(cause as Error).message}`, { cause });
+  }
+  if (versionNum < 130000) {
+    await driver.close().catch(() => {});
+    throw new Error(`appendlog: PostgreSQL 13 or newer is required (server reports ${versionNum})`);
+  }
+}
+
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
 }
 
 /**
@@ -166,9 +194,10 @@ export class Database {
     if (options.appRole !== undefined) validateSchemaName(options.appRole);
     return this.transaction(async (tx) => {
       const conn = tx.#conn!;
-      await tx.run(`SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`, [
-        this.schema,
-      ]);
+      await tx.run(
+        `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
+        [this.schema],
+      );
       const existing = await readExistingTables(
         conn,
         this.schema,
@@ -187,7 +216,13 @@ export class Database {
           `INSERT INTO ${catalogName(this.schema, 'appendlog_schema_history')}
              (table_name, change, definition, library_version, statements)
            VALUES ($1, $2, $3::jsonb, $4, $5)`,
-          [change.table, change.change, JSON.stringify(change.definition), LIBRARY_VERSION, change.statements],
+          [
+            change.table,
+            change.change,
+            JSON.stringify(change.definition),
+            LIBRARY_VERSION,
+            change.statements,
+          ],
         );
       }
       return result;
@@ -275,12 +310,17 @@ export class Database {
 
   /** Closes the connection (the pool, or the embedded database) if appendlog opened it. */
   async close(): Promise<void> {
-    if (this.#conn !== undefined) throw new InvalidUsageError('close() the outer database, not a transaction handle');
+    if (this.#conn !== undefined)
+      throw new InvalidUsageError('close() the outer database, not a transaction handle');
     await this.#driver.close();
   }
 
   /** @internal One statement, prepared by name on PostgreSQL, errors mapped to typed errors. */
-  async run<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = [], prepare = false): Promise<R[]> {
+  async run<R = Record<string, unknown>>(
+    sql: string,
+    params: readonly unknown[] = [],
+    prepare = false,
+  ): Promise<R[]> {
     const conn = this.#conn ?? this.#outerConnection();
     try {
       const result = await conn.query<R>(sql, params, prepare ? { name: statementName(sql) } : {});
@@ -310,7 +350,9 @@ export class Database {
     if (scope !== undefined && scope.driver === this.#driver) {
       throw new InvalidUsageError(
         'the outer database handle was used inside db.transaction(); use the tx handle passed to the callback' +
-          (this.kind === 'pglite' ? ' (on PGlite the outer handle would wait for the transaction forever)' : ''),
+          (this.kind === 'pglite'
+            ? ' (on PGlite the outer handle would wait for the transaction forever)'
+            : ''),
       );
     }
   }

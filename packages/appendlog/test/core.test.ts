@@ -27,8 +27,18 @@ describeEngines('core table API', (engine) => {
 
   it('update appends a version, carries unset columns forward and links the chain', async () => {
     const v1 = await book.insert({ name: 'Loki', city: 'Asgard', tel: '123' });
-    const v2 = await book.update(v1.entryId, { city: 'Oslo' }, { expectedVersion: 1, reason: 'moved', actor: 'bob' });
-    expect(v2).toMatchObject({ version: 2, op: 'update', reason: 'moved', actor: 'bob', parentHash: v1.hash });
+    const v2 = await book.update(
+      v1.entryId,
+      { city: 'Oslo' },
+      { expectedVersion: 1, reason: 'moved', actor: 'bob' },
+    );
+    expect(v2).toMatchObject({
+      version: 2,
+      op: 'update',
+      reason: 'moved',
+      actor: 'bob',
+      parentHash: v1.hash,
+    });
     expect(v2.data).toMatchObject({ name: 'Loki', city: 'Oslo', tel: '123' });
     expect(v2.recordedAt.getTime()).toBeGreaterThanOrEqual(v1.recordedAt.getTime());
     const history = await book.history(v1.entryId);
@@ -52,7 +62,9 @@ describeEngines('core table API', (engine) => {
   it('delete needs a reason, hides the entry and restore brings it back', async () => {
     const v1 = await book.insert({ name: 'Frigg', city: 'Fensalir' });
     await expect(book.delete(v1.entryId, { reason: '' })).rejects.toMatchObject({ code: 'reason_required' });
-    await expect(book.delete(v1.entryId, {} as { reason: string })).rejects.toMatchObject({ code: 'reason_required' });
+    await expect(book.delete(v1.entryId, {} as { reason: string })).rejects.toMatchObject({
+      code: 'reason_required',
+    });
     const d = await book.delete(v1.entryId, { reason: 'duplicate' });
     expect(d).toMatchObject({ version: 2, op: 'delete', reason: 'duplicate' });
     expect(d.data.city).toBe('Fensalir');
@@ -96,13 +108,19 @@ describeEngines('core table API', (engine) => {
     ] as const) {
       await book.insert({ name, city });
     }
-    const bergen = await book.list({ where: { city: 'Bergen' }, orderBy: { field: 'name', direction: 'desc' } });
+    const bergen = await book.list({
+      where: { city: 'Bergen' },
+      orderBy: { field: 'name', direction: 'desc' },
+    });
     expect(bergen.map((v) => v.data.name)).toEqual(['Dag', 'Bea', 'Ann']);
     const page = await book.list({ where: { city: 'Bergen' }, orderBy: 'name', limit: 2, offset: 1 });
     expect(page.map((v) => v.data.name)).toEqual(['Bea', 'Dag']);
     const noTel = await book.list({ where: { tel: null, city: 'Tromsø' } });
     expect(noTel.map((v) => v.data.name)).toEqual(['Cid']);
-    await expect(book.list({ where: { nope: 1 } as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'nope' });
+    await expect(book.list({ where: { nope: 1 } as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'nope',
+    });
     await expect(book.list({ orderBy: 'nope' as never })).rejects.toMatchObject({ code: 'invalid_input' });
     await expect(book.list({ limit: -1 })).rejects.toMatchObject({ code: 'invalid_input', field: 'limit' });
   });
@@ -167,8 +185,16 @@ describeEngines('core table API', (engine) => {
 describe('connect options', () => {
   it('refuses conflicting or malformed options', async () => {
     const { connect } = await import('../src/index.js');
-    await expect(connect({ url: 'postgres://x', dataDir: '/tmp/x' })).rejects.toMatchObject({ code: 'invalid_input' });
-    await expect(connect({ schema: 'Bad-Name' })).rejects.toMatchObject({ code: 'invalid_input', field: 'schema' });
-    await expect(connect({ client: {} as never })).rejects.toMatchObject({ code: 'invalid_input', field: 'client' });
+    await expect(connect({ url: 'postgres://x', dataDir: '/tmp/x' })).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    await expect(connect({ schema: 'Bad-Name' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'schema',
+    });
+    await expect(connect({ client: {} as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'client',
+    });
   });
 });

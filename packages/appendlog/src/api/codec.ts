@@ -57,7 +57,10 @@ function describe(value: unknown): string {
 export function encodeJson(value: unknown, field: string): string {
   const walk = (v: unknown, depth: number): void => {
     if (depth > 100) throw new InvalidInputError(`${field} nests deeper than 100 levels`, field);
-    if (typeof v === 'string') return checkString(v, field);
+    if (typeof v === 'string') {
+      checkString(v, field);
+      return;
+    }
     if (typeof v === 'number') {
       if (!Number.isFinite(v)) throw new InvalidInputError(`${field} holds a non-finite number`, field);
       return;
@@ -70,7 +73,10 @@ export function encodeJson(value: unknown, field: string): string {
     if (typeof v === 'object' && !(v instanceof Date)) {
       const proto = Object.getPrototypeOf(v);
       if (proto !== Object.prototype && proto !== null) {
-        throw new InvalidInputError(`${field} holds a ${proto?.constructor?.name ?? 'class'} instance; use plain objects`, field);
+        throw new InvalidInputError(
+          `${field} holds a ${proto?.constructor?.name ?? 'class'} instance; use plain objects`,
+          field,
+        );
       }
       for (const [k, item] of Object.entries(v)) {
         checkString(k, field);
@@ -105,7 +111,12 @@ export function encodeValue(col: ResolvedColumn, value: unknown): unknown {
       checkString(value as string, field);
       return value;
     case 'integer':
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < -2_147_483_648 || value > 2_147_483_647) {
+      if (
+        typeof value !== 'number' ||
+        !Number.isInteger(value) ||
+        value < -2_147_483_648 ||
+        value > 2_147_483_647
+      ) {
         wrong('a 32-bit integer');
       }
       return value;
@@ -123,7 +134,8 @@ export function encodeValue(col: ResolvedColumn, value: unknown): unknown {
         if (!Number.isFinite(value)) wrong('a finite number');
         return String(value);
       }
-      if (typeof value !== 'string' || !NUMERIC.test(value) || value.length > 1000) wrong('a decimal number or string');
+      if (typeof value !== 'string' || !NUMERIC.test(value) || value.length > 1000)
+        wrong('a decimal number or string');
       return value;
     case 'boolean':
       if (typeof value !== 'boolean') wrong('a boolean');
@@ -134,7 +146,8 @@ export function encodeValue(col: ResolvedColumn, value: unknown): unknown {
       const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
       const probe = new Date(Date.UTC(2000, mo - 1, d));
       probe.setUTCFullYear(y);
-      if (y < 1 || probe.getUTCMonth() !== mo - 1 || probe.getUTCDate() !== d) wrong('a real calendar date from year 1 to 9999');
+      if (y < 1 || probe.getUTCMonth() !== mo - 1 || probe.getUTCDate() !== d)
+        wrong('a real calendar date from year 1 to 9999');
       return value;
     }
     case 'timestamptz': {
@@ -223,7 +236,8 @@ function readExpr(alias: string, col: { sqlName: string; type: ColumnType }): st
   }
 }
 
-const ts = (ref: string) => `pg_catalog.to_char(${ref} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
+const ts = (ref: string) =>
+  `pg_catalog.to_char(${ref} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
 
 /** The select list of a version read from log alias `l`. */
 export function versionProjection(def: TableDef, alias = 'l'): string {
@@ -276,7 +290,10 @@ export function decodeVersion<T>(def: TableDef, row: RawVersionRow): Version<T> 
     txId: String(row.tx_id),
     actor: (row.actor as string | null) ?? null,
     reason: (row.reason as string | null) ?? null,
-    meta: row.meta === null || row.meta === undefined ? null : (JSON.parse(String(row.meta)) as Record<string, unknown>),
+    meta:
+      row.meta === null || row.meta === undefined
+        ? null
+        : (JSON.parse(String(row.meta)) as Record<string, unknown>),
     hash: String(row.hash),
     parentHash: (row.parent_hash as string | null) ?? null,
     redactedAt: row.redacted_at ? new Date(String(row.redacted_at)) : null,

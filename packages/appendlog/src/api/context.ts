@@ -23,6 +23,11 @@ export function resolveContext(outer: WriteContext, call: WriteContext | undefin
   if (call !== undefined && (typeof call !== 'object' || call === null)) {
     throw new InvalidInputError('options must be an object', 'options');
   }
+  for (const m of [outer.meta, call?.meta]) {
+    if (m !== undefined && m !== null && (typeof m !== 'object' || Array.isArray(m))) {
+      throw new InvalidInputError('meta must be a plain object', 'meta');
+    }
+  }
   const meta = outer.meta || call?.meta ? { ...outer.meta, ...call?.meta } : undefined;
   return {
     actor: checkLabel(call?.actor ?? outer.actor, 'actor'),

@@ -1,10 +1,17 @@
-import { InvalidInputError, NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { Database } from '../db.js';
+import { InvalidInputError, NotFoundError, ReasonRequiredError } from '../errors.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, InsertData, PatchData, RowData, TableDef } from '../schema/table.js';
 import { tableObjects } from '../sql/names.js';
-import { checkEntryId, checkVersionNumber, decodeVersion, encodeData, encodeValue, versionProjection } from './codec.js';
-import { type WriteContext, resolveContext } from './context.js';
+import {
+  checkEntryId,
+  checkVersionNumber,
+  decodeVersion,
+  encodeData,
+  encodeValue,
+  versionProjection,
+} from './codec.js';
+import { resolveContext, type WriteContext } from './context.js';
 import type { Op, Version } from './version.js';
 
 /** Who, why and what else, for one write. */
@@ -114,7 +121,9 @@ export class Table<C extends ColumnMap> {
     const id = checkEntryId(entryId);
     const ctx = resolveContext(this.#db.context, options);
     if (ctx.reason === null || ctx.reason.trim() === '') {
-      throw new ReasonRequiredError(`deleting a ${this.definition.name} entry needs a reason: delete(id, { reason })`);
+      throw new ReasonRequiredError(
+        `deleting a ${this.definition.name} entry needs a reason: delete(id, { reason })`,
+      );
     }
     return this.#append('delete', id, expectedOf(options), options, null);
   }
@@ -164,7 +173,8 @@ export class Table<C extends ColumnMap> {
   }
 
   #listQuery(options: ListOptions<C>): { sql: string; params: unknown[] } {
-    if (typeof options !== 'object' || options === null) throw new InvalidInputError('list options must be an object', 'options');
+    if (typeof options !== 'object' || options === null)
+      throw new InvalidInputError('list options must be an object', 'options');
     const def = this.definition;
     const params: unknown[] = [];
     const clauses: string[] = [];
@@ -183,7 +193,12 @@ export class Table<C extends ColumnMap> {
       clauses.push(`${ref} = $${params.length}::${col.type}`);
     }
     const order: string[] = [];
-    const raw = options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? options.orderBy : [options.orderBy];
+    const raw =
+      options.orderBy === undefined
+        ? []
+        : Array.isArray(options.orderBy)
+          ? options.orderBy
+          : [options.orderBy];
     for (const item of raw) {
       const { field, direction } = typeof item === 'string' ? { field: item, direction: 'asc' } : item;
       if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
@@ -194,19 +209,22 @@ export class Table<C extends ColumnMap> {
       else if (field === 'updatedAt') order.push(`h.updated_at ${dir}`);
       else {
         const col = byKey.get(field as string);
-        if (!col) throw new InvalidInputError(`${def.name} has no column "${String(field)}" to order by`, 'orderBy');
+        if (!col)
+          throw new InvalidInputError(`${def.name} has no column "${String(field)}" to order by`, 'orderBy');
         order.push(`l.${quoteIdent(col.sqlName)} ${dir}`);
       }
     }
     order.push('h.created_at', 'h.entry_id');
     let sql = `${this.#st.listBase}${clauses.map((c) => ` AND ${c}`).join('')} ORDER BY ${order.join(', ')}`;
     if (options.limit !== undefined) {
-      if (!Number.isInteger(options.limit) || options.limit < 0) throw new InvalidInputError('limit must be a non-negative integer', 'limit');
+      if (!Number.isInteger(options.limit) || options.limit < 0)
+        throw new InvalidInputError('limit must be a non-negative integer', 'limit');
       params.push(options.limit);
       sql += ` LIMIT $${params.length}`;
     }
     if (options.offset !== undefined) {
-      if (!Number.isInteger(options.offset) || options.offset < 0) throw new InvalidInputError('offset must be a non-negative integer', 'offset');
+      if (!Number.isInteger(options.offset) || options.offset < 0)
+        throw new InvalidInputError('offset must be a non-negative integer', 'offset');
       params.push(options.offset);
       sql += ` OFFSET $${params.length}`;
     }

@@ -1,13 +1,21 @@
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import type { Driver, QueryOptions, QueryResult, Queryable } from './types.js';
+import type { Driver, Queryable, QueryOptions, QueryResult } from './types.js';
 
 interface PgQueryable {
-  query(config: { text: string; values?: unknown[]; name?: string }): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  query(config: {
+    text: string;
+    values?: unknown[];
+    name?: string;
+  }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
 function wrap(client: PgQueryable): Queryable {
   return {
-    async query<R>(sql: string, params: readonly unknown[] = [], options: QueryOptions = {}): Promise<QueryResult<R>> {
+    async query<R>(
+      sql: string,
+      params: readonly unknown[] = [],
+      options: QueryOptions = {},
+    ): Promise<QueryResult<R>> {
       const config: { text: string; values: unknown[]; name?: string } = { text: sql, values: [...params] };
       if (options.name !== undefined) config.name = options.name;
       const result = await client.query(config);

@@ -1,5 +1,5 @@
 import type { PGlite } from '@electric-sql/pglite';
-import type { Driver, QueryResult, Queryable } from './types.js';
+import type { Driver, Queryable, QueryResult } from './types.js';
 
 interface PGliteLike {
   query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;

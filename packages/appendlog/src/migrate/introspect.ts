@@ -1,6 +1,6 @@
+import type { Queryable } from '../driver/types.js';
 import type { ColumnType } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
-import type { Queryable } from '../driver/types.js';
 import type { StoredColumn } from '../sql/table-ddl.js';
 
 const TYPE_NAMES: Record<string, ColumnType> = {

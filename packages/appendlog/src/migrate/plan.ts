@@ -1,9 +1,9 @@
 import type { DestructiveChange } from '../errors.js';
-import type { TableDef } from '../schema/table.js';
 import { quoteIdent } from '../schema/names.js';
+import type { TableDef } from '../schema/table.js';
 import { catalogDdl } from '../sql/catalog-ddl.js';
 import { tableObjects } from '../sql/names.js';
-import { type StoredColumn, addColumnDdl, codeDdl, createStorageDdl } from '../sql/table-ddl.js';
+import { addColumnDdl, codeDdl, createStorageDdl, type StoredColumn } from '../sql/table-ddl.js';
 import type { ExistingColumn } from './introspect.js';
 
 /** One applied change, as recorded in the schema history. */
@@ -40,7 +40,11 @@ export function planMigration(
 
   for (const def of defs) {
     const stored = existing.get(def.name);
-    const wanted: StoredColumn[] = def.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull }));
+    const wanted: StoredColumn[] = def.columns.map((c) => ({
+      sqlName: c.sqlName,
+      type: c.type,
+      notNull: c.notNull,
+    }));
     if (!stored) {
       const sql = createStorageDdl(schema, def.name, wanted) + codeDdl(schema, def.name, wanted);
       statements.push(sql);
@@ -75,7 +79,8 @@ export function planMigration(
             table: def.name,
             column: col.sqlName,
             change: 'a new notNull column would make every existing entry invalid',
-            instead: 'add it nullable, backfill the entries that need a value, and enforce it in the application',
+            instead:
+              'add it nullable, backfill the entries that need a value, and enforce it in the application',
           });
         }
         added.push(col);

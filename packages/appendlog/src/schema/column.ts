@@ -40,7 +40,11 @@ export interface ColumnInputTypes {
 }
 
 /** A column of a table definition; build one with {@link column}. */
-export class Column<T extends ColumnType = ColumnType, NotNull extends boolean = boolean, Value = ColumnValueTypes[T]> {
+export class Column<
+  T extends ColumnType = ColumnType,
+  NotNull extends boolean = boolean,
+  Value = ColumnValueTypes[T],
+> {
   declare readonly _value: Value;
   readonly type: T;
   readonly isNotNull: NotNull;

@@ -49,10 +49,7 @@ export function quoteLiteral(value: string): string {
 export function validateTableName(name: string): void {
   validateIdentifier(name, 'table', MAX_IDENTIFIER_BYTES - LONGEST_SUFFIX.length);
   if (name.startsWith('appendlog_') || name.startsWith('pg_')) {
-    throw new InvalidInputError(
-      `table name "${name}" uses a reserved prefix (appendlog_, pg_)`,
-      'table',
-    );
+    throw new InvalidInputError(`table name "${name}" uses a reserved prefix (appendlog_, pg_)`, 'table');
   }
 }
 

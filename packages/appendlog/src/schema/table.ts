@@ -17,11 +17,8 @@ type NotNullKeys<C extends ColumnMap> = {
 }[keyof C];
 type NullableKeys<C extends ColumnMap> = Exclude<keyof C, NotNullKeys<C>>;
 type ValueOf<Col> = Col extends Column<ColumnType, boolean, infer V> ? V : never;
-type InputOf<Col> = Col extends Column<infer T, boolean, infer V>
-  ? T extends 'jsonb'
-    ? V
-    : ColumnInputTypes[T]
-  : never;
+type InputOf<Col> =
+  Col extends Column<infer T, boolean, infer V> ? (T extends 'jsonb' ? V : ColumnInputTypes[T]) : never;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The shape of `data` when reading: every column present, nullable ones may be null. */

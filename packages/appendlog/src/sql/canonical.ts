@@ -39,7 +39,11 @@ export function encNullableSql(schema: string, textExpr: string): string {
  * SQL for the canonical content of the row `rec` (docs/spec.md §3): the non-null columns in
  * byte order of their SQL names, each as `F(name) ‖ F(value)`.
  */
-export function canonicalContentSql(schema: string, rec: string, columns: readonly { sqlName: string; type: ColumnType }[]): string {
+export function canonicalContentSql(
+  schema: string,
+  rec: string,
+  columns: readonly { sqlName: string; type: ColumnType }[],
+): string {
   const sorted = [...columns].sort((a, b) => (a.sqlName < b.sqlName ? -1 : a.sqlName > b.sqlName ? 1 : 0));
   if (sorted.length === 0) return `'\\x'::bytea`;
   return sorted

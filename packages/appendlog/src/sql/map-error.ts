@@ -18,7 +18,18 @@ interface DatabaseErrorShape {
 }
 
 /** SQLSTATEs that mean "the value was refused" (data exceptions and constraint checks). */
-const INVALID_INPUT_STATES = new Set(['22P02', '22021', '22001', '22003', '22007', '22008', '22023', '23502', '23514', '22P05']);
+const INVALID_INPUT_STATES = new Set([
+  '22P02',
+  '22021',
+  '22001',
+  '22003',
+  '22007',
+  '22008',
+  '22023',
+  '23502',
+  '23514',
+  '22P05',
+]);
 
 /**
  * Turns a PostgreSQL error (from node-postgres or PGlite, which share the shape) into a typed

@@ -1,5 +1,5 @@
-import type { ResolvedColumn } from '../schema/table.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import type { ResolvedColumn } from '../schema/table.js';
 import { canonicalContentSql, versionHashSql } from './canonical.js';
 import { type TableObjects, tableObjects } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
@@ -13,8 +13,14 @@ const OPS = `'insert', 'update', 'delete', 'restore', 'forget'`;
 export function columnChecks(c: StoredColumn): string[] {
   const col = quoteIdent(c.sqlName);
   const checks: string[] = [];
-  if (c.notNull) checks.push(`CONSTRAINT ${quoteIdent(`${c.sqlName}_required`)} CHECK (redacted_at IS NOT NULL OR ${col} IS NOT NULL)`);
-  if (c.type === 'date') checks.push(`CONSTRAINT ${quoteIdent(`${c.sqlName}_in_range`)} CHECK (${col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')`);
+  if (c.notNull)
+    checks.push(
+      `CONSTRAINT ${quoteIdent(`${c.sqlName}_required`)} CHECK (redacted_at IS NOT NULL OR ${col} IS NOT NULL)`,
+    );
+  if (c.type === 'date')
+    checks.push(
+      `CONSTRAINT ${quoteIdent(`${c.sqlName}_in_range`)} CHECK (${col} BETWEEN DATE '0001-01-01' AND DATE '9999-12-31')`,
+    );
   if (c.type === 'timestamptz') {
     checks.push(
       `CONSTRAINT ${quoteIdent(`${c.sqlName}_in_range`)} CHECK (${col} BETWEEN TIMESTAMPTZ '0001-01-01 00:00:00+00' AND TIMESTAMPTZ '9999-12-31 23:59:59.999999+00')`,

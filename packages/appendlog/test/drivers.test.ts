@@ -1,0 +1,65 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { describe, expect, it } from 'vitest';
+import { connect } from '../src/index.js';
+import { describePostgres, rawPool } from './support/engines.js';
+import { addresses } from './support/tables.js';
+
+describe('drivers', () => {
+  it('connect({ dataDir }) keeps the log on disk across reopen', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'appendlog-'));
+    try {
+      const db = await connect({ dataDir: dir });
+      await db.migrate([addresses]);
+      const v = await db.table(addresses).insert({ name: 'Persisted' });
+      await db.close();
+      const again = await connect({ dataDir: dir });
+      expect((await again.table(addresses).get(v.entryId))?.data.name).toBe('Persisted');
+      expect((await again.migrate([addresses])).changes).toEqual([]);
+      await again.close();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('connect({ client }) adopts an existing PGlite and leaves it open', async () => {
+    const pglite = await PGlite.create();
+    const db = await connect({ client: pglite });
+    expect(db.kind).toBe('pglite');
+    await db.migrate([addresses]);
+    await db.table(addresses).insert({ name: 'Adopted' });
+    await db.close();
+    const { rows } = await pglite.query<{ n: number }>('SELECT count(*)::int AS n FROM addresses');
+    expect(rows[0]!.n).toBe(1);
+    await pglite.close();
+  });
+});
+
+describePostgres('drivers', () => {
+  it('connect({ client }) adopts a node-postgres Pool and leaves it open', async () => {
+    const pool = rawPool(2);
+    const schema = `t_pool_${Date.now()}`;
+    try {
+      const db = await connect({ client: pool, schema });
+      expect(db.kind).toBe('postgres');
+      await db.migrate([addresses]);
+      const v = await db.table(addresses).insert({ name: 'Pooled' });
+      await db.close();
+      const { rows } = await pool.query(`SELECT name FROM "${schema}".addresses WHERE entry_id = $1`, [v.entryId]);
+      expect(rows[0].name).toBe('Pooled');
+    } finally {
+      await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await pool.end();
+    }
+  });
+});
+
+describe('connect failures', () => {
+  it('says clearly when the server cannot be reached, without leaking the password', async () => {
+    const err = await connect({ url: 'postgres://someone:secret@127.0.0.1:1/nowhere' }).catch((e) => e);
+    expect(err.message).toMatch(/cannot reach the database at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere/);
+    expect(err.message).not.toContain('secret');
+  });
+});
