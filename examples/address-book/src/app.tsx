@@ -8,7 +8,12 @@ import { secureHeaders } from 'hono/secure-headers';
 import { apiRoutes } from './api.js';
 import type { Deps, Env } from './context.js';
 import { readActor } from './input.js';
-import { pageRoutes } from './pages.js';
+import { activityRoutes } from './routes/activity.js';
+import { binRoutes } from './routes/bin.js';
+import { editRoutes } from './routes/edit.js';
+import { historyRoutes } from './routes/history.js';
+import { identityRoutes } from './routes/identity.js';
+import { peopleRoutes } from './routes/people.js';
 import { addresses } from './schema.js';
 import { Layout } from './views/layout.js';
 
@@ -80,6 +85,8 @@ export function createApp(db: Database): Hono<Env> {
     return c.text('Internal error', 500);
   });
 
-  app.route('/', pageRoutes(deps));
+  for (const routes of [peopleRoutes, editRoutes, historyRoutes, binRoutes, activityRoutes])
+    app.route('/', routes(deps));
+  app.route('/', identityRoutes());
   return app;
 }

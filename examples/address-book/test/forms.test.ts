@@ -126,36 +126,44 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect((await db.table(addresses).history(id)).length).toBe(2);
   });
 
-  it('on a stale edit shows what changed meanwhile instead of overwriting', async () => {
-    const id = await create(browser, { name: 'Alan Turing', city: 'Manchester' });
+  it('on a stale edit shows what changed meanwhile and keeps both sides, overwriting nothing', async () => {
+    const id = await create(browser, { name: 'Alan Turing', city: 'Manchester', tel: '0161 000' });
     const other = new Client(db);
     await other.actAs('bob');
-    await other.post(`/people/${id}`, {
+    const bobs = {
       expectedVersion: '1',
       name: 'Alan Turing',
       city: 'Wilmslow',
+      tel: '01625 000',
       reason: 'moved house',
-    });
+    };
+    expect((await other.post(`/people/${id}`, bobs)).status).toBe(303);
+    // Alice's form was opened at version 1: she changed the city only, the rest is what she saw.
     const stale = await browser.post(`/people/${id}`, {
       expectedVersion: '1',
       name: 'Alan Turing',
       city: 'Bletchley',
+      tel: '0161 000',
     });
     expect(stale.status).toBe(409);
     const html = await stale.text();
     expect(html).toContain('Someone changed this person while you were editing');
     expect(html).toContain('<del>Manchester</del> <ins>Wilmslow</ins>');
     expect(html).toContain('<q class="reason">moved house</q>');
-    expect(html).toContain('value="Bletchley"');
+    expect(html).toMatch(
+      /value="Bletchley"[^>]*>\s*<p class="error" id="f-city-error">Also changed meanwhile, to “Wilmslow”/,
+    );
+    expect(html).toContain('value="01625 000"'); // Bob's telephone, which Alice did not touch
     expect(html).toContain('name="expectedVersion" value="2"');
-    expect((await db.table(addresses).get(id))?.data.city).toBe('Wilmslow');
+    expect((await db.table(addresses).get(id))?.data).toMatchObject({ city: 'Wilmslow', tel: '01625 000' });
     const resolved = await browser.post(`/people/${id}`, {
       expectedVersion: '2',
       name: 'Alan Turing',
       city: 'Bletchley',
+      tel: '01625 000',
     });
     expect(resolved.status).toBe(303);
-    expect((await db.table(addresses).get(id))?.data.city).toBe('Bletchley');
+    expect((await db.table(addresses).get(id))?.data).toMatchObject({ city: 'Bletchley', tel: '01625 000' });
   });
 
   it('deletes only with a reason, then restores from the entry page', async () => {
@@ -230,6 +238,7 @@ describeEngines('Address Book pages and forms', (engine) => {
   });
 
   it('draws the activity chart from the log', async () => {
+    expect((await browser.get('/activity?range=toString')).status).toBe(200);
     const html = await (await browser.get('/activity?range=hours')).text();
     expect(html).toContain('<svg');
     expect(html).toMatch(/<title>[^<]*\d+ created/);
