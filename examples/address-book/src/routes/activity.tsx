@@ -39,9 +39,9 @@ export function activityRoutes({ db }: Deps): Hono<Env> {
               {data.byActor.map((a) => (
                 <li>
                   <span class="actor-name">{a.actor ?? 'unknown'}</span>
-                  <span class="actor-bar" data-n={String(a.changes)}>
-                    <meter min={0} max={maxActor} value={a.changes} />
-                  </span>
+                  <svg class="actor-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
+                    <rect width={(100 * a.changes) / maxActor} height="10" rx="2" />
+                  </svg>
                   <span>{a.changes}</span>
                 </li>
               ))}
