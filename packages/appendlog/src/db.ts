@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { createHash } from 'node:crypto';
 import type { PGlite } from '@electric-sql/pglite';
 import type { Pool, PoolConfig } from 'pg';
+import { type ChangesOptions, type ChangesResult, changes as readChanges } from './api/changes.js';
 import { contextSettingsSql, resolveContext, type WriteContext } from './api/context.js';
 import { Table } from './api/table.js';
 import { openPostgres, postgresDriver } from './driver/node-postgres.js';
@@ -306,6 +307,20 @@ export class Database {
       if (settings) return this.transaction((tx) => tx.query<R>(sql, params));
     }
     return this.run<R>(sql, params);
+  }
+
+  /**
+   * Change sets: every version each transaction wrote, across tables, oldest transaction first,
+   * after the cursor `since`. A transaction still running holds back those that committed after
+   * it, so a reader that stores the cursor never misses one.
+   *
+   * @example
+   * const { changes, cursor } = await db.changes({ since: saved, limit: 50 });
+   * for (const set of changes) console.log(set.txId, set.actor, set.versions.map((v) => `${v.table}:${v.op}`));
+   * saved = cursor;
+   */
+  async changes(options?: ChangesOptions): Promise<ChangesResult> {
+    return readChanges(this, options);
   }
 
   /** Closes the connection (the pool, or the embedded database) if appendlog opened it. */

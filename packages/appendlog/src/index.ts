@@ -1,5 +1,9 @@
+export type { ChangedVersion, ChangeSet, ChangesOptions, ChangesResult } from './api/changes.js';
 export { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from './api/codec.js';
 export type { WriteContext } from './api/context.js';
+export type { FieldChange } from './api/diff.js';
+export type { AsOf, Instant } from './api/instant.js';
+export type { RevertOptions } from './api/revert.js';
 export type {
   DeleteOptions,
   InsertOptions,
@@ -9,6 +13,7 @@ export type {
   WriteOptions,
 } from './api/table.js';
 export { Table } from './api/table.js';
+export type { HistoryOptions, PageOptions } from './api/time-travel.js';
 export type { Op, Version } from './api/version.js';
 export type { ConnectOptions, MigrateOptions, MigrateResult } from './db.js';
 export { connect, Database } from './db.js';

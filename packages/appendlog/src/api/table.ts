@@ -1,17 +1,14 @@
 import type { Database } from '../db.js';
-import { InvalidInputError, NotFoundError, ReasonRequiredError } from '../errors.js';
-import { quoteIdent } from '../schema/names.js';
+import { NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { ColumnMap, InsertData, PatchData, RowData, TableDef } from '../schema/table.js';
 import { tableObjects } from '../sql/names.js';
-import {
-  checkEntryId,
-  checkVersionNumber,
-  decodeVersion,
-  encodeData,
-  encodeValue,
-  versionProjection,
-} from './codec.js';
+import { checkEntryId, checkVersionNumber, decodeVersion, encodeData, versionProjection } from './codec.js';
 import { resolveContext, type WriteContext } from './context.js';
+import { diff, type FieldChange } from './diff.js';
+import type { AsOf, Instant } from './instant.js';
+import { buildListQuery, type ListOptions } from './list-query.js';
+import { type RevertOptions, revert } from './revert.js';
+import { at, deleted, type HistoryOptions, historyPage, listAt, type PageOptions } from './time-travel.js';
 import type { Op, Version } from './version.js';
 
 /** Who, why and what else, for one write. */
@@ -31,21 +28,7 @@ export interface DeleteOptions extends UpdateOptions {
   reason: string;
 }
 
-type OrderField<C extends ColumnMap> = Extract<keyof C, string> | 'createdAt' | 'updatedAt';
-/** A field to sort by, ascending unless said otherwise. */
-export type OrderBy<C extends ColumnMap> =
-  | OrderField<C>
-  | { field: OrderField<C>; direction?: 'asc' | 'desc' }
-  | Array<OrderField<C> | { field: OrderField<C>; direction?: 'asc' | 'desc' }>;
-
-export interface ListOptions<C extends ColumnMap> {
-  /** Equality filters; `null` matches nulls. */
-  where?: Partial<RowData<C>>;
-  /** Default: creation order. */
-  orderBy?: OrderBy<C>;
-  limit?: number;
-  offset?: number;
-}
+export type { ListOptions, OrderBy } from './list-query.js';
 
 interface Statements {
   append: string;
@@ -148,12 +131,76 @@ export class Table<C extends ColumnMap> {
     return rows.map((r) => decodeVersion(this.definition, r));
   }
 
-  /** Every version of an entry, oldest first (deleted entries included). */
-  async history(entryId: string): Promise<Version<RowData<C>>[]> {
+  /**
+   * Every version of an entry, oldest first (deleted entries included). With `limit` and/or
+   * `before` (a version number), one page: the newest `limit` versions below `before`, still
+   * oldest first; pass the first one's version as `before` for the page before it.
+   */
+  async history(entryId: string, options?: HistoryOptions): Promise<Version<RowData<C>>[]> {
+    if (options !== undefined) return historyPage(this.#db, this.definition, entryId, options);
     const id = checkEntryId(entryId);
     const rows = await this.#db.run(this.#st.history, [id], true);
     if (rows.length === 0) throw new NotFoundError(`${this.definition.name} entry ${id} does not exist`);
     return rows.map((r) => decodeVersion(this.definition, r));
+  }
+
+  /**
+   * The entry as it stood at a moment (`Date`, or an ISO string with microseconds such as a
+   * version's `recordedAtIso`) or at one version (`{ version }`); null when it did not exist, was
+   * deleted or is forgotten. `{ version }` past the latest is a `not_found`.
+   *
+   * @example
+   * await book.at(id, new Date('2026-01-01T00:00:00Z'));
+   * await book.at(id, v2.recordedAtIso); // exactly v2 (a Date would cut the microseconds)
+   * await book.at(id, { version: 1 });
+   */
+  async at(entryId: string, when: AsOf): Promise<Version<RowData<C>> | null> {
+    return at(this.#db, this.definition, entryId, when);
+  }
+
+  /**
+   * The live entries as they stood at a moment, filtered, sorted and paged like `list`; the same
+   * rows as the SQL function `<table>_as_of(timestamptz)`. `updatedAt` sorts by the time of the
+   * version shown.
+   *
+   * @example
+   * const then = await book.listAt('2026-11-26T09:25:10.123456Z', { where: { city: 'Oslo' }, orderBy: 'name' });
+   */
+  async listAt(when: Instant, options?: ListOptions<C>): Promise<Version<RowData<C>>[]> {
+    return listAt(this.#db, this.definition, when, options);
+  }
+
+  /**
+   * The fields that differ between two versions, in definition order; empty when none do.
+   *
+   * @example
+   * await book.diff(id, 1, 2); // [{ field: 'city', before: 'Asgard', after: 'Oslo' }]
+   */
+  async diff(entryId: string, fromVersion: number, toVersion: number): Promise<FieldChange<C>[]> {
+    return diff(this.#db, this.definition, entryId, fromVersion, toVersion);
+  }
+
+  /**
+   * Appends a version whose data equals version `toVersion`'s (a deleted entry is restored);
+   * `meta.revertedTo` records the target. Reverting to the current version is `invalid_state`.
+   *
+   * @example
+   * const v4 = await book.revert(id, 1, { reason: 'undo', actor: 'alice' });
+   * v4.meta; // { revertedTo: 1 }
+   */
+  async revert(entryId: string, toVersion: number, options?: RevertOptions): Promise<Version<RowData<C>>> {
+    return revert(this.#db, this.definition, entryId, toVersion, options);
+  }
+
+  /**
+   * The recycle bin: the tombstones of deleted entries (not forgotten ones), newest first, each
+   * with its actor, reason, time and the data it deleted. `restore(entryId)` brings one back.
+   *
+   * @example
+   * for (const t of await book.deleted({ limit: 20 })) console.log(t.data.name, t.actor, t.reason, t.recordedAt);
+   */
+  async deleted(options?: PageOptions): Promise<Version<RowData<C>>[]> {
+    return deleted(this.#db, this.definition, options);
   }
 
   async #append(
@@ -173,62 +220,10 @@ export class Table<C extends ColumnMap> {
   }
 
   #listQuery(options: ListOptions<C>): { sql: string; params: unknown[] } {
-    if (typeof options !== 'object' || options === null)
-      throw new InvalidInputError('list options must be an object', 'options');
-    const def = this.definition;
-    const params: unknown[] = [];
-    const clauses: string[] = [];
-    const byKey = new Map(def.columns.map((c) => [c.key, c]));
-    for (const [key, value] of Object.entries(options.where ?? {})) {
-      const col = byKey.get(key);
-      if (!col) throw new InvalidInputError(`${def.name} has no column "${key}" to filter on`, key);
-      if (value === undefined) continue;
-      const ref = `l.${quoteIdent(col.sqlName)}`;
-      if (value === null) {
-        clauses.push(`${ref} IS NULL`);
-        continue;
-      }
-      const encoded = encodeValue({ ...col, notNull: false }, value);
-      params.push(col.type === 'jsonb' ? JSON.stringify(encoded) : String(encoded));
-      clauses.push(`${ref} = $${params.length}::${col.type}`);
-    }
-    const order: string[] = [];
-    const raw =
-      options.orderBy === undefined
-        ? []
-        : Array.isArray(options.orderBy)
-          ? options.orderBy
-          : [options.orderBy];
-    for (const item of raw) {
-      const { field, direction } = typeof item === 'string' ? { field: item, direction: 'asc' } : item;
-      if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
-        throw new InvalidInputError(`orderBy direction must be 'asc' or 'desc'`, 'orderBy');
-      }
-      const dir = direction === 'desc' ? 'DESC' : 'ASC';
-      if (field === 'createdAt') order.push(`h.created_at ${dir}`);
-      else if (field === 'updatedAt') order.push(`h.updated_at ${dir}`);
-      else {
-        const col = byKey.get(field as string);
-        if (!col)
-          throw new InvalidInputError(`${def.name} has no column "${String(field)}" to order by`, 'orderBy');
-        order.push(`l.${quoteIdent(col.sqlName)} ${dir}`);
-      }
-    }
-    order.push('h.created_at', 'h.entry_id');
-    let sql = `${this.#st.listBase}${clauses.map((c) => ` AND ${c}`).join('')} ORDER BY ${order.join(', ')}`;
-    if (options.limit !== undefined) {
-      if (!Number.isInteger(options.limit) || options.limit < 0)
-        throw new InvalidInputError('limit must be a non-negative integer', 'limit');
-      params.push(options.limit);
-      sql += ` LIMIT $${params.length}`;
-    }
-    if (options.offset !== undefined) {
-      if (!Number.isInteger(options.offset) || options.offset < 0)
-        throw new InvalidInputError('offset must be a non-negative integer', 'offset');
-      params.push(options.offset);
-      sql += ` OFFSET $${params.length}`;
-    }
-    return { sql, params };
+    return buildListQuery(this.definition, this.#st.listBase, [], options, {
+      createdAt: 'h.created_at',
+      updatedAt: 'h.updated_at',
+    });
   }
 }
 

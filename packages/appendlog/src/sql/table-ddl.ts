@@ -1,5 +1,6 @@
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ResolvedColumn } from '../schema/table.js';
+import { asOfFromSql } from './as-of.js';
 import { canonicalContentSql, versionHashSql } from './canonical.js';
 import { type TableObjects, tableObjects } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
@@ -55,6 +56,8 @@ ${[...userCols, ...checks].join(',\n')},
   CONSTRAINT ${quoteIdent(`${table}_log_entry_id_version_key`)} UNIQUE (entry_id, version)
 );
 CREATE INDEX ${quoteIdent(`${table}_log_entry_time_idx`)} ON ${o.log} (entry_id, recorded_at);
+-- Change readers (db.changes) walk the log in (tx_id, seq) order.
+CREATE INDEX ${quoteIdent(`${table}_log_tx_idx`)} ON ${o.log} (tx_id, seq);
 
 CREATE TABLE ${o.head} (
   entry_id uuid PRIMARY KEY,
@@ -283,14 +286,7 @@ RETURNS TABLE (entry_id uuid, version integer, created_at timestamptz, updated_a
     .join('')})
 LANGUAGE sql STABLE AS $fn$
   SELECT h.entry_id, l.version, h.created_at, l.recorded_at${cols.map((c) => `, l.${c}`).join('')}
-    FROM ${o.head} h
-    CROSS JOIN LATERAL (
-      SELECT * FROM ${o.log} x
-       WHERE x.entry_id = h.entry_id AND x.recorded_at <= $1
-       ORDER BY x.recorded_at DESC
-       LIMIT 1
-    ) l
-   WHERE h.created_at <= $1 AND h.op <> 'forget' AND l.op NOT IN ('delete', 'forget')
+    ${asOfFromSql(o, '$1')}
 $fn$;
 `;
 }

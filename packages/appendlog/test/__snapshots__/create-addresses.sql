@@ -69,6 +69,8 @@ CREATE TABLE "public"."addresses_log" (
   CONSTRAINT "addresses_log_entry_id_version_key" UNIQUE (entry_id, version)
 );
 CREATE INDEX "addresses_log_entry_time_idx" ON "public"."addresses_log" (entry_id, recorded_at);
+-- Change readers (db.changes) walk the log in (tx_id, seq) order.
+CREATE INDEX "addresses_log_tx_idx" ON "public"."addresses_log" (tx_id, seq);
 
 CREATE TABLE "public"."addresses_head" (
   entry_id uuid PRIMARY KEY,

@@ -1,0 +1,213 @@
+import type { Database } from '../db.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import type { ColumnType } from '../schema/column.js';
+import { column } from '../schema/column.js';
+import { quoteLiteral } from '../schema/names.js';
+import { type ColumnMap, type TableDef, table } from '../schema/table.js';
+import { catalogName, tableObjects } from '../sql/names.js';
+import { decodeVersion, versionProjection } from './codec.js';
+import type { Version } from './version.js';
+
+/**
+ * What `db.changes` reads: change sets after the cursor `since`, at most `limit` of them.
+ *
+ * @example
+ * let cursor: string | null = null;
+ * const { changes, cursor: next } = await db.changes({ since: cursor, limit: 100 });
+ * cursor = next; // store it; the next call continues after the last change set returned
+ */
+export interface ChangesOptions {
+  /** The cursor of a previous call (a transaction id); omit or null to start at the beginning. */
+  since?: string | null;
+  /** How many change sets (transactions) to return at most; default 100. A set is never split. */
+  limit?: number;
+  /**
+   * The tables to read, whose definitions also give the `data` keys. Default: every table of
+   * the schema history, with `data` keyed by SQL column names (the definitions are not known).
+   */
+  tables?: readonly TableDef[];
+}
+
+/**
+ * One version in a change set, with the table it belongs to.
+ *
+ * @example
+ * for (const v of set.versions) console.log(v.table, v.entryId, v.version, v.op);
+ */
+export interface ChangedVersion extends Version<Record<string, unknown>> {
+  table: string;
+}
+
+/**
+ * Every version one transaction wrote, across tables, in write order.
+ *
+ * @example
+ * const [set] = (await db.changes()).changes;
+ * console.log(`${set.actor} changed ${set.versions.length} rows at ${set.recordedAtIso}`);
+ */
+export interface ChangeSet {
+  txId: string;
+  /** When the transaction wrote its first version (see `recordedAtIso` for microseconds). */
+  recordedAt: Date;
+  recordedAtIso: string;
+  /** The actor of the transaction's first version. */
+  actor: string | null;
+  versions: ChangedVersion[];
+}
+
+/**
+ * The answer of `db.changes`: the change sets, oldest transaction first, and the cursor to pass
+ * as `since` next time.
+ *
+ * @example
+ * const { changes, cursor } = await db.changes({ since: saved });
+ */
+export interface ChangesResult {
+  changes: ChangeSet[];
+  /** The txId of the last change set returned, or the `since` given when there was none. */
+  cursor: string | null;
+}
+
+const XID8 = /^\d{1,20}$/;
+const XID8_MAX = 2n ** 64n - 1n;
+const DEFAULT_LIMIT = 100;
+
+/**
+ * Reads change sets. Only transactions below the reader's snapshot xmin horizon are returned:
+ * every transaction below it has ended, so no version can later appear before the cursor, and
+ * a slower transaction that is still open holds back the ones that committed after it
+ * (DESIGN invariant 8). Readers poll, or wake on LISTEN/NOTIFY, and pass the cursor on.
+ */
+export async function changes(db: Database, options: ChangesOptions = {}): Promise<ChangesResult> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('changes options must be an object', 'options');
+  const since = options.since ?? null;
+  if (since !== null && (typeof since !== 'string' || !XID8.test(since) || BigInt(since) > XID8_MAX)) {
+    throw new InvalidInputError('since must be a cursor returned by changes() (a transaction id)', 'since');
+  }
+  const limit = options.limit ?? DEFAULT_LIMIT;
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new InvalidInputError('limit must be a positive integer', 'limit');
+  if (options.tables !== undefined && !Array.isArray(options.tables)) {
+    throw new InvalidInputError('tables must be an array of table definitions', 'tables');
+  }
+  const defs = await tablesToRead(db, options.tables);
+  if (defs.length === 0) return { changes: [], cursor: since };
+  const rows = await db.run<{ table_name: string; row: string }>(
+    changesSql(db.schema, defs),
+    [since ?? '0', limit],
+    true,
+  );
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const sets: ChangeSet[] = [];
+  for (const r of rows) {
+    const version: ChangedVersion = {
+      table: r.table_name,
+      ...decodeVersion<Record<string, unknown>>(
+        byName.get(r.table_name)!,
+        JSON.parse(r.row) as Record<string, unknown>,
+      ),
+    };
+    const last = sets.at(-1);
+    if (last?.txId === version.txId) last.versions.push(version);
+    else {
+      sets.push({
+        txId: version.txId,
+        recordedAt: version.recordedAt,
+        recordedAtIso: version.recordedAtIso,
+        actor: version.actor,
+        versions: [version],
+      });
+    }
+  }
+  return { changes: sets, cursor: sets.at(-1)?.txId ?? since };
+}
+
+interface CatalogColumn {
+  sqlName: string;
+  type: ColumnType;
+  notNull: boolean;
+}
+
+/** The tables to read: the ones given (checked against the catalog) or all the catalog knows. */
+async function tablesToRead(db: Database, given: readonly TableDef[] | undefined): Promise<TableDef[]> {
+  const history = catalogName(db.schema, 'appendlog_schema_history');
+  const [present] = await db.run<{ present: boolean }>(
+    `SELECT pg_catalog.to_regclass($1) IS NOT NULL AS present`,
+    [history],
+  );
+  const known = new Map<string, CatalogColumn[]>();
+  if (present?.present) {
+    const rows = await db.run<{ table_name: string; definition: string }>(
+      `SELECT DISTINCT ON (table_name) table_name, definition::text AS definition
+         FROM ${history} ORDER BY table_name, seq DESC`,
+    );
+    for (const r of rows)
+      known.set(r.table_name, (JSON.parse(r.definition) as { columns: CatalogColumn[] }).columns);
+  }
+  if (given !== undefined) {
+    return given.map((def) => {
+      if (!def || typeof def.name !== 'string' || !Array.isArray(def.columns)) {
+        throw new InvalidInputError('tables must be table definitions made with table()', 'tables');
+      }
+      if (!known.has(def.name))
+        throw new NotFoundError(`table ${def.name} has not been migrated in schema ${db.schema}`);
+      return def;
+    });
+  }
+  return [...known].map(([name, columns]) => {
+    const map: ColumnMap = {};
+    for (const c of columns) {
+      const make = Object.hasOwn(column, c.type) ? column[c.type] : undefined;
+      if (!make)
+        throw new InvalidInputError(
+          `${name}.${c.sqlName} has a type appendlog does not read: ${c.type}`,
+          'tables',
+        );
+      const col = make().named(c.sqlName);
+      map[c.sqlName] = c.notNull ? col.notNull() : col;
+    }
+    return table(name, map);
+  });
+}
+
+const sqlCache = new Map<string, string>();
+
+/** One statement: the horizon, the next `limit` transactions below it, and all their versions. */
+function changesSql(schema: string, defs: readonly TableDef[]): string {
+  const key = JSON.stringify([schema, defs.map((d) => [d.name, d.columns])]);
+  let sql = sqlCache.get(key);
+  if (sql) return sql;
+  const logs = defs.map((d) => tableObjects(schema, d.name).log);
+  const candidates = logs
+    .map(
+      (log) =>
+        `SELECT x.tx_id FROM ${log} x WHERE x.tx_id > $1::xid8 AND x.tx_id < (SELECT xmin FROM horizon)`,
+    )
+    .join('\n      UNION ALL\n      ');
+  const versions = defs
+    .map(
+      (
+        d,
+        i,
+      ) => `SELECT ${quoteLiteral(d.name)}::text AS table_name, l.tx_id AS tx_sort, l.recorded_at AS at_sort,
+              l.seq AS seq_sort, pg_catalog.to_jsonb(v)::text AS row
+         FROM ${logs[i]} l CROSS JOIN LATERAL (SELECT ${versionProjection(d)}) v
+        WHERE l.tx_id > $1::xid8 AND l.tx_id <= (SELECT hi FROM bounds)`,
+    )
+    .join('\n  UNION ALL\n  ');
+  sql = `WITH horizon AS MATERIALIZED (
+    SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS xmin
+  ), picked AS MATERIALIZED (
+    SELECT u.tx_id FROM (
+      ${candidates}
+    ) u GROUP BY u.tx_id ORDER BY u.tx_id LIMIT $2
+  ), bounds AS MATERIALIZED (
+    SELECT p.tx_id AS hi FROM picked p ORDER BY p.tx_id DESC LIMIT 1
+  )
+  ${versions}
+  ORDER BY tx_sort, at_sort, seq_sort, table_name`;
+  if (sqlCache.size > 100) sqlCache.clear();
+  sqlCache.set(key, sql);
+  return sql;
+}

@@ -1,0 +1,105 @@
+import { InvalidInputError } from '../errors.js';
+import { quoteIdent } from '../schema/names.js';
+import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
+import { encodeValue } from './codec.js';
+
+type OrderField<C extends ColumnMap> = Extract<keyof C, string> | 'createdAt' | 'updatedAt';
+/** A field to sort by, ascending unless said otherwise. */
+export type OrderBy<C extends ColumnMap> =
+  | OrderField<C>
+  | { field: OrderField<C>; direction?: 'asc' | 'desc' }
+  | Array<OrderField<C> | { field: OrderField<C>; direction?: 'asc' | 'desc' }>;
+
+/**
+ * Options of `list` and `listAt`.
+ *
+ * @example
+ * await book.list({ where: { city: 'Oslo' }, orderBy: { field: 'name', direction: 'desc' }, limit: 50 });
+ */
+export interface ListOptions<C extends ColumnMap> {
+  /** Equality filters; `null` matches nulls. */
+  where?: Partial<RowData<C>>;
+  /** Default: creation order. */
+  orderBy?: OrderBy<C>;
+  limit?: number;
+  offset?: number;
+}
+
+/** SQL expressions for the system fields a list can sort by. */
+export interface ListTimeColumns {
+  createdAt: string;
+  updatedAt: string;
+}
+
+/**
+ * Appends the where, order, limit and offset of `options` to `base`, a query over head alias
+ * `h` and log alias `l` that already has a WHERE clause. `params` holds the base's parameters.
+ */
+export function buildListQuery<C extends ColumnMap>(
+  def: TableDef<C>,
+  base: string,
+  params: unknown[],
+  options: ListOptions<C>,
+  times: ListTimeColumns,
+): { sql: string; params: unknown[] } {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('list options must be an object', 'options');
+  const clauses: string[] = [];
+  const byKey = new Map(def.columns.map((c) => [c.key, c]));
+  for (const [key, value] of Object.entries(options.where ?? {})) {
+    const col = byKey.get(key);
+    if (!col) throw new InvalidInputError(`${def.name} has no column "${key}" to filter on`, key);
+    if (value === undefined) continue;
+    const ref = `l.${quoteIdent(col.sqlName)}`;
+    if (value === null) {
+      clauses.push(`${ref} IS NULL`);
+      continue;
+    }
+    const encoded = encodeValue({ ...col, notNull: false }, value);
+    params.push(col.type === 'jsonb' ? JSON.stringify(encoded) : String(encoded));
+    clauses.push(`${ref} = $${params.length}::${col.type}`);
+  }
+  const order: string[] = [];
+  const raw =
+    options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? options.orderBy : [options.orderBy];
+  for (const item of raw) {
+    const { field, direction } = typeof item === 'string' ? { field: item, direction: 'asc' } : item;
+    if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
+      throw new InvalidInputError(`orderBy direction must be 'asc' or 'desc'`, 'orderBy');
+    }
+    const dir = direction === 'desc' ? 'DESC' : 'ASC';
+    if (field === 'createdAt') order.push(`${times.createdAt} ${dir}`);
+    else if (field === 'updatedAt') order.push(`${times.updatedAt} ${dir}`);
+    else {
+      const col = byKey.get(field as string);
+      if (!col)
+        throw new InvalidInputError(`${def.name} has no column "${String(field)}" to order by`, 'orderBy');
+      order.push(`l.${quoteIdent(col.sqlName)} ${dir}`);
+    }
+  }
+  order.push(times.createdAt, 'h.entry_id');
+  let sql = `${base}${clauses.map((c) => ` AND ${c}`).join('')} ORDER BY ${order.join(', ')}`;
+  sql += pageSql(params, options);
+  return { sql, params };
+}
+
+/** ` LIMIT $n OFFSET $m` for validated paging options (each part only when given). */
+export function pageSql(
+  params: unknown[],
+  options: { limit?: number | undefined; offset?: number | undefined },
+): string {
+  let sql = '';
+  if (options.limit !== undefined) {
+    if (!Number.isInteger(options.limit) || options.limit < 0)
+      throw new InvalidInputError('limit must be a non-negative integer', 'limit');
+    params.push(options.limit);
+    sql += ` LIMIT $${params.length}`;
+  }
+  if (options.offset !== undefined) {
+    if (!Number.isInteger(options.offset) || options.offset < 0)
+      throw new InvalidInputError('offset must be a non-negative integer', 'offset');
+    params.push(options.offset);
+    sql += ` OFFSET $${params.length}`;
+  }
+  return sql;
+}

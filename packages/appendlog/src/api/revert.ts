@@ -1,0 +1,115 @@
+import type { Database } from '../db.js';
+import { InvalidInputError, InvalidStateError, NotFoundError, VersionConflictError } from '../errors.js';
+import { quoteLiteral, SYSTEM_COLUMNS } from '../schema/names.js';
+import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
+import { tableObjects } from '../sql/names.js';
+import { checkEntryId, checkVersionNumber, decodeVersion, versionProjection } from './codec.js';
+import { resolveContext, type WriteContext } from './context.js';
+import type { Version } from './version.js';
+
+/**
+ * Options of `revert`: who and why, extra `meta` (merged with `{ revertedTo }`), and an
+ * optional `expectedVersion` of the entry's latest version.
+ *
+ * @example
+ * await book.revert(id, 2, { reason: 'undo vandalism', actor: 'mod', expectedVersion: 5 });
+ */
+export interface RevertOptions extends WriteContext {
+  expectedVersion?: number;
+}
+
+interface RevertStatements {
+  target: string;
+  append: string;
+}
+
+const cache = new WeakMap<TableDef, Map<string, RevertStatements>>();
+
+function statements(def: TableDef, schema: string): RevertStatements {
+  let bySchema = cache.get(def);
+  if (!bySchema) {
+    bySchema = new Map();
+    cache.set(def, bySchema);
+  }
+  let st = bySchema.get(schema);
+  if (!st) {
+    const o = tableObjects(schema, def.name);
+    const system = `ARRAY[${SYSTEM_COLUMNS.map(quoteLiteral).join(', ')}]::text[]`;
+    st = {
+      // Every physical column of the target, nulls included, also those this code's definition does not know.
+      target: `SELECT h.version AS head_version, h.op AS head_op, h.deleted, t.version, t.op,
+                      (pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) ${system})::text AS data
+                 FROM ${o.head} h
+                 LEFT JOIN ${o.log} t ON t.entry_id = h.entry_id AND t.version = $2
+                WHERE h.entry_id = $1
+                  FOR UPDATE OF h`,
+      append: `SELECT ${versionProjection(def)} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
+    };
+    bySchema.set(schema, st);
+  }
+  return st;
+}
+
+/**
+ * `revert`: appends a version whose data equals version `toVersion`'s, every column included;
+ * a deleted entry comes back (op `restore`), a live one gets an `update`. Reverting to the
+ * current version, or to a delete or forget version, is refused with `invalid_state` and
+ * writes nothing.
+ */
+export async function revert<C extends ColumnMap>(
+  db: Database,
+  def: TableDef<C>,
+  entryId: string,
+  toVersion: number,
+  options: RevertOptions = {},
+): Promise<Version<RowData<C>>> {
+  const id = checkEntryId(entryId);
+  const target = checkVersionNumber(toVersion, 'toVersion');
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('revert options must be an object', 'options');
+  const expected =
+    options.expectedVersion === undefined
+      ? null
+      : checkVersionNumber(options.expectedVersion, 'expectedVersion');
+  const ctx = resolveContext(db.context, { ...options, meta: { ...options.meta, revertedTo: target } });
+  const st = statements(def, db.schema);
+  const name = `${def.name} entry ${id}`;
+  return db.transaction(async (tx) => {
+    const [row] = await tx.run<{
+      head_version: number;
+      head_op: string;
+      deleted: boolean;
+      version: number | null;
+      op: string | null;
+      data: string | null;
+    }>(st.target, [id, target], true);
+    if (!row) throw new NotFoundError(`${name} does not exist`);
+    if (row.head_op === 'forget') throw new InvalidStateError(`${name} is forgotten and awaits erasure`);
+    if (expected !== null && expected !== row.head_version) {
+      throw new VersionConflictError(
+        `version conflict on ${name}: expected version ${expected}, found ${row.head_version}`,
+        expected,
+        row.head_version,
+      );
+    }
+    if (row.version === null)
+      throw new NotFoundError(`${name} has no version ${target} (latest: ${row.head_version})`);
+    if (target === row.head_version) {
+      throw new InvalidStateError(
+        `${name} is at version ${target} already; reverting to it would change nothing`,
+      );
+    }
+    if (row.op === 'delete' || row.op === 'forget') {
+      throw new InvalidStateError(
+        `version ${target} of ${name} is a ${row.op}; revert to a version with live data (to delete, use delete())`,
+      );
+    }
+    const op = row.deleted ? 'restore' : 'update';
+    const [appended] = await tx.run(
+      st.append,
+      [op, id, row.head_version, ctx.actor, ctx.reason, ctx.meta, row.data],
+      true,
+    );
+    return decodeVersion<RowData<C>>(def, appended!);
+  });
+}

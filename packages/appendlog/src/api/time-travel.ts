@@ -1,0 +1,163 @@
+import type { Database } from '../db.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
+import { asOfFromSql } from '../sql/as-of.js';
+import { tableObjects } from '../sql/names.js';
+import { checkEntryId, checkVersionNumber, decodeVersion, versionProjection } from './codec.js';
+import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
+import { buildListQuery, type ListOptions, pageSql } from './list-query.js';
+import type { Version } from './version.js';
+
+/**
+ * Paging of `history`: `before` (a version number) keeps the versions below it, `limit` the
+ * newest `limit` of those. Pages are returned oldest first, like the whole history.
+ *
+ * @example
+ * const page = await book.history(id, { limit: 20 });                          // the latest 20
+ * const older = await book.history(id, { limit: 20, before: page[0]!.version }); // the 20 before
+ */
+export interface HistoryOptions {
+  limit?: number;
+  before?: number;
+}
+
+/**
+ * Paging of the recycle bin (`deleted`), newest deletion first.
+ *
+ * @example
+ * const bin = await book.deleted({ limit: 50, offset: 50 }); // the second page
+ */
+export interface PageOptions {
+  limit?: number;
+  offset?: number;
+}
+
+interface TimeTravelStatements {
+  atTime: string;
+  atVersion: string;
+  exists: string;
+  historyPage: string;
+  listAtBase: string;
+  deleted: string;
+}
+
+const cache = new WeakMap<TableDef, Map<string, TimeTravelStatements>>();
+
+function statements(def: TableDef, schema: string): TimeTravelStatements {
+  let bySchema = cache.get(def);
+  if (!bySchema) {
+    bySchema = new Map();
+    cache.set(def, bySchema);
+  }
+  let st = bySchema.get(schema);
+  if (!st) {
+    const o = tableObjects(schema, def.name);
+    const proj = versionProjection(def);
+    st = {
+      // Index-backed: one backward probe of (entry_id, recorded_at). A forgotten entry has left every read.
+      atTime: `SELECT ${proj}, h.op AS head_op FROM ${o.head} h
+                 CROSS JOIN LATERAL (
+                   SELECT * FROM ${o.log} x WHERE x.entry_id = h.entry_id AND x.recorded_at <= $2::timestamptz
+                    ORDER BY x.recorded_at DESC LIMIT 1) l
+                WHERE h.entry_id = $1`,
+      atVersion: `SELECT ${proj}, h.op AS head_op, h.version AS head_version FROM ${o.head} h
+                    LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version = $2
+                   WHERE h.entry_id = $1`,
+      exists: `SELECT h.version, h.op FROM ${o.head} h WHERE h.entry_id = $1`,
+      historyPage: `SELECT * FROM (SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 AND l.version < $2
+                      ORDER BY l.version DESC LIMIT $3) p ORDER BY p.version`,
+      listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
+      deleted: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq
+                 WHERE h.op = 'delete' ORDER BY h.updated_at DESC, h.entry_id DESC`,
+    };
+    bySchema.set(schema, st);
+  }
+  return st;
+}
+
+/** `at`: the entry as it stood at a moment or at one version; null when it was not live then. */
+export async function at<C extends ColumnMap>(
+  db: Database,
+  def: TableDef<C>,
+  entryId: string,
+  when: AsOf,
+): Promise<Version<RowData<C>> | null> {
+  const id = checkEntryId(entryId);
+  const target = checkAsOf(when);
+  const st = statements(def, db.schema);
+  if ('version' in target) {
+    const [row] = await db.run(st.atVersion, [id, target.version], true);
+    if (!row) throw new NotFoundError(`${def.name} entry ${id} does not exist`);
+    if (row.version === null || row.version === undefined) {
+      throw new NotFoundError(
+        `${def.name} entry ${id} has no version ${target.version} (latest: ${row.head_version})`,
+      );
+    }
+    return live(def, row);
+  }
+  const [row] = await db.run(st.atTime, [id, target.at], true);
+  return row ? live(def, row) : null;
+}
+
+function live<C extends ColumnMap>(
+  def: TableDef<C>,
+  row: Record<string, unknown>,
+): Version<RowData<C>> | null {
+  if (row.head_op === 'forget' || row.op === 'delete' || row.op === 'forget') return null;
+  return decodeVersion(def, row);
+}
+
+/** `listAt`: the live entries as they stood at `when`, filtered, sorted and paged like `list`. */
+export async function listAt<C extends ColumnMap>(
+  db: Database,
+  def: TableDef<C>,
+  when: Instant,
+  options: ListOptions<C> = {},
+): Promise<Version<RowData<C>>[]> {
+  const instant = checkInstant(when);
+  const st = statements(def, db.schema);
+  const { sql, params } = buildListQuery(def, st.listAtBase, [instant], options, {
+    createdAt: 'h.created_at',
+    updatedAt: 'l.recorded_at',
+  });
+  const rows = await db.run(sql, params, true);
+  return rows.map((r) => decodeVersion(def, r));
+}
+
+/** `history` with paging; see {@link HistoryOptions}. */
+export async function historyPage<C extends ColumnMap>(
+  db: Database,
+  def: TableDef<C>,
+  entryId: string,
+  options: HistoryOptions,
+): Promise<Version<RowData<C>>[]> {
+  const id = checkEntryId(entryId);
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('history options must be an object', 'options');
+  const before = options.before === undefined ? 2_147_483_647 : checkVersionNumber(options.before, 'before');
+  const limit = options.limit ?? null;
+  if (limit !== null && (!Number.isInteger(limit) || limit < 0)) {
+    throw new InvalidInputError('limit must be a non-negative integer', 'limit');
+  }
+  const st = statements(def, db.schema);
+  const rows = await db.run(st.historyPage, [id, before, limit], true);
+  if (rows.length === 0) {
+    const [head] = await db.run(st.exists, [id], true);
+    if (!head) throw new NotFoundError(`${def.name} entry ${id} does not exist`);
+  }
+  return rows.map((r) => decodeVersion(def, r));
+}
+
+/** `deleted`: the tombstones of entries whose latest version is a delete, newest first. */
+export async function deleted<C extends ColumnMap>(
+  db: Database,
+  def: TableDef<C>,
+  options: PageOptions = {},
+): Promise<Version<RowData<C>>[]> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('deleted options must be an object', 'options');
+  const params: unknown[] = [];
+  const sql = statements(def, db.schema).deleted + pageSql(params, options);
+  const rows = await db.run(sql, params, true);
+  return rows.map((r) => decodeVersion(def, r));
+}
