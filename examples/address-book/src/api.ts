@@ -1,7 +1,7 @@
 import { type AppendLogError, InvalidInputError } from 'appendlog';
 import { type Context, Hono } from 'hono';
 import { asAppError, type Deps, type Env, statusOf } from './context.js';
-import { isEntryId, readActor, readPerson, readReason, readVersion } from './input.js';
+import { isEntryId, readActor, readInstant, readPerson, readReason, readVersion } from './input.js';
 import { FIELDS, type Person } from './schema.js';
 
 type C = Context<Env>;
@@ -21,6 +21,16 @@ function errorBody(err: AppendLogError) {
       ...(details.expected !== undefined && { expected: details.expected, actual: details.actual }),
     },
   };
+}
+
+/** A positive integer from the query string or the path; absent stays undefined. */
+function numberParam(value: string | undefined, field: string, required: true): number;
+function numberParam(value: string | undefined, field: string): number | undefined;
+function numberParam(value: string | undefined, field: string, required = false): number | undefined {
+  if (value === undefined && !required) return undefined;
+  const n = readVersion(value);
+  if (n === null) throw new InvalidInputError(`${field} must be a positive integer`, field);
+  return n;
 }
 
 /** The JSON API: the same operations as the pages, answering `Version` objects and typed errors. */
@@ -135,16 +145,59 @@ export function apiRoutes({ book }: Deps): Hono<Env> {
     );
   });
 
-  api.get('/people/:id/history', async (c) => c.json(await book.history(idOf(c))));
+  api.post('/people/:id/revert', async (c) => {
+    const id = idOf(c);
+    const { actor, body } = await writeInput(c);
+    const version = readVersion(body.version);
+    if (version === null) throw new InvalidInputError('version must be a positive integer', 'version');
+    return c.json(
+      await book.revert(id, version, {
+        actor,
+        expectedVersion: expectedOf(body),
+        reason: reasonOf(body, false),
+      }),
+    );
+  });
+
+  api.get('/people/:id/history', async (c) => {
+    const id = idOf(c);
+    const limit = c.req.query('limit');
+    const before = c.req.query('before');
+    if (limit === undefined && before === undefined) return c.json(await book.history(id));
+    return c.json(
+      await book.history(id, { limit: numberParam(limit, 'limit'), before: numberParam(before, 'before') }),
+    );
+  });
 
   api.get('/people/:id/versions/:version', async (c) => {
     const id = idOf(c);
-    const n = readVersion(c.req.param('version'));
-    if (n === null) throw new InvalidInputError('version must be a positive integer', 'version');
-    const v = (await book.history(id))[n - 1];
-    if (v === undefined)
+    const n = numberParam(c.req.param('version'), 'version', true);
+    const [v] = await book.history(id, { before: n + 1, limit: 1 });
+    if (v?.version !== n)
       return c.json({ error: { code: 'not_found', message: `entry ${id} has no version ${n}` } }, 404);
     return c.json(v);
+  });
+
+  api.get('/people/:id/diff', async (c) => {
+    const id = idOf(c);
+    return c.json(
+      await book.diff(
+        id,
+        numberParam(c.req.query('from'), 'from', true),
+        numberParam(c.req.query('to'), 'to', true),
+      ),
+    );
+  });
+
+  api.get('/bin', async (c) =>
+    c.json(await book.deleted({ limit: numberParam(c.req.query('limit'), 'limit') ?? 100 })),
+  );
+
+  api.get('/as-of', async (c) => {
+    const at = readInstant(c.req.query('at') ?? '');
+    if (at === null)
+      throw new InvalidInputError('at must be an ISO 8601 time, like 2026-11-26T09:30:00Z', 'at');
+    return c.json(await book.listAt(at, { orderBy: 'name' }));
   });
 
   api.all('*', (c) =>

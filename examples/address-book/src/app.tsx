@@ -14,6 +14,7 @@ import { editRoutes } from './routes/edit.js';
 import { historyRoutes } from './routes/history.js';
 import { identityRoutes } from './routes/identity.js';
 import { peopleRoutes } from './routes/people.js';
+import { timeTravelRoutes } from './routes/time-travel.js';
 import { addresses } from './schema.js';
 import { Layout } from './views/layout.js';
 
@@ -85,7 +86,7 @@ export function createApp(db: Database): Hono<Env> {
     return c.text('Internal error', 500);
   });
 
-  for (const routes of [peopleRoutes, editRoutes, historyRoutes, binRoutes, activityRoutes])
+  for (const routes of [peopleRoutes, editRoutes, historyRoutes, binRoutes, timeTravelRoutes, activityRoutes])
     app.route('/', routes(deps));
   app.route('/', identityRoutes());
   return app;

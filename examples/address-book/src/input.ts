@@ -80,18 +80,16 @@ export function readVersion(value: unknown): number | null {
 }
 
 /**
- * A moment from a `datetime-local` field (read as UTC) or an ISO 8601 string with a zone.
- * Returns null when it is not a valid time.
+ * A moment from a `datetime-local` field (read as UTC) or an ISO 8601 string with a zone, kept
+ * to the microsecond (a version's `recordedAtIso` names exactly that version). Null when invalid.
  */
-export function readMoment(value: unknown): Date | null {
+export function readInstant(value: unknown): string | null {
   if (typeof value !== 'string') return null;
-  const local = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$/;
-  const zoned = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})$/;
   const text = value.trim();
-  const iso = local.test(text) ? `${text}Z` : zoned.test(text) ? text : null;
-  if (iso === null) return null;
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? null : date;
+  const m = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
+  if (!m) return null;
+  const iso = m[3] === undefined ? `${text}Z` : text;
+  return Number.isNaN(Date.parse(iso)) ? null : iso;
 }
 
 /** True when `value` looks like an entry id; anything else is answered with a 404 before any query. */

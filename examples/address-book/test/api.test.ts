@@ -92,6 +92,54 @@ describeEngines('Address Book JSON API', (engine) => {
     expect(again).toMatchObject({ status: 400, body: { error: { code: 'invalid_state' } } });
   });
 
+  it('diffs, reverts, pages the history, lists the recycle bin and the book as of a moment', async () => {
+    const { body: v1 } = await api(app, 'POST', '/people', {
+      data: { name: 'Alan Turing', city: 'Manchester' },
+    });
+    const id = v1.entryId;
+    const { body: v2 } = await api(app, 'PATCH', `/people/${id}`, {
+      data: { city: 'Wilmslow', tel: '01625' },
+    });
+    const diff = await api(app, 'GET', `/people/${id}/diff?from=1&to=2`);
+    expect(diff).toMatchObject({
+      status: 200,
+      body: [
+        { field: 'city', before: 'Manchester', after: 'Wilmslow' },
+        { field: 'tel', before: null, after: '01625' },
+      ],
+    });
+    const stale = await api(app, 'POST', `/people/${id}/revert`, { version: 1, expectedVersion: 1 });
+    expect(stale).toMatchObject({ status: 409, body: { error: { code: 'version_conflict' } } });
+    const reverted = await api(app, 'POST', `/people/${id}/revert`, {
+      version: 1,
+      reason: 'undo',
+      expectedVersion: 2,
+    });
+    expect(reverted).toMatchObject({
+      status: 200,
+      body: { version: 3, op: 'update', reason: 'undo', meta: { revertedTo: 1 } },
+    });
+    expect(reverted.body.data).toMatchObject({ city: 'Manchester', tel: null });
+    const toCurrent = await api(app, 'POST', `/people/${id}/revert`, { version: 3 });
+    expect(toCurrent).toMatchObject({ status: 400, body: { error: { code: 'invalid_state' } } });
+    const page = await api(app, 'GET', `/people/${id}/history?limit=2`);
+    expect(page.body.map((v) => v.version)).toEqual([2, 3]);
+    const older = await api(app, 'GET', `/people/${id}/history?limit=2&before=2`);
+    expect(older.body.map((v) => v.version)).toEqual([1]);
+
+    const asOf = await api(app, 'GET', `/as-of?at=${encodeURIComponent(v2.recordedAtIso)}`);
+    expect(asOf.body.find((p) => p.entryId === id)).toMatchObject({ version: 2, data: { city: 'Wilmslow' } });
+    expect(await api(app, 'GET', '/as-of?at=yesterday')).toMatchObject({
+      status: 422,
+      body: { error: { field: 'at' } },
+    });
+    expect((await api(app, 'GET', '/as-of?at=2000-01-01T00:00:00Z')).body).toEqual([]);
+
+    await api(app, 'DELETE', `/people/${id}`, { reason: 'duplicate' });
+    const bin = await api(app, 'GET', '/bin');
+    expect(bin.body[0]).toMatchObject({ entryId: id, op: 'delete', reason: 'duplicate' });
+  });
+
   it('maps unknown entries to 404 and malformed ids to 422', async () => {
     const ghost = '00000000-0000-4000-8000-000000000000';
     expect(await api(app, 'GET', `/people/${ghost}`)).toMatchObject({

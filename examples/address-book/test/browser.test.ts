@@ -59,7 +59,7 @@ const missing = browserMissing();
     await db?.close();
   });
 
-  it('create, edit twice, read the history and its diffs, delete with a reason, restore', async () => {
+  it('create, edit twice, history and diffs, revert, delete with a reason, restore from the bin, time travel', async () => {
     const page = await tab(alice);
     await actAs(page, 'alice');
 
@@ -73,6 +73,7 @@ const missing = browserMissing();
     await editField(page, 'City', 'Marylebone', 'moved');
     await editField(page, 'Telephone', '+44 20 7946 0018');
 
+    // The history: three versions, newest first, each with its field-level changes.
     await page.getByRole('link', { name: /History \(3 versions\)/ }).click();
     const entries = page.locator('.timeline .entry');
     await expect.poll(() => entries.count()).toBe(3);
@@ -80,27 +81,45 @@ const missing = browserMissing();
     expect(await moved.locator('del').textContent()).toBe('London');
     expect(await moved.locator('ins').textContent()).toBe('Marylebone');
     expect(await entries.first().locator('ins').textContent()).toBe('+44 20 7946 0018');
-
     await entries.last().getByRole('link', { name: 'view' }).click();
     expect(await page.locator('h1').textContent()).toContain('version 1 of 3');
     expect(await page.locator('.card').textContent()).toContain('London');
+    await page.goBack();
 
-    await page.getByRole('link', { name: 'Ada Lovelace' }).first().click();
+    // Revert to version 1: a new version 4 with version 1's data.
+    const v1 = page.locator('#v1');
+    await v1.getByLabel('Why revert to version 1?').fill('wrong person');
+    await v1.getByRole('button', { name: 'Revert to v1' }).click();
+    await page.getByText('Reverted: a new version with the old data').waitFor();
+    expect(await page.locator('.card').textContent()).toContain('London');
+    expect(await page.locator('.card').textContent()).not.toContain('+44 20 7946 0018');
+
+    // Delete with a reason; it lands in the recycle bin, and comes back from there.
     await page.getByRole('link', { name: 'Delete' }).click();
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('a reason is required').waitFor();
     await page.getByLabel('Reason').fill('duplicate entry');
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Moved to the recycle bin').waitFor();
-    expect(await page.locator('.banner.deleted').textContent()).toContain('duplicate entry');
-    await page.goto(`${server.url}/`);
+    expect(await page.locator('table.bin').textContent()).toContain('duplicate entry');
+    await page.getByRole('link', { name: 'People' }).click();
     expect(await page.getByRole('link', { name: 'Ada Lovelace' }).count()).toBe(0);
-
-    await page.goBack();
-    await page.getByRole('button', { name: 'Restore' }).click();
+    await page.getByRole('link', { name: 'Recycle bin' }).click();
+    await page.getByRole('button', { name: 'Restore Ada Lovelace' }).click();
     await page.getByText('Restored from the recycle bin').waitFor();
-    await page.goto(`${server.url}/`);
+    await page.getByRole('link', { name: 'People' }).click();
     expect(await page.getByRole('link', { name: 'Ada Lovelace' }).count()).toBe(1);
+
+    // Time travel: the whole book as it stood before the first edit, then before anything at all.
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    await page.getByRole('link', { name: /History/ }).click();
+    await page.locator('#v1').getByRole('link', { name: 'whole book then' }).click();
+    const row = page.locator('table.people tr', { hasText: 'Ada Lovelace' });
+    expect(await row.textContent()).toContain('London');
+    expect(await row.textContent()).toContain('v1 by alice');
+    await page.getByLabel('Date and time (UTC)').fill('2000-01-01T00:00:00');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByText('Nobody was in the address book then.').waitFor();
     expect(problems).toEqual([]);
   });
 

@@ -166,7 +166,7 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect((await db.table(addresses).get(id))?.data).toMatchObject({ city: 'Bletchley', tel: '01625 000' });
   });
 
-  it('deletes only with a reason, then restores from the entry page', async () => {
+  it('deletes only with a reason, lists the recycle bin and restores from it', async () => {
     const id = await create(browser, { name: 'Katherine Johnson' });
     const ask = await (await browser.get(`/people/${id}/delete`)).text();
     expect(ask).toContain('name="reason"');
@@ -178,14 +178,62 @@ describeEngines('Address Book pages and forms', (engine) => {
       expectedVersion: '1',
       reason: 'left the team',
     });
-    expect([done.status, location(done)]).toEqual([303, `/people/${id}?notice=deleted`]);
+    expect([done.status, location(done)]).toEqual([303, '/bin?notice=deleted']);
     expect(await db.table(addresses).get(id)).toBeNull();
+    const bin = await (await browser.get('/bin?notice=deleted')).text();
+    expect(bin).toContain('Moved to the recycle bin');
+    expect(bin).toMatch(
+      new RegExp(`href="/people/${id}/history">Katherine Johnson</a>[\\s\\S]*left the team`),
+    );
+    expect(bin).toContain(`action="/people/${id}/restore"`);
     const page = await (await browser.get(`/people/${id}`)).text();
     expect(page).toContain('In the recycle bin since');
     expect(page).toContain('<q>left the team</q>');
     const restored = await browser.post(`/people/${id}/restore`, { expectedVersion: '2' });
     expect(location(restored)).toBe(`/people/${id}?notice=restored`);
     expect((await db.table(addresses).get(id))?.version).toBe(3);
+    expect(await (await browser.get('/bin')).text()).not.toContain(`/people/${id}/restore`);
+  });
+
+  it('reverts to an earlier version from the timeline, refusing a stale one', async () => {
+    const id = await create(browser, { name: 'Edsger Dijkstra', city: 'Rotterdam' });
+    await browser.post(`/people/${id}`, { expectedVersion: '1', name: 'Edsger Dijkstra', city: 'Austin' });
+    const history = await (await browser.get(`/people/${id}/history`)).text();
+    expect(history).toContain('Revert to v1');
+    expect(history).not.toContain('Revert to v2');
+    const stale = await browser.post(`/people/${id}/revert`, { version: '1', expectedVersion: '1' });
+    expect(stale.status).toBe(409);
+    expect((await db.table(addresses).history(id)).length).toBe(2);
+    const done = await browser.post(`/people/${id}/revert`, {
+      version: '1',
+      expectedVersion: '2',
+      reason: 'wrong city',
+    });
+    expect(location(done)).toBe(`/people/${id}?notice=reverted`);
+    const v3 = await db.table(addresses).get(id);
+    expect(v3).toMatchObject({ version: 3, reason: 'wrong city', actor: 'alice', meta: { revertedTo: 1 } });
+    expect(v3?.data.city).toBe('Rotterdam');
+    const after = await (await browser.get(`/people/${id}/history`)).text();
+    expect(after).toContain('(reverted to v1)');
+    expect(after).toContain('<del>Austin</del> <ins>Rotterdam</ins>');
+    const version = await (await browser.get(`/people/${id}/versions/2`)).text();
+    expect(version).toContain('<del>Austin</del> <ins>Rotterdam</ins>');
+  });
+
+  it('shows the whole book as of a moment', async () => {
+    const id = await create(browser, { name: 'Barbara Liskov', city: 'Los Angeles' });
+    const v1 = (await db.table(addresses).get(id))!;
+    await browser.post(`/people/${id}`, { expectedVersion: '1', name: 'Barbara Liskov', city: 'Cambridge' });
+    const then = await (await browser.get(`/as-of?at=${encodeURIComponent(v1.recordedAtIso)}`)).text();
+    expect(then).toMatch(
+      new RegExp(`href="/people/${id}/versions/1">Barbara Liskov</a></td><td>Los Angeles</td>`),
+    );
+    const early = await (await browser.get('/as-of?at=2000-01-01T00:00')).text();
+    expect(early).toContain('Nobody was in the address book then.');
+    const bad = await browser.get('/as-of?at=yesterday');
+    expect(await bad.text()).toContain('Give a date and time');
+    const form = await (await browser.get('/as-of')).text();
+    expect(form).toContain('type="datetime-local"');
   });
 
   it('renders hostile names, reasons and actors inert everywhere', async () => {
@@ -207,6 +255,7 @@ describeEngines('Address Book pages and forms', (engine) => {
       `/people/${id}/delete`,
       '/activity',
       '/whoami',
+      `/as-of?at=${encodeURIComponent(new Date().toISOString())}`,
     ];
     for (const path of pages) {
       const res = await evil.get(path);
@@ -222,6 +271,10 @@ describeEngines('Address Book pages and forms', (engine) => {
     const deleted = await evil.post(`/people/${id}/delete`, { expectedVersion: '2', reason: HOSTILE[1]! });
     expect(deleted.status).toBe(303);
     expect(inert(await (await evil.get(`/people/${id}`)).text())).toBe(true);
+    const bin = await (await evil.get('/bin')).text();
+    expect(bin).toContain('<td>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</td>');
+    expect(inert(bin)).toBe(true);
+    expect(inert(await (await evil.get(`/as-of?at=${encodeURIComponent(HOSTILE[1]!)}`)).text())).toBe(true);
   });
 
   it('answers 404 for unknown people and versions', async () => {

@@ -111,8 +111,10 @@ export type ApiBody = {
   entryId: string;
   version: number;
   op: string;
+  recordedAtIso: string;
   actor: string | null;
   reason: string | null;
+  meta: Record<string, unknown> | null;
   data: Record<string, string | null>;
   error?: { code: string; message: string; field?: string; expected?: number; actual?: number };
 } & Array<{ entryId: string; version: number; op: string; data: Record<string, string | null> }>;

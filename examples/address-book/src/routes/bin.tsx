@@ -2,12 +2,65 @@ import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, isEntryId, readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
-import { PersonCard, TextField } from '../views/parts.js';
+import { Notice, PersonCard, TextField, Time } from '../views/parts.js';
 import { type C, needActor, notFound, type PersonVersion, render } from './helpers.js';
 
-/** Deleting (soft, with a required reason) and restoring. */
+/** Deleting (soft, with a required reason), the recycle bin, and restoring. */
 export function binRoutes({ book }: Deps): Hono<Env> {
   const app = new Hono<Env>();
+
+  app.get('/bin', async (c) => {
+    const bin = await book.deleted({ limit: 200 });
+    return render(
+      c,
+      'Recycle bin',
+      <>
+        {c.req.query('notice') === 'deleted' && (
+          <Notice>Moved to the recycle bin. It can be restored.</Notice>
+        )}
+        <h1>Recycle bin</h1>
+        <p class="muted">
+          Deleted people, newest first. Restoring appends a version; the deletion stays in the history.
+        </p>
+        {bin.length === 0 ? (
+          <p class="empty">The recycle bin is empty.</p>
+        ) : (
+          <table class="bin">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>Deleted</th>
+                <th>Reason</th>
+                <th />
+              </tr>
+            </thead>
+            <tbody>
+              {bin.map((t) => (
+                <tr>
+                  <td>
+                    <a href={`/people/${t.entryId}/history`}>{t.data.name}</a>
+                  </td>
+                  <td class="muted">
+                    <Time at={t.recordedAt} /> by {t.actor ?? 'unknown'}
+                  </td>
+                  <td>{t.reason}</td>
+                  <td>
+                    <form method="post" action={`/people/${t.entryId}/restore`}>
+                      <CsrfField page={pageOf(c)} />
+                      <input type="hidden" name="expectedVersion" value={String(t.version)} />
+                      <button type="submit" class="secondary small" aria-label={`Restore ${t.data.name}`}>
+                        Restore
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </>,
+    );
+  });
 
   app.get('/people/:id/delete', async (c) => {
     if (c.var.actor === null) return needActor(c);
@@ -42,7 +95,7 @@ export function binRoutes({ book }: Deps): Hono<Env> {
         return deletePage(c, (await book.get(id)) ?? current, changed, typed, 409);
       throw err;
     }
-    return c.redirect(`/people/${id}?notice=deleted`, 303);
+    return c.redirect('/bin?notice=deleted', 303);
   });
 
   app.post('/people/:id/restore', async (c) => {

@@ -10,7 +10,7 @@ export type C = Context<Env>;
 export type PersonVersion = Version<Person>;
 
 /** Answers a full page inside the layout. */
-export function render(c: C, title: string, body: Child, status: 200 | 404 | 409 | 422 = 200) {
+export function render(c: C, title: string, body: Child, status: 200 | 400 | 404 | 409 | 422 = 200) {
   return c.html(
     <Layout page={pageOf(c)} title={title}>
       {body}

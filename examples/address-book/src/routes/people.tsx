@@ -14,6 +14,7 @@ const NOTICES: Record<string, string> = {
   unchanged: 'Nothing changed, so no version was added.',
   deleted: 'Moved to the recycle bin. It can be restored.',
   restored: 'Restored from the recycle bin.',
+  reverted: 'Reverted: a new version with the old data. The versions in between stay in the history.',
 };
 
 /** The list with search, the create form, and one person's page. */

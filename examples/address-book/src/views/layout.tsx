@@ -12,6 +12,8 @@ export interface PageContext {
 
 const NAV = [
   { href: '/', label: 'People' },
+  { href: '/bin', label: 'Recycle bin' },
+  { href: '/as-of', label: 'Time travel' },
   { href: '/activity', label: 'Activity' },
 ];
 

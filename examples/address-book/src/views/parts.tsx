@@ -3,19 +3,20 @@ import type { FieldErrors } from '../input.js';
 import { FIELDS, type FieldKey, type Person } from '../schema.js';
 import { CsrfField, type PageContext } from './layout.js';
 
-/** One field that differs between two versions. */
+/** One field that differs between two versions (the shape of appendlog's `diff`). */
 export interface FieldChange {
   field: FieldKey;
-  label: string;
   before: string | null;
   after: string | null;
 }
 
-/** The fields that differ from `before` to `after` (every set field when there is no `before`). */
+/**
+ * The fields that differ from `before` to `after` (every set field when there is no `before`),
+ * for versions already in hand; `book.diff(id, from, to)` asks the database for the same.
+ */
 export function fieldChanges(before: Person | null, after: Person): FieldChange[] {
-  return FIELDS.filter(({ key }) => (before?.[key] ?? null) !== after[key]).map(({ key, label }) => ({
+  return FIELDS.filter(({ key }) => (before?.[key] ?? null) !== after[key]).map(({ key }) => ({
     field: key,
-    label,
     before: before?.[key] ?? null,
     after: after[key],
   }));
@@ -64,7 +65,7 @@ export function DiffTable(props: { changes: FieldChange[] }) {
       <tbody>
         {props.changes.map((c) => (
           <tr>
-            <th>{c.label}</th>
+            <th>{FIELDS.find((f) => f.key === c.field)?.label ?? c.field}</th>
             <td>
               {c.before !== null && <del>{c.before}</del>} {c.after !== null && <ins>{c.after}</ins>}
               {c.after === null && <span class="muted"> (cleared)</span>}
@@ -146,6 +147,7 @@ export function TextField(props: {
   error?: string | undefined;
   required?: boolean;
   autocomplete?: string;
+  type?: string;
 }) {
   const id = `f-${props.name}`;
   return (
@@ -154,6 +156,8 @@ export function TextField(props: {
       <input
         id={id}
         name={props.name}
+        type={props.type}
+        step={props.type === 'datetime-local' ? '1' : undefined}
         value={props.value}
         required={props.required}
         autocomplete={props.autocomplete ?? 'off'}
