@@ -42,6 +42,8 @@ try {
   await page.screenshot({ path: `${out}conflict.png`, fullPage: true });
   console.log('docs/images/conflict.png');
 
+  await shot('/bin', 'bin');
+  await shot(`/as-of?at=${encodeURIComponent(grace.recordedAtIso)}`, 'time-travel');
   await shot('/activity', 'activity');
 } finally {
   await browser.close();
