@@ -2,6 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Database } from 'appendlog';
 import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
@@ -40,6 +41,9 @@ export function createApp(db: Database): Hono<Env> {
       },
     }),
   );
+
+  // An address book entry is small: refuse large bodies before reading them.
+  app.use(bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Request body too large', 413) }));
 
   // Who is acting (a name, not an account) and the session's CSRF token, from cookies.
   app.use(async (c, next) => {

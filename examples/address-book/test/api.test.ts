@@ -182,6 +182,12 @@ describeEngines('Address Book JSON API', (engine) => {
       status: 422,
       body: { error: { code: 'invalid_input', field: 'name' } },
     });
+    const huge = await app.request('http://localhost/api/people', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor': 'tester' },
+      body: JSON.stringify({ data: { name: 'x', city: 'y'.repeat(100_000) } }),
+    });
+    expect(huge.status).toBe(413);
     const notJson = await api(app, 'POST', '/people', '{"data":');
     expect(notJson).toMatchObject({ status: 422, body: { error: { code: 'invalid_input', field: 'body' } } });
     expect(await count()).toBe(before);
