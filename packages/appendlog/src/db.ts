@@ -8,14 +8,14 @@ import { Table } from './api/table.js';
 import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import { openPGlite, pgliteDriver } from './driver/pglite.js';
 import type { Driver, Queryable } from './driver/types.js';
-import { DestructiveMigrationError, InvalidInputError, InvalidUsageError } from './errors.js';
-import { readExistingTables } from './migrate/introspect.js';
-import { planMigration, type SchemaChange } from './migrate/plan.js';
+import { InvalidInputError, InvalidUsageError } from './errors.js';
+import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord } from './migrate/history.js';
+import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
 import type { ColumnMap, TableDef } from './schema/table.js';
 import { mapDatabaseError } from './sql/map-error.js';
-import { catalogName } from './sql/names.js';
-import { LIBRARY_VERSION } from './version.js';
+
+export type { MigrateOptions, MigrateResult } from './migrate/run.js';
 
 /** How to reach the database. With no option at all: embedded PGlite, in memory. */
 export interface ConnectOptions {
@@ -29,20 +29,6 @@ export interface ConnectOptions {
   schema?: string;
   /** Extra node-postgres pool settings (`max`, timeouts …) when connecting by `url`. */
   pool?: PoolConfig;
-}
-
-export interface MigrateOptions {
-  /** Plan only: return the SQL without running it. */
-  dryRun?: boolean;
-  /** Grant an application role read and append rights, and deny it UPDATE/DELETE/TRUNCATE. */
-  appRole?: string;
-}
-
-export interface MigrateResult {
-  /** The SQL run (or, with `dryRun`, that would run). */
-  statements: string[];
-  /** The changes applied, one per table created or extended; empty when up to date. */
-  changes: Array<Pick<SchemaChange, 'table' | 'change' | 'columns'>>;
 }
 
 interface TxScope {
@@ -176,58 +162,27 @@ export class Database {
 
   /**
    * Creates or extends the tables, additively only, under an advisory lock so several app
-   * instances can call it at start-up. Destructive changes are refused before anything runs.
+   * instances can call it at start-up. Destructive changes are refused before anything runs;
+   * old code migrating with its older definition changes nothing. See docs/migrations.md.
    *
    * @example
    * await db.migrate([addresses]);
    * const { statements } = await db.migrate([addresses], { dryRun: true });
    */
   async migrate(tables: readonly TableDef[], options: MigrateOptions = {}): Promise<MigrateResult> {
-    if (!Array.isArray(tables)) throw new InvalidInputError('migrate() takes an array of tables', 'tables');
-    const names = new Set<string>();
-    for (const t of tables) {
-      if (!t || typeof t.name !== 'string' || !Array.isArray(t.columns)) {
-        throw new InvalidInputError('migrate() takes tables made with table()', 'tables');
-      }
-      if (names.has(t.name)) throw new InvalidInputError(`table "${t.name}" is listed twice`, 'tables');
-      names.add(t.name);
-    }
-    if (options.appRole !== undefined) validateSchemaName(options.appRole);
-    return this.transaction(async (tx) => {
-      const conn = tx.#conn!;
-      await tx.run(
-        `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
-        [this.schema],
-      );
-      const existing = await readExistingTables(
-        conn,
-        this.schema,
-        tables.map((t) => t.name),
-      );
-      const plan = planMigration(this.schema, tables, existing, { appRole: options.appRole });
-      if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
-      const result: MigrateResult = {
-        statements: plan.statements,
-        changes: plan.changes.map(({ table, change, columns }) => ({ table, change, columns })),
-      };
-      if (options.dryRun) return result;
-      for (const sql of plan.statements) await tx.exec(sql);
-      for (const change of plan.changes) {
-        await tx.run(
-          `INSERT INTO ${catalogName(this.schema, 'appendlog_schema_history')}
-             (table_name, change, definition, library_version, statements)
-           VALUES ($1, $2, $3::jsonb, $4, $5)`,
-          [
-            change.table,
-            change.change,
-            JSON.stringify(change.definition),
-            LIBRARY_VERSION,
-            change.statements,
-          ],
-        );
-      }
-      return result;
-    });
+    checkMigrateInput(tables, options);
+    return this.transaction((tx) => runMigration(tx, this.schema, tables, options));
+  }
+
+  /**
+   * The schema history, oldest first: every change `migrate` applied, when, by which library
+   * version and role, with the table's resulting definition. It is append-only.
+   *
+   * @example
+   * for (const r of await db.schemaHistory({ table: 'addresses' })) console.log(r.seq, r.change, r.summary);
+   */
+  async schemaHistory(options: SchemaHistoryOptions = {}): Promise<SchemaHistoryRecord[]> {
+    return readSchemaHistory(this, this.schema, options);
   }
 
   /**

@@ -31,7 +31,9 @@ export {
   ReasonRequiredError,
   VersionConflictError,
 } from './errors.js';
-export type { ColumnInputTypes, ColumnType, ColumnValueTypes } from './schema/column.js';
+export type { TableDefinition } from './migrate/definition.js';
+export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
+export type { ColumnInputTypes, ColumnType, ColumnValueTypes, DefaultInput } from './schema/column.js';
 export { Column, column } from './schema/column.js';
 export type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from './schema/table.js';
 export { table } from './schema/table.js';

@@ -326,7 +326,9 @@ describeEngines('time travel across an added column', (engine) => {
     const v2 = await old.update(v1.entryId, { body: 'final' });
     const mid = v2.recordedAtIso;
     const result = await db.migrate([notesV2]);
-    expect(result.changes).toEqual([{ table: 'notes', change: 'add_columns', columns: ['tag'] }]);
+    expect(result.changes).toEqual([
+      { table: 'notes', change: 'add_columns', columns: ['tag'], summary: 'add column tag text' },
+    ]);
     const notes = db.table(notesV2);
     const v3 = await notes.update(v1.entryId, { tag: 'work', title: 'Plan B' });
     expect(v3.data).toEqual({ title: 'Plan B', body: 'final', tag: 'work' });

@@ -195,7 +195,9 @@ export function encodeData(def: TableDef, input: unknown, mode: 'insert' | 'patc
   }
   if (mode === 'insert') {
     for (const col of def.columns) {
-      if (col.notNull && (out[col.sqlName] === undefined || out[col.sqlName] === null)) {
+      // A column with a default may be left out; the database fills the default in.
+      const missing = out[col.sqlName] === undefined ? col.default === undefined : out[col.sqlName] === null;
+      if (col.notNull && missing) {
         throw new InvalidInputError(`${col.key} is required (notNull)`, col.key);
       }
     }

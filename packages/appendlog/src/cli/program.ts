@@ -1,5 +1,7 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
+import { migrateCommand } from './commands/migrate.js';
+import { schemaCommand } from './commands/schema.js';
 
 /**
  * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
@@ -10,5 +12,6 @@ export function buildProgram(): Command {
     .description('Append-only, hash-chained tables on PostgreSQL and PGlite')
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
+  program.addCommand(migrateCommand()).addCommand(schemaCommand());
   return program;
 }

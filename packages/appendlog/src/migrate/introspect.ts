@@ -1,7 +1,7 @@
-import type { Queryable } from '../driver/types.js';
 import type { ColumnType } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
 import type { StoredColumn } from '../sql/table-ddl.js';
+import type { SqlRunner } from './sql-runner.js';
 
 const TYPE_NAMES: Record<string, ColumnType> = {
   text: 'text',
@@ -18,6 +18,8 @@ const TYPE_NAMES: Record<string, ColumnType> = {
 /** A user column as the database has it; `type` is the SQL type name when appendlog does not know it. */
 export interface ExistingColumn extends StoredColumn {
   sqlType: string;
+  /** Whether the log column has a default (its value is known from the schema history). */
+  hasDefault: boolean;
 }
 
 /**
@@ -25,13 +27,19 @@ export interface ExistingColumn extends StoredColumn {
  * taken from the `<column>_required` check constraint. Tables without a log are absent.
  */
 export async function readExistingTables(
-  conn: Queryable,
+  sql: SqlRunner,
   schema: string,
   tables: readonly string[],
 ): Promise<Map<string, ExistingColumn[]>> {
   const logs = tables.map((t) => `${t}_log`);
-  const { rows } = await conn.query<{ relname: string; attname: string; type: string; required: boolean }>(
-    `SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type,
+  const rows = await sql.run<{
+    relname: string;
+    attname: string;
+    type: string;
+    required: boolean;
+    has_default: boolean;
+  }>(
+    `SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.atthasdef AS has_default,
             EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
                      WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conname = a.attname || '_required') AS required
        FROM pg_catalog.pg_attribute a
@@ -54,6 +62,7 @@ export async function readExistingTables(
           sqlType: r.type,
           type: TYPE_NAMES[r.type] ?? (r.type as ColumnType),
           notNull: r.required,
+          hasDefault: r.has_default,
         })),
     );
   }

@@ -1,18 +1,35 @@
 import type { DestructiveChange } from '../errors.js';
 import { quoteIdent } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
-import { catalogDdl } from '../sql/catalog-ddl.js';
+import { columnDefaultDdl, defaultSql } from '../sql/column-default.js';
 import { tableObjects } from '../sql/names.js';
 import { addColumnDdl, codeDdl, createStorageDdl, type StoredColumn } from '../sql/table-ddl.js';
+import {
+  describeColumn,
+  sameColumns,
+  sameDefault,
+  storedColumns,
+  type TableDefinition,
+} from './definition.js';
+import type { SchemaChangeKind } from './history.js';
 import type { ExistingColumn } from './introspect.js';
 
-/** One applied change, as recorded in the schema history. */
+/** One change to apply, as the schema history will record it. */
 export interface SchemaChange {
   table: string;
-  change: 'create_table' | 'add_columns';
+  change: SchemaChangeKind;
+  /** The columns created, or whose default is set. */
   columns: string[];
+  summary: string;
   statements: string;
-  definition: { columns: StoredColumn[] };
+  definition: TableDefinition;
+}
+
+/** What the planner needs to know of a history record. */
+export interface RecordedDefinition {
+  table: string;
+  change: string;
+  definition: TableDefinition;
 }
 
 export interface MigrationPlan {
@@ -20,31 +37,41 @@ export interface MigrationPlan {
   statements: string[];
   changes: SchemaChange[];
   destructive: DestructiveChange[];
+  /** Tables whose definition is an older one from the history: old code, nothing to do. */
+  behind: string[];
 }
 
 export interface PlanOptions {
   /** A role to grant the app's privileges to (and deny UPDATE/DELETE/TRUNCATE of the log). */
   appRole?: string | undefined;
+  /** The definitions are every table of the schema: a recorded table missing from them is a drop. */
+  all?: boolean | undefined;
+  /** The catalog script, when the catalog is missing or older than this library's. */
+  catalog?: string | undefined;
 }
 
-/** Compares the definitions with what the database has and plans only additive changes. */
+/**
+ * Compares the definitions with what the database has and plans only additive changes; every
+ * destructive one is listed (and nothing planned is run when there is any).
+ *
+ * `existing` holds the user columns of each table whose log exists (for `all`, every recorded
+ * table too); `history` is the schema history, oldest first.
+ */
 export function planMigration(
   schema: string,
   defs: readonly TableDef[],
   existing: Map<string, ExistingColumn[]>,
+  history: readonly RecordedDefinition[],
   options: PlanOptions = {},
 ): MigrationPlan {
-  const statements = [catalogDdl(schema)];
+  const statements: string[] = [];
   const changes: SchemaChange[] = [];
   const destructive: DestructiveChange[] = [];
+  const behind: string[] = [];
 
   for (const def of defs) {
+    const wanted = storedColumns(def);
     const stored = existing.get(def.name);
-    const wanted: StoredColumn[] = def.columns.map((c) => ({
-      sqlName: c.sqlName,
-      type: c.type,
-      notNull: c.notNull,
-    }));
     if (!stored) {
       const sql = createStorageDdl(schema, def.name, wanted) + codeDdl(schema, def.name, wanted);
       statements.push(sql);
@@ -52,86 +79,191 @@ export function planMigration(
         table: def.name,
         change: 'create_table',
         columns: wanted.map((c) => c.sqlName),
+        summary: `create table ${def.name} (${wanted.map(describeColumn).join(', ')})`,
         statements: sql,
         definition: { columns: wanted },
       });
       continue;
     }
-    const byName = new Map(stored.map((c) => [c.sqlName, c]));
-    const wantedNames = new Set(wanted.map((c) => c.sqlName));
-    for (const old of stored) {
-      if (!wantedNames.has(old.sqlName)) {
-        destructive.push({
-          table: def.name,
-          column: old.sqlName,
-          change: 'the definition no longer has this column (drop or rename)',
-          instead:
-            'keep the column in the definition; to rename, add the new column, write both, and stop reading the old one',
-        });
-      }
+    const recorded = history.filter((r) => r.table === def.name);
+    const current = currentColumns(stored, recorded.at(-1));
+    if (sameColumns(wanted, current)) continue;
+    // An app instance still running the old code (restarting mid-deploy, say) migrates with a
+    // definition the history already has: nothing to do, and nothing to refuse.
+    if (recorded.some((r) => sameColumns(r.definition.columns, wanted))) {
+      behind.push(def.name);
+      continue;
     }
-    const added: StoredColumn[] = [];
-    for (const col of wanted) {
-      const old = byName.get(col.sqlName);
-      if (!old) {
-        if (col.notNull) {
-          destructive.push({
-            table: def.name,
-            column: col.sqlName,
-            change: 'a new notNull column would make every existing entry invalid',
-            instead:
-              'add it nullable, backfill the entries that need a value, and enforce it in the application',
-          });
-        }
-        added.push(col);
-        continue;
-      }
-      if (old.type !== col.type) {
-        destructive.push({
-          table: def.name,
-          column: col.sqlName,
-          change: `type change from ${old.sqlType} to ${col.type}`,
-          instead: `add a new column of type ${col.type} under another name and write both while readers move over`,
-        });
-      }
-      if (col.notNull && !old.notNull) {
-        destructive.push({
-          table: def.name,
-          column: col.sqlName,
-          change: 'adding notNull to an existing column',
-          instead: 'validate in the application; existing versions may hold nulls that history must keep',
-        });
-      }
-      if (!col.notNull && old.notNull) {
-        destructive.push({
-          table: def.name,
-          column: col.sqlName,
-          change: 'dropping notNull from a column running code relies on',
-          instead: 'keep notNull, or add a new nullable column',
-        });
-      }
-    }
-    if (added.length > 0) {
-      // Code is regenerated over the physical column order, so views only ever gain columns at the end.
-      const all: StoredColumn[] = [...stored, ...added];
-      const sql = [
-        ...added.map((c) => addColumnDdl(schema, def.name, c)),
-        codeDdl(schema, def.name, all),
-      ].join('\n');
-      statements.push(sql);
-      changes.push({
-        table: def.name,
-        change: 'add_columns',
-        columns: added.map((c) => c.sqlName),
-        statements: sql,
-        definition: { columns: all },
+    const step = planTable(schema, def.name, wanted, current, stored);
+    destructive.push(...step.destructive);
+    if (step.destructive.length > 0 || step.changes.length === 0) continue;
+    statements.push(step.sql);
+    changes.push(...step.changes);
+  }
+
+  if (options.all) {
+    const listed = new Set(defs.map((d) => d.name));
+    const recordedTables = new Set(history.filter((r) => r.change === 'create_table').map((r) => r.table));
+    for (const name of recordedTables) {
+      if (listed.has(name) || !existing.has(name)) continue;
+      destructive.push({
+        table: name,
+        change:
+          'dropping a table (it is in the schema history but not in the definitions, and { all: true } says they are complete)',
+        instead:
+          'keep the table in the definitions and stop using it in code; its history stays readable and verifiable',
       });
     }
   }
+
+  if (options.catalog !== undefined) statements.unshift(options.catalog);
   if (options.appRole !== undefined) {
     statements.push(grantsDdl(schema, defs, options.appRole));
   }
-  return { statements, changes, destructive };
+  return { statements, changes, destructive, behind };
+}
+
+/** The stored columns with the defaults the latest history record gives them. */
+function currentColumns(
+  stored: readonly ExistingColumn[],
+  latest: RecordedDefinition | undefined,
+): StoredColumn[] {
+  const recorded = new Map((latest?.definition.columns ?? []).map((c) => [c.sqlName, c]));
+  return stored.map((s) => {
+    const c: StoredColumn = { sqlName: s.sqlName, type: s.type, notNull: s.notNull };
+    const r = recorded.get(s.sqlName);
+    if (s.hasDefault && r?.default !== undefined) c.default = r.default;
+    return c;
+  });
+}
+
+interface TableStep {
+  sql: string;
+  changes: SchemaChange[];
+  destructive: DestructiveChange[];
+}
+
+function planTable(
+  schema: string,
+  table: string,
+  wanted: readonly StoredColumn[],
+  current: readonly StoredColumn[],
+  stored: readonly ExistingColumn[],
+): TableStep {
+  const destructive: DestructiveChange[] = [];
+  const currentByName = new Map(current.map((c) => [c.sqlName, c]));
+  const sqlTypes = new Map(stored.map((c) => [c.sqlName, c.sqlType]));
+  const wantedByName = new Map(wanted.map((c) => [c.sqlName, c]));
+  const added = wanted.filter((c) => !currentByName.has(c.sqlName));
+
+  for (const old of current) {
+    if (wantedByName.has(old.sqlName)) continue;
+    const renamedTo = added.filter((c) => c.type === old.type).map((c) => c.sqlName);
+    destructive.push({
+      table,
+      column: old.sqlName,
+      change:
+        renamedTo.length > 0
+          ? `the definition no longer has this column (dropped, or renamed to ${renamedTo.join(' or ')})`
+          : 'the definition no longer has this column (dropped or renamed)',
+      instead:
+        'keep the column in the definition (code may stop using it); to rename, add the new column, write both, and move readers over',
+    });
+  }
+  for (const col of added) {
+    if (col.notNull && col.default === undefined) {
+      destructive.push({
+        table,
+        column: col.sqlName,
+        change:
+          'a new notNull column without a default: running code that does not know it could not insert any more',
+        instead: `give it a default (c.${col.type}().notNull().default(…)), or add it nullable and enforce it in the application`,
+      });
+    }
+  }
+  const defaultsSet: StoredColumn[] = [];
+  for (const col of wanted) {
+    const old = currentByName.get(col.sqlName);
+    if (!old) continue;
+    if (old.type !== col.type) {
+      destructive.push({
+        table,
+        column: col.sqlName,
+        change: `type change from ${sqlTypes.get(col.sqlName) ?? old.type} to ${col.type}`,
+        instead: `add a new column of type ${col.type} under another name and write both while readers move over`,
+      });
+    }
+    if (col.notNull && !old.notNull) {
+      destructive.push({
+        table,
+        column: col.sqlName,
+        change: 'adding notNull to an existing column',
+        instead:
+          'validate in the application; existing versions may hold nulls that history must keep (or add a new notNull column with a default)',
+      });
+    }
+    if (!col.notNull && old.notNull) {
+      destructive.push({
+        table,
+        column: col.sqlName,
+        change: 'dropping notNull from a column running code relies on',
+        instead: 'keep notNull, or add a new nullable column',
+      });
+    }
+    if (!sameDefault(col, old)) {
+      if (col.default === undefined && col.notNull) {
+        destructive.push({
+          table,
+          column: col.sqlName,
+          change: `removing the default of a notNull column: running code that does not know the column could not insert any more`,
+          instead: 'keep a default (changing its value is fine)',
+        });
+      } else {
+        defaultsSet.push(col);
+      }
+    }
+  }
+  if (destructive.length > 0) return { sql: '', changes: [], destructive };
+  if (added.length === 0 && defaultsSet.length === 0) return { sql: '', changes: [], destructive };
+
+  // Code is regenerated over the physical column order, so views only ever gain columns at the end.
+  const all: StoredColumn[] = [...current.map((c) => wantedByName.get(c.sqlName)!), ...added];
+  const o = tableObjects(schema, table);
+  const sql = [
+    ...added.map((c) => addColumnDdl(schema, table, c)),
+    codeDdl(schema, table, all),
+    ...defaultsSet.map((c) => columnDefaultDdl(o, c)),
+  ].join('\n');
+  const definition = { columns: all };
+  const changes: SchemaChange[] = [];
+  if (added.length > 0) {
+    changes.push({
+      table,
+      change: 'add_columns',
+      columns: added.map((c) => c.sqlName),
+      summary: added.map((c) => `add column ${describeColumn(c)}`).join('; '),
+      statements: sql,
+      definition,
+    });
+  }
+  if (defaultsSet.length > 0) {
+    changes.push({
+      table,
+      change: 'set_defaults',
+      columns: defaultsSet.map((c) => c.sqlName),
+      summary: defaultsSet
+        .map((c) =>
+          c.default === undefined
+            ? `drop default of ${c.sqlName}`
+            : `set default of ${c.sqlName} to ${defaultSql(c)}`,
+        )
+        .join('; '),
+      // One script per table: the add_columns record, when there is one, holds it.
+      statements: added.length > 0 ? '' : sql,
+      definition,
+    });
+  }
+  return { sql, changes, destructive };
 }
 
 /** Privileges for an application role: read and append, never rewrite. */

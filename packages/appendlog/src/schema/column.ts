@@ -44,31 +44,70 @@ export class Column<
   T extends ColumnType = ColumnType,
   NotNull extends boolean = boolean,
   Value = ColumnValueTypes[T],
+  HasDefault extends boolean = boolean,
 > {
   declare readonly _value: Value;
   readonly type: T;
   readonly isNotNull: NotNull;
   /** An explicit SQL column name, overriding the snake_case mapping of the key. */
   readonly sqlName: string | undefined;
+  /** Whether inserts that omit the column get {@link Column.defaultValue}. */
+  readonly hasDefault: HasDefault;
+  /** The value new entries get when an insert omits the column (see `default`). */
+  readonly defaultValue: unknown;
 
-  constructor(type: T, isNotNull: NotNull, sqlName?: string) {
+  constructor(
+    type: T,
+    isNotNull: NotNull,
+    sqlName?: string,
+    hasDefault?: HasDefault,
+    defaultValue?: unknown,
+  ) {
     this.type = type;
     this.isNotNull = isNotNull;
     this.sqlName = sqlName;
+    this.hasDefault = (hasDefault ?? false) as HasDefault;
+    this.defaultValue = defaultValue;
   }
 
   /** Refuses versions where this column is null. */
-  notNull(): Column<T, true, Value> {
-    return new Column(this.type, true, this.sqlName) as Column<T, true, Value>;
+  notNull(): Column<T, true, Value, HasDefault> {
+    return new Column(this.type, true, this.sqlName, this.hasDefault, this.defaultValue);
   }
 
   /** Stores the column under this SQL name instead of the snake_case form of its key. */
-  named(sqlName: string): Column<T, NotNull, Value> {
-    return new Column(this.type, this.isNotNull, sqlName) as Column<T, NotNull, Value>;
+  named(sqlName: string): Column<T, NotNull, Value, HasDefault> {
+    return new Column(this.type, this.isNotNull, sqlName, this.hasDefault, this.defaultValue);
+  }
+
+  /**
+   * The value an insert that omits the column gets: through the library, the view and a raw
+   * `INSERT` into the log alike. It applies to new entries only; versions written before the
+   * column existed keep reading null, and nothing old is rewritten (docs/migrations.md).
+   *
+   * @example
+   * const tasks = table('tasks', {
+   *   title: c.text().notNull(),
+   *   status: c.text().notNull().default('open'), // inserts may omit it
+   *   priority: c.integer().default(3),
+   * });
+   */
+  default(value: DefaultInput<T, Value>): Column<T, NotNull, Value, true> {
+    return new Column(this.type, this.isNotNull, this.sqlName, true, value);
   }
 }
 
-function make<T extends ColumnType>(type: T): Column<T, false> {
+/**
+ * What `default()` accepts: a non-null value of the column's input type.
+ *
+ * @example
+ * const status: DefaultInput<'text', string> = 'open';
+ */
+export type DefaultInput<T extends ColumnType, Value> = T extends 'jsonb'
+  ? Exclude<Value, null | undefined>
+  : ColumnInputTypes[T];
+
+function make<T extends ColumnType>(type: T): Column<T, false, ColumnValueTypes[T], false> {
   return new Column(type, false);
 }
 
@@ -93,6 +132,6 @@ export const column = {
   date: () => make('date'),
   timestamptz: () => make('timestamptz'),
   /** A JSON document; pass a type argument to type what it holds. */
-  jsonb: <J = unknown>() => new Column<'jsonb', false, J>('jsonb', false),
+  jsonb: <J = unknown>() => new Column<'jsonb', false, J, false>('jsonb', false),
   uuid: () => make('uuid'),
 };

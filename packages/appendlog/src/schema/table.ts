@@ -1,3 +1,4 @@
+import { encodeValue } from '../api/codec.js';
 import { InvalidInputError } from '../errors.js';
 import type { Column, ColumnInputTypes, ColumnType } from './column.js';
 import { toSnakeCase, validateColumnName, validateTableName } from './names.js';
@@ -10,25 +11,43 @@ export interface ResolvedColumn {
   sqlName: string;
   type: ColumnType;
   notNull: boolean;
+  /**
+   * The default of inserts that omit the column, validated and encoded as the database takes it
+   * (bigint and numeric as strings, timestamps as ISO strings, jsonb as JSON). Absent: no default.
+   */
+  default?: unknown;
 }
 
 type NotNullKeys<C extends ColumnMap> = {
   [K in keyof C]: C[K] extends Column<ColumnType, true> ? K : never;
 }[keyof C];
+type DefaultedKeys<C extends ColumnMap> = {
+  [K in keyof C]: C[K] extends Column<ColumnType, boolean, unknown, true> ? K : never;
+}[keyof C];
 type NullableKeys<C extends ColumnMap> = Exclude<keyof C, NotNullKeys<C>>;
+/** notNull columns that every version has a value for: no default, so they existed from the start. */
+type AlwaysSetKeys<C extends ColumnMap> = Exclude<NotNullKeys<C>, DefaultedKeys<C>>;
 type ValueOf<Col> = Col extends Column<ColumnType, boolean, infer V> ? V : never;
 type InputOf<Col> =
   Col extends Column<infer T, boolean, infer V> ? (T extends 'jsonb' ? V : ColumnInputTypes[T]) : never;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
-/** The shape of `data` when reading: every column present, nullable ones may be null. */
+/**
+ * The shape of `data` when reading: every column present, nullable ones may be null. A notNull
+ * column with a default may be null too: it may have been added after some versions were written,
+ * and those versions honestly read null (docs/migrations.md).
+ */
 export type RowData<C extends ColumnMap> = Simplify<
-  { [K in NotNullKeys<C>]: ValueOf<C[K]> } & { [K in NullableKeys<C>]: ValueOf<C[K]> | null }
+  { [K in AlwaysSetKeys<C>]: ValueOf<C[K]> } & {
+    [K in Exclude<keyof C, AlwaysSetKeys<C>>]: ValueOf<C[K]> | null;
+  }
 >;
 
-/** The shape accepted by `insert`: notNull columns required, the rest optional. */
+/** The shape accepted by `insert`: notNull columns without a default required, the rest optional. */
 export type InsertData<C extends ColumnMap> = Simplify<
-  { [K in NotNullKeys<C>]: InputOf<C[K]> } & { [K in NullableKeys<C>]?: InputOf<C[K]> | null }
+  { [K in AlwaysSetKeys<C>]: InputOf<C[K]> } & {
+    [K in Exclude<NotNullKeys<C>, AlwaysSetKeys<C>>]?: InputOf<C[K]>;
+  } & { [K in NullableKeys<C>]?: InputOf<C[K]> | null }
 >;
 
 /** The shape accepted by `update`: any subset of the columns. */
@@ -75,11 +94,23 @@ export function table<C extends ColumnMap>(name: string, columns: C): TableDef<C
       throw new InvalidInputError(`columns "${clash}" and "${key}" both map to SQL name "${sqlName}"`, key);
     }
     seen.set(sqlName, key);
-    resolved.push({ key, sqlName, type: col.type, notNull: col.isNotNull });
+    const resolvedColumn: ResolvedColumn = { key, sqlName, type: col.type, notNull: col.isNotNull };
+    if (col.hasDefault) resolvedColumn.default = encodeDefault(resolvedColumn, col.defaultValue);
+    resolved.push(resolvedColumn);
   }
   return Object.freeze({
     name,
     columns: Object.freeze(resolved),
     definition: columns,
   }) as unknown as TableDef<C>;
+}
+
+function encodeDefault(col: ResolvedColumn, value: unknown): unknown {
+  if (value === null || value === undefined) {
+    throw new InvalidInputError(
+      `the default of column "${col.key}" cannot be null; leave default() out instead`,
+      col.key,
+    );
+  }
+  return encodeValue({ ...col, notNull: true }, value);
 }

@@ -2,11 +2,20 @@ import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ResolvedColumn } from '../schema/table.js';
 import { asOfFromSql } from './as-of.js';
 import { canonicalContentSql, versionHashSql } from './canonical.js';
+import {
+  assignDefaultsSql,
+  defaultSql,
+  fillRequiredDefaultsSql,
+  logDefaultDdl,
+  viewDefaultDdl,
+  viewDeleteValueSql,
+  viewUpdateValueSql,
+} from './column-default.js';
 import { type TableObjects, tableObjects } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
 
-/** A column as stored: SQL name, type and whether versions must carry a value. */
-export type StoredColumn = Pick<ResolvedColumn, 'sqlName' | 'type' | 'notNull'>;
+/** A column as stored: SQL name, type, whether versions must carry a value, and its default. */
+export type StoredColumn = Pick<ResolvedColumn, 'sqlName' | 'type' | 'notNull' | 'default'>;
 
 const OPS = `'insert', 'update', 'delete', 'restore', 'forget'`;
 
@@ -34,7 +43,10 @@ export function columnChecks(c: StoredColumn): string[] {
 export function createStorageDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
   const o = tableObjects(schema, table);
   const s = quoteIdent(schema);
-  const userCols = columns.map((c) => `  ${quoteIdent(c.sqlName)} ${c.type}`);
+  const userCols = columns.map(
+    (c) =>
+      `  ${quoteIdent(c.sqlName)} ${c.type}${c.default === undefined ? '' : ` DEFAULT ${defaultSql(c)}`}`,
+  );
   const checks = columns.flatMap(columnChecks).map((c) => `  ${c}`);
   return `
 CREATE TABLE ${o.log} (
@@ -89,7 +101,11 @@ export function addColumnDdl(schema: string, table: string, c: StoredColumn): st
   const o = tableObjects(schema, table);
   // NOT VALID: the checks bind new versions only; versions written before the column existed stay as they were.
   const checks = columnChecks(c).map((check) => `ALTER TABLE ${o.log} ADD ${check} NOT VALID;`);
-  return [`ALTER TABLE ${o.log} ADD COLUMN ${quoteIdent(c.sqlName)} ${c.type};`, ...checks].join('\n');
+  // The default is set by a separate statement: ADD COLUMN … DEFAULT would fill it into every old version.
+  const defaults = c.default === undefined ? [] : [logDefaultDdl(o, c)];
+  return [`ALTER TABLE ${o.log} ADD COLUMN ${quoteIdent(c.sqlName)} ${c.type};`, ...defaults, ...checks].join(
+    '\n',
+  );
 }
 
 /**
@@ -210,11 +226,16 @@ BEGIN
     SELECT seq INTO latest_seq FROM ${o.head} WHERE entry_id = p_entry_id FOR UPDATE;
     IF FOUND THEN
       SELECT * INTO prev FROM ${o.log} WHERE seq = latest_seq;
-    END IF;
+    END IF;${
+      assignDefaultsSql('prev', columns).length === 0
+        ? ''
+        : `
+  ELSE${indent(assignDefaultsSql('prev', columns), 4)}`
+    }
   END IF;
   IF p_data IS NOT NULL THEN
     prev := pg_catalog.jsonb_populate_record(prev, p_data);
-  END IF;
+  END IF;${indent(fillRequiredDefaultsSql('prev', columns), 2)}
   INSERT INTO ${o.log} (entry_id, op, version, actor, reason, meta${cols.map((c) => `, ${c}`).join('')})
   VALUES (p_entry_id, p_op, p_expected_version + 1, p_actor, p_reason, p_meta${cols
     .map((c) => `, prev.${c}`)
@@ -234,7 +255,10 @@ SELECT h.entry_id, h.version, h.created_at, h.updated_at${cols.map((c) => `, l.$
   FROM ${o.head} h
   JOIN ${o.log} l ON l.seq = h.seq
  WHERE NOT h.deleted;
-
+${columns
+  .filter((c) => c.default !== undefined)
+  .map((c) => `${viewDefaultDdl(o, c)}\n`)
+  .join('')}
 CREATE OR REPLACE FUNCTION ${o.viewWriteFn}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
 DECLARE
@@ -257,14 +281,14 @@ BEGIN
     END IF;
     -- Expect the version this statement read: a concurrent commit in between is a conflict, not a lost update.
     INSERT INTO ${o.log} (entry_id, op, version${cols.map((c) => `, ${c}`).join('')})
-    VALUES (OLD.entry_id, 'update', OLD.version + 1${cols.map((c) => `, NEW.${c}`).join('')})
+    VALUES (OLD.entry_id, 'update', OLD.version + 1${columns.map((c) => `, ${viewUpdateValueSql(c)}`).join('')})
     RETURNING * INTO r;
     NEW.version := r.version;
     NEW.updated_at := r.recorded_at;
     RETURN NEW;
   ELSE
     INSERT INTO ${o.log} (entry_id, op, version${cols.map((c) => `, ${c}`).join('')})
-    VALUES (OLD.entry_id, 'delete', OLD.version + 1${cols.map((c) => `, OLD.${c}`).join('')});
+    VALUES (OLD.entry_id, 'delete', OLD.version + 1${columns.map((c) => `, ${viewDeleteValueSql(c)}`).join('')});
     RETURN OLD;
   END IF;
 END $fn$;
@@ -289,4 +313,8 @@ LANGUAGE sql STABLE AS $fn$
     ${asOfFromSql(o, '$1')}
 $fn$;
 `;
+}
+
+function indent(lines: readonly string[], spaces: number): string {
+  return lines.map((l) => `\n${' '.repeat(spaces)}${l}`).join('');
 }

@@ -43,6 +43,12 @@ DROP TRIGGER IF EXISTS appendlog_schema_history_refuse_truncate ON "public"."app
 CREATE TRIGGER appendlog_schema_history_refuse_truncate BEFORE TRUNCATE ON "public"."appendlog_schema_history"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
+ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 5c8d5b8b7dc15289b2245e0b4f07115d';
+
 -- next step
 
 CREATE TABLE "public"."addresses_log" (

@@ -1,0 +1,72 @@
+import { Command } from 'commander';
+import type { MigrateResult } from '../../migrate/run.js';
+import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { loadTablesFromConfig } from '../load-config.js';
+
+interface MigrateFlags extends ConnectionFlags {
+  config?: string;
+  dryRun?: boolean;
+  all?: boolean;
+  appRole?: string;
+  lockTimeout?: string;
+}
+
+/** `appendlog migrate`: applies the config's table definitions, additively only. */
+export function migrateCommand(): Command {
+  return withConnectionFlags(
+    new Command('migrate')
+      .description('create or extend the tables a config file exports; destructive changes are refused')
+      .option(
+        '-c, --config <file>',
+        'config exporting the tables (default: appendlog.config.ts, .mjs or .js)',
+      )
+      .option('--dry-run', 'print the SQL without running it')
+      .option(
+        '--all',
+        'the config lists every table of the schema: a table missing from it is a refused drop',
+      )
+      .option(
+        '--app-role <role>',
+        'grant this role read and append rights, and deny it UPDATE/DELETE/TRUNCATE',
+      )
+      .option('--lock-timeout <ms>', 'give up, applying nothing, when a table lock takes longer than this'),
+  ).action(async (flags: MigrateFlags) => {
+    const tables = await loadTablesFromConfig(flags.config);
+    const db = await openFromFlags(flags);
+    try {
+      const options: Parameters<typeof db.migrate>[1] = {
+        dryRun: flags.dryRun === true,
+        all: flags.all === true,
+      };
+      if (flags.appRole !== undefined) options.appRole = flags.appRole;
+      if (flags.lockTimeout !== undefined) options.lockTimeoutMs = Number(flags.lockTimeout);
+      const result = await db.migrate(tables, options);
+      process.stdout.write(
+        flags.json ? `${JSON.stringify(result, null, 2)}\n` : report(result, flags.dryRun === true),
+      );
+    } finally {
+      await db.close();
+    }
+  });
+}
+
+function report(result: MigrateResult, dryRun: boolean): string {
+  const lines: string[] = [];
+  if (dryRun) {
+    if (result.statements.length > 0) lines.push(...result.statements.map((s) => `${s.trim()}\n`));
+    lines.push(result.changes.length === 0 ? '-- nothing to apply' : '-- would apply:');
+  } else {
+    lines.push(
+      result.changes.length === 0
+        ? 'Up to date: nothing to apply.'
+        : `Applied ${result.changes.length} change(s):`,
+    );
+  }
+  for (const c of result.changes) lines.push(`${dryRun ? '-- ' : ''}  ${c.table}: ${c.summary}`);
+  for (const table of result.behind) {
+    lines.push(
+      `${dryRun ? '-- ' : ''}${table}: this definition is an older one from the schema history (a newer one was migrated); left as it is`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,142 @@
+import { DestructiveMigrationError, InvalidInputError } from '../errors.js';
+import { validateSchemaName } from '../schema/names.js';
+import type { TableDef } from '../schema/table.js';
+import { catalogName } from '../sql/names.js';
+import { LIBRARY_VERSION } from '../version.js';
+import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
+import { readRecordedDefinitions } from './history.js';
+import { readExistingTables } from './introspect.js';
+import { planMigration, type SchemaChange } from './plan.js';
+import type { SqlRunner } from './sql-runner.js';
+
+/**
+ * Options of `db.migrate`.
+ *
+ * @example
+ * await db.migrate(tables, { dryRun: true });
+ * await db.migrate(tables, { all: true, appRole: 'app', lockTimeoutMs: 3000 });
+ */
+export interface MigrateOptions {
+  /** Plan only: return the SQL without running it (destructive changes are still refused). */
+  dryRun?: boolean;
+  /** Grant an application role read and append rights, and deny it UPDATE/DELETE/TRUNCATE. */
+  appRole?: string;
+  /**
+   * The tables given are every table of the schema. Without it, tables not listed are left
+   * alone (several apps may share a schema); with it, a table the schema history knows but the
+   * list lacks is a refused drop.
+   */
+  all?: boolean;
+  /**
+   * How long (ms) each DDL statement may wait for a table lock before the migration gives up
+   * (SQLSTATE 55P03, nothing applied; retry later). Without it, a long transaction on a log makes
+   * `ADD COLUMN` wait, and every query behind it queue, for as long as that transaction runs.
+   */
+  lockTimeoutMs?: number;
+}
+
+/**
+ * What `db.migrate` did (or, with `dryRun`, would do).
+ *
+ * @example
+ * const { changes, behind } = await db.migrate([addresses]);
+ * for (const c of changes) console.log(`${c.table}: ${c.summary}`);
+ * if (behind.length > 0) console.log('running older code than the database:', behind);
+ */
+export interface MigrateResult {
+  /** The SQL run (or, with `dryRun`, that would run); empty when there was nothing to do. */
+  statements: string[];
+  /** The changes applied, as recorded in the schema history; empty when up to date. */
+  changes: Array<Pick<SchemaChange, 'table' | 'change' | 'columns' | 'summary'>>;
+  /**
+   * Tables whose definition is an older one from the schema history: this is old code running
+   * after a newer migration, and nothing was done for them.
+   */
+  behind: string[];
+}
+
+/** Refuses anything but a list of distinct table definitions and well-formed options. */
+export function checkMigrateInput(tables: unknown, options: unknown): asserts tables is readonly TableDef[] {
+  if (!Array.isArray(tables)) throw new InvalidInputError('migrate() takes an array of tables', 'tables');
+  const names = new Set<string>();
+  for (const t of tables as unknown[]) {
+    const def = t as Partial<TableDef> | null | undefined;
+    if (!def || typeof def.name !== 'string' || !Array.isArray(def.columns)) {
+      throw new InvalidInputError('migrate() takes tables made with table()', 'tables');
+    }
+    if (names.has(def.name)) throw new InvalidInputError(`table "${def.name}" is listed twice`, 'tables');
+    names.add(def.name);
+  }
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidInputError('migrate() options must be an object', 'options');
+  }
+  const o = options as MigrateOptions;
+  for (const flag of ['dryRun', 'all'] as const) {
+    if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
+      throw new InvalidInputError(`migrate() option ${flag} must be a boolean`, flag);
+    }
+  }
+  if (o.appRole !== undefined) validateSchemaName(o.appRole);
+  if (
+    o.lockTimeoutMs !== undefined &&
+    (!Number.isInteger(o.lockTimeoutMs) || o.lockTimeoutMs < 1 || o.lockTimeoutMs > 2_147_483_647)
+  ) {
+    throw new InvalidInputError('migrate() option lockTimeoutMs must be a positive integer', 'lockTimeoutMs');
+  }
+}
+
+/**
+ * Plans and (unless `dryRun`) applies a migration inside the caller's transaction. The advisory
+ * lock serialises every migrator of the schema, so a second instance planning the same change
+ * finds it done and plans nothing. A refusal throws before any statement has run.
+ */
+export async function runMigration(
+  tx: SqlRunner,
+  schema: string,
+  tables: readonly TableDef[],
+  options: MigrateOptions,
+): Promise<MigrateResult> {
+  await tx.run(
+    `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
+    [schema],
+  );
+  const history = await readRecordedDefinitions(tx, schema);
+  const names = new Set(tables.map((t) => t.name));
+  if (options.all) for (const r of history) names.add(r.table);
+  const existing = await readExistingTables(tx, schema, [...names]);
+  const catalogCurrent = await catalogIsCurrent(tx, schema);
+  const plan = planMigration(schema, tables, existing, history, {
+    appRole: options.appRole,
+    all: options.all,
+    catalog: catalogCurrent ? undefined : catalogScript(schema),
+  });
+  if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
+  const result: MigrateResult = {
+    statements: plan.statements,
+    changes: plan.changes.map(({ table, change, columns, summary }) => ({ table, change, columns, summary })),
+    behind: plan.behind,
+  };
+  if (options.dryRun) return result;
+  // After the advisory lock: a second migrator must wait for the first, however long it takes.
+  if (options.lockTimeoutMs !== undefined && plan.statements.length > 0) {
+    await tx.run(`SELECT pg_catalog.set_config('lock_timeout', $1, true)`, [`${options.lockTimeoutMs}ms`]);
+  }
+  for (const sql of plan.statements) await tx.exec(sql);
+  for (const change of plan.changes) {
+    await tx.run(
+      `INSERT INTO ${catalogName(schema, 'appendlog_schema_history')}
+         (table_name, change, columns, summary, definition, library_version, applied_by, statements)
+       VALUES ($1, $2, ARRAY(SELECT pg_catalog.jsonb_array_elements_text($3::jsonb)), $4, $5::jsonb, $6, current_user, $7)`,
+      [
+        change.table,
+        change.change,
+        JSON.stringify(change.columns),
+        change.summary,
+        JSON.stringify(change.definition),
+        LIBRARY_VERSION,
+        change.statements,
+      ],
+    );
+  }
+  return result;
+}

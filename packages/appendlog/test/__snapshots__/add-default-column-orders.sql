@@ -1,0 +1,195 @@
+ALTER TABLE "public"."orders_log" ADD COLUMN "country" text;
+ALTER TABLE "public"."orders_log" ALTER COLUMN "country" SET DEFAULT 'NO'::text;
+ALTER TABLE "public"."orders_log" ADD CONSTRAINT "country_required" CHECK (redacted_at IS NOT NULL OR "country" IS NOT NULL) NOT VALID;
+
+CREATE OR REPLACE FUNCTION "public"."orders_log_chain"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  h "public"."orders_head"%ROWTYPE;
+  current_version integer;
+BEGIN
+  IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
+  IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
+  IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
+
+  IF NEW.entry_id IS NULL THEN
+    IF NEW.op IS DISTINCT FROM 'insert' THEN
+      RAISE EXCEPTION 'appendlog: % on % needs an entry_id', NEW.op, 'orders'
+        USING ERRCODE = 'AL005', DETAIL = 'field=entry_id';
+    END IF;
+    NEW.entry_id := pg_catalog.gen_random_uuid();
+  ELSE
+    SELECT * INTO h FROM "public"."orders_head" WHERE entry_id = NEW.entry_id FOR UPDATE;
+  END IF;
+  current_version := coalesce(h.version, 0);
+
+  IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
+    RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+      'orders', NEW.entry_id, NEW.version - 1, current_version
+      USING ERRCODE = '40001',
+            DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
+  END IF;
+  IF h.entry_id IS NULL THEN
+    IF NEW.op <> 'insert' THEN
+      RAISE EXCEPTION 'appendlog: % entry % does not exist', 'orders', NEW.entry_id
+        USING ERRCODE = 'AL003';
+    END IF;
+  ELSIF NEW.op = 'insert' THEN
+    RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', 'orders', NEW.entry_id, current_version
+      USING ERRCODE = '40001',
+            DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
+  ELSIF h.op = 'forget' THEN
+    RAISE EXCEPTION 'appendlog: % entry % is forgotten and awaits erasure', 'orders', NEW.entry_id
+      USING ERRCODE = 'AL004';
+  ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
+    RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'orders', NEW.entry_id
+      USING ERRCODE = 'AL003';
+  ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
+    RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', 'orders', NEW.entry_id
+      USING ERRCODE = 'AL004';
+  END IF;
+  IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
+    RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, 'orders', NEW.entry_id
+      USING ERRCODE = 'AL002',
+            HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+  END IF;
+
+  NEW.version := current_version + 1;
+  NEW.recorded_at := pg_catalog.clock_timestamp();
+  -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
+  IF h.updated_at IS NOT NULL AND NEW.recorded_at <= h.updated_at THEN
+    NEW.recorded_at := h.updated_at + interval '1 microsecond';
+  END IF;
+  NEW.tx_id := pg_catalog.pg_current_xact_id();
+  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  NEW.redacted_at := NULL;
+  NEW.parent_hash := h.hash;
+  NEW.content_hash := pg_catalog.sha256(NEW.salt
+      || coalesce("public".appendlog_enc('country') || "public".appendlog_enc(NEW."country"), '\x'::bytea)
+      || coalesce("public".appendlog_enc('item') || "public".appendlog_enc(NEW."item"), '\x'::bytea)
+      || coalesce("public".appendlog_enc('qty') || "public".appendlog_enc((NEW."qty")::text), '\x'::bytea));
+  NEW.hash := pg_catalog.sha256(
+      "public".appendlog_enc('appendlog/v1')
+      || "public".appendlog_enc('orders')
+      || "public".appendlog_enc(NEW.entry_id::text)
+      || "public".appendlog_enc(NEW.version::text)
+      || "public".appendlog_enc(NEW.op)
+      || "public".appendlog_enc(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
+      || "public".appendlog_enc(NEW.tx_id::text)
+      || coalesce("public".appendlog_enc(NEW.actor), '\xffffffff'::bytea)
+      || coalesce("public".appendlog_enc(NEW.reason), '\xffffffff'::bytea)
+      || coalesce("public".appendlog_enc(NEW.meta::text), '\xffffffff'::bytea)
+      || coalesce(NEW.parent_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+      || NEW.content_hash);
+
+  IF h.entry_id IS NULL THEN
+    INSERT INTO "public"."orders_head" (entry_id, version, seq, op, deleted, hash, created_at, updated_at)
+    VALUES (NEW.entry_id, NEW.version, NEW.seq, NEW.op, false, NEW.hash, NEW.recorded_at, NEW.recorded_at);
+  ELSE
+    UPDATE "public"."orders_head"
+       SET version = NEW.version, seq = NEW.seq, op = NEW.op, deleted = NEW.op IN ('delete', 'forget'),
+           hash = NEW.hash, updated_at = NEW.recorded_at
+     WHERE entry_id = NEW.entry_id;
+  END IF;
+  RETURN NEW;
+END $fn$;
+
+DROP TRIGGER IF EXISTS appendlog_chain ON "public"."orders_log";
+CREATE TRIGGER appendlog_chain BEFORE INSERT ON "public"."orders_log"
+  FOR EACH ROW EXECUTE FUNCTION "public"."orders_log_chain"();
+
+
+CREATE OR REPLACE FUNCTION "public"."orders_append"(
+  p_op text, p_entry_id uuid, p_expected_version integer,
+  p_actor text, p_reason text, p_meta jsonb, p_data jsonb
+) RETURNS "public"."orders_log"
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  prev "public"."orders_log";
+  latest_seq bigint;
+BEGIN
+  IF p_op <> 'insert' THEN
+    -- Lock the head first, then read the version it points at: a patch always lands on the latest.
+    SELECT seq INTO latest_seq FROM "public"."orders_head" WHERE entry_id = p_entry_id FOR UPDATE;
+    IF FOUND THEN
+      SELECT * INTO prev FROM "public"."orders_log" WHERE seq = latest_seq;
+    END IF;
+  ELSE
+    prev."qty" := '2'::integer;
+    prev."country" := 'NO'::text;
+  END IF;
+  IF p_data IS NOT NULL THEN
+    prev := pg_catalog.jsonb_populate_record(prev, p_data);
+  END IF;
+  prev."country" := coalesce(prev."country", 'NO'::text);
+  INSERT INTO "public"."orders_log" (entry_id, op, version, actor, reason, meta, "item", "qty", "country")
+  VALUES (p_entry_id, p_op, p_expected_version + 1, p_actor, p_reason, p_meta, prev."item", prev."qty", prev."country")
+  RETURNING * INTO prev;
+  RETURN prev;
+END $fn$;
+
+
+CREATE OR REPLACE VIEW "public"."orders" AS
+SELECT h.entry_id, h.version, h.created_at, h.updated_at, l."item", l."qty", l."country"
+  FROM "public"."orders_head" h
+  JOIN "public"."orders_log" l ON l.seq = h.seq
+ WHERE NOT h.deleted;
+ALTER VIEW "public"."orders" ALTER COLUMN "qty" SET DEFAULT '2'::integer;
+ALTER VIEW "public"."orders" ALTER COLUMN "country" SET DEFAULT 'NO'::text;
+
+CREATE OR REPLACE FUNCTION "public"."orders_view_write"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  r "public"."orders_log";
+BEGIN
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO "public"."orders_log" (entry_id, op, "item", "qty", "country")
+    VALUES (NEW.entry_id, 'insert', NEW."item", NEW."qty", NEW."country")
+    RETURNING * INTO r;
+    NEW.entry_id := r.entry_id;
+    NEW.version := r.version;
+    NEW.created_at := r.recorded_at;
+    NEW.updated_at := r.recorded_at;
+    RETURN NEW;
+  ELSIF TG_OP = 'UPDATE' THEN
+    IF NEW.entry_id IS DISTINCT FROM OLD.entry_id OR NEW.version IS DISTINCT FROM OLD.version
+       OR NEW.created_at IS DISTINCT FROM OLD.created_at OR NEW.updated_at IS DISTINCT FROM OLD.updated_at THEN
+      RAISE EXCEPTION 'appendlog: entry_id, version, created_at and updated_at of % are kept by appendlog', 'orders'
+        USING ERRCODE = 'AL005', DETAIL = 'field=entry_id';
+    END IF;
+    -- Expect the version this statement read: a concurrent commit in between is a conflict, not a lost update.
+    INSERT INTO "public"."orders_log" (entry_id, op, version, "item", "qty", "country")
+    VALUES (OLD.entry_id, 'update', OLD.version + 1, NEW."item", NEW."qty", CASE WHEN NEW."country" IS NULL AND OLD."country" IS NULL THEN 'NO'::text ELSE NEW."country" END)
+    RETURNING * INTO r;
+    NEW.version := r.version;
+    NEW.updated_at := r.recorded_at;
+    RETURN NEW;
+  ELSE
+    INSERT INTO "public"."orders_log" (entry_id, op, version, "item", "qty", "country")
+    VALUES (OLD.entry_id, 'delete', OLD.version + 1, OLD."item", OLD."qty", coalesce(OLD."country", 'NO'::text));
+    RETURN OLD;
+  END IF;
+END $fn$;
+
+DROP TRIGGER IF EXISTS appendlog_view_write ON "public"."orders";
+CREATE TRIGGER appendlog_view_write INSTEAD OF INSERT OR UPDATE OR DELETE ON "public"."orders"
+  FOR EACH ROW EXECUTE FUNCTION "public"."orders_view_write"();
+
+
+DROP FUNCTION IF EXISTS "public"."orders_as_of"(timestamptz);
+CREATE FUNCTION "public"."orders_as_of"(at timestamptz)
+RETURNS TABLE (entry_id uuid, version integer, created_at timestamptz, updated_at timestamptz, "item" text, "qty" integer, "country" text)
+LANGUAGE sql STABLE AS $fn$
+  SELECT h.entry_id, l.version, h.created_at, l.recorded_at, l."item", l."qty", l."country"
+    FROM "public"."orders_head" h
+    CROSS JOIN LATERAL (
+      SELECT * FROM "public"."orders_log" x
+       WHERE x.entry_id = h.entry_id AND x.recorded_at <= $1
+       ORDER BY x.recorded_at DESC
+       LIMIT 1
+    ) l
+   WHERE h.created_at <= $1 AND h.op <> 'forget' AND l.op NOT IN ('delete', 'forget')
+$fn$;
+
+ALTER TABLE "public"."orders_log" ALTER COLUMN "qty" SET DEFAULT '2'::integer;
+ALTER VIEW "public"."orders" ALTER COLUMN "qty" SET DEFAULT '2'::integer;

@@ -1,0 +1,177 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Database } from '../src/index.js';
+
+const here = import.meta.dirname;
+const cli = resolve(here, '../dist/cli/main.js');
+const fixtures = resolve(here, 'fixtures/cli');
+const url = process.env.DATABASE_URL;
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[]): Promise<Run> {
+  return new Promise((done) => {
+    execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: fixtures, env: { ...process.env, DATABASE_URL: '' } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
+        done({ code, stdout, stderr });
+      },
+    );
+  });
+}
+
+interface Target {
+  name: string;
+  flags: string[];
+  open(): Promise<Database>;
+  cleanup(): Promise<void>;
+}
+
+function pgliteTarget(): Target {
+  const dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-'));
+  return {
+    name: 'pglite',
+    flags: ['--data-dir', dir],
+    open: () => connect({ dataDir: dir }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function postgresTarget(pgUrl: string): Target {
+  const schema = `cli_${randomBytes(6).toString('hex')}`;
+  return {
+    name: 'postgres',
+    flags: ['--url', pgUrl, '--schema', schema],
+    open: () => connect({ url: pgUrl, schema }),
+    cleanup: async () => {
+      const db = await connect({ url: pgUrl });
+      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      await db.close();
+    },
+  };
+}
+
+const targets: Array<() => Target> = url ? [pgliteTarget, () => postgresTarget(url)] : [pgliteTarget];
+
+for (const [index, make] of targets.entries()) {
+  const target = make();
+  // Engine-independent checks (error reporting) run once, on the last target: PGlite start-up is slow.
+  const once = index === targets.length - 1 ? it : it.skip;
+  describe(`appendlog migrate and schema history (the built CLI) [${target.name}]`, () => {
+    const withDb = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
+      const db = await target.open();
+      try {
+        return await fn(db);
+      } finally {
+        await db.close();
+      }
+    };
+
+    beforeAll(() => {
+      if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm test does)`);
+    });
+    afterAll(() => target.cleanup());
+
+    it('--dry-run prints the SQL of the TypeScript config and runs none of it', async () => {
+      const r = await run(['migrate', '--dry-run', '--config', 'appendlog.config.ts', ...target.flags]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/CREATE TABLE "[a-z0-9_]+"\."contacts_log"/);
+      expect(r.stdout).toContain(
+        '-- would apply:\n--   contacts: create table contacts (name text not null, email text)',
+      );
+      expect(await withDb((db) => db.schemaHistory())).toEqual([]);
+    });
+
+    it('migrate applies it (the default config file), and reports JSON with --json', async () => {
+      const r = await run(['migrate', '--json', ...target.flags]);
+      expect(r.code).toBe(0);
+      const result = JSON.parse(r.stdout) as { changes: unknown[]; behind: string[] };
+      expect(result.changes).toEqual([
+        {
+          table: 'contacts',
+          change: 'create_table',
+          columns: ['name', 'email'],
+          summary: expect.any(String),
+        },
+      ]);
+      const again = await run(['migrate', ...target.flags]);
+      expect(again.stdout).toBe('Up to date: nothing to apply.\n');
+    });
+
+    it('a JavaScript config adds a column; the older TypeScript config is then old code, left alone', async () => {
+      const r = await run(['migrate', '-c', 'v2.config.mjs', ...target.flags]);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(
+        `Applied 1 change(s):\n  contacts: add column tier text not null default 'free'::text\n`,
+      );
+      const old = await run(['migrate', '-c', 'appendlog.config.ts', ...target.flags]);
+      expect(old.code).toBe(0);
+      expect(old.stdout).toContain('contacts: this definition is an older one from the schema history');
+    });
+
+    once(
+      'a destructive config is refused with every change listed, exit code 2, nothing applied',
+      async () => {
+        const before = await withDb((db) => db.schemaHistory());
+        const r = await run(['migrate', '-c', 'drop.config.mjs', ...target.flags]);
+        expect(r.code).toBe(2);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toContain('migrate refused 2 destructive change(s); nothing was applied');
+        expect(r.stderr).toContain('- contacts.email: the definition no longer has this column');
+        expect(r.stderr).toContain('- contacts.tier: the definition no longer has this column');
+        expect(r.stderr).toContain('(destructive_migration)');
+        expect(await withDb((db) => db.schemaHistory())).toEqual(before);
+      },
+    );
+
+    it('schema history prints the append-only history, as text or JSON, for all tables or one', async () => {
+      const text = await run(['schema', 'history', ...target.flags]);
+      expect(text.code).toBe(0);
+      const lines = text.stdout.trimEnd().split('\n');
+      expect(lines).toHaveLength(4);
+      expect(lines[0]).toMatch(
+        /^#1 {2}\d{4}-\d{2}-\d{2}T[\d:.]+Z {2}contacts {2}create_table {2}\(by \S+, appendlog \d+\.\d+\.\d+\)$/,
+      );
+      expect(lines[1]).toBe('    create table contacts (name text not null, email text)');
+      expect(lines[2]).toMatch(/^#2 .* contacts {2}add_columns /);
+      expect(lines[3]).toBe(`    add column tier text not null default 'free'::text`);
+      const json = await run(['schema', 'history', '--json', '--table', 'contacts', ...target.flags]);
+      const records = JSON.parse(json.stdout) as Array<Record<string, unknown>>;
+      expect(records.map((r) => [r.seq, r.change, r.columns])).toEqual([
+        [1, 'create_table', ['name', 'email']],
+        [2, 'add_columns', ['tier']],
+      ]);
+      expect(records[1]).toMatchObject({
+        appliedAt: expect.stringMatching(/Z$/),
+        definition: {
+          columns: expect.arrayContaining([
+            { sqlName: 'tier', type: 'text', notNull: true, default: 'free' },
+          ]),
+        },
+      });
+      const none = await run(['schema', 'history', '--table', 'nothing_here', ...target.flags]);
+      expect(none.stdout).toBe('No schema changes recorded.\n');
+    });
+
+    once('a missing or empty config is a clear error', async () => {
+      const missing = await run(['migrate', '-c', 'nope.config.ts', ...target.flags]);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toMatch(/config file .*nope\.config\.ts does not exist \(invalid_input\)/);
+      const empty = await run(['migrate', '-c', '../tables-none.mjs', ...target.flags]);
+      expect(empty.code).toBe(2);
+      expect(empty.stderr).toContain('must export its tables');
+    });
+  });
+}
