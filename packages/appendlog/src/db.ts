@@ -9,6 +9,16 @@ import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import { openPGlite, pgliteDriver } from './driver/pglite.js';
 import type { Driver, Queryable } from './driver/types.js';
 import { InvalidInputError, InvalidUsageError } from './errors.js';
+import { type CheckpointOptions, takeCheckpoint } from './integrity/checkpoint.js';
+import type { Checkpoint } from './integrity/checkpoint-format.js';
+import {
+  buildInclusionProof,
+  type InclusionProof,
+  type InclusionProofOptions,
+  type VersionRef,
+} from './integrity/inclusion.js';
+import type { VerifyResult } from './integrity/report.js';
+import { type VerifyOptions, verifyDatabase } from './integrity/verify.js';
 import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord } from './migrate/history.js';
 import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
@@ -262,6 +272,56 @@ export class Database {
       if (settings) return this.transaction((tx) => tx.query<R>(sql, params));
     }
     return this.run<R>(sql, params);
+  }
+
+  /**
+   * Recomputes every hash from the column values (never trusting one the database computed),
+   * checks every chain link, versions 1..n and the head table, in one snapshot, streaming.
+   * With `against`, also proves the log still extends that checkpoint. See docs/integrity.md.
+   *
+   * @example
+   * const { ok, checked, erased, failures } = await db.verify();
+   * const r = await db.verify({ against: JSON.parse(readFileSync('checkpoint.json', 'utf8')) });
+   */
+  async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
+    return verifyDatabase(this, options);
+  }
+
+  /**
+   * Takes a checkpoint: the Merkle tree head over every version committed so far, stored in the
+   * catalog and returned as JSON to keep elsewhere, optionally signed with Ed25519.
+   *
+   * @example
+   * const cp = await db.checkpoint({ signKey: readFileSync('checkpoint-key.pem', 'utf8') });
+   * writeFileSync('checkpoint.json', JSON.stringify(cp, null, 2));
+   */
+  async checkpoint(options: CheckpointOptions = {}): Promise<Checkpoint> {
+    return takeCheckpoint(this, options);
+  }
+
+  /**
+   * Proves that one version is in a checkpoint's tree (the latest one by default); check it
+   * offline with `verifyInclusionProof`.
+   *
+   * @example
+   * const proof = await db.inclusionProof({ table: 'addresses', entryId, version: 2 });
+   * verifyInclusionProof(proof, checkpoint).ok; // true
+   */
+  async inclusionProof(version: VersionRef, options: InclusionProofOptions = {}): Promise<InclusionProof> {
+    return buildInclusionProof(this, version, options);
+  }
+
+  /** @internal Runs `fn` in one REPEATABLE READ snapshot (read only). Inside a transaction, in it. */
+  async snapshot<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
+    if (this.#conn !== undefined) return fn(this);
+    this.#assertOutsideTransaction();
+    return this.#driver.transaction(async (conn) => {
+      const tx = new Database(this.#driver, this.schema, conn, this.#context);
+      return txScope.run({ driver: this.#driver, conn }, async () => {
+        await tx.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+        return fn(tx);
+      });
+    });
   }
 
   /**

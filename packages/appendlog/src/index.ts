@@ -31,6 +31,22 @@ export {
   ReasonRequiredError,
   VersionConflictError,
 } from './errors.js';
+export type { ExportCarOptions, ExportCarResult } from './export/car.js';
+export { exportCar } from './export/car.js';
+export type { CarCheck, CarFailure } from './export/car-read.js';
+export { carRoots, checkCar, readCar } from './export/car-read.js';
+export type { CheckpointOptions } from './integrity/checkpoint.js';
+export type { Checkpoint, CheckpointBody, CheckpointSignature } from './integrity/checkpoint-format.js';
+export { checkpointMessage, checkSignature, parseCheckpoint } from './integrity/checkpoint-format.js';
+export type {
+  InclusionCheck,
+  InclusionProof,
+  InclusionProofOptions,
+  VersionRef,
+} from './integrity/inclusion.js';
+export { verifyInclusionProof } from './integrity/inclusion.js';
+export type { ConsistencyReport, Problem, VerifyFailure, VerifyResult } from './integrity/report.js';
+export type { VerifyOptions, VerifyProgress } from './integrity/verify.js';
 export type { TableDefinition } from './migrate/definition.js';
 export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
 export type { ColumnInputTypes, ColumnType, ColumnValueTypes, DefaultInput } from './schema/column.js';

@@ -1,5 +1,7 @@
 import type { Database } from '../db.js';
 import { NotFoundError, ReasonRequiredError } from '../errors.js';
+import type { VerifyResult } from '../integrity/report.js';
+import { verifyOneTable } from '../integrity/verify.js';
 import type { ColumnMap, InsertData, PatchData, RowData, TableDef } from '../schema/table.js';
 import { tableObjects } from '../sql/names.js';
 import { checkEntryId, checkVersionNumber, decodeVersion, encodeData, versionProjection } from './codec.js';
@@ -142,6 +144,17 @@ export class Table<C extends ColumnMap> {
     const rows = await this.#db.run(this.#st.history, [id], true);
     if (rows.length === 0) throw new NotFoundError(`${this.definition.name} entry ${id} does not exist`);
     return rows.map((r) => decodeVersion(this.definition, r));
+  }
+
+  /**
+   * Verifies this table's chains (or one entry's) from the column values, and its head rows.
+   *
+   * @example
+   * const { ok, failures } = await book.verify(v1.entryId);
+   */
+  async verify(entryId?: string): Promise<VerifyResult> {
+    const id = entryId === undefined ? undefined : checkEntryId(entryId);
+    return verifyOneTable(this.#db, this.definition.name, id);
   }
 
   /**

@@ -1,7 +1,10 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
+import { registerCheckpoint } from './commands/checkpoint.js';
+import { registerExport } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
 import { schemaCommand } from './commands/schema.js';
+import { registerVerify } from './commands/verify.js';
 
 /**
  * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
@@ -13,5 +16,8 @@ export function buildProgram(): Command {
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
   program.addCommand(migrateCommand()).addCommand(schemaCommand());
+  registerVerify(program);
+  registerCheckpoint(program);
+  registerExport(program);
   return program;
 }

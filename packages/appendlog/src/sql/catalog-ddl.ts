@@ -10,6 +10,8 @@ import { SQLSTATE } from './sqlstate.js';
 export function catalogDdl(schema: string): string {
   const s = quoteIdent(schema);
   const history = catalogName(schema, 'appendlog_schema_history');
+  const checkpoints = catalogName(schema, 'appendlog_checkpoints');
+  const checkpointLeaves = catalogName(schema, 'appendlog_checkpoint_leaves');
   return `
 CREATE SCHEMA IF NOT EXISTS ${s};
 
@@ -53,6 +55,28 @@ CREATE TRIGGER appendlog_schema_history_refuse BEFORE UPDATE OR DELETE ON ${hist
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 DROP TRIGGER IF EXISTS appendlog_schema_history_refuse_truncate ON ${history};
 CREATE TRIGGER appendlog_schema_history_refuse_truncate BEFORE TRUNCATE ON ${history}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+
+-- Checkpoints (docs/spec.md §7): each Merkle tree head taken, and the leaf data it added; append-only.
+CREATE TABLE IF NOT EXISTS ${checkpoints} (
+  id bigint PRIMARY KEY,
+  created_at timestamptz NOT NULL,
+  tree_size bigint NOT NULL,
+  root bytea NOT NULL,
+  horizon xid8 NOT NULL,
+  body jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ${checkpointLeaves} (
+  first_leaf bigint PRIMARY KEY,
+  checkpoint_id bigint NOT NULL REFERENCES ${checkpoints} (id) DEFERRABLE INITIALLY DEFERRED,
+  leaf_count integer NOT NULL,
+  leaves bytea NOT NULL
+);
+DROP TRIGGER IF EXISTS appendlog_checkpoints_refuse ON ${checkpoints};
+CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpoints}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON ${checkpointLeaves};
+CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpointLeaves}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 `;
 }

@@ -43,11 +43,33 @@ DROP TRIGGER IF EXISTS appendlog_schema_history_refuse_truncate ON "public"."app
 CREATE TRIGGER appendlog_schema_history_refuse_truncate BEFORE TRUNCATE ON "public"."appendlog_schema_history"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- Checkpoints (docs/spec.md §7): each Merkle tree head taken, and the leaf data it added; append-only.
+CREATE TABLE IF NOT EXISTS "public"."appendlog_checkpoints" (
+  id bigint PRIMARY KEY,
+  created_at timestamptz NOT NULL,
+  tree_size bigint NOT NULL,
+  root bytea NOT NULL,
+  horizon xid8 NOT NULL,
+  body jsonb NOT NULL
+);
+CREATE TABLE IF NOT EXISTS "public"."appendlog_checkpoint_leaves" (
+  first_leaf bigint PRIMARY KEY,
+  checkpoint_id bigint NOT NULL REFERENCES "public"."appendlog_checkpoints" (id) DEFERRABLE INITIALLY DEFERRED,
+  leaf_count integer NOT NULL,
+  leaves bytea NOT NULL
+);
+DROP TRIGGER IF EXISTS appendlog_checkpoints_refuse ON "public"."appendlog_checkpoints";
+CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_checkpoints"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON "public"."appendlog_checkpoint_leaves";
+CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_checkpoint_leaves"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+
 -- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 5c8d5b8b7dc15289b2245e0b4f07115d';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog a0f2d96a2e077f1ffbe68624f8851939';
 
 -- next step
 

@@ -1,0 +1,55 @@
+import { writeFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { progressBar } from '../progress.js';
+import { formatReport, readUserFile } from './verify.js';
+
+interface CheckpointFlags extends ConnectionFlags {
+  out?: string;
+  signKey?: string;
+  verify: boolean;
+}
+
+/** `appendlog checkpoint`: verify, then take a checkpoint and write it where it can be kept. */
+export function registerCheckpoint(program: Command): void {
+  withConnectionFlags(
+    program
+      .command('checkpoint')
+      .description('take a checkpoint (Merkle tree head over every version) to keep outside the database')
+      .option('--out <file>', 'write the checkpoint JSON to this file (default: stdout)')
+      .option('--sign-key <file>', 'sign it with this Ed25519 private key (PEM)')
+      .option('--no-verify', 'skip verifying the log first'),
+  ).action(async (flags: CheckpointFlags) => {
+    const signKey = flags.signKey === undefined ? undefined : readUserFile(flags.signKey, 'sign key');
+    const db = await openFromFlags(flags);
+    const bar = progressBar(flags.json || flags.out === undefined);
+    try {
+      if (flags.verify) {
+        const result = await db.verify({ onProgress: (p) => bar.update('verify    ', p.done, p.total) });
+        bar.stop();
+        if (!result.ok) {
+          console.error(formatReport(result));
+          console.error('no checkpoint taken: the log does not verify');
+          process.exitCode = 1;
+          return;
+        }
+      }
+      const cp = await db.checkpoint({
+        ...(signKey === undefined ? {} : { signKey }),
+        onProgress: (n) => bar.update('checkpoint', n, n),
+      });
+      bar.stop();
+      const text = `${JSON.stringify(cp, null, 2)}\n`;
+      if (flags.out === undefined) {
+        process.stdout.write(text);
+      } else {
+        writeFileSync(flags.out, text);
+        const summary = `checkpoint ${cp.id}: ${cp.treeSize} versions, root ${cp.root}${cp.signature ? ', signed' : ''} → ${flags.out}`;
+        console.log(flags.json ? JSON.stringify(cp, null, 2) : summary);
+      }
+    } finally {
+      bar.stop();
+      await db.close();
+    }
+  });
+}

@@ -1,0 +1,89 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { InvalidInputError } from '../../errors.js';
+import type { VerifyResult } from '../../integrity/report.js';
+import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { progressBar } from '../progress.js';
+
+interface VerifyFlags extends ConnectionFlags {
+  against?: string;
+  table: string[];
+  publicKey?: string;
+}
+
+const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** Reads a file the user named, as a typed error when it cannot be read. */
+export function readUserFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new InvalidInputError(`cannot read ${what} ${path}: ${(cause as Error).message}`, what, { cause });
+  }
+}
+
+/** A public key given on the command line: 64 hex digits, or a PEM file. */
+export function publicKeyArg(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return /^[0-9a-f]{64}$/i.test(value) ? value.toLowerCase() : readUserFile(value, 'public key');
+}
+
+/** A readable report of a verification, one line per failure. */
+export function formatReport(r: VerifyResult): string {
+  const lines: string[] = [];
+  const versions = `${r.checked.toLocaleString('en')} version${r.checked === 1 ? '' : 's'} checked (${r.erased} erased)`;
+  if (r.consistency) {
+    const c = r.consistency;
+    lines.push(
+      c.ok
+        ? `checkpoint: the log (${c.newSize} versions) is a consistent extension of the checkpoint (${c.oldSize} versions)`
+        : `checkpoint: the log is NOT a consistent extension of the checkpoint (${c.oldSize} versions)`,
+    );
+  }
+  if (r.ok) {
+    lines.unshift(`intact: ${versions}, no failure`);
+    return lines.join('\n');
+  }
+  lines.unshift(`FAILED: ${r.failures.length} failure${r.failures.length === 1 ? '' : 's'}; ${versions}`);
+  for (const f of r.failures) {
+    const where =
+      f.table === null
+        ? '(checkpoint)'
+        : `${f.table}${f.entryId ? ` ${f.entryId}` : ''}${f.version === null ? '' : ` v${f.version}`}`;
+    lines.push(`  ${where}: ${f.problem} — ${f.detail}`);
+  }
+  return lines.join('\n');
+}
+
+/** `appendlog verify`: recompute every hash, check chains, heads and (optionally) a checkpoint. */
+export function registerVerify(program: Command): void {
+  withConnectionFlags(
+    program
+      .command('verify')
+      .description(
+        'recompute every hash from the column values, check the chains, the head tables and a checkpoint',
+      )
+      .option('--against <file>', 'a checkpoint JSON file: prove the log still extends it')
+      .option('--table <name>', 'verify only this table (repeatable)', collect, [])
+      .option('--public-key <hex-or-pem-file>', 'the Ed25519 key the checkpoint must be signed with'),
+  ).action(async (flags: VerifyFlags) => {
+    const against = flags.against === undefined ? undefined : readUserFile(flags.against, 'checkpoint');
+    const publicKey = publicKeyArg(flags.publicKey);
+    const db = await openFromFlags(flags);
+    const bar = progressBar(flags.json);
+    try {
+      const result = await db.verify({
+        ...(against === undefined ? {} : { against }),
+        ...(publicKey === undefined ? {} : { publicKey }),
+        ...(flags.table.length > 0 ? { tables: flags.table } : {}),
+        onProgress: (p) => bar.update(p.phase === 'versions' ? 'versions  ' : 'checkpoint', p.done, p.total),
+      });
+      bar.stop();
+      console.log(flags.json ? JSON.stringify(result, null, 2) : formatReport(result));
+      process.exitCode = result.ok ? 0 : 1;
+    } finally {
+      bar.stop();
+      await db.close();
+    }
+  });
+}

@@ -1,0 +1,114 @@
+import type { KeyObject } from 'node:crypto';
+import type { Database } from '../db.js';
+import { IntegrityError, InvalidStateError } from '../errors.js';
+import { SPEC_VERSION } from '../hash/spec.js';
+import { catalogName } from '../sql/names.js';
+import { recordedTables } from './catalog.js';
+import { type Checkpoint, type CheckpointBody, signCheckpoint, signingKey } from './checkpoint-format.js';
+import { toHex } from './hex.js';
+import {
+  existingLogs,
+  hasCheckpointCatalog,
+  snapshotHorizon,
+  storedCheckpoint,
+  streamLeaves,
+} from './leaves.js';
+import { MerkleAccumulator } from './merkle.js';
+
+/** Options of `db.checkpoint()`. */
+export interface CheckpointOptions {
+  /** An Ed25519 private key (PEM text or KeyObject) to sign the checkpoint with. */
+  signKey?: string | Buffer | KeyObject;
+  /** Called as leaves are hashed, with the count so far. */
+  onProgress?: (leaves: number) => void;
+}
+
+/** Leaves per stored chunk of the checkpoint leaf index. */
+const CHUNK = 1024;
+
+/**
+ * Takes a checkpoint (docs/spec.md §7): the RFC 9162 tree over every version below the snapshot's
+ * transaction horizon, stored in the catalog with the leaf data it adds, and returned as JSON to
+ * keep outside the database. Refuses (IntegrityError) when the log no longer extends the
+ * previous checkpoint.
+ */
+export async function takeCheckpoint(db: Database, options: CheckpointOptions = {}): Promise<Checkpoint> {
+  const key = options.signKey === undefined ? undefined : signingKey(options.signKey);
+  return db.transaction(async (tx) => {
+    if (!(await hasCheckpointCatalog(tx))) {
+      throw new InvalidStateError(
+        'this database has no checkpoint catalog yet: run db.migrate() with this library version first',
+      );
+    }
+    // One checkpoint at a time per schema; read committed, so the latest checkpoint is seen once the lock is ours.
+    await tx.run(
+      `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.checkpoint'), pg_catalog.hashtext($1))`,
+      [tx.schema],
+    );
+    const previous = await storedCheckpoint(tx);
+    const horizon = await snapshotHorizon(tx);
+    if (previous !== null && BigInt(horizon) < BigInt(previous.horizon)) {
+      throw new InvalidStateError(
+        `the transaction horizon ${horizon} is below the previous checkpoint's (${previous.horizon})`,
+      );
+    }
+    const tables = await existingLogs(
+      tx,
+      (await recordedTables(tx)).map((t) => t.table),
+    );
+    const acc = new MerkleAccumulator();
+    const prevSize = previous?.treeSize ?? 0;
+    let prefixRoot: string | null = null;
+    let pending: Buffer[] = [];
+    let pendingFirst = prevSize;
+    const id = (previous?.id ?? 0) + 1;
+    const flush = async (): Promise<void> => {
+      if (pending.length === 0) return;
+      await tx.run(
+        `INSERT INTO ${catalogName(tx.schema, 'appendlog_checkpoint_leaves')} (first_leaf, checkpoint_id, leaf_count, leaves)
+         VALUES ($1, $2, $3, pg_catalog.decode($4, 'hex'))`,
+        [pendingFirst, id, pending.length, Buffer.concat(pending).toString('hex')],
+      );
+      pendingFirst += pending.length;
+      pending = [];
+    };
+    // Leaves [prevSize, size) are new: store their data, so later verifications can locate a change.
+    await streamLeaves(tx, tables, horizon, async (leaves) => {
+      for (const leaf of leaves) {
+        if (acc.size === prevSize && prevSize > 0) prefixRoot = toHex(acc.root());
+        if (acc.size >= prevSize) pending.push(leaf.data);
+        acc.pushLeafHash(leaf.leafHash);
+        if (pending.length === CHUNK) await flush();
+      }
+      options.onProgress?.(acc.size);
+    });
+    if (acc.size === prevSize && prevSize > 0) prefixRoot = toHex(acc.root());
+    await flush();
+    if (previous !== null && prevSize > 0 && prefixRoot !== previous.root) {
+      throw new IntegrityError(
+        acc.size < prevSize
+          ? `the log holds ${acc.size} versions below checkpoint ${previous.id}'s horizon, fewer than its ${prevSize}: checkpointed history was removed`
+          : `the first ${prevSize} versions no longer hash to checkpoint ${previous.id}'s root: checkpointed history was rewritten. Run verify against that checkpoint`,
+      );
+    }
+    const [now] = await tx.run<{ t: string }>(
+      `SELECT pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`,
+    );
+    const body: CheckpointBody = {
+      spec: SPEC_VERSION,
+      schema: tx.schema,
+      id,
+      treeSize: acc.size,
+      root: toHex(acc.root()),
+      horizon,
+      createdAt: now!.t,
+    };
+    const checkpoint: Checkpoint = key === undefined ? body : signCheckpoint(body, key);
+    await tx.run(
+      `INSERT INTO ${catalogName(tx.schema, 'appendlog_checkpoints')} (id, created_at, tree_size, root, horizon, body)
+       VALUES ($1, $2::timestamptz, $3, pg_catalog.decode($4, 'hex'), $5::xid8, $6::jsonb)`,
+      [id, body.createdAt, body.treeSize, body.root, horizon, JSON.stringify(checkpoint)],
+    );
+    return checkpoint;
+  });
+}

@@ -1,0 +1,224 @@
+import type { KeyObject } from 'node:crypto';
+import type { Database } from '../db.js';
+import { type Checkpoint, checkSignature } from './checkpoint-format.js';
+import { fromHex, toHex } from './hex.js';
+import { logLeafReader, type NamedLeaf, storedLeafReader } from './leaf-reader.js';
+import { countLeaves, hasCheckpointCatalog, snapshotHorizon, streamLeaves } from './leaves.js';
+import { leafHash, MerkleAccumulator } from './merkle.js';
+import { verifyConsistency } from './merkle-verify.js';
+import { consistencyRanges, RangeRoots } from './proof-ranges.js';
+import type { ConsistencyReport, Report } from './report.js';
+
+/** Options for checking the log against a checkpoint. */
+export interface AgainstOptions {
+  /** The key the checkpoint must be signed with (raw hex, PEM or KeyObject). */
+  publicKey?: string | KeyObject;
+  onProgress?: (leaves: number, total: number) => void;
+}
+
+/**
+ * Proves that the log is a consistent extension of `cp` (RFC 9162 consistency proof between the
+ * checkpoint's tree and the tree of the log now), and when it is not, locates what changed by
+ * comparing the log with the checkpoint's leaf index (itself authenticated by the checkpoint's root).
+ * `tables` are the schema's tables whose log exists. Runs in the verification's snapshot.
+ */
+export async function verifyAgainst(
+  tx: Database,
+  cp: Checkpoint,
+  tables: readonly string[],
+  report: Report,
+  options: AgainstOptions = {},
+): Promise<ConsistencyReport> {
+  const signatureProblem = checkSignature(cp, options.publicKey);
+  if (signatureProblem !== null) report.fail(null, null, null, 'checkpoint_invalid', signatureProblem);
+  if (cp.schema !== tx.schema) {
+    report.fail(
+      null,
+      null,
+      null,
+      'checkpoint_invalid',
+      `the checkpoint is of schema "${cp.schema}", not "${tx.schema}"`,
+    );
+  }
+  let horizon = await snapshotHorizon(tx);
+  if (BigInt(horizon) < BigInt(cp.horizon)) {
+    report.fail(
+      null,
+      null,
+      null,
+      'checkpoint_invalid',
+      `the checkpoint's horizon ${cp.horizon} is ahead of this database's (${horizon})`,
+    );
+    horizon = cp.horizon;
+  }
+  const m = cp.treeSize;
+  const n = await countLeaves(tx, tables, horizon);
+  const ranges = m <= n ? consistencyRanges(m, n) : [];
+  const rr = new RangeRoots(ranges);
+  const acc = new MerkleAccumulator();
+  let oldRoot = m === 0 ? toHex(acc.root()) : '';
+  await streamLeaves(tx, tables, horizon, (leaves) => {
+    for (const leaf of leaves) {
+      rr.push(leaf.leafHash);
+      acc.pushLeafHash(leaf.leafHash);
+      if (acc.size === m) oldRoot = toHex(acc.root());
+    }
+    options.onProgress?.(acc.size, n);
+  });
+  const newRoot = toHex(acc.root());
+  let consistency: ConsistencyReport;
+  if (m > n) {
+    report.fail(
+      null,
+      null,
+      null,
+      'checkpoint_truncated',
+      `the checkpoint covers ${m} versions but the log now has only ${n}`,
+    );
+    consistency = { oldSize: m, oldRoot: cp.root, newSize: n, newRoot, proof: [], ok: false };
+  } else {
+    const proof = rr.roots();
+    const ok = verifyConsistency(m, n, fromHex(cp.root), fromHex(newRoot), proof);
+    consistency = { oldSize: m, oldRoot: cp.root, newSize: n, newRoot, proof: proof.map(toHex), ok };
+    // A version slipped in below the checkpoint's horizon, right after its last leaf, would leave the
+    // prefix intact: the number of versions below the horizon must still be the checkpoint's size.
+    const below = ok ? await countLeaves(tx, tables, cp.horizon) : m;
+    if (below !== m) {
+      consistency.ok = false;
+      report.fail(
+        null,
+        null,
+        null,
+        'checkpoint_inconsistent',
+        `the log holds ${below} versions below checkpoint ${cp.id}'s horizon ${cp.horizon}, not ${m}`,
+      );
+    } else if (!ok) {
+      report.fail(
+        null,
+        null,
+        null,
+        'checkpoint_inconsistent',
+        `the log is not an extension of checkpoint ${cp.id}: its first ${m} versions hash to ${oldRoot}, not ${cp.root}`,
+      );
+    }
+  }
+  if (!consistency.ok) await locateChanges(tx, cp, tables, report);
+  return consistency;
+}
+
+const keyOf = (l: NamedLeaf): string => `${l.table}\u0000${l.entryId}\u0000${l.version}`;
+
+/**
+ * Names the versions that differ between the checkpoint's leaves (from the catalog's leaf index,
+ * authenticated by the checkpoint's root) and the log's versions below the checkpoint's horizon.
+ */
+async function locateChanges(
+  tx: Database,
+  cp: Checkpoint,
+  tables: readonly string[],
+  report: Report,
+): Promise<void> {
+  if (!(await hasCheckpointCatalog(tx))) {
+    report.fail(
+      null,
+      null,
+      null,
+      'checkpoint_index',
+      'this database has no checkpoint leaf index, so the change cannot be located',
+    );
+    return;
+  }
+  const indexAcc = new MerkleAccumulator();
+  const stored = await storedLeafReader(tx, cp.treeSize, (data) => indexAcc.pushLeafHash(leafHash(data)));
+  const current = await logLeafReader(tx, tables, cp.horizon);
+  const pendingOld = new Map<string, NamedLeaf>();
+  const pendingNew = new Map<string, NamedLeaf>();
+  const displaced: NamedLeaf[] = [];
+  let located = 0;
+  const changed = (old: NamedLeaf, now: NamedLeaf): void => {
+    if (old.hash === now.hash) return;
+    located += 1;
+    report.fail(
+      now.table,
+      now.entryId,
+      now.version,
+      'checkpoint_changed_version',
+      `version ${now.version} differs from the one checkpoint ${cp.id} holds`,
+    );
+  };
+  for (;;) {
+    const s = await stored.next();
+    const c = await current.next();
+    if (s === null && c === null) break;
+    if (s !== null && c !== null && keyOf(s) === keyOf(c)) {
+      changed(s, c);
+      continue;
+    }
+    if (s !== null) {
+      const k = keyOf(s);
+      const match = pendingNew.get(k);
+      if (match) {
+        pendingNew.delete(k);
+        changed(s, match);
+        if (displaced.length < 1000) displaced.push(match);
+      } else {
+        pendingOld.set(k, s);
+      }
+    }
+    if (c !== null) {
+      const k = keyOf(c);
+      const match = pendingOld.get(k);
+      if (match) {
+        pendingOld.delete(k);
+        changed(match, c);
+        if (displaced.length < 1000) displaced.push(c);
+      } else {
+        pendingNew.set(k, c);
+      }
+    }
+  }
+  for (const s of pendingOld.values()) {
+    located += 1;
+    report.fail(
+      s.table,
+      s.entryId,
+      s.version,
+      'checkpoint_missing_version',
+      `version ${s.version} is in checkpoint ${cp.id} but no longer in the log`,
+    );
+  }
+  for (const c of pendingNew.values()) {
+    located += 1;
+    report.fail(
+      c.table,
+      c.entryId,
+      c.version,
+      'checkpoint_unexpected_version',
+      `version ${c.version} is in the log below checkpoint ${cp.id}'s horizon but not in the checkpoint`,
+    );
+  }
+  if (located === 0) {
+    for (const d of displaced) {
+      located += 1;
+      report.fail(
+        d.table,
+        d.entryId,
+        d.version,
+        'checkpoint_order',
+        `version ${d.version} moved in the log's order since checkpoint ${cp.id}`,
+      );
+    }
+  }
+  const indexRoot = toHex(indexAcc.root());
+  if (indexAcc.size !== cp.treeSize || indexRoot !== cp.root) {
+    report.fail(
+      null,
+      null,
+      null,
+      'checkpoint_index',
+      `the catalog's copy of checkpoint ${cp.id}'s leaves does not match the checkpoint (altered too, or taken elsewhere): the versions listed may be incomplete`,
+    );
+  } else if (located === 0) {
+    report.fail(null, null, null, 'checkpoint_index', 'the change could not be located');
+  }
+}

@@ -1,0 +1,144 @@
+import type { KeyObject } from 'node:crypto';
+import type { Database } from '../db.js';
+import { InvalidInputError } from '../errors.js';
+import { tableObjects } from '../sql/names.js';
+import { checkStoredColumns, type RecordedTable, recordedTables } from './catalog.js';
+import { type Checkpoint, parseCheckpoint } from './checkpoint-format.js';
+import { existingLogs } from './leaves.js';
+import { Report, type VerifyResult } from './report.js';
+import { READ_SETTINGS_SQL, verifyChains } from './verify-chains.js';
+import { verifyAgainst } from './verify-checkpoint.js';
+
+/** Progress of a verification, for progress bars. */
+export interface VerifyProgress {
+  phase: 'versions' | 'checkpoint';
+  /** Versions (or leaves) done so far in this phase. */
+  done: number;
+  /** Versions (or leaves) in this phase. */
+  total: number;
+}
+
+/**
+ * Options of `db.verify()`.
+ *
+ * @example
+ * await db.verify({ tables: ['addresses'], against: checkpointJson, publicKey: trustedHex });
+ */
+export interface VerifyOptions {
+  /** Verify only these tables (SQL names); default: every table in the schema history. */
+  tables?: readonly string[];
+  /**
+   * A checkpoint taken earlier (the object, or its JSON text): also prove that the log is a
+   * consistent extension of it, and name what changed when it is not.
+   */
+  against?: Checkpoint | string;
+  /** The Ed25519 public key the checkpoint must be signed with (raw hex, PEM or KeyObject). */
+  publicKey?: string | KeyObject;
+  /** Rows per round trip (default 2000). */
+  pageSize?: number;
+  onProgress?: (progress: VerifyProgress) => void;
+}
+
+async function inSnapshot<T>(db: Database, fn: (tx: Database) => Promise<T>): Promise<T> {
+  return db.snapshot(async (tx) => {
+    for (const sql of READ_SETTINGS_SQL) await tx.run(sql);
+    return fn(tx);
+  });
+}
+
+async function countVersions(tx: Database, tables: readonly string[]): Promise<number> {
+  let total = 0;
+  for (const t of tables) {
+    const [row] = await tx.run<{ n: string }>(
+      `SELECT count(*)::text AS n FROM ${tableObjects(tx.schema, t).log}`,
+    );
+    total += Number(row!.n);
+  }
+  return total;
+}
+
+/**
+ * Verifies the whole schema (or some tables) in one snapshot. See `Database.verify`.
+ */
+export async function verifyDatabase(db: Database, options: VerifyOptions = {}): Promise<VerifyResult> {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('verify options must be an object', 'options');
+  const against = options.against === undefined ? undefined : parseCheckpoint(options.against);
+  return inSnapshot(db, async (tx) => {
+    const report = new Report();
+    const all = await recordedTables(tx);
+    if (options.tables !== undefined) {
+      const known = new Set(all.map((t) => t.table));
+      for (const t of options.tables) {
+        if (!known.has(t))
+          throw new InvalidInputError(`no table "${t}" in the schema history of "${tx.schema}"`, 'tables');
+      }
+    }
+    const chosen = options.tables === undefined ? all : all.filter((t) => options.tables!.includes(t.table));
+    const present = new Set(
+      await existingLogs(
+        tx,
+        chosen.map((t) => t.table),
+      ),
+    );
+    const total = options.onProgress ? await countVersions(tx, [...present]) : 0;
+    let before = 0;
+    for (const t of chosen) {
+      await verifyTable(tx, t, report, undefined, options, (rows) =>
+        options.onProgress?.({ phase: 'versions', done: before + rows, total }),
+      );
+      before = report.checked;
+    }
+    if (against === undefined) return report.result();
+    const tables = await existingLogs(
+      tx,
+      all.map((t) => t.table),
+    );
+    const consistency = await verifyAgainst(tx, against, tables, report, {
+      ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
+      onProgress: (done, n) => options.onProgress?.({ phase: 'checkpoint', done, total: n }),
+    });
+    return report.result(consistency);
+  });
+}
+
+async function verifyTable(
+  tx: Database,
+  t: RecordedTable,
+  report: Report,
+  entryId: string | undefined,
+  options: Pick<VerifyOptions, 'pageSize'>,
+  onRows?: (rows: number) => void,
+): Promise<void> {
+  const readable = await checkStoredColumns(tx, t, report);
+  if (readable === null) return;
+  // Without every recorded column, content hashes cannot be recomputed; the rest still can.
+  const contentReadable = readable.length === t.columns.length;
+  await verifyChains(tx, t, readable, contentReadable, report, {
+    ...(entryId === undefined ? {} : { entryId }),
+    ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+    ...(onRows === undefined ? {} : { onRows }),
+  });
+}
+
+/**
+ * Verifies one table, or one entry of it. See `Table.verify`.
+ */
+export async function verifyOneTable(db: Database, table: string, entryId?: string): Promise<VerifyResult> {
+  return inSnapshot(db, async (tx) => {
+    const report = new Report();
+    const [t] = await recordedTables(tx, [table]);
+    if (t === undefined) {
+      report.fail(
+        table,
+        null,
+        null,
+        'table_missing',
+        `table ${table} is not in the schema history of "${tx.schema}"`,
+      );
+      return report.result();
+    }
+    await verifyTable(tx, t, report, entryId, {});
+    return report.result();
+  });
+}

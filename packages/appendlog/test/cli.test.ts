@@ -1,0 +1,168 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../src/index.js';
+import { rawPublicKeyHex } from '../src/integrity/checkpoint-format.js';
+import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { waitForHorizon } from './support/horizon.js';
+import { addresses } from './support/tables.js';
+
+const pkg = fileURLToPath(new URL('..', import.meta.url));
+const bin = join(pkg, 'dist/cli/main.js');
+
+/** Runs the built `appendlog` binary. */
+function cli(
+  args: string[],
+  env: Record<string, string | undefined> = {},
+): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, DATABASE_URL: undefined, ...env },
+  });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+beforeAll(() => {
+  // `npm test` builds first; a bare `vitest run` of this file builds when the binary is missing.
+  if (!existsSync(bin)) execFileSync('npx', ['tsc', '-p', join(pkg, 'tsconfig.json')], { stdio: 'inherit' });
+});
+
+describe('appendlog CLI on a PGlite data directory', () => {
+  let dir: string;
+  let data: string;
+  let entryId: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-'));
+    data = join(dir, 'data');
+    const db = await connect({ dataDir: data });
+    await db.migrate([addresses]);
+    const book = db.table(addresses);
+    for (let i = 0; i < 4; i++) {
+      const v = await book.insert({ name: `n${i}`, city: 'Oslo' });
+      await book.update(v.entryId, { tel: `${i}` }, { actor: 'alice' });
+      entryId = v.entryId;
+    }
+    await db.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('verify: exit 0 and a readable report on intact data, JSON with --json', () => {
+    const r = cli(['verify', '--data-dir', data]);
+    expect(r.stdout).toContain('intact: 8 versions checked');
+    expect(r.code).toBe(0);
+    const j = cli(['verify', '--data-dir', data, '--json', '--table', 'addresses']);
+    expect(j.code).toBe(0);
+    expect(JSON.parse(j.stdout)).toEqual({ ok: true, checked: 8, erased: 0, failures: [] });
+    expect(j.stderr).toBe('');
+  });
+
+  it('checkpoint --out --sign-key, then verify --against --public-key', () => {
+    const { privateKey } = generateKeyPairSync('ed25519');
+    const keyFile = join(dir, 'key.pem');
+    writeFileSync(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const out = join(dir, 'cp.json');
+    const c = cli(['checkpoint', '--data-dir', data, '--out', out, '--sign-key', keyFile]);
+    expect(c.stderr).toBe('');
+    expect(c.code).toBe(0);
+    expect(c.stdout).toMatch(/^checkpoint 1: 8 versions, root [0-9a-f]{64}, signed/);
+    const cp = JSON.parse(readFileSync(out, 'utf8'));
+    expect(cp).toMatchObject({ id: 1, treeSize: 8, signature: { publicKey: rawPublicKeyHex(privateKey) } });
+    const v = cli(['verify', '--data-dir', data, '--against', out, '--public-key', cp.signature.publicKey]);
+    expect(v.stdout).toContain('consistent extension of the checkpoint (8 versions)');
+    expect(v.code).toBe(0);
+    const other = rawPublicKeyHex(generateKeyPairSync('ed25519').privateKey);
+    const w = cli(['verify', '--data-dir', data, '--against', out, '--public-key', other]);
+    expect(w.code).toBe(1);
+    expect(w.stdout).toContain('signed by another key');
+  });
+
+  it('export --car and check-car', () => {
+    const car = join(dir, 'h.car');
+    const e = cli(['export', '--car', car, '--data-dir', data, '--entry', entryId, '--json']);
+    expect(e.code).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ versions: 2 });
+    const c = cli(['check-car', car]);
+    expect(c.stdout).toContain('intact: 2 versions');
+    expect(c.code).toBe(0);
+  });
+
+  it('bad input: exit 2 with a message, no stack trace', () => {
+    const r = cli(['verify', '--data-dir', data, '--against', join(dir, 'missing.json')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^appendlog: cannot read checkpoint .*missing\.json/);
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, '{"spec":"other"}');
+    const b = cli(['verify', '--data-dir', data, '--against', bad]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toContain('not an appendlog checkpoint');
+    expect(cli(['export', '--data-dir', data]).code).not.toBe(0);
+  });
+
+  it('tampered data: exit 1 naming the entry and version', async () => {
+    const { PGlite } = await import('@electric-sql/pglite');
+    const pg = await PGlite.create(data);
+    await pg.exec(
+      `SET session_replication_role = replica; UPDATE addresses_log SET city = 'Gotham' WHERE entry_id = '${entryId}' AND version = 2`,
+    );
+    await pg.close();
+    const r = cli(['verify', '--data-dir', data]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`FAILED: 1 failure`);
+    expect(r.stdout).toContain(`addresses ${entryId} v2: content_hash_mismatch`);
+    const j = JSON.parse(cli(['verify', '--data-dir', data, '--json']).stdout);
+    expect(j.failures).toEqual([
+      expect.objectContaining({ table: 'addresses', entryId, version: 2, problem: 'content_hash_mismatch' }),
+    ]);
+    const c = cli(['checkpoint', '--data-dir', data, '--out', join(dir, 'cp2.json')]);
+    expect(c.code).toBe(1);
+    expect(c.stderr).toContain('no checkpoint taken');
+    expect(existsSync(join(dir, 'cp2.json'))).toBe(false);
+  });
+});
+
+describePostgres('appendlog CLI on PostgreSQL', () => {
+  let t: TestDb;
+  let dir: string;
+  beforeAll(async () => {
+    t = await postgres.open();
+    await t.db.migrate([addresses]);
+    const v = await t.db.table(addresses).insert({ name: 'pg' });
+    await t.db.table(addresses).update(v.entryId, { city: 'Oslo' });
+    dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-pg-'));
+  });
+  afterAll(async () => {
+    rmSync(dir, { recursive: true, force: true });
+    await t.close();
+  });
+
+  it('verify, checkpoint and verify --against through --url / DATABASE_URL', async () => {
+    const url = process.env.DATABASE_URL!;
+    expect(cli(['verify', '--url', url, '--schema', t.schema]).stdout).toContain(
+      'intact: 2 versions checked',
+    );
+    await waitForHorizon(t.db, ['addresses']);
+    const out = join(dir, 'cp.json');
+    const c = cli(['checkpoint', '--schema', t.schema, '--out', out], { DATABASE_URL: url });
+    expect(c.code).toBe(0);
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ schema: t.schema, treeSize: 2 });
+    expect(cli(['verify', '--schema', t.schema, '--against', out], { DATABASE_URL: url }).code).toBe(0);
+
+    const pool = rawPool(1);
+    try {
+      await pool.query(`SET session_replication_role = replica`);
+      await pool.query(`DELETE FROM "${t.schema}".addresses_log WHERE version = 1`);
+      await pool.query(`RESET session_replication_role`);
+    } finally {
+      await pool.end();
+    }
+    const r = cli(['verify', '--schema', t.schema, '--against', out, '--json'], { DATABASE_URL: url });
+    expect(r.code).toBe(1);
+    const problems = JSON.parse(r.stdout).failures.map((f: { problem: string }) => f.problem);
+    expect(problems).toEqual(expect.arrayContaining(['version_missing', 'checkpoint_missing_version']));
+  });
+});
