@@ -34,7 +34,7 @@ function numberParam(value: string | undefined, field: string, required = false)
 }
 
 /** The JSON API: the same operations as the pages, answering `Version` objects and typed errors. */
-export function apiRoutes({ book }: Deps): Hono<Env> {
+export function apiRoutes({ book, db }: Deps): Hono<Env> {
   const api = new Hono<Env>();
 
   api.onError((err, c) => {
@@ -188,6 +188,10 @@ export function apiRoutes({ book }: Deps): Hono<Env> {
       ),
     );
   });
+
+  api.get('/people/:id/verify', async (c) => c.json(await book.verify(idOf(c))));
+
+  api.get('/verify', async (c) => c.json(await db.verify()));
 
   api.get('/bin', async (c) =>
     c.json(await book.deleted({ limit: numberParam(c.req.query('limit'), 'limit') ?? 100 })),

@@ -9,11 +9,13 @@ import { secureHeaders } from 'hono/secure-headers';
 import { apiRoutes } from './api.js';
 import type { Deps, Env } from './context.js';
 import { readActor } from './input.js';
+import { IntegrityMonitor } from './integrity.js';
 import { activityRoutes } from './routes/activity.js';
 import { binRoutes } from './routes/bin.js';
 import { editRoutes } from './routes/edit.js';
 import { historyRoutes } from './routes/history.js';
 import { identityRoutes } from './routes/identity.js';
+import { integrityRoutes } from './routes/integrity.js';
 import { peopleRoutes } from './routes/people.js';
 import { timeTravelRoutes } from './routes/time-travel.js';
 import { addresses } from './schema.js';
@@ -26,7 +28,7 @@ const css = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
  * `app.fetch` serves it; tests call `app.request(...)` in-process.
  */
 export function createApp(db: Database): Hono<Env> {
-  const deps: Deps = { db, book: db.table(addresses) };
+  const deps: Deps = { db, book: db.table(addresses), integrity: new IntegrityMonitor(db) };
   const app = new Hono<Env>();
 
   app.use(
@@ -55,7 +57,10 @@ export function createApp(db: Database): Hono<Env> {
       setCookie(c, 'csrf', token, { path: '/', httpOnly: true, sameSite: 'Lax' });
     }
     c.set('csrf', token);
+    const page = c.req.method === 'GET' && !c.req.path.startsWith('/api/') && c.req.path !== '/style.css';
+    c.set('integrity', page ? await deps.integrity.current() : undefined);
     await next();
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') deps.integrity.invalidate();
   });
 
   app.get('/style.css', (c) =>
@@ -67,7 +72,10 @@ export function createApp(db: Database): Hono<Env> {
   // Forms: the browser must say the post comes from this site, and carry this session's token.
   const refuse = (c: Context<Env>) =>
     c.html(
-      <Layout page={{ actor: c.var.actor, csrf: c.var.csrf, path: '/' }} title="Refused">
+      <Layout
+        page={{ actor: c.var.actor, csrf: c.var.csrf, path: '/', integrity: undefined }}
+        title="Refused"
+      >
         <h1>That form was refused</h1>
         <p>
           It came from another site or from an old page. Nothing was changed. <a href="/">Start again</a>
@@ -90,7 +98,15 @@ export function createApp(db: Database): Hono<Env> {
     return c.text('Internal error', 500);
   });
 
-  for (const routes of [peopleRoutes, editRoutes, historyRoutes, binRoutes, timeTravelRoutes, activityRoutes])
+  for (const routes of [
+    peopleRoutes,
+    editRoutes,
+    historyRoutes,
+    binRoutes,
+    timeTravelRoutes,
+    activityRoutes,
+    integrityRoutes,
+  ])
     app.route('/', routes(deps));
   app.route('/', identityRoutes());
   return app;

@@ -1,5 +1,6 @@
 import { type AppendLogError, type Database, isAppendLogError, type Table } from 'appendlog';
 import type { Context } from 'hono';
+import type { IntegrityMonitor, IntegrityStatus } from './integrity.js';
 import type { addresses } from './schema.js';
 import type { PageContext } from './views/layout.js';
 
@@ -10,6 +11,8 @@ export interface Env {
     actor: string | null;
     /** The per-session CSRF token. */
     csrf: string;
+    /** The last verification, for the header badge (pages only). */
+    integrity: IntegrityStatus | undefined;
   };
 }
 
@@ -17,12 +20,18 @@ export interface Env {
 export interface Deps {
   db: Database;
   book: Table<typeof addresses.definition>;
+  integrity: IntegrityMonitor;
 }
 
 /** The layout's view of the request. */
 export function pageOf(c: Context<Env>): PageContext {
   const url = new URL(c.req.url);
-  return { actor: c.var.actor, csrf: c.var.csrf, path: url.pathname + url.search };
+  return {
+    actor: c.var.actor,
+    csrf: c.var.csrf,
+    path: url.pathname + url.search,
+    integrity: c.var.integrity,
+  };
 }
 
 /** The HTTP status of an appendlog error: 404, 409, 422, or 400 for the other refusals. */

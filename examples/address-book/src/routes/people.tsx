@@ -123,6 +123,7 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
     const latest = history.at(-1)!;
     const id = latest.entryId;
     const deleted = latest.op === 'delete';
+    const check = await book.verify(id);
     const notice = NOTICES[c.req.query('notice') ?? ''];
     return render(
       c,
@@ -161,7 +162,10 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
           <a href={`/people/${id}/history`}>History ({history.length} versions)</a>
         </p>
         <p class="hash" title="SHA-256 of this version, chained to the previous one">
-          hash <code>{latest.hash.slice(0, 16)}…</code>
+          {check.ok
+            ? `✓ all ${check.checked} versions verify`
+            : `⚠ ${check.failures.length} integrity problems`}{' '}
+          · hash <code>{latest.hash.slice(0, 16)}…</code>
           {latest.parentHash && (
             <>
               {' '}

@@ -1,5 +1,6 @@
 import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
+import type { IntegrityStatus } from '../integrity.js';
 
 export interface PageContext {
   /** The name the visitor acts as (from the cookie), or null before they chose one. */
@@ -8,6 +9,8 @@ export interface PageContext {
   csrf: string;
   /** The current path, to come back to after choosing a name. */
   path: string;
+  /** The last verification of the log, shown as a badge. */
+  integrity?: IntegrityStatus | undefined;
 }
 
 const NAV = [
@@ -18,7 +21,7 @@ const NAV = [
 ];
 
 /** The page frame: header with navigation and the "acting as" name, then the content. */
-export function Layout(props: { page: PageContext; title: string; children: Child; badge?: Child }) {
+export function Layout(props: { page: PageContext; title: string; children: Child }) {
   return (
     <>
       {raw('<!DOCTYPE html>')}
@@ -41,7 +44,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
                 </a>
               ))}
             </nav>
-            {props.badge}
+            {props.page.integrity && <IntegrityBadge status={props.page.integrity} />}
             <ActingAs page={props.page} />
           </header>
           <main>{props.children}</main>
@@ -71,6 +74,21 @@ function ActingAs(props: { page: PageContext }) {
         </>
       )}
     </div>
+  );
+}
+
+/** Green when every hash and chain link verified, red with the count of problems otherwise. */
+function IntegrityBadge(props: { status: IntegrityStatus }) {
+  const { ok, checked, failures, at } = props.status;
+  const title = `${checked} versions verified at ${at.toISOString().slice(11, 19)} UTC`;
+  return ok ? (
+    <a class="badge ok" href="/integrity" title={title}>
+      ✓ Log verified
+    </a>
+  ) : (
+    <a class="badge bad" href="/integrity" title={title}>
+      ⚠ {failures.length} integrity {failures.length === 1 ? 'problem' : 'problems'}
+    </a>
   );
 }
 
