@@ -8,6 +8,9 @@ import { Table } from './api/table.js';
 import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import { openPGlite, pgliteDriver } from './driver/pglite.js';
 import type { Driver, Queryable } from './driver/types.js';
+import { runPurge } from './erasure/purge.js';
+import type { PurgeOptions, PurgeResult } from './erasure/purge-types.js';
+import { syncRetention } from './erasure/retention.js';
 import { InvalidInputError, InvalidUsageError } from './errors.js';
 import { type CheckpointOptions, takeCheckpoint } from './integrity/checkpoint.js';
 import type { Checkpoint } from './integrity/checkpoint-format.js';
@@ -181,7 +184,16 @@ export class Database {
    */
   async migrate(tables: readonly TableDef[], options: MigrateOptions = {}): Promise<MigrateResult> {
     checkMigrateInput(tables, options);
-    return this.transaction((tx) => runMigration(tx, this.schema, tables, options));
+    return this.transaction(async (tx) => {
+      const result = await runMigration(tx, this.schema, tables, options);
+      // The recycle-bin retention (docs/erasure.md); old code running behind a newer migration changes none.
+      if (!options.dryRun)
+        await syncRetention(
+          tx,
+          tables.filter((t) => !result.behind.includes(t.name)),
+        );
+      return result;
+    });
   }
 
   /**
@@ -193,6 +205,25 @@ export class Database {
    */
   async schemaHistory(options: SchemaHistoryOptions = {}): Promise<SchemaHistoryRecord[]> {
     return readSchemaHistory(this, this.schema, options);
+  }
+
+  /**
+   * Runs due erasures: forgets deleted entries past their table's retention, then erases every
+   * forgotten entry whose due time has passed (user columns and salt of all its versions, through
+   * the database's single sanctioned path), in batches that each commit, then VACUUMs. Run it as
+   * the role that owns the tables, on the database handle (not inside a transaction).
+   *
+   * @example
+   * const { erased } = await db.purge();
+   * const preview = await db.purge({ dryRun: true });
+   */
+  async purge(options: PurgeOptions = {}): Promise<PurgeResult> {
+    if (this.#conn !== undefined) {
+      throw new InvalidUsageError(
+        'purge() commits batch by batch and then VACUUMs: call it outside db.transaction()',
+      );
+    }
+    return runPurge(this, options);
   }
 
   /**

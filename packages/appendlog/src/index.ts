@@ -17,6 +17,10 @@ export type { HistoryOptions, PageOptions } from './api/time-travel.js';
 export type { Op, Version } from './api/version.js';
 export type { ConnectOptions, MigrateOptions, MigrateResult } from './db.js';
 export { connect, Database } from './db.js';
+export type { CancelForgetOptions, ForgetOptions } from './erasure/options.js';
+export type { PurgedEntry, PurgeOptions, PurgeResult, ScheduledEntry } from './erasure/purge-types.js';
+export type { RetentionPolicy } from './erasure/retention-policy.js';
+export type { ErasureStatus } from './erasure/status.js';
 export type { DestructiveChange, ErrorCode } from './errors.js';
 export {
   AppendLogError,
@@ -51,5 +55,13 @@ export type { TableDefinition } from './migrate/definition.js';
 export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
 export type { ColumnInputTypes, ColumnType, ColumnValueTypes, DefaultInput } from './schema/column.js';
 export { Column, column } from './schema/column.js';
-export type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from './schema/table.js';
+export type {
+  ColumnMap,
+  InsertData,
+  PatchData,
+  ResolvedColumn,
+  RowData,
+  TableDef,
+  TableOptions,
+} from './schema/table.js';
 export { table } from './schema/table.js';

@@ -47,7 +47,9 @@ describePostgres('drivers', () => {
       await db.migrate([addresses]);
       const v = await db.table(addresses).insert({ name: 'Pooled' });
       await db.close();
-      const { rows } = await pool.query(`SELECT name FROM "${schema}".addresses WHERE entry_id = $1`, [v.entryId]);
+      const { rows } = await pool.query(`SELECT name FROM "${schema}".addresses WHERE entry_id = $1`, [
+        v.entryId,
+      ]);
       expect(rows[0].name).toBe('Pooled');
     } finally {
       await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -59,7 +61,9 @@ describePostgres('drivers', () => {
 describe('connect failures', () => {
   it('says clearly when the server cannot be reached, without leaking the password', async () => {
     const err = await connect({ url: 'postgres://someone:secret@127.0.0.1:1/nowhere' }).catch((e) => e);
-    expect(err.message).toMatch(/cannot reach the database at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere/);
+    expect(err.message).toMatch(
+      /cannot reach the database at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere/,
+    );
     expect(err.message).not.toContain('secret');
   });
 });

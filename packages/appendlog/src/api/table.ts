@@ -1,5 +1,14 @@
 import type { Database } from '../db.js';
-import { NotFoundError, ReasonRequiredError } from '../errors.js';
+import { forgetRequest } from '../erasure/duration.js';
+import type { CancelForgetOptions, ForgetOptions } from '../erasure/options.js';
+import {
+  cancelForgetLookupSql,
+  decodeErasureStatus,
+  type ErasureStatus,
+  type ErasureStatusRow,
+  erasureStatusSql,
+} from '../erasure/status.js';
+import { InvalidStateError, NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { VerifyResult } from '../integrity/report.js';
 import { verifyOneTable } from '../integrity/verify.js';
 import type { ColumnMap, InsertData, PatchData, RowData, TableDef } from '../schema/table.js';
@@ -117,6 +126,80 @@ export class Table<C extends ColumnMap> {
   async restore(entryId: string, options?: UpdateOptions): Promise<Version<RowData<C>>> {
     const id = checkEntryId(entryId);
     return this.#append('restore', id, expectedOf(options), options, null);
+  }
+
+  /**
+   * Forgets an entry (a right-to-erasure request): appends a `forget` version with a reason and
+   * a due time, and the entry leaves every read at once (get, list, listAt, the recycle bin).
+   * From the due time on, `db.purge()` erases the content of all its versions; until then
+   * `cancelForget` takes the request back. Nothing else can write a forgotten entry.
+   *
+   * @example
+   * await book.forget(id, { reason: 'GDPR request #12', after: '30 days' });
+   */
+  async forget(entryId: string, options: ForgetOptions): Promise<Version<RowData<C>>> {
+    const id = checkEntryId(entryId);
+    if (typeof options !== 'object' || options === null) {
+      throw new ReasonRequiredError(
+        `forgetting a ${this.definition.name} entry needs a reason: forget(id, { reason })`,
+      );
+    }
+    const call = { ...options, meta: { ...options.meta, erasure: forgetRequest(options.after) } };
+    const ctx = resolveContext(this.#db.context, call);
+    if (ctx.reason === null || ctx.reason.trim() === '') {
+      throw new ReasonRequiredError(
+        `forgetting a ${this.definition.name} entry needs a reason: forget(id, { reason })`,
+      );
+    }
+    return this.#append('forget', id, expectedOf(options), call, null);
+  }
+
+  /**
+   * Takes back a `forget` before it is due: appends a version that puts the entry back where it
+   * was (live, or in the recycle bin), with `meta.cancelForget = true`. After the due time it
+   * fails with `invalid_state`.
+   *
+   * @example
+   * await book.cancelForget(id, { reason: 'request withdrawn' });
+   */
+  async cancelForget(entryId: string, options: CancelForgetOptions): Promise<Version<RowData<C>>> {
+    const id = checkEntryId(entryId);
+    const ctx = resolveContext(this.#db.context, options);
+    if (ctx.reason === null || ctx.reason.trim() === '') {
+      throw new ReasonRequiredError(
+        `cancelling the forget of a ${this.definition.name} entry needs a reason: cancelForget(id, { reason })`,
+      );
+    }
+    const [row] = await this.#db.run<{ version: number; op: string; prior_op: string | null }>(
+      cancelForgetLookupSql(this.#db.schema, this.definition.name),
+      [id],
+    );
+    if (!row) throw new NotFoundError(`${this.definition.name} entry ${id} does not exist`);
+    if (row.op !== 'forget') {
+      throw new InvalidStateError(
+        `${this.definition.name} entry ${id} is not forgotten, so there is nothing to cancel`,
+      );
+    }
+    const op = row.prior_op === 'delete' ? 'delete' : 'restore';
+    const call = { ...options, meta: { ...options.meta, cancelForget: true } };
+    return this.#append(op, id, Number(row.version), call, null);
+  }
+
+  /**
+   * The erasure status of an entry: null when it is not forgotten, otherwise when it was
+   * forgotten, why, when it is due and, once purged, when it was erased.
+   *
+   * @example
+   * const e = await book.erasure(id); // { state: 'erased', reason: 'GDPR request #12', erasedAt, … }
+   */
+  async erasure(entryId: string): Promise<ErasureStatus | null> {
+    const id = checkEntryId(entryId);
+    const [row] = await this.#db.run<ErasureStatusRow>(
+      erasureStatusSql(this.#db.schema, this.definition.name),
+      [id],
+    );
+    if (!row) throw new NotFoundError(`${this.definition.name} entry ${id} does not exist`);
+    return row.op === 'forget' ? decodeErasureStatus(row) : null;
   }
 
   /** The latest version of a live entry, or null when it does not exist or is deleted. */

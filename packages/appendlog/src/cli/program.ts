@@ -3,6 +3,7 @@ import { LIBRARY_VERSION } from '../version.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
 import { registerExport } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
+import { registerPurge } from './commands/purge.js';
 import { schemaCommand } from './commands/schema.js';
 import { registerVerify } from './commands/verify.js';
 
@@ -15,6 +16,7 @@ export function buildProgram(): Command {
     .description('Append-only, hash-chained tables on PostgreSQL and PGlite')
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
+  registerPurge(program);
   program.addCommand(migrateCommand()).addCommand(schemaCommand());
   registerVerify(program);
   registerCheckpoint(program);

@@ -52,6 +52,12 @@ export function postgresDriver(pool: Pool, owned: boolean): Driver {
     async transaction<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
       const client: PoolClient = await pool.connect();
       let broken: Error | undefined;
+      // A checked-out client has no error listener: a backend that dies between two statements
+      // (pg_terminate_backend, a restart) would crash the process. Note it; the next statement fails.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client as unknown as PgQueryable));
@@ -65,6 +71,7 @@ export function postgresDriver(pool: Pool, owned: boolean): Driver {
         }
         throw err;
       } finally {
+        client.removeListener('error', onError);
         client.release(broken);
       }
     },

@@ -2,7 +2,7 @@ import type { DestructiveChange } from '../errors.js';
 import { quoteIdent } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import { columnDefaultDdl, defaultSql } from '../sql/column-default.js';
-import { tableObjects } from '../sql/names.js';
+import { catalogName, tableObjects } from '../sql/names.js';
 import { addColumnDdl, codeDdl, createStorageDdl, type StoredColumn } from '../sql/table-ddl.js';
 import {
   describeColumn,
@@ -269,7 +269,11 @@ function planTable(
 /** Privileges for an application role: read and append, never rewrite. */
 export function grantsDdl(schema: string, defs: readonly TableDef[], role: string): string {
   const r = quoteIdent(role);
-  const lines = [`GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${r};`];
+  const lines = [
+    `GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${r};`,
+    // Erasure status is readable; purging (the <t>_redact functions) stays with the owner.
+    `GRANT SELECT ON ${catalogName(schema, 'appendlog_erasures')}, ${catalogName(schema, 'appendlog_retention')} TO ${r};`,
+  ];
   for (const def of defs) {
     const o = tableObjects(schema, def.name);
     lines.push(

@@ -1,4 +1,5 @@
 import { encodeValue } from '../api/codec.js';
+import { checkRetention, type RetentionPolicy } from '../erasure/retention-policy.js';
 import { InvalidInputError } from '../errors.js';
 import type { Column, ColumnInputTypes, ColumnType } from './column.js';
 import { toSnakeCase, validateColumnName, validateTableName } from './names.js';
@@ -64,6 +65,19 @@ export interface TableDef<C extends ColumnMap = ColumnMap> {
   readonly $inferData: RowData<C>;
   /** Type-only: what `insert` accepts. */
   readonly $inferInsert: InsertData<C>;
+  /** The recycle-bin retention, stored by `migrate` and applied by `db.purge()`. */
+  readonly retention?: RetentionPolicy | undefined;
+}
+
+/**
+ * Table-wide options, the third argument of {@link table}.
+ *
+ * @example
+ * const notes = table('notes', { body: c.text() }, { retention: { deletedFor: '90 days' } });
+ */
+export interface TableOptions {
+  /** Erase entries left in the recycle bin longer than this (see docs/erasure.md). */
+  retention?: RetentionPolicy;
 }
 
 /**
@@ -78,9 +92,19 @@ export interface TableDef<C extends ColumnMap = ColumnMap> {
  *   city: c.text(),
  * });
  * type Address = typeof addresses.$inferData; // { name: string; addressLine1: string | null; city: … }
+ * // With a recycle-bin retention: deleted entries not restored within 90 days get erased by purge.
+ * export const notes = table('notes', { body: c.text() }, { retention: { deletedFor: '90 days' } });
  */
-export function table<C extends ColumnMap>(name: string, columns: C): TableDef<C> {
+export function table<C extends ColumnMap>(
+  name: string,
+  columns: C,
+  options: TableOptions = {},
+): TableDef<C> {
   validateTableName(name);
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidInputError('table options must be an object', 'options');
+  }
+  const retention = checkRetention(options.retention);
   if (typeof columns !== 'object' || columns === null || Object.keys(columns).length === 0) {
     throw new InvalidInputError(`table "${name}" needs at least one column`, 'columns');
   }
@@ -102,6 +126,7 @@ export function table<C extends ColumnMap>(name: string, columns: C): TableDef<C
     name,
     columns: Object.freeze(resolved),
     definition: columns,
+    ...(retention === undefined ? {} : { retention }),
   }) as unknown as TableDef<C>;
 }
 

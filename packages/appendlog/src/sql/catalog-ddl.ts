@@ -1,4 +1,5 @@
 import { quoteIdent } from '../schema/names.js';
+import { erasureCatalogDdl } from './erasure-ddl.js';
 import { catalogName } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
 
@@ -78,5 +79,5 @@ CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE 
 DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON ${checkpointLeaves};
 CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpointLeaves}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
-`;
+${erasureCatalogDdl(schema)}`;
 }

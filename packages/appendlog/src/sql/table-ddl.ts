@@ -11,6 +11,7 @@ import {
   viewDeleteValueSql,
   viewUpdateValueSql,
 } from './column-default.js';
+import { erasureTableDdl } from './erasure-ddl.js';
 import { type TableObjects, tableObjects } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
 
@@ -119,6 +120,7 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
     appendFunctionDdl(o, columns),
     viewDdl(o, columns),
     asOfFunctionDdl(o, columns),
+    erasureTableDdl(o, columns),
   ].join('\n');
 }
 
@@ -130,6 +132,8 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   h ${o.head}%ROWTYPE;
   current_version integer;
+  forget_meta jsonb;
+  prior_op text;
 BEGIN
   IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
   IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
@@ -162,8 +166,10 @@ BEGIN
       USING ERRCODE = '${SQLSTATE.versionConflict}',
             DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
   ELSIF h.op = 'forget' THEN
-    RAISE EXCEPTION 'appendlog: % entry % is forgotten and awaits erasure', ${t}, NEW.entry_id
-      USING ERRCODE = '${SQLSTATE.invalidState}';
+    -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
+    SELECT l.meta INTO forget_meta FROM ${o.log} l WHERE l.seq = h.seq;
+    SELECT l.op INTO prior_op FROM ${o.log} l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
+    PERFORM ${quoteIdent(o.schema)}.appendlog_check_cancel_forget(${t}, NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
   ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
     RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', ${t}, NEW.entry_id
       USING ERRCODE = '${SQLSTATE.notFound}';
@@ -182,6 +188,9 @@ BEGIN
   -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
   IF h.updated_at IS NOT NULL AND NEW.recorded_at <= h.updated_at THEN
     NEW.recorded_at := h.updated_at + interval '1 microsecond';
+  END IF;
+  IF NEW.op = 'forget' THEN
+    NEW.meta := ${quoteIdent(o.schema)}.appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
   NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());

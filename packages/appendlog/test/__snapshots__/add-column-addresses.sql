@@ -5,6 +5,8 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   h "public"."addresses_head"%ROWTYPE;
   current_version integer;
+  forget_meta jsonb;
+  prior_op text;
 BEGIN
   IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
   IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
@@ -37,8 +39,10 @@ BEGIN
       USING ERRCODE = '40001',
             DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
   ELSIF h.op = 'forget' THEN
-    RAISE EXCEPTION 'appendlog: % entry % is forgotten and awaits erasure', 'addresses', NEW.entry_id
-      USING ERRCODE = 'AL004';
+    -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
+    SELECT l.meta INTO forget_meta FROM "public"."addresses_log" l WHERE l.seq = h.seq;
+    SELECT l.op INTO prior_op FROM "public"."addresses_log" l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
+    PERFORM "public".appendlog_check_cancel_forget('addresses', NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
   ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
     RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'addresses', NEW.entry_id
       USING ERRCODE = 'AL003';
@@ -57,6 +61,9 @@ BEGIN
   -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
   IF h.updated_at IS NOT NULL AND NEW.recorded_at <= h.updated_at THEN
     NEW.recorded_at := h.updated_at + interval '1 microsecond';
+  END IF;
+  IF NEW.op = 'forget' THEN
+    NEW.meta := "public".appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
   NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
@@ -185,3 +192,70 @@ LANGUAGE sql STABLE AS $fn$
     ) l
    WHERE h.created_at <= $1 AND h.op <> 'forget' AND l.op NOT IN ('delete', 'forget')
 $fn$;
+
+
+CREATE OR REPLACE FUNCTION "public"."addresses_log_guard"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  head_op text;
+  at timestamptz;
+BEGIN
+  -- The single sanctioned UPDATE (DESIGN.md invariant 1): erasure's redaction, issued by the
+  -- trigger of an erasure record written in this transaction, changing nothing but the content.
+  IF TG_OP = 'UPDATE' AND pg_catalog.pg_trigger_depth() >= 2
+     AND OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL AND NEW.salt IS NULL
+     AND NEW."name" IS NULL
+     AND NEW."address_line_1" IS NULL
+     AND NEW."city" IS NULL
+     AND NEW."postcode" IS NULL
+     AND NEW."tel" IS NULL
+     AND NEW."email" IS NULL
+     AND (NEW.seq, NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, NEW.content_hash, NEW.parent_hash, NEW.hash) IS NOT DISTINCT FROM (OLD.seq, OLD.entry_id, OLD.version, OLD.op, OLD.recorded_at, OLD.tx_id, OLD.actor, OLD.reason, OLD.meta, OLD.content_hash, OLD.parent_hash, OLD.hash) THEN
+    SELECT h.op INTO head_op FROM "public"."addresses_head" h WHERE h.entry_id = OLD.entry_id;
+    SELECT x.erased_at INTO at FROM "public"."appendlog_erasures" x
+     WHERE x.table_name = 'addresses' AND x.entry_id = OLD.entry_id AND x.tx_id = pg_catalog.pg_current_xact_id();
+    IF head_op = 'forget' AND at IS NOT NULL THEN
+      NEW.redacted_at := at;
+      RETURN NEW;
+    END IF;
+  END IF;
+  RAISE EXCEPTION 'appendlog: % on %.% refused: it is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = 'AL001',
+          HINT = 'Append a new version instead; personal data is erased by forget() and appendlog purge.';
+END $fn$;
+
+DROP TRIGGER IF EXISTS appendlog_refuse_change ON "public"."addresses_log";
+CREATE TRIGGER appendlog_refuse_change BEFORE UPDATE OR DELETE ON "public"."addresses_log"
+  FOR EACH ROW EXECUTE FUNCTION "public"."addresses_log_guard"();
+
+CREATE OR REPLACE FUNCTION "public"."addresses_erase_rows"(p_entry_id uuid, p_at timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  UPDATE "public"."addresses_log"
+     SET "name" = NULL, "address_line_1" = NULL, "city" = NULL, "postcode" = NULL, "tel" = NULL, "email" = NULL, salt = NULL, redacted_at = p_at
+   WHERE entry_id = p_entry_id AND redacted_at IS NULL;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $fn$;
+REVOKE ALL ON FUNCTION "public"."addresses_erase_rows"(uuid, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION "public"."addresses_redact"(p_entry_id uuid) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  PERFORM 1 FROM "public"."addresses_head" WHERE entry_id = p_entry_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'appendlog: % entry % does not exist', 'addresses', p_entry_id
+      USING ERRCODE = 'AL003';
+  END IF;
+  IF EXISTS (SELECT 1 FROM "public"."appendlog_erasures" WHERE table_name = 'addresses' AND entry_id = p_entry_id) THEN
+    RETURN 0;
+  END IF;
+  -- The record's triggers check that the entry is forgotten and due, then redact it.
+  INSERT INTO "public"."appendlog_erasures" (table_name, entry_id) VALUES ('addresses', p_entry_id) RETURNING versions INTO n;
+  RETURN n;
+END $fn$;
+REVOKE ALL ON FUNCTION "public"."addresses_redact"(uuid) FROM PUBLIC;

@@ -65,11 +65,196 @@ DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON "public"."appendlog
 CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_checkpoint_leaves"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
+CREATE OR REPLACE FUNCTION "public".appendlog_forget_meta(meta jsonb, recorded_at timestamptz) RETURNS jsonb
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+  req jsonb := coalesce(meta -> 'erasure', '{}'::jsonb);
+  wait interval;
+  due timestamptz;
+BEGIN
+  IF meta IS NOT NULL AND pg_catalog.jsonb_typeof(meta) <> 'object' THEN
+    RAISE EXCEPTION 'appendlog: the meta of a forget must be a JSON object'
+      USING ERRCODE = 'AL005', DETAIL = 'field=meta';
+  END IF;
+  IF pg_catalog.jsonb_typeof(req) <> 'object' THEN
+    RAISE EXCEPTION 'appendlog: meta.erasure of a forget must be a JSON object'
+      USING ERRCODE = 'AL005', DETAIL = 'field=meta';
+  END IF;
+  IF req ? 'after' THEN
+    BEGIN
+      wait := (req ->> 'after')::interval;
+    EXCEPTION WHEN others THEN
+      RAISE EXCEPTION 'appendlog: forget after % is not a duration such as ''30 days''', req -> 'after'
+        USING ERRCODE = 'AL005', DETAIL = 'field=after';
+    END;
+    IF wait IS NULL OR wait < interval '0' THEN
+      RAISE EXCEPTION 'appendlog: forget after % is negative', req -> 'after'
+        USING ERRCODE = 'AL005', DETAIL = 'field=after';
+    END IF;
+    due := ((recorded_at AT TIME ZONE 'UTC') + wait) AT TIME ZONE 'UTC';
+  ELSIF req ? 'dueAt' THEN
+    BEGIN
+      due := (req ->> 'dueAt')::timestamptz;
+    EXCEPTION WHEN others THEN
+      RAISE EXCEPTION 'appendlog: forget due at % is not a time', req -> 'dueAt'
+        USING ERRCODE = 'AL005', DETAIL = 'field=after';
+    END;
+  ELSE
+    due := ((recorded_at AT TIME ZONE 'UTC') + interval '30 days') AT TIME ZONE 'UTC';
+  END IF;
+  IF due IS NULL OR NOT pg_catalog.isfinite(due) THEN
+    RAISE EXCEPTION 'appendlog: a forget needs a finite due time'
+      USING ERRCODE = 'AL005', DETAIL = 'field=after';
+  END IF;
+  -- A due time in the past means "due now": erasure never runs earlier than the forget itself.
+  due := greatest(due, recorded_at);
+  RETURN coalesce(meta, '{}'::jsonb) || pg_catalog.jsonb_build_object('erasure',
+    (req - 'after') || pg_catalog.jsonb_build_object('dueAt', pg_catalog.to_char(due AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')));
+END $fn$;
+
+-- The one write a forgotten entry accepts: cancelForget, before the due time, back to the state
+-- it had (a 'restore' if it was live, a 'delete' if it was in the recycle bin), with a reason.
+CREATE OR REPLACE FUNCTION "public".appendlog_check_cancel_forget(
+  tbl text, entry uuid, op text, reason text, meta jsonb, forget_meta jsonb, prior_op text
+) RETURNS void
+LANGUAGE plpgsql STABLE AS $fn$
+DECLARE
+  due timestamptz := (forget_meta -> 'erasure' ->> 'dueAt')::timestamptz;
+  wanted text := CASE WHEN prior_op = 'delete' THEN 'delete' ELSE 'restore' END;
+BEGIN
+  IF (meta -> 'cancelForget') IS DISTINCT FROM 'true'::jsonb THEN
+    RAISE EXCEPTION 'appendlog: % entry % is forgotten and awaits erasure (due %); only cancelForget can bring it back before then',
+      tbl, entry, forget_meta -> 'erasure' ->> 'dueAt'
+      USING ERRCODE = 'AL004';
+  END IF;
+  IF due IS NULL OR due <= pg_catalog.clock_timestamp() THEN
+    RAISE EXCEPTION 'appendlog: the erasure of % entry % was due at %; it can no longer be cancelled',
+      tbl, entry, forget_meta -> 'erasure' ->> 'dueAt'
+      USING ERRCODE = 'AL004';
+  END IF;
+  IF op IS DISTINCT FROM wanted THEN
+    RAISE EXCEPTION 'appendlog: cancelling the forget of % entry % appends a ''%'' version (it was % before), not ''%''',
+      tbl, entry, wanted, CASE WHEN wanted = 'delete' THEN 'deleted' ELSE 'live' END, op
+      USING ERRCODE = 'AL004';
+  END IF;
+  IF coalesce(pg_catalog.btrim(reason), '') = '' THEN
+    RAISE EXCEPTION 'appendlog: cancelling the forget of % entry % needs a reason', tbl, entry
+      USING ERRCODE = 'AL002';
+  END IF;
+END $fn$;
+
+CREATE TABLE IF NOT EXISTS "public"."appendlog_erasures" (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  table_name text NOT NULL,
+  entry_id uuid NOT NULL,
+  erased_at timestamptz NOT NULL,
+  tx_id xid8 NOT NULL,
+  erased_by text NOT NULL,
+  forget_version integer NOT NULL,
+  forgotten_at timestamptz NOT NULL,
+  forgotten_by text,
+  reason text NOT NULL,
+  due_at timestamptz NOT NULL,
+  versions integer NOT NULL,
+  CONSTRAINT appendlog_erasures_entry_key UNIQUE (table_name, entry_id)
+);
+
+-- Whatever the INSERT says, the record is what the log says: the caller names only the entry.
+CREATE OR REPLACE FUNCTION "public".appendlog_erasure_fill() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  r record;
+  n integer;
+  due timestamptz;
+BEGIN
+  IF NEW.table_name IS NULL OR NEW.entry_id IS NULL
+     OR pg_catalog.to_regclass(pg_catalog.format('%I.%I', TG_TABLE_SCHEMA, NEW.table_name || '_head')) IS NULL
+     OR pg_catalog.to_regclass(pg_catalog.format('%I.%I', TG_TABLE_SCHEMA, NEW.table_name || '_log')) IS NULL THEN
+    RAISE EXCEPTION 'appendlog: % is not an appendlog table of schema %', NEW.table_name, TG_TABLE_SCHEMA
+      USING ERRCODE = 'AL005', DETAIL = 'field=table';
+  END IF;
+  EXECUTE pg_catalog.format(
+    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.seq = h.seq
+      WHERE h.entry_id = $1 FOR UPDATE OF h',
+    TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
+    INTO r USING NEW.entry_id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  IF n = 0 THEN
+    RAISE EXCEPTION 'appendlog: % entry % does not exist', NEW.table_name, NEW.entry_id
+      USING ERRCODE = 'AL003';
+  END IF;
+  IF r.op <> 'forget' THEN
+    RAISE EXCEPTION 'appendlog: % entry % is not forgotten, so it cannot be erased', NEW.table_name, NEW.entry_id
+      USING ERRCODE = 'AL004';
+  END IF;
+  due := (r.meta -> 'erasure' ->> 'dueAt')::timestamptz;
+  IF due IS NULL OR due > pg_catalog.clock_timestamp() THEN
+    RAISE EXCEPTION 'appendlog: % entry % is not due for erasure until %', NEW.table_name, NEW.entry_id,
+      r.meta -> 'erasure' ->> 'dueAt'
+      USING ERRCODE = 'AL004';
+  END IF;
+  NEW.erased_at := pg_catalog.clock_timestamp();
+  NEW.tx_id := pg_catalog.pg_current_xact_id();
+  NEW.erased_by := current_user;
+  NEW.forget_version := r.version;
+  NEW.forgotten_at := r.recorded_at;
+  NEW.forgotten_by := r.actor;
+  NEW.reason := r.reason;
+  NEW.due_at := due;
+  NEW.versions := r.version;
+  RETURN NEW;
+END $fn$;
+
+-- Redacts every version of the entry just recorded, through the table's guard.
+CREATE OR REPLACE FUNCTION "public".appendlog_erasure_apply() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  EXECUTE pg_catalog.format('SELECT %I.%I($1, $2)', TG_TABLE_SCHEMA, NEW.table_name || '_erase_rows')
+    INTO n USING NEW.entry_id, NEW.erased_at;
+  IF n IS DISTINCT FROM NEW.versions THEN
+    RAISE EXCEPTION 'appendlog: erasing % entry % redacted % of its % versions', NEW.table_name, NEW.entry_id, n, NEW.versions
+      USING ERRCODE = 'AL001';
+  END IF;
+  RETURN NULL;
+END $fn$;
+
+DROP TRIGGER IF EXISTS appendlog_erasures_fill ON "public"."appendlog_erasures";
+CREATE TRIGGER appendlog_erasures_fill BEFORE INSERT ON "public"."appendlog_erasures"
+  FOR EACH ROW EXECUTE FUNCTION "public".appendlog_erasure_fill();
+DROP TRIGGER IF EXISTS appendlog_erasures_apply ON "public"."appendlog_erasures";
+CREATE TRIGGER appendlog_erasures_apply AFTER INSERT ON "public"."appendlog_erasures"
+  FOR EACH ROW EXECUTE FUNCTION "public".appendlog_erasure_apply();
+
+DROP TRIGGER IF EXISTS appendlog_erasures_refuse ON "public"."appendlog_erasures";
+CREATE TRIGGER appendlog_erasures_refuse BEFORE UPDATE OR DELETE ON "public"."appendlog_erasures"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_erasures_refuse_truncate ON "public"."appendlog_erasures";
+CREATE TRIGGER appendlog_erasures_refuse_truncate BEFORE TRUNCATE ON "public"."appendlog_erasures"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+
+CREATE TABLE IF NOT EXISTS "public"."appendlog_retention" (
+  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  set_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+  table_name text NOT NULL,
+  -- As given ('90 days'); NULL: no retention.
+  deleted_for text CHECK (deleted_for::interval >= interval '0')
+);
+
+DROP TRIGGER IF EXISTS appendlog_retention_refuse ON "public"."appendlog_retention";
+CREATE TRIGGER appendlog_retention_refuse BEFORE UPDATE OR DELETE ON "public"."appendlog_retention"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_retention_refuse_truncate ON "public"."appendlog_retention";
+CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."appendlog_retention"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+
 -- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog a0f2d96a2e077f1ffbe68624f8851939';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog f6e00d84bd19fd2fe38fad652db155e3';
 
 -- next step
 
@@ -128,6 +313,8 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   h "public"."addresses_head"%ROWTYPE;
   current_version integer;
+  forget_meta jsonb;
+  prior_op text;
 BEGIN
   IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
   IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
@@ -160,8 +347,10 @@ BEGIN
       USING ERRCODE = '40001',
             DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
   ELSIF h.op = 'forget' THEN
-    RAISE EXCEPTION 'appendlog: % entry % is forgotten and awaits erasure', 'addresses', NEW.entry_id
-      USING ERRCODE = 'AL004';
+    -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
+    SELECT l.meta INTO forget_meta FROM "public"."addresses_log" l WHERE l.seq = h.seq;
+    SELECT l.op INTO prior_op FROM "public"."addresses_log" l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
+    PERFORM "public".appendlog_check_cancel_forget('addresses', NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
   ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
     RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'addresses', NEW.entry_id
       USING ERRCODE = 'AL003';
@@ -180,6 +369,9 @@ BEGIN
   -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
   IF h.updated_at IS NOT NULL AND NEW.recorded_at <= h.updated_at THEN
     NEW.recorded_at := h.updated_at + interval '1 microsecond';
+  END IF;
+  IF NEW.op = 'forget' THEN
+    NEW.meta := "public".appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
   NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
@@ -307,3 +499,69 @@ LANGUAGE sql STABLE AS $fn$
     ) l
    WHERE h.created_at <= $1 AND h.op <> 'forget' AND l.op NOT IN ('delete', 'forget')
 $fn$;
+
+
+CREATE OR REPLACE FUNCTION "public"."addresses_log_guard"() RETURNS trigger
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  head_op text;
+  at timestamptz;
+BEGIN
+  -- The single sanctioned UPDATE (DESIGN.md invariant 1): erasure's redaction, issued by the
+  -- trigger of an erasure record written in this transaction, changing nothing but the content.
+  IF TG_OP = 'UPDATE' AND pg_catalog.pg_trigger_depth() >= 2
+     AND OLD.redacted_at IS NULL AND NEW.redacted_at IS NOT NULL AND NEW.salt IS NULL
+     AND NEW."name" IS NULL
+     AND NEW."address_line_1" IS NULL
+     AND NEW."city" IS NULL
+     AND NEW."postcode" IS NULL
+     AND NEW."tel" IS NULL
+     AND (NEW.seq, NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, NEW.content_hash, NEW.parent_hash, NEW.hash) IS NOT DISTINCT FROM (OLD.seq, OLD.entry_id, OLD.version, OLD.op, OLD.recorded_at, OLD.tx_id, OLD.actor, OLD.reason, OLD.meta, OLD.content_hash, OLD.parent_hash, OLD.hash) THEN
+    SELECT h.op INTO head_op FROM "public"."addresses_head" h WHERE h.entry_id = OLD.entry_id;
+    SELECT x.erased_at INTO at FROM "public"."appendlog_erasures" x
+     WHERE x.table_name = 'addresses' AND x.entry_id = OLD.entry_id AND x.tx_id = pg_catalog.pg_current_xact_id();
+    IF head_op = 'forget' AND at IS NOT NULL THEN
+      NEW.redacted_at := at;
+      RETURN NEW;
+    END IF;
+  END IF;
+  RAISE EXCEPTION 'appendlog: % on %.% refused: it is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = 'AL001',
+          HINT = 'Append a new version instead; personal data is erased by forget() and appendlog purge.';
+END $fn$;
+
+DROP TRIGGER IF EXISTS appendlog_refuse_change ON "public"."addresses_log";
+CREATE TRIGGER appendlog_refuse_change BEFORE UPDATE OR DELETE ON "public"."addresses_log"
+  FOR EACH ROW EXECUTE FUNCTION "public"."addresses_log_guard"();
+
+CREATE OR REPLACE FUNCTION "public"."addresses_erase_rows"(p_entry_id uuid, p_at timestamptz) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  UPDATE "public"."addresses_log"
+     SET "name" = NULL, "address_line_1" = NULL, "city" = NULL, "postcode" = NULL, "tel" = NULL, salt = NULL, redacted_at = p_at
+   WHERE entry_id = p_entry_id AND redacted_at IS NULL;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END $fn$;
+REVOKE ALL ON FUNCTION "public"."addresses_erase_rows"(uuid, timestamptz) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION "public"."addresses_redact"(p_entry_id uuid) RETURNS integer
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer;
+BEGIN
+  PERFORM 1 FROM "public"."addresses_head" WHERE entry_id = p_entry_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'appendlog: % entry % does not exist', 'addresses', p_entry_id
+      USING ERRCODE = 'AL003';
+  END IF;
+  IF EXISTS (SELECT 1 FROM "public"."appendlog_erasures" WHERE table_name = 'addresses' AND entry_id = p_entry_id) THEN
+    RETURN 0;
+  END IF;
+  -- The record's triggers check that the entry is forgotten and due, then redact it.
+  INSERT INTO "public"."appendlog_erasures" (table_name, entry_id) VALUES ('addresses', p_entry_id) RETURNING versions INTO n;
+  RETURN n;
+END $fn$;
+REVOKE ALL ON FUNCTION "public"."addresses_redact"(uuid) FROM PUBLIC;

@@ -1,0 +1,114 @@
+import { resolveContext } from '../api/context.js';
+import type { Database } from '../db.js';
+import { erasureObjects } from '../sql/erasure-ddl.js';
+import { catalogName, tableObjects } from '../sql/names.js';
+import { dueSql, retentionSql, ts } from './purge-sql.js';
+import type { PurgedEntry, PurgeHooks, PurgeResult, ScheduledEntry } from './purge-types.js';
+
+/** The reason recorded on a forget appended by the recycle-bin retention. */
+export function retentionReason(deletedFor: string): string {
+  return `recycle-bin retention: deleted and not restored within ${deletedFor}`;
+}
+
+export async function scheduleByRetention(
+  db: Database,
+  table: string,
+  deletedFor: string,
+  now: string | null,
+  max: number,
+  batchSize: number,
+  result: PurgeResult,
+): Promise<number> {
+  const o = tableObjects(db.schema, table);
+  const sql = retentionSql(db, table, { capped: true, lock: true });
+  let count = 0;
+  while (count < max) {
+    const n = Math.min(batchSize, max - count);
+    const rows = await db.transaction(async (tx) => {
+      const taken = await tx.run<{ entry_id: string; version: number; deleted_at: string }>(sql, [
+        now,
+        deletedFor,
+        n,
+      ]);
+      const ctx = resolveContext(tx.context, {
+        actor: tx.context.actor ?? 'appendlog purge',
+        reason: retentionReason(deletedFor),
+        meta: { erasure: { after: '0 seconds', retention: deletedFor } },
+      });
+      for (const r of taken) {
+        await tx.run(`SELECT version FROM ${o.append}('forget', $1, $2, $3, $4, $5::jsonb, NULL)`, [
+          r.entry_id,
+          Number(r.version),
+          ctx.actor,
+          ctx.reason,
+          ctx.meta,
+        ]);
+      }
+      return taken;
+    });
+    for (const r of rows) result.scheduled.push(scheduled(table, r, deletedFor));
+    count += rows.length;
+    if (rows.length < n) break;
+  }
+  return count;
+}
+
+export async function previewDue(
+  db: Database,
+  table: string,
+  now: string | null,
+  n: number,
+): Promise<PurgedEntry[]> {
+  const rows = await db.run<{ entry_id: string; version: number; reason: string | null; due_at: string }>(
+    dueSql(db, table, { capped: false, lock: false }),
+    [now, n],
+  );
+  return rows.map((r) => ({
+    table,
+    entryId: r.entry_id,
+    reason: r.reason,
+    dueAt: new Date(r.due_at),
+    versions: Number(r.version),
+  }));
+}
+
+export async function eraseBatch(
+  db: Database,
+  table: string,
+  now: string | null,
+  n: number,
+  batch: number,
+  hooks: PurgeHooks,
+): Promise<PurgedEntry[]> {
+  const redact = erasureObjects(tableObjects(db.schema, table)).redact;
+  return db.transaction(async (tx) => {
+    const due = await tx.run<{ entry_id: string }>(dueSql(db, table, { capped: true, lock: true }), [now, n]);
+    for (const [index, row] of due.entries()) {
+      await tx.run(`SELECT ${redact}($1::uuid)`, [row.entry_id]);
+      await hooks.afterRedact?.({ tx, table, entryId: row.entry_id, batch, index });
+    }
+    const done = await tx.run<{ entry_id: string; reason: string; due_at: string; versions: number }>(
+      `SELECT entry_id::text AS entry_id, reason, ${ts('due_at')} AS due_at, versions
+         FROM ${catalogName(db.schema, 'appendlog_erasures')}
+        WHERE table_name = $1 AND tx_id = pg_catalog.pg_current_xact_id()
+        ORDER BY seq`,
+      [table],
+    );
+    return done.map((r) => ({
+      table,
+      entryId: r.entry_id,
+      reason: r.reason,
+      dueAt: new Date(r.due_at),
+      versions: Number(r.versions),
+    }));
+  });
+}
+
+/** A scheduled entry of the report. */
+export function scheduled(
+  table: string,
+  r: { entry_id: string; deleted_at: string },
+  deletedFor: string,
+): ScheduledEntry {
+  return { table, entryId: r.entry_id, deletedAt: new Date(r.deleted_at), retention: deletedFor };
+}

@@ -1,0 +1,91 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { column as c, connect, type Database, table } from '../src/index.js';
+import { describeEngines, type TestDb } from './support/engines.js';
+
+const run = promisify(execFile);
+const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
+const notes = table('notes', { body: c.text() });
+
+/** Runs the CLI from source, as `appendlog …` would run the build. */
+async function cli(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ stdout: string; code: number; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+      cwd: packageDir,
+      env,
+    });
+    return { stdout, stderr, code: 0 };
+  } catch (err) {
+    const e = err as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+describeEngines('appendlog purge (CLI)', (engine) => {
+  let db: Database;
+  let t: TestDb | undefined;
+  let dir: string | undefined;
+  let target: string[];
+  const env = { ...process.env };
+  delete env.DATABASE_URL;
+
+  beforeAll(async () => {
+    if (engine.name === 'postgres') {
+      t = await engine.open();
+      db = t.db;
+      target = ['--url', process.env.DATABASE_URL!, '--schema', t.schema];
+    } else {
+      dir = await mkdtemp(join(tmpdir(), 'appendlog-cli-'));
+      db = await connect({ dataDir: dir });
+      target = ['--data-dir', dir];
+    }
+    await db.migrate([notes]);
+  });
+  afterAll(async () => {
+    if (t) await t.close();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('--dry-run reports without writing; a run erases and reports; bad flags exit 2', async () => {
+    const book = db.table(notes);
+    const v = await book.insert({ body: 'call me at 555-0100' });
+    await book.forget(v.entryId, { reason: 'GDPR request #7', after: '0 seconds' });
+    const pending = await book.insert({ body: 'not yet' });
+    await book.forget(pending.entryId, { reason: 'GDPR request #8' });
+    // PGlite on disk has one owner at a time: hand the directory to the CLI.
+    if (dir) await db.close();
+
+    const dry = await cli(['purge', '--dry-run', '--json', ...target], env);
+    expect(dry.code, dry.stderr).toBe(0);
+    const preview = JSON.parse(dry.stdout);
+    expect(preview).toMatchObject({ dryRun: true, vacuumed: [], more: false });
+    expect(preview.erased).toEqual([
+      expect.objectContaining({ table: 'notes', entryId: v.entryId, reason: 'GDPR request #7', versions: 2 }),
+    ]);
+
+    const real = await cli(['purge', ...target], env);
+    expect(real.code, real.stderr).toBe(0);
+    expect(real.stdout).toContain('erased 1 entry (2 versions)');
+    expect(real.stdout).toContain(v.entryId);
+    expect(real.stdout).toContain('vacuumed: notes');
+
+    const bad = await cli(['purge', '--limit', 'many', ...target], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--limit takes a positive integer');
+
+    if (dir) db = await connect({ dataDir: dir });
+    const text = await db.query<{ t: string }>('SELECT l::text AS t FROM notes_log l');
+    expect(text.map((r) => r.t).join('\n')).not.toContain('555-0100');
+    expect(text.map((r) => r.t).join('\n')).toContain('not yet');
+    expect(await db.table(notes).erasure(v.entryId)).toMatchObject({ state: 'erased' });
+    if (dir) await db.close();
+  });
+});
