@@ -189,6 +189,26 @@ export function apiRoutes({ book, db }: Deps): Hono<Env> {
     );
   });
 
+  api.post('/people/:id/forget', async (c) => {
+    const id = idOf(c);
+    const { actor, body } = await writeInput(c);
+    if (body.after !== undefined && typeof body.after !== 'string') {
+      throw new InvalidInputError('after must be a duration like "30 days" or an ISO 8601 time', 'after');
+    }
+    const reason = reasonOf(body, false) ?? '';
+    return c.json(
+      await book.forget(id, { reason, after: body.after, actor, expectedVersion: expectedOf(body) }),
+    );
+  });
+
+  api.post('/people/:id/cancel-forget', async (c) => {
+    const id = idOf(c);
+    const { actor, body } = await writeInput(c);
+    return c.json(await book.cancelForget(id, { reason: reasonOf(body, false) ?? '', actor }));
+  });
+
+  api.get('/people/:id/erasure', async (c) => c.json(await book.erasure(idOf(c))));
+
   api.get('/people/:id/verify', async (c) => c.json(await book.verify(idOf(c))));
 
   api.get('/verify', async (c) => c.json(await db.verify()));

@@ -13,6 +13,7 @@ import { IntegrityMonitor } from './integrity.js';
 import { activityRoutes } from './routes/activity.js';
 import { binRoutes } from './routes/bin.js';
 import { editRoutes } from './routes/edit.js';
+import { erasureRoutes } from './routes/erasure.js';
 import { historyRoutes } from './routes/history.js';
 import { identityRoutes } from './routes/identity.js';
 import { integrityRoutes } from './routes/integrity.js';
@@ -106,6 +107,7 @@ export function createApp(db: Database): Hono<Env> {
     timeTravelRoutes,
     activityRoutes,
     integrityRoutes,
+    erasureRoutes,
   ])
     app.route('/', routes(deps));
   app.route('/', identityRoutes());

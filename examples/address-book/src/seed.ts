@@ -59,5 +59,17 @@ export async function seedIfEmpty(db: Database): Promise<boolean> {
     const dup = await book.insert({ name: 'Ada Lovelace', city: 'London' }, bob);
     await book.delete(dup.entryId, { ...alice, reason: 'duplicate of the first Ada Lovelace entry' });
   });
+  // Someone who asked to be forgotten, already erased: only who, when and why remain.
+  const book = db.table(addresses);
+  const charles = await book.insert(
+    { name: 'Charles Babbage', city: 'London', tel: '+44 20 7946 0442' },
+    { actor: 'bob' },
+  );
+  await book.forget(charles.entryId, {
+    actor: 'alice',
+    reason: 'erasure request #1 (by e-mail)',
+    after: '0 seconds',
+  });
+  await db.purge();
   return true;
 }

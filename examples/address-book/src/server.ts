@@ -12,6 +12,14 @@ const db = url ? await connect({ url }) : await connect({ dataDir });
 await db.migrate([addresses]);
 if (await seedIfEmpty(db)) console.log('Seeded a few people with some history.');
 
+// Erase forgotten people whose request is due: at start, then every hour (usually a cron job).
+const purge = async () => {
+  const { erased } = await db.purge();
+  if (erased.length > 0) console.log(`Purge: erased ${erased.length} forgotten people.`);
+};
+await purge();
+setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3_600_000).unref();
+
 const port = Number(process.env.PORT ?? 3000);
 const server = serve({ fetch: createApp(db).fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);

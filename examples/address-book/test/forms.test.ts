@@ -307,6 +307,9 @@ describeEngines('Address Book pages and forms', (engine) => {
       const people = await fresh.db.table(addresses).list();
       expect(people.length).toBeGreaterThanOrEqual(4);
       expect(people.some((p) => p.version > 1)).toBe(true);
+      const bin = await fresh.db.table(addresses).deleted();
+      expect(bin.length).toBe(1);
+      expect((await fresh.db.verify()).erased).toBeGreaterThan(0); // someone asked to be forgotten
     } finally {
       await fresh.close();
     }

@@ -2,7 +2,7 @@ import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
-import { DiffTable, fieldChanges, PersonCard, VersionMeta } from '../views/parts.js';
+import { DiffTable, ErasureLine, fieldChanges, PersonCard, Time, VersionMeta } from '../views/parts.js';
 import { type C, historyOf, needActor, notFound, type PersonVersion, render } from './helpers.js';
 
 const PAGE = 50;
@@ -19,13 +19,21 @@ export function historyRoutes(deps: Deps): Hono<Env> {
     const before = readVersion(c.req.query('before')) ?? latest.version + 1;
     const shown = all.filter((v) => v.version < before).slice(-PAGE);
     const older = shown[0] && shown[0].version > 1 ? shown[0].version : null;
+    // A forgotten person's content is hidden, then erased; the who, when and why stay.
+    const erasure = latest.op === 'forget' ? await book.erasure(latest.entryId) : null;
+    const name = erasure ? 'a forgotten person' : latest.data.name;
     return render(
       c,
-      `History of ${latest.data.name}`,
+      `History of ${name}`,
       <>
         <h1>
-          History of <a href={`/people/${latest.entryId}`}>{latest.data.name}</a>
+          History of <a href={`/people/${latest.entryId}`}>{name}</a>
         </h1>
+        {erasure && (
+          <p class="banner erased">
+            <ErasureLine status={erasure} />.
+          </p>
+        )}
         <p class="muted">
           {all.length} versions, newest first. Each one is chained to the one before by its hash.
         </p>
@@ -46,7 +54,19 @@ export function historyRoutes(deps: Deps): Hono<Env> {
                     <a href={`/as-of?at=${encodeURIComponent(v.recordedAtIso)}`}>whole book then</a>
                   </span>
                 </div>
-                {v.op !== 'delete' && changes.length > 0 && <DiffTable changes={changes} />}
+                {erasure ? (
+                  <p class="muted">
+                    {v.redactedAt ? (
+                      <>
+                        erased on <Time at={v.redactedAt} />: <q class="reason">{erasure.reason}</q>
+                      </>
+                    ) : (
+                      'content hidden: this person was forgotten'
+                    )}
+                  </p>
+                ) : (
+                  v.op !== 'delete' && changes.length > 0 && <DiffTable changes={changes} />
+                )}
                 {canRevertTo(v, latest) && <RevertForm c={c} v={v} latest={latest} />}
               </li>
             );
@@ -67,6 +87,27 @@ export function historyRoutes(deps: Deps): Hono<Env> {
     const v = history && n !== null ? history[n - 1] : undefined;
     if (!history || !v) return notFound(c);
     const latest = history.at(-1)!;
+    if (latest.op === 'forget') {
+      const erasure = (await book.erasure(v.entryId))!;
+      return render(
+        c,
+        `A forgotten person, version ${v.version}`,
+        <>
+          <h1>
+            <a href={`/people/${v.entryId}`}>A forgotten person</a>{' '}
+            <span class="muted">
+              version {v.version} of {latest.version}
+            </span>
+          </h1>
+          <p class="meta-line">
+            <VersionMeta v={v} />
+          </p>
+          <p class="banner erased">
+            <ErasureLine status={erasure} />.
+          </p>
+        </>,
+      );
+    }
     const changes = await book.diff(v.entryId, v.version, latest.version);
     return render(
       c,

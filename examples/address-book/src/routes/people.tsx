@@ -5,7 +5,7 @@ import { type FieldErrors, readPerson } from '../input.js';
 import { FIELDS } from '../schema.js';
 import { ActivityChart } from '../views/chart.js';
 import { CsrfField } from '../views/layout.js';
-import { Notice, PersonCard, PersonForm, Time, VersionMeta } from '../views/parts.js';
+import { ErasureLine, Notice, PersonCard, PersonForm, Time, VersionMeta } from '../views/parts.js';
 import { fieldError, historyOf, needActor, notFound, pick, render } from './helpers.js';
 
 const NOTICES: Record<string, string> = {
@@ -15,6 +15,10 @@ const NOTICES: Record<string, string> = {
   deleted: 'Moved to the recycle bin. It can be restored.',
   restored: 'Restored from the recycle bin.',
   reverted: 'Reverted: a new version with the old data. The versions in between stay in the history.',
+  forgotten:
+    'Forgotten: this person has left every list, search and time travel. The content goes when the request is due.',
+  unforgotten: 'The erasure request was cancelled: the person is back where they were.',
+  'cancel-needs-reason': 'Cancelling an erasure request needs a reason.',
 };
 
 /** The list with search, the create form, and one person's page. */
@@ -125,6 +129,40 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
     const deleted = latest.op === 'delete';
     const check = await book.verify(id);
     const notice = NOTICES[c.req.query('notice') ?? ''];
+    if (latest.op === 'forget') {
+      const erasure = (await book.erasure(id))!;
+      return render(
+        c,
+        'A forgotten person',
+        <>
+          {notice && <Notice>{notice}</Notice>}
+          <h1>A forgotten person</h1>
+          <div class="banner erased">
+            <p>
+              <ErasureLine status={erasure} />.
+            </p>
+            {erasure.state === 'scheduled' && erasure.dueAt > new Date() && (
+              <form method="post" action={`/people/${id}/cancel-forget`} class="revert">
+                <CsrfField page={pageOf(c)} />
+                <input
+                  name="reason"
+                  class="small reason-input"
+                  placeholder="Why cancel?"
+                  aria-label="Why cancel?"
+                />
+                <button type="submit" class="secondary small">
+                  Cancel the request
+                </button>
+              </form>
+            )}
+          </div>
+          <p class="meta-line">
+            <a href={`/people/${id}/history`}>History ({history.length} versions, content hidden)</a> ·{' '}
+            {check.ok ? `✓ the chain verifies (${check.erased} versions erased)` : '⚠ integrity problems'}
+          </p>
+        </>,
+      );
+    }
     return render(
       c,
       latest.data.name,
@@ -159,7 +197,10 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
         <PersonCard data={latest.data} />
         <p class="meta-line">
           <VersionMeta v={latest} /> ·{' '}
-          <a href={`/people/${id}/history`}>History ({history.length} versions)</a>
+          <a href={`/people/${id}/history`}>History ({history.length} versions)</a> ·{' '}
+          <a href={`/people/${id}/forget`} class="danger-link">
+            Forget this person
+          </a>
         </p>
         <p class="hash" title="SHA-256 of this version, chained to the previous one">
           {check.ok

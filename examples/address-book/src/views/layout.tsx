@@ -18,6 +18,7 @@ const NAV = [
   { href: '/bin', label: 'Recycle bin' },
   { href: '/as-of', label: 'Time travel' },
   { href: '/activity', label: 'Activity' },
+  { href: '/erasures', label: 'Erasures' },
 ];
 
 /** The page frame: header with navigation and the "acting as" name, then the content. */

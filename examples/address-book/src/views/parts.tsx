@@ -1,4 +1,4 @@
-import type { Op, Version } from 'appendlog';
+import type { ErasureStatus, Op, Version } from 'appendlog';
 import type { FieldErrors } from '../input.js';
 import { FIELDS, type FieldKey, type Person } from '../schema.js';
 import { CsrfField, type PageContext } from './layout.js';
@@ -179,5 +179,20 @@ export function Notice(props: { children: unknown }) {
     <p class="notice" role="status">
       {props.children}
     </p>
+  );
+}
+
+/** "erased on <date>: <reason>", or when it will be. */
+export function ErasureLine(props: { status: ErasureStatus }) {
+  const s = props.status;
+  return s.state === 'erased' ? (
+    <span>
+      erased on <Time at={s.erasedAt} />: <q class="reason">{s.reason}</q>
+    </span>
+  ) : (
+    <span>
+      forgotten on <Time at={s.forgottenAt} /> by {s.forgottenBy ?? 'unknown'}:{' '}
+      <q class="reason">{s.reason}</q>; to be erased after <Time at={s.dueAt} />
+    </span>
   );
 }
