@@ -177,4 +177,28 @@ const missing = browserMissing();
     expect(await page.locator('main img, main script').count()).toBe(0);
     expect(problems).toEqual([]);
   });
+  it('forgetting a person: gone from the list at once, erased by the purge', async () => {
+    const page = await tab(alice);
+    await page.goto(`${server.url}/new`);
+    await page.getByLabel('Name').fill('Charles Babbage');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByText('Created.').waitFor();
+    await page.getByRole('link', { name: 'Forget this person' }).click();
+    await page.getByLabel(/^Reason/).fill('erasure request #3');
+    await page.getByLabel('at the next purge (no way back)').check();
+    await page.getByRole('button', { name: 'Forget this person' }).click();
+    await page.getByText('Forgotten: this person has left every list').waitFor();
+    await page.getByRole('link', { name: 'People' }).click();
+    expect(await page.getByRole('link', { name: 'Charles Babbage' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Erasures' }).click();
+    await page.getByRole('button', { name: 'Run the purge now' }).click();
+    await page.getByText('The purge erased 1 forgotten people.').waitFor();
+    await page.getByRole('link', { name: 'A forgotten person' }).first().click();
+    const versions = page.locator('.timeline .entry');
+    await expect.poll(() => versions.count()).toBe(2);
+    for (const text of await versions.allTextContents())
+      expect(text).toMatch(/erased on .*: erasure request #3/);
+    expect(await page.locator('main').textContent()).not.toContain('Charles Babbage');
+    expect(problems).toEqual([]);
+  });
 });
