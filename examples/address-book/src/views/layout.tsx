@@ -51,7 +51,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
           <main>{props.children}</main>
           <footer>
             Every change appends a version to a hash-chained log; nothing is ever overwritten. Built with
-            appendlog.
+            appendlog. “Acting as” is a name you choose, not an account: real accounts come later.
           </footer>
         </body>
       </html>
