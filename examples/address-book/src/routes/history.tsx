@@ -49,10 +49,12 @@ export function historyRoutes(deps: Deps): Hono<Env> {
                       <span class="muted"> (reverted to v{v.meta.revertedTo})</span>
                     )}
                   </span>
-                  <span class="links">
-                    <a href={`/people/${v.entryId}/versions/${v.version}`}>view</a> ·{' '}
-                    <a href={`/as-of?at=${encodeURIComponent(v.recordedAtIso)}`}>whole book then</a>
-                  </span>
+                  {erasure === null && (
+                    <span class="links">
+                      <a href={`/people/${v.entryId}/versions/${v.version}`}>view</a> ·{' '}
+                      <a href={`/as-of?at=${encodeURIComponent(v.recordedAtIso)}`}>whole book then</a>
+                    </span>
+                  )}
                 </div>
                 {erasure ? (
                   <p class="muted">
