@@ -1,0 +1,115 @@
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Database } from 'appendlog';
+import { type Context, Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { getCookie, setCookie } from 'hono/cookie';
+import { csrf } from 'hono/csrf';
+import { secureHeaders } from 'hono/secure-headers';
+import { apiRoutes } from './api.js';
+import type { Deps, Env } from './context.js';
+import { readActor } from './input.js';
+import { IntegrityMonitor } from './integrity.js';
+import { activityRoutes } from './routes/activity.js';
+import { binRoutes } from './routes/bin.js';
+import { editRoutes } from './routes/edit.js';
+import { erasureRoutes } from './routes/erasure.js';
+import { historyRoutes } from './routes/history.js';
+import { identityRoutes } from './routes/identity.js';
+import { integrityRoutes } from './routes/integrity.js';
+import { peopleRoutes } from './routes/people.js';
+import { timeTravelRoutes } from './routes/time-travel.js';
+import { addresses } from './schema.js';
+import { Layout } from './views/layout.js';
+
+const css = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
+
+/**
+ * The whole Address Book as a Hono app over an appendlog database that has been migrated.
+ * `app.fetch` serves it; tests call `app.request(...)` in-process.
+ */
+export function createApp(db: Database): Hono<Env> {
+  const deps: Deps = { db, book: db.table(addresses), integrity: new IntegrityMonitor(db) };
+  const app = new Hono<Env>();
+
+  app.use(
+    secureHeaders({
+      contentSecurityPolicy: {
+        defaultSrc: ["'none'"],
+        styleSrc: ["'self'"],
+        imgSrc: ["'self'", 'data:'],
+        formAction: ["'self'"],
+        baseUri: ["'none'"],
+        frameAncestors: ["'none'"],
+      },
+    }),
+  );
+
+  // An address book entry is small: refuse large bodies before reading them.
+  app.use(bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Request body too large', 413) }));
+
+  // Who is acting (a name, not an account) and the session's CSRF token, from cookies.
+  app.use(async (c, next) => {
+    const actor = readActor(getCookie(c, 'actor'));
+    c.set('actor', 'actor' in actor ? actor.actor : null);
+    let token = getCookie(c, 'csrf');
+    if (token === undefined || !/^[0-9a-f]{64}$/.test(token)) {
+      token = randomBytes(32).toString('hex');
+      setCookie(c, 'csrf', token, { path: '/', httpOnly: true, sameSite: 'Lax' });
+    }
+    c.set('csrf', token);
+    const page = c.req.method === 'GET' && !c.req.path.startsWith('/api/') && c.req.path !== '/style.css';
+    c.set('integrity', page ? await deps.integrity.current() : undefined);
+    await next();
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') deps.integrity.invalidate();
+  });
+
+  app.get('/style.css', (c) =>
+    c.body(css, 200, { 'content-type': 'text/css; charset=utf-8', 'cache-control': 'max-age=300' }),
+  );
+
+  app.route('/api', apiRoutes(deps));
+
+  // Forms: the browser must say the post comes from this site, and carry this session's token.
+  const refuse = (c: Context<Env>) =>
+    c.html(
+      <Layout
+        page={{ actor: c.var.actor, csrf: c.var.csrf, path: '/', integrity: undefined }}
+        title="Refused"
+      >
+        <h1>That form was refused</h1>
+        <p>
+          It came from another site or from an old page. Nothing was changed. <a href="/">Start again</a>
+        </p>
+      </Layout>,
+      403,
+    );
+  app.use(csrf());
+  app.use(async (c, next) => {
+    if (c.req.method === 'GET' || c.req.method === 'HEAD' || c.req.path.startsWith('/api/')) return next();
+    const body = await c.req.parseBody();
+    const sent = typeof body._csrf === 'string' ? Buffer.from(body._csrf) : Buffer.alloc(0);
+    const expected = Buffer.from(c.var.csrf);
+    if (sent.length !== expected.length || !timingSafeEqual(sent, expected)) return refuse(c);
+    await next();
+  });
+  app.onError((err, c) => {
+    if ('status' in err && err.status === 403) return refuse(c);
+    console.error(err);
+    return c.text('Internal error', 500);
+  });
+
+  for (const routes of [
+    peopleRoutes,
+    editRoutes,
+    historyRoutes,
+    binRoutes,
+    timeTravelRoutes,
+    activityRoutes,
+    integrityRoutes,
+    erasureRoutes,
+  ])
+    app.route('/', routes(deps));
+  app.route('/', identityRoutes());
+  return app;
+}

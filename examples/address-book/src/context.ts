@@ -1,0 +1,55 @@
+import { type AppendLogError, type Database, isAppendLogError, type Table } from 'appendlog';
+import type { Context } from 'hono';
+import type { IntegrityMonitor, IntegrityStatus } from './integrity.js';
+import type { addresses } from './schema.js';
+import type { PageContext } from './views/layout.js';
+
+/** What the middleware puts on every request. */
+export interface Env {
+  Variables: {
+    /** The name the visitor acts as, or null. */
+    actor: string | null;
+    /** The per-session CSRF token. */
+    csrf: string;
+    /** The last verification, for the header badge (pages only). */
+    integrity: IntegrityStatus | undefined;
+  };
+}
+
+/** The handles the routes work with. */
+export interface Deps {
+  db: Database;
+  book: Table<typeof addresses.definition>;
+  integrity: IntegrityMonitor;
+}
+
+/** The layout's view of the request. */
+export function pageOf(c: Context<Env>): PageContext {
+  const url = new URL(c.req.url);
+  return {
+    actor: c.var.actor,
+    csrf: c.var.csrf,
+    path: url.pathname + url.search,
+    integrity: c.var.integrity,
+  };
+}
+
+/** The HTTP status of an appendlog error: 404, 409, 422, or 400 for the other refusals. */
+export function statusOf(err: AppendLogError): 400 | 404 | 409 | 422 {
+  switch (err.code) {
+    case 'not_found':
+      return 404;
+    case 'version_conflict':
+      return 409;
+    case 'invalid_input':
+    case 'reason_required':
+      return 422;
+    default:
+      return 400;
+  }
+}
+
+/** The typed error, when `err` is one the routes answer (anything else is a 500). */
+export function asAppError(err: unknown): AppendLogError | null {
+  return isAppendLogError(err) ? err : null;
+}

@@ -1,0 +1,154 @@
+import { Hono } from 'hono';
+import { asAppError, type Deps, type Env, pageOf } from '../context.js';
+import { type FieldErrors, readPerson, readReason, readVersion } from '../input.js';
+import type { FieldKey, Person } from '../schema.js';
+import { DiffTable, fieldChanges, PersonForm, VersionMeta } from '../views/parts.js';
+import {
+  type C,
+  fieldError,
+  historyOf,
+  needActor,
+  notFound,
+  type PersonVersion,
+  pick,
+  render,
+} from './helpers.js';
+
+type Values = Partial<Record<FieldKey, string | null>>;
+
+/**
+ * Editing with optimistic concurrency: the form carries the version it was opened at. When
+ * someone saved in between, nothing is overwritten: the page shows what changed meanwhile and
+ * keeps the visitor's own changes, applied on top of the latest version, for a second look.
+ */
+export function editRoutes(deps: Deps): Hono<Env> {
+  const { book } = deps;
+  const app = new Hono<Env>();
+
+  app.get('/people/:id/edit', async (c) => {
+    if (c.var.actor === null) return needActor(c);
+    const history = await historyOf(deps, c.req.param('id'));
+    const current = history?.at(-1);
+    if (!current || current.op === 'delete') return notFound(c);
+    return editPage(c, { current, values: current.data, errors: {} });
+  });
+
+  app.post('/people/:id', async (c) => {
+    if (c.var.actor === null) return needActor(c);
+    const id = c.req.param('id');
+    const history = await historyOf(deps, id);
+    const current = history?.at(-1);
+    if (!history || !current) return notFound(c);
+    if (current.op === 'delete') return c.redirect(`/people/${id}`, 303);
+    const body = await c.req.parseBody();
+    const { data, errors } = readPerson(pick(body));
+    const { reason, error: reasonError } = readReason(body.reason, false);
+    if (reasonError) errors.reason = reasonError;
+    const expected = readVersion(body.expectedVersion);
+    if (expected === null || expected > current.version) {
+      return editPage(
+        c,
+        {
+          current,
+          values: data,
+          reason,
+          errors: { ...errors, version: 'This form is out of date; open it again' },
+        },
+        422,
+      );
+    }
+    if (expected !== current.version) return conflictPage(c, history, expected, data, reason);
+    if (Object.keys(errors).length > 0) return editPage(c, { current, values: data, reason, errors }, 422);
+
+    const changes = fieldChanges(current.data, { ...current.data, ...data });
+    if (changes.length === 0) return c.redirect(`/people/${id}?notice=unchanged`, 303);
+    const patch = Object.fromEntries(changes.map((ch) => [ch.field, ch.after]));
+    try {
+      await book.update(id, patch, { expectedVersion: expected, reason, actor: c.var.actor });
+      return c.redirect(`/people/${id}?notice=updated`, 303);
+    } catch (err) {
+      const e = asAppError(err);
+      if (e?.code === 'invalid_input')
+        return editPage(c, { current, values: data, reason, errors: fieldError(e) }, 422);
+      // Lost a race between reading and writing: same answer as a stale form.
+      if (e?.code === 'version_conflict')
+        return conflictPage(c, (await historyOf(deps, id))!, expected, data, reason);
+      throw err;
+    }
+  });
+
+  return app;
+}
+
+/** The form again, on top of the latest version: the visitor's own changes kept, theirs shown. */
+function conflictPage(
+  c: C,
+  history: PersonVersion[],
+  expected: number,
+  submitted: Partial<Person>,
+  reason?: string,
+) {
+  const seen = history[expected - 1]!;
+  const current = history.at(-1)!;
+  const mine = fieldChanges(seen.data, { ...seen.data, ...submitted });
+  const theirs = fieldChanges(seen.data, current.data);
+  const values: Values = { ...current.data, ...Object.fromEntries(mine.map((m) => [m.field, m.after])) };
+  const errors: FieldErrors = {};
+  for (const m of mine) {
+    const t = theirs.find((x) => x.field === m.field);
+    if (t && t.after !== m.after)
+      errors[m.field] = `Also changed meanwhile, to “${t.after ?? ''}”. Yours is kept here.`;
+  }
+  const conflict = { seen, since: history.slice(expected), theirs };
+  return editPage(c, { current, values, reason, errors, conflict }, 409);
+}
+
+function editPage(
+  c: C,
+  props: {
+    current: PersonVersion;
+    values: Values;
+    errors: FieldErrors;
+    reason?: string | undefined;
+    conflict?: { seen: PersonVersion; since: PersonVersion[]; theirs: ReturnType<typeof fieldChanges> };
+  },
+  status: 200 | 409 | 422 = 200,
+) {
+  const { current, conflict } = props;
+  return render(
+    c,
+    `Edit ${current.data.name}`,
+    <>
+      <h1>Edit {current.data.name}</h1>
+      {conflict && (
+        <section class="banner conflict" role="alert">
+          <h2>Someone changed this person while you were editing</h2>
+          <p>
+            You started from version {conflict.seen.version}; it is now at version {current.version}. Nothing
+            was overwritten. Here is what changed meanwhile:
+          </p>
+          <ul class="since">
+            {conflict.since.map((v) => (
+              <li>
+                <VersionMeta v={v} />
+              </li>
+            ))}
+          </ul>
+          <DiffTable changes={conflict.theirs} />
+          <p>Below: version {current.version} with your changes on top. Check them, then save again.</p>
+        </section>
+      )}
+      {props.errors.version && <p class="error">{props.errors.version}</p>}
+      <PersonForm
+        page={pageOf(c)}
+        action={`/people/${current.entryId}`}
+        values={props.values}
+        errors={props.errors}
+        submit="Save"
+        expectedVersion={current.version}
+        reason={props.reason}
+      />
+    </>,
+    status,
+  );
+}

@@ -1,0 +1,222 @@
+import { Hono } from 'hono';
+import { activity } from '../activity.js';
+import { asAppError, type Deps, type Env, pageOf } from '../context.js';
+import { type FieldErrors, readPerson } from '../input.js';
+import { FIELDS } from '../schema.js';
+import { ActivityChart } from '../views/chart.js';
+import { CsrfField } from '../views/layout.js';
+import { ErasureLine, Notice, PersonCard, PersonForm, Time, VersionMeta } from '../views/parts.js';
+import { fieldError, historyOf, needActor, notFound, pick, render } from './helpers.js';
+
+const NOTICES: Record<string, string> = {
+  created: 'Created. This is version 1 of the entry.',
+  updated: 'Saved as a new version. The old one is still in the history.',
+  unchanged: 'Nothing changed, so no version was added.',
+  deleted: 'Moved to the recycle bin. It can be restored.',
+  restored: 'Restored from the recycle bin.',
+  reverted: 'Reverted: a new version with the old data. The versions in between stay in the history.',
+  forgotten:
+    'Forgotten: this person has left every list, search and time travel. The content goes when the request is due.',
+  unforgotten: 'The erasure request was cancelled: the person is back where they were.',
+  'cancel-needs-reason': 'Cancelling an erasure request needs a reason.',
+};
+
+/** The list with search, the create form, and one person's page. */
+export function peopleRoutes(deps: Deps): Hono<Env> {
+  const { book, db } = deps;
+  const app = new Hono<Env>();
+
+  app.get('/', async (c) => {
+    const q = (c.req.query('q') ?? '').trim();
+    const needle = q.toLowerCase();
+    const people = await book.list({ orderBy: 'name' });
+    const shown = people.filter((p) => FIELDS.some(({ key }) => p.data[key]?.toLowerCase().includes(needle)));
+    const chart = await activity(db);
+    return render(
+      c,
+      'People',
+      <>
+        <div class="page-head">
+          <h1>People</h1>
+          <a class="button" href="/new">
+            Add a person
+          </a>
+        </div>
+        <form method="get" action="/" class="search">
+          <input
+            type="search"
+            name="q"
+            value={q}
+            placeholder="Search names, addresses, phone numbers"
+            aria-label="Search"
+          />
+          <button type="submit">Search</button>
+        </form>
+        {shown.length === 0 ? (
+          <p class="empty">{q === '' ? 'Nobody here yet.' : 'Nobody matches that search.'}</p>
+        ) : (
+          <table class="people">
+            <thead>
+              <tr>
+                <th>Name</th>
+                <th>City</th>
+                <th>Telephone</th>
+                <th>Last change</th>
+              </tr>
+            </thead>
+            <tbody>
+              {shown.map((p) => (
+                <tr>
+                  <td>
+                    <a href={`/people/${p.entryId}`}>{p.data.name}</a>
+                  </td>
+                  <td>{p.data.city ?? ''}</td>
+                  <td>{p.data.tel ?? ''}</td>
+                  <td class="muted">
+                    v{p.version} by {p.actor ?? 'unknown'}, <Time at={p.recordedAt} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+        <section class="panel">
+          <h2>
+            Activity <a href="/activity">(more)</a>
+          </h2>
+          <ActivityChart activity={chart} height={140} />
+        </section>
+      </>,
+    );
+  });
+
+  const newForm = (
+    c: Parameters<typeof render>[0],
+    values: Record<string, string | null>,
+    errors: FieldErrors,
+  ) =>
+    render(
+      c,
+      'Add a person',
+      <>
+        <h1>Add a person</h1>
+        <PersonForm page={pageOf(c)} action="/people" values={values} errors={errors} submit="Add" />
+      </>,
+      Object.keys(errors).length > 0 ? 422 : 200,
+    );
+
+  app.get('/new', (c) => (c.var.actor === null ? needActor(c) : newForm(c, {}, {})));
+
+  app.post('/people', async (c) => {
+    if (c.var.actor === null) return needActor(c);
+    const { data, errors } = readPerson(pick(await c.req.parseBody()));
+    if (Object.keys(errors).length > 0 || data.name === undefined) return newForm(c, data, errors);
+    try {
+      const v = await book.insert({ ...data, name: data.name }, { actor: c.var.actor });
+      return c.redirect(`/people/${v.entryId}?notice=created`, 303);
+    } catch (err) {
+      const e = asAppError(err);
+      if (e?.code === 'invalid_input') return newForm(c, data, fieldError(e));
+      throw err;
+    }
+  });
+
+  app.get('/people/:id', async (c) => {
+    const history = await historyOf(deps, c.req.param('id'));
+    if (history === null) return notFound(c);
+    const latest = history.at(-1)!;
+    const id = latest.entryId;
+    const deleted = latest.op === 'delete';
+    const check = await book.verify(id);
+    const notice = NOTICES[c.req.query('notice') ?? ''];
+    if (latest.op === 'forget') {
+      const erasure = (await book.erasure(id))!;
+      return render(
+        c,
+        'A forgotten person',
+        <>
+          {notice && <Notice>{notice}</Notice>}
+          <h1>A forgotten person</h1>
+          <div class="banner erased">
+            <p>
+              <ErasureLine status={erasure} />.
+            </p>
+            {erasure.state === 'scheduled' && erasure.dueAt > new Date() && (
+              <form method="post" action={`/people/${id}/cancel-forget`} class="revert">
+                <CsrfField page={pageOf(c)} />
+                <input
+                  name="reason"
+                  class="small reason-input"
+                  placeholder="Why cancel?"
+                  aria-label="Why cancel?"
+                />
+                <button type="submit" class="secondary small">
+                  Cancel the request
+                </button>
+              </form>
+            )}
+          </div>
+          <p class="meta-line">
+            <a href={`/people/${id}/history`}>History ({history.length} versions, content hidden)</a> ·{' '}
+            {check.ok ? `✓ the chain verifies (${check.erased} versions erased)` : '⚠ integrity problems'}
+          </p>
+        </>,
+      );
+    }
+    return render(
+      c,
+      latest.data.name,
+      <>
+        {notice && <Notice>{notice}</Notice>}
+        <div class="page-head">
+          <h1>{latest.data.name}</h1>
+          {!deleted && (
+            <div class="actions">
+              <a class="button" href={`/people/${id}/edit`}>
+                Edit
+              </a>
+              <a class="button danger" href={`/people/${id}/delete`}>
+                Delete
+              </a>
+            </div>
+          )}
+        </div>
+        {deleted && (
+          <div class="banner deleted">
+            <p>
+              In the recycle bin since <Time at={latest.recordedAt} />: <q>{latest.reason}</q> (
+              {latest.actor ?? 'unknown'}).
+            </p>
+            <form method="post" action={`/people/${id}/restore`}>
+              <CsrfField page={pageOf(c)} />
+              <input type="hidden" name="expectedVersion" value={String(latest.version)} />
+              <button type="submit">Restore</button>
+            </form>
+          </div>
+        )}
+        <PersonCard data={latest.data} />
+        <p class="meta-line">
+          <VersionMeta v={latest} /> ·{' '}
+          <a href={`/people/${id}/history`}>History ({history.length} versions)</a> ·{' '}
+          <a href={`/people/${id}/forget`} class="danger-link">
+            Forget this person
+          </a>
+        </p>
+        <p class="hash" title="SHA-256 of this version, chained to the previous one">
+          {check.ok
+            ? `✓ all ${check.checked} versions verify`
+            : `⚠ ${check.failures.length} integrity problems`}{' '}
+          · hash <code>{latest.hash.slice(0, 16)}…</code>
+          {latest.parentHash && (
+            <>
+              {' '}
+              ← parent <code>{latest.parentHash.slice(0, 16)}…</code>
+            </>
+          )}
+        </p>
+      </>,
+    );
+  });
+
+  return app;
+}

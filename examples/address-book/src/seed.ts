@@ -1,0 +1,75 @@
+import type { Database } from 'appendlog';
+import { addresses } from './schema.js';
+
+/**
+ * On first start, a few people with some history, so a newcomer sees versions, diffs and the
+ * recycle bin at once. Does nothing when the log already holds anything.
+ */
+export async function seedIfEmpty(db: Database): Promise<boolean> {
+  const [row] = await db.query<{ seeded: boolean }>(
+    `SELECT EXISTS (SELECT 1 FROM "${db.schema.replaceAll('"', '""')}".addresses_log) AS seeded`,
+  );
+  if (row?.seeded) return false;
+  await db.transaction(async (tx) => {
+    const book = tx.table(addresses);
+    const alice = { actor: 'alice' };
+    const bob = { actor: 'bob' };
+    const ada = await book.insert(
+      {
+        name: 'Ada Lovelace',
+        addressLine1: '12 St James’s Square',
+        city: 'London',
+        postcode: 'SW1Y 4JH',
+        tel: '+44 20 7946 0018',
+      },
+      alice,
+    );
+    await book.update(
+      ada.entryId,
+      { tel: '+44 20 7946 0991' },
+      { ...bob, reason: 'new number from her letter' },
+    );
+    const grace = await book.insert(
+      { name: 'Grace Hopper', city: 'Arlington', postcode: '22201', tel: '+1 703 555 0142' },
+      alice,
+    );
+    await book.update(
+      grace.entryId,
+      { addressLine1: '1 Navy Pentagon' },
+      { ...alice, reason: 'address was missing' },
+    );
+    await book.update(
+      grace.entryId,
+      { city: 'Washington', postcode: '20350' },
+      { ...bob, reason: 'moved to the Pentagon' },
+    );
+    await book.insert(
+      {
+        name: 'Alan Turing',
+        addressLine1: 'Hollymeade, Adlington Road',
+        city: 'Wilmslow',
+        postcode: 'SK9 2BN',
+      },
+      bob,
+    );
+    await book.insert(
+      { name: 'Katherine Johnson', city: 'Hampton', postcode: '23666', tel: '+1 757 555 0164' },
+      alice,
+    );
+    const dup = await book.insert({ name: 'Ada Lovelace', city: 'London' }, bob);
+    await book.delete(dup.entryId, { ...alice, reason: 'duplicate of the first Ada Lovelace entry' });
+  });
+  // Someone who asked to be forgotten, already erased: only who, when and why remain.
+  const book = db.table(addresses);
+  const charles = await book.insert(
+    { name: 'Charles Babbage', city: 'London', tel: '+44 20 7946 0442' },
+    { actor: 'bob' },
+  );
+  await book.forget(charles.entryId, {
+    actor: 'alice',
+    reason: 'erasure request #1 (by e-mail)',
+    after: '0 seconds',
+  });
+  await db.purge();
+  return true;
+}

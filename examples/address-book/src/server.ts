@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { serve } from '@hono/node-server';
+import { connect } from 'appendlog';
+import { createApp } from './app.js';
+import { addresses } from './schema.js';
+import { seedIfEmpty } from './seed.js';
+
+// PostgreSQL when DATABASE_URL is set; otherwise embedded PGlite, kept on disk in DATA_DIR.
+const url = process.env.DATABASE_URL;
+const dataDir = process.env.DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
+const db = url ? await connect({ url }) : await connect({ dataDir });
+await db.migrate([addresses]);
+if (await seedIfEmpty(db)) console.log('Seeded a few people with some history.');
+
+// Erase forgotten people whose request is due: at start, then every hour (usually a cron job).
+const purge = async () => {
+  const { erased } = await db.purge();
+  if (erased.length > 0) console.log(`Purge: erased ${erased.length} forgotten people.`);
+};
+await purge();
+setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3_600_000).unref();
+
+const port = Number(process.env.PORT ?? 3000);
+const server = serve({ fetch: createApp(db).fetch, port }, (info) => {
+  console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
+  console.log(`Address Book at http://localhost:${info.port}`);
+});
+
+const stop = () => server.close(() => db.close().then(() => process.exit(0)));
+process.on('SIGINT', stop);
+process.on('SIGTERM', stop);

@@ -1,0 +1,94 @@
+import type { Op } from 'appendlog';
+import type { Activity, Bucket } from '../activity.js';
+
+const OPS: Array<{ op: Op; label: string }> = [
+  { op: 'insert', label: 'created' },
+  { op: 'update', label: 'edited' },
+  { op: 'delete', label: 'deleted' },
+  { op: 'restore', label: 'restored' },
+  { op: 'forget', label: 'forgotten' },
+];
+
+function label(start: Date, range: Activity['range']): string {
+  const iso = start.toISOString();
+  return range === 'days' ? iso.slice(5, 10) : iso.slice(11, 16);
+}
+
+function tooltip(b: Bucket, range: Activity['range']): string {
+  const when =
+    range === 'days'
+      ? b.start.toISOString().slice(0, 10)
+      : `${b.start.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const parts = OPS.filter(({ op }) => b.counts[op] > 0).map(({ op, label }) => `${b.counts[op]} ${label}`);
+  return `${when}: ${parts.length === 0 ? 'no changes' : parts.join(', ')}`;
+}
+
+/**
+ * A stacked bar chart of changes per bucket, coloured by kind of change, as inline SVG:
+ * rendered on the server, no script, a native tooltip on every bar.
+ */
+export function ActivityChart(props: { activity: Activity; height?: number }) {
+  const { buckets, range } = props.activity;
+  const width = 720;
+  const height = props.height ?? 220;
+  const pad = { top: 12, right: 8, bottom: 24, left: 32 };
+  const plotW = width - pad.left - pad.right;
+  const plotH = height - pad.top - pad.bottom;
+  const max = Math.max(1, ...buckets.map((b) => b.total));
+  const step = plotW / buckets.length;
+  const barW = Math.max(2, step * 0.72);
+  const y = (n: number) => (n / max) * plotH;
+  const ticks = max <= 4 ? Array.from({ length: max + 1 }, (_, i) => i) : [0, Math.round(max / 2), max];
+  const labelEvery = Math.ceil(buckets.length / 8);
+  return (
+    <figure class="chart">
+      <svg
+        viewBox={`0 0 ${width} ${height}`}
+        role="img"
+        aria-label={`Changes, ${props.activity.total} in all`}
+        xmlns="http://www.w3.org/2000/svg"
+      >
+        {ticks.map((t) => (
+          <g class="tick">
+            <line
+              x1={pad.left}
+              x2={width - pad.right}
+              y1={pad.top + plotH - y(t)}
+              y2={pad.top + plotH - y(t)}
+            />
+            <text x={pad.left - 6} y={pad.top + plotH - y(t) + 4} text-anchor="end">
+              {String(t)}
+            </text>
+          </g>
+        ))}
+        {buckets.map((b, i) => {
+          const x = pad.left + i * step + (step - barW) / 2;
+          let top = pad.top + plotH;
+          return (
+            <g class="bar">
+              <title>{tooltip(b, range)}</title>
+              <rect class="hit" x={pad.left + i * step} y={pad.top} width={step} height={plotH} />
+              {OPS.filter(({ op }) => b.counts[op] > 0).map(({ op }) => {
+                const h = y(b.counts[op]);
+                top -= h;
+                return <rect class={`seg op-${op}`} x={x} y={top} width={barW} height={h} rx="1.5" />;
+              })}
+              {i % labelEvery === 0 && (
+                <text class="x-label" x={pad.left + i * step + step / 2} y={height - 6} text-anchor="middle">
+                  {label(b.start, range)}
+                </text>
+              )}
+            </g>
+          );
+        })}
+      </svg>
+      <figcaption class="legend">
+        {OPS.map(({ op, label }) => (
+          <span>
+            <i class={`swatch op-${op}`} /> {label}
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  );
+}

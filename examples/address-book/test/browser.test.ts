@@ -1,0 +1,204 @@
+import { connect, type Database } from 'appendlog';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addresses } from '../src/schema.js';
+import { browserMissing, launchChromium, startServer } from './harness.js';
+
+const skip = process.env.APPENDLOG_SKIP_BROWSER === '1';
+const missing = browserMissing();
+
+// Without Chromium this suite fails loudly, unless skipping was asked for.
+(skip ? describe.skip : describe)('Address Book in headless Chromium [pglite]', () => {
+  let db: Database;
+  let server: { url: string; close(): Promise<void> };
+  let browser: Browser;
+  /** Alice's browser profile: its own cookies. */
+  let alice: BrowserContext;
+  const problems: string[] = [];
+
+  /** Opens a tab that fails the test on any script error or dialog (an alert would mean injection). */
+  const tab = async (context: BrowserContext): Promise<Page> => {
+    const page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    page.on('dialog', async (d) => {
+      problems.push(`dialog: ${d.message()}`);
+      await d.dismiss();
+    });
+    return page;
+  };
+
+  const actAs = async (page: Page, name: string) => {
+    await page.goto(`${server.url}/`);
+    await page.getByRole('link', { name: 'Choose a name to act as' }).click();
+    await page.getByLabel('Your name').fill(name);
+    await page.getByRole('button', { name: 'Act as this name' }).click();
+    await expect.poll(() => page.locator('.acting-as strong').textContent()).toBe(name);
+  };
+
+  const editField = async (page: Page, field: string, value: string, reason?: string) => {
+    await page.getByRole('link', { name: 'Edit' }).click();
+    await page.getByLabel(field, { exact: true }).fill(value);
+    if (reason !== undefined) await page.getByLabel(/^Why\?/).fill(reason);
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByText('Saved as a new version').waitFor();
+  };
+
+  beforeAll(async () => {
+    if (missing !== null) throw new Error(missing);
+    db = await connect();
+    await db.migrate([addresses]);
+    server = await startServer(db);
+    browser = await launchChromium();
+    alice = await browser.newContext();
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await db?.close();
+  });
+
+  it('create, edit twice, history and diffs, revert, delete with a reason, restore from the bin, time travel', async () => {
+    const page = await tab(alice);
+    await actAs(page, 'alice');
+
+    await page.getByRole('link', { name: 'Add a person' }).click();
+    await page.getByLabel('Name').fill('Ada Lovelace');
+    await page.getByLabel('City').fill('London');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByText('Created. This is version 1').waitFor();
+    expect(await page.locator('h1').textContent()).toBe('Ada Lovelace');
+
+    await editField(page, 'City', 'Marylebone', 'moved');
+    await editField(page, 'Telephone', '+44 20 7946 0018');
+
+    // The history: three versions, newest first, each with its field-level changes.
+    await page.getByRole('link', { name: /History \(3 versions\)/ }).click();
+    const entries = page.locator('.timeline .entry');
+    await expect.poll(() => entries.count()).toBe(3);
+    const moved = entries.filter({ hasText: 'moved' });
+    expect(await moved.locator('del').textContent()).toBe('London');
+    expect(await moved.locator('ins').textContent()).toBe('Marylebone');
+    expect(await entries.first().locator('ins').textContent()).toBe('+44 20 7946 0018');
+    await entries.last().getByRole('link', { name: 'view' }).click();
+    expect(await page.locator('h1').textContent()).toContain('version 1 of 3');
+    expect(await page.locator('.card').textContent()).toContain('London');
+    await page.goBack();
+
+    // Revert to version 1: a new version 4 with version 1's data.
+    const v1 = page.locator('#v1');
+    await v1.getByLabel('Why revert to version 1?').fill('wrong person');
+    await v1.getByRole('button', { name: 'Revert to v1' }).click();
+    await page.getByText('Reverted: a new version with the old data').waitFor();
+    expect(await page.locator('.card').textContent()).toContain('London');
+    expect(await page.locator('.card').textContent()).not.toContain('+44 20 7946 0018');
+
+    // Delete with a reason; it lands in the recycle bin, and comes back from there.
+    await page.getByRole('link', { name: 'Delete' }).click();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('a reason is required').waitFor();
+    await page.getByLabel('Reason').fill('duplicate entry');
+    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByText('Moved to the recycle bin').waitFor();
+    expect(await page.locator('table.bin').textContent()).toContain('duplicate entry');
+    await page.getByRole('link', { name: 'People' }).click();
+    expect(await page.getByRole('link', { name: 'Ada Lovelace' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Recycle bin' }).click();
+    await page.getByRole('button', { name: 'Restore Ada Lovelace' }).click();
+    await page.getByText('Restored from the recycle bin').waitFor();
+    await page.getByRole('link', { name: 'People' }).click();
+    expect(await page.getByRole('link', { name: 'Ada Lovelace' }).count()).toBe(1);
+
+    // Time travel: the whole book as it stood before the first edit, then before anything at all.
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    await page.getByRole('link', { name: /History/ }).click();
+    await page.locator('#v1').getByRole('link', { name: 'whole book then' }).click();
+    const row = page.locator('table.people tr', { hasText: 'Ada Lovelace' });
+    expect(await row.textContent()).toContain('London');
+    expect(await row.textContent()).toContain('v1 by alice');
+    await page.getByLabel('Date and time (UTC)').fill('2000-01-01T00:00:00');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await page.getByText('Nobody was in the address book then.').waitFor();
+    expect(problems).toEqual([]);
+  });
+
+  it('a stale edit shows what changed meanwhile instead of overwriting', async () => {
+    const bobContext = await browser.newContext();
+    const bob = await tab(bobContext);
+    await actAs(bob, 'bob');
+    const first = await tab(alice);
+    await first.goto(`${server.url}/`);
+    await first.getByRole('link', { name: 'Add a person' }).click();
+    await first.getByLabel('Name').fill('Alan Turing');
+    await first.getByLabel('City').fill('Manchester');
+    await first.getByRole('button', { name: 'Add' }).click();
+    await first.getByText('Created.').waitFor();
+    const personUrl = first.url().split('?')[0]!;
+
+    // Alice opens the edit form; Bob saves a change before she submits hers.
+    await first.getByRole('link', { name: 'Edit' }).click();
+    await bob.goto(`${personUrl}/edit`);
+    await bob.getByLabel('City').fill('Wilmslow');
+    await bob.getByLabel(/^Why\?/).fill('moved house');
+    await bob.getByRole('button', { name: 'Save' }).click();
+    await bob.getByText('Saved as a new version').waitFor();
+
+    await first.getByLabel('City').fill('Bletchley');
+    await first.getByRole('button', { name: 'Save' }).click();
+    const banner = first.locator('.banner.conflict');
+    await banner.waitFor();
+    expect(await banner.textContent()).toContain('Someone changed this person while you were editing');
+    expect(await banner.textContent()).toContain('moved house');
+    expect(await banner.locator('del').textContent()).toBe('Manchester');
+    expect(await banner.locator('ins').textContent()).toBe('Wilmslow');
+    expect(await first.getByLabel('City').inputValue()).toBe('Bletchley');
+    await first.goto(personUrl);
+    expect(await first.locator('.card').textContent()).toContain('Wilmslow');
+    await bobContext.close();
+    expect(problems).toEqual([]);
+  });
+
+  it('hostile names and reasons are shown as text, never run', async () => {
+    const page = await tab(alice);
+    await page.goto(`${server.url}/new`);
+    const evil = '<script>alert(1)</script>';
+    const evil2 = '"><img src=x onerror=alert(1)>';
+    await page.getByLabel('Name').fill(evil);
+    await page.getByLabel('City').fill(evil2);
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByText('Created.').waitFor();
+    expect(await page.locator('h1').textContent()).toBe(evil);
+    await editField(page, 'Name', evil2, evil);
+    await page.getByRole('link', { name: /History/ }).click();
+    expect(await page.locator('.timeline .reason').first().textContent()).toBe(evil);
+    await page.goto(`${server.url}/`);
+    expect(await page.getByRole('link', { name: evil2 }).count()).toBe(1);
+    expect(await page.locator('main img, main script').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+  it('forgetting a person: gone from the list at once, erased by the purge', async () => {
+    const page = await tab(alice);
+    await page.goto(`${server.url}/new`);
+    await page.getByLabel('Name').fill('Charles Babbage');
+    await page.getByRole('button', { name: 'Add' }).click();
+    await page.getByText('Created.').waitFor();
+    await page.getByRole('link', { name: 'Forget this person' }).click();
+    await page.getByLabel(/^Reason/).fill('erasure request #3');
+    await page.getByLabel('at the next purge (no way back)').check();
+    await page.getByRole('button', { name: 'Forget this person' }).click();
+    await page.getByText('Forgotten: this person has left every list').waitFor();
+    await page.getByRole('link', { name: 'People' }).click();
+    expect(await page.getByRole('link', { name: 'Charles Babbage' }).count()).toBe(0);
+    await page.getByRole('link', { name: 'Erasures' }).click();
+    await page.getByRole('button', { name: 'Run the purge now' }).click();
+    await page.getByText('The purge erased 1 forgotten people.').waitFor();
+    await page.getByRole('link', { name: 'A forgotten person' }).first().click();
+    const versions = page.locator('.timeline .entry');
+    await expect.poll(() => versions.count()).toBe(2);
+    for (const text of await versions.allTextContents())
+      expect(text).toMatch(/erased on .*: erasure request #3/);
+    expect(await page.locator('main').textContent()).not.toContain('Charles Babbage');
+    expect(problems).toEqual([]);
+  });
+});

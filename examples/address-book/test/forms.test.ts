@@ -1,0 +1,317 @@
+import type { Database } from 'appendlog';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { addresses } from '../src/schema.js';
+import { seedIfEmpty } from '../src/seed.js';
+import { Client, describeEngines, location, type TestBook } from './support.js';
+
+const HOSTILE = ['<script>alert(1)</script>', '"><img src=x onerror=alert(1)>'];
+
+/** True when `html` contains none of the hostile strings as live markup. */
+function inert(html: string): boolean {
+  return (
+    !html.includes('<script>alert(1)') && !html.includes('<img src=x') && !/<img[^>]*onerror/i.test(html)
+  );
+}
+
+describeEngines('Address Book pages and forms', (engine) => {
+  let t: TestBook;
+  let db: Database;
+  let browser: Client;
+  const count = async () => (await db.table(addresses).list()).length;
+
+  /** Creates a person through the form and returns its id. */
+  const create = async (client: Client, form: Record<string, string>) => {
+    const res = await client.post('/people', form);
+    expect(res.status).toBe(303);
+    return location(res).split('/')[2]!.split('?')[0]!;
+  };
+
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    browser = new Client(db);
+    await browser.actAs('alice');
+  });
+  afterAll(() => t.close());
+
+  it('serves the list with security headers and a CSRF cookie', async () => {
+    const fresh = new Client(db);
+    const res = await fresh.get('/');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
+    expect(res.headers.get('x-frame-options')).toBe('SAMEORIGIN');
+    expect(fresh.cookies.get('csrf')).toMatch(/^[0-9a-f]{64}$/);
+    const html = await res.text();
+    expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(html).toContain('Choose a name to act as');
+    expect((await fresh.get('/style.css')).headers.get('content-type')).toMatch(/text\/css/);
+  });
+
+  it('sends a visitor without a name to choose one, and records it as the actor', async () => {
+    const fresh = new Client(db);
+    const res = await fresh.post('/people', { name: 'Someone' });
+    expect(res.status).toBe(302);
+    expect(location(res)).toBe('/whoami?next=%2Fpeople');
+    expect((await fresh.get('/new')).status).toBe(302);
+    const page = await (await fresh.get('/whoami?next=/new')).text();
+    expect(page).toContain('real accounts come later');
+    const empty = await fresh.post('/whoami', { actor: '  ', next: '/new' });
+    expect(empty.status).toBe(422);
+    expect(await empty.text()).toContain('Please give a name to act as');
+    const ok = await fresh.post('/whoami', { actor: 'bob', next: '/new' });
+    expect([ok.status, location(ok)]).toEqual([303, '/new']);
+    const id = await create(fresh, { name: 'Made by Bob' });
+    expect((await db.table(addresses).get(id))?.actor).toBe('bob');
+    const offsite = await fresh.post('/whoami', { actor: 'bob', next: '//evil.example/' });
+    expect(location(offsite)).toBe('/');
+  });
+
+  it('refuses forms without the right origin or token, writing nothing', async () => {
+    const before = await count();
+    const crossSite = await browser.post('/people', { name: 'Forged' }, { origin: 'https://evil.example' });
+    expect(crossSite.status).toBe(403);
+    const noOrigin = await browser.post('/people', { name: 'Forged' }, { origin: null });
+    expect(noOrigin.status).toBe(403);
+    const noToken = await browser.post('/people', { name: 'Forged' }, { token: null });
+    expect(noToken.status).toBe(403);
+    expect(await noToken.text()).toContain('That form was refused');
+    const wrongToken = await browser.post('/people', { name: 'Forged' }, { token: 'f'.repeat(64) });
+    expect(wrongToken.status).toBe(403);
+    expect(await count()).toBe(before);
+  });
+
+  it('shows validation errors next to their fields, keeps the values and writes nothing', async () => {
+    const before = await count();
+    const res = await browser.post('/people', { name: '', city: 'Oslo', tel: 'call me' });
+    expect(res.status).toBe(422);
+    const html = await res.text();
+    expect(html).toMatch(
+      /id="f-name"[^>]*aria-invalid="true"[^>]*>\s*<p class="error" id="f-name-error">Name is required/,
+    );
+    expect(html).toMatch(/<p class="error" id="f-tel-error">Telephone may hold only digits/);
+    expect(html).toContain('value="Oslo"');
+    expect(await count()).toBe(before);
+  });
+
+  it('creates, edits, and shows the history with field-level diffs', async () => {
+    const id = await create(browser, { name: 'Grace Hopper', city: 'Arlington', tel: '' });
+    const detail = await (await browser.get(`/people/${id}?notice=created`)).text();
+    expect(detail).toContain('Created. This is version 1');
+    const form = await (await browser.get(`/people/${id}/edit`)).text();
+    expect(form).toContain('name="expectedVersion" value="1"');
+    const edit = await browser.post(`/people/${id}`, {
+      expectedVersion: '1',
+      name: 'Grace Hopper',
+      city: 'Washington',
+      tel: '+1 703 555 0142',
+      reason: 'moved',
+    });
+    expect([edit.status, location(edit)]).toEqual([303, `/people/${id}?notice=updated`]);
+    const history = await (await browser.get(`/people/${id}/history`)).text();
+    expect(history).toContain('2 versions');
+    expect(history).toContain('<del>Arlington</del> <ins>Washington</ins>');
+    expect(history).toContain('<q class="reason">moved</q>');
+    expect(history).toMatch(/edited<\/span> v2 by <strong>alice<\/strong>/);
+    const v1 = await (await browser.get(`/people/${id}/versions/1`)).text();
+    expect(v1).toContain('version 1 of 2');
+    expect(v1).toContain('<dd>Arlington</dd>');
+    const same = await browser.post(`/people/${id}`, {
+      expectedVersion: '2',
+      name: 'Grace Hopper',
+      city: 'Washington',
+      tel: '+1 703 555 0142',
+    });
+    expect(location(same)).toBe(`/people/${id}?notice=unchanged`);
+    expect((await db.table(addresses).history(id)).length).toBe(2);
+  });
+
+  it('on a stale edit shows what changed meanwhile and keeps both sides, overwriting nothing', async () => {
+    const id = await create(browser, { name: 'Alan Turing', city: 'Manchester', tel: '0161 000' });
+    const other = new Client(db);
+    await other.actAs('bob');
+    const bobs = {
+      expectedVersion: '1',
+      name: 'Alan Turing',
+      city: 'Wilmslow',
+      tel: '01625 000',
+      reason: 'moved house',
+    };
+    expect((await other.post(`/people/${id}`, bobs)).status).toBe(303);
+    // Alice's form was opened at version 1: she changed the city only, the rest is what she saw.
+    const stale = await browser.post(`/people/${id}`, {
+      expectedVersion: '1',
+      name: 'Alan Turing',
+      city: 'Bletchley',
+      tel: '0161 000',
+    });
+    expect(stale.status).toBe(409);
+    const html = await stale.text();
+    expect(html).toContain('Someone changed this person while you were editing');
+    expect(html).toContain('<del>Manchester</del> <ins>Wilmslow</ins>');
+    expect(html).toContain('<q class="reason">moved house</q>');
+    expect(html).toMatch(
+      /value="Bletchley"[^>]*>\s*<p class="error" id="f-city-error">Also changed meanwhile, to “Wilmslow”/,
+    );
+    expect(html).toContain('value="01625 000"'); // Bob's telephone, which Alice did not touch
+    expect(html).toContain('name="expectedVersion" value="2"');
+    expect((await db.table(addresses).get(id))?.data).toMatchObject({ city: 'Wilmslow', tel: '01625 000' });
+    const resolved = await browser.post(`/people/${id}`, {
+      expectedVersion: '2',
+      name: 'Alan Turing',
+      city: 'Bletchley',
+      tel: '01625 000',
+    });
+    expect(resolved.status).toBe(303);
+    expect((await db.table(addresses).get(id))?.data).toMatchObject({ city: 'Bletchley', tel: '01625 000' });
+  });
+
+  it('deletes only with a reason, lists the recycle bin and restores from it', async () => {
+    const id = await create(browser, { name: 'Katherine Johnson' });
+    const ask = await (await browser.get(`/people/${id}/delete`)).text();
+    expect(ask).toContain('name="reason"');
+    const noReason = await browser.post(`/people/${id}/delete`, { expectedVersion: '1', reason: '  ' });
+    expect(noReason.status).toBe(422);
+    expect(await noReason.text()).toContain('a reason is required');
+    expect(await db.table(addresses).get(id)).not.toBeNull();
+    const done = await browser.post(`/people/${id}/delete`, {
+      expectedVersion: '1',
+      reason: 'left the team',
+    });
+    expect([done.status, location(done)]).toEqual([303, '/bin?notice=deleted']);
+    expect(await db.table(addresses).get(id)).toBeNull();
+    const bin = await (await browser.get('/bin?notice=deleted')).text();
+    expect(bin).toContain('Moved to the recycle bin');
+    expect(bin).toMatch(
+      new RegExp(`href="/people/${id}/history">Katherine Johnson</a>[\\s\\S]*left the team`),
+    );
+    expect(bin).toContain(`action="/people/${id}/restore"`);
+    const page = await (await browser.get(`/people/${id}`)).text();
+    expect(page).toContain('In the recycle bin since');
+    expect(page).toContain('<q>left the team</q>');
+    const restored = await browser.post(`/people/${id}/restore`, { expectedVersion: '2' });
+    expect(location(restored)).toBe(`/people/${id}?notice=restored`);
+    expect((await db.table(addresses).get(id))?.version).toBe(3);
+    expect(await (await browser.get('/bin')).text()).not.toContain(`/people/${id}/restore`);
+  });
+
+  it('reverts to an earlier version from the timeline, refusing a stale one', async () => {
+    const id = await create(browser, { name: 'Edsger Dijkstra', city: 'Rotterdam' });
+    await browser.post(`/people/${id}`, { expectedVersion: '1', name: 'Edsger Dijkstra', city: 'Austin' });
+    const history = await (await browser.get(`/people/${id}/history`)).text();
+    expect(history).toContain('Revert to v1');
+    expect(history).not.toContain('Revert to v2');
+    const stale = await browser.post(`/people/${id}/revert`, { version: '1', expectedVersion: '1' });
+    expect(stale.status).toBe(409);
+    expect((await db.table(addresses).history(id)).length).toBe(2);
+    const done = await browser.post(`/people/${id}/revert`, {
+      version: '1',
+      expectedVersion: '2',
+      reason: 'wrong city',
+    });
+    expect(location(done)).toBe(`/people/${id}?notice=reverted`);
+    const v3 = await db.table(addresses).get(id);
+    expect(v3).toMatchObject({ version: 3, reason: 'wrong city', actor: 'alice', meta: { revertedTo: 1 } });
+    expect(v3?.data.city).toBe('Rotterdam');
+    const after = await (await browser.get(`/people/${id}/history`)).text();
+    expect(after).toContain('(reverted to v1)');
+    expect(after).toContain('<del>Austin</del> <ins>Rotterdam</ins>');
+    const version = await (await browser.get(`/people/${id}/versions/2`)).text();
+    expect(version).toContain('<del>Austin</del> <ins>Rotterdam</ins>');
+  });
+
+  it('shows the whole book as of a moment', async () => {
+    const id = await create(browser, { name: 'Barbara Liskov', city: 'Los Angeles' });
+    const v1 = (await db.table(addresses).get(id))!;
+    await browser.post(`/people/${id}`, { expectedVersion: '1', name: 'Barbara Liskov', city: 'Cambridge' });
+    const then = await (await browser.get(`/as-of?at=${encodeURIComponent(v1.recordedAtIso)}`)).text();
+    expect(then).toMatch(
+      new RegExp(`href="/people/${id}/versions/1">Barbara Liskov</a></td><td>Los Angeles</td>`),
+    );
+    const early = await (await browser.get('/as-of?at=2000-01-01T00:00')).text();
+    expect(early).toContain('Nobody was in the address book then.');
+    const bad = await browser.get('/as-of?at=yesterday');
+    expect(await bad.text()).toContain('Give a date and time');
+    const form = await (await browser.get('/as-of')).text();
+    expect(form).toContain('type="datetime-local"');
+  });
+
+  it('renders hostile names, reasons and actors inert everywhere', async () => {
+    const evil = new Client(db);
+    await evil.actAs(HOSTILE[1]!);
+    const id = await create(evil, { name: HOSTILE[0]!, city: HOSTILE[1]! });
+    await evil.post(`/people/${id}`, {
+      expectedVersion: '1',
+      name: HOSTILE[1]!,
+      city: HOSTILE[0]!,
+      reason: HOSTILE[0]!,
+    });
+    const pages = [
+      '/',
+      `/people/${id}`,
+      `/people/${id}/edit`,
+      `/people/${id}/history`,
+      `/people/${id}/versions/1`,
+      `/people/${id}/delete`,
+      '/activity',
+      '/whoami',
+      `/as-of?at=${encodeURIComponent(new Date().toISOString())}`,
+    ];
+    for (const path of pages) {
+      const res = await evil.get(path);
+      expect(res.status, path).toBe(200);
+      const html = await res.text();
+      expect(inert(html), path).toBe(true);
+    }
+    const history = await (await evil.get(`/people/${id}/history`)).text();
+    expect(history).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(history).toContain('&quot;&gt;&lt;img src=x onerror=alert(1)&gt;');
+    const q = await (await evil.get(`/?q=${encodeURIComponent(HOSTILE[1]!)}`)).text();
+    expect(inert(q)).toBe(true);
+    const deleted = await evil.post(`/people/${id}/delete`, { expectedVersion: '2', reason: HOSTILE[1]! });
+    expect(deleted.status).toBe(303);
+    expect(inert(await (await evil.get(`/people/${id}`)).text())).toBe(true);
+    const bin = await (await evil.get('/bin')).text();
+    expect(bin).toContain('<td>&quot;&gt;&lt;img src=x onerror=alert(1)&gt;</td>');
+    expect(inert(bin)).toBe(true);
+    expect(inert(await (await evil.get(`/as-of?at=${encodeURIComponent(HOSTILE[1]!)}`)).text())).toBe(true);
+  });
+
+  it('answers 404 for unknown people and versions', async () => {
+    for (const path of [
+      '/people/00000000-0000-4000-8000-000000000000',
+      '/people/nope',
+      '/people/nope/history',
+    ]) {
+      expect((await browser.get(path)).status, path).toBe(404);
+    }
+    const id = await create(browser, { name: 'One version' });
+    expect((await browser.get(`/people/${id}/versions/2`)).status).toBe(404);
+    expect((await browser.get(`/people/${id}/versions/0`)).status).toBe(404);
+  });
+
+  it('draws the activity chart from the log', async () => {
+    expect((await browser.get('/activity?range=toString')).status).toBe(200);
+    const html = await (await browser.get('/activity?range=hours')).text();
+    expect(html).toContain('<svg');
+    expect(html).toMatch(/<title>[^<]*\d+ created/);
+    expect(html).toMatch(/class="seg op-insert"/);
+    expect(html).toContain('<span class="actor-name">alice</span>');
+  });
+
+  it('seeds an empty book once', async () => {
+    const fresh = await engine.open();
+    try {
+      expect(await seedIfEmpty(fresh.db)).toBe(true);
+      expect(await seedIfEmpty(fresh.db)).toBe(false);
+      const people = await fresh.db.table(addresses).list();
+      expect(people.length).toBeGreaterThanOrEqual(4);
+      expect(people.some((p) => p.version > 1)).toBe(true);
+      const bin = await fresh.db.table(addresses).deleted();
+      expect(bin.length).toBe(1);
+      expect((await fresh.db.verify()).erased).toBeGreaterThan(0); // someone asked to be forgotten
+    } finally {
+      await fresh.close();
+    }
+  });
+});

@@ -1,0 +1,90 @@
+// docs/tutorial.md cannot drift from the code: this test runs every ```ts block of it, in order,
+// against embedded PGlite, type-checks them, compares what they print with the tutorial's
+// ```… output blocks, and checks that every excerpt of the app is really in the app's source.
+//
+// Fences: ```ts                     appended to the tutorial's script, run in order
+//         ```ts file=schema.ts      written as that file next to the script (whole file)
+//         ```<lang> output          what the script prints, lines in order; … stands for anything
+//         ```<lang> excerpt=<path>  lines that appear, in order, in that file of the repository
+//         anything else (```sh, ```ts no-run …) is not run
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+import { codeBlocks, missingLine } from './markdown.js';
+
+const run = promisify(execFile);
+const repo = fileURLToPath(new URL('../../../', import.meta.url));
+const tutorialPath = join(repo, 'docs', 'tutorial.md');
+
+describe('docs/tutorial.md', () => {
+  const blocks = codeBlocks(readFileSync(tutorialPath, 'utf8'));
+  const dir = mkdtempSync(join(tmpdir(), 'appendlog-tutorial-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('has runnable blocks, output blocks and excerpts', () => {
+    expect(blocks.filter((b) => b.lang === 'ts' && Object.keys(b.attrs).length === 0).length).toBeGreaterThan(
+      5,
+    );
+    expect(blocks.filter((b) => b.attrs.output).length).toBeGreaterThan(3);
+    expect(blocks.filter((b) => typeof b.attrs.excerpt === 'string').length).toBeGreaterThan(2);
+  });
+
+  it('runs every ts block in order and prints what the tutorial says', async () => {
+    const script: string[] = [];
+    for (const b of blocks) {
+      if (b.lang !== 'ts') continue;
+      if (typeof b.attrs.file === 'string') writeFileSync(join(dir, b.attrs.file), `${b.code}\n`);
+      else if (Object.keys(b.attrs).length === 0)
+        script.push(`// docs/tutorial.md line ${b.line}\n${b.code}`);
+    }
+    writeFileSync(join(dir, 'tutorial.ts'), `${script.join('\n\n')}\n`);
+    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(
+      join(dir, 'tsconfig.json'),
+      JSON.stringify({
+        extends: join(repo, 'tsconfig.base.json'),
+        compilerOptions: { noEmit: true, types: ['node'] },
+        include: ['*.ts'],
+      }),
+    );
+    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'), 'dir');
+
+    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    const [typecheck, { stdout }] = await Promise.all([
+      run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((e: { stdout: string }) => e),
+      run(process.execPath, ['--import', 'tsx', join(dir, 'tutorial.ts')], {
+        cwd: dir,
+        env: { ...process.env, DATABASE_URL: '' },
+      }),
+    ]);
+    expect(typecheck.stdout, 'the tutorial code type-checks').toBe('');
+    for (const b of blocks.filter((x) => x.attrs.output)) {
+      expect(
+        missingLine(b.code, stdout),
+        `output block at docs/tutorial.md line ${b.line}\n--- printed:\n${stdout}`,
+      ).toBeNull();
+    }
+  }, 120_000);
+
+  it('quotes the app exactly as it is', () => {
+    for (const b of blocks) {
+      if (typeof b.attrs.excerpt !== 'string') continue;
+      const source = readFileSync(join(repo, b.attrs.excerpt), 'utf8');
+      expect(
+        missingLine(b.code, source),
+        `excerpt at docs/tutorial.md line ${b.line} (${b.attrs.excerpt})`,
+      ).toBeNull();
+    }
+  });
+
+  it('matches lines in order, with … for what is left out', () => {
+    expect(missingLine('a\n…\nc', 'a\nb\nc')).toBeNull();
+    expect(missingLine('x = …;', 'x = 42;')).toBeNull();
+    expect(missingLine('c\na', 'a\nb\nc')).toBe('a');
+    expect(missingLine('b', 'abc')).toBe('b');
+  });
+});
