@@ -92,14 +92,23 @@ async function main(): Promise<void> {
   const started = new Date();
   const results: EngineResult[] = [];
   const checks: TargetCheck[] = [];
+  // Ctrl-C still drops the bench schema.
+  let open: BenchEngine | null = null;
+  process.once('SIGINT', () => {
+    interrupted = true;
+    process.stderr.write('\ninterrupted: dropping the bench schema\n');
+    void (open?.close() ?? Promise.resolve()).finally(() => process.exit(130));
+  });
   for (const name of engines) {
     const engine: BenchEngine =
       name === 'postgres' ? await openPostgres(url!, baseline) : await openPGlite(baseline);
+    open = engine;
     try {
       const r = await runEngine(engine, cfg, benchVerify);
       results.push(r);
       checks.push(...checkTargets(r, cfg.sizes[name].depths));
     } finally {
+      open = null;
       await engine.close();
     }
   }
@@ -153,7 +162,11 @@ async function main(): Promise<void> {
   process.stdout.write(`took ${(report.durationSeconds / 60).toFixed(1)} min\n`);
 }
 
+/** Set on Ctrl-C: the SIGINT handler closes the engine and exits, whatever main() does meanwhile. */
+let interrupted = false;
+
 main().catch((err: unknown) => {
+  if (interrupted) return;
   process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

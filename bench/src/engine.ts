@@ -57,6 +57,15 @@ function bind(
   return { contenders, families };
 }
 
+/** `fn` run at most once; later calls get the first call's promise (Ctrl-C and `finally` both close). */
+function once(fn: () => Promise<void>): () => Promise<void> {
+  let done: Promise<void> | null = null;
+  return () => {
+    done ??= fn();
+    return done;
+  };
+}
+
 async function describeServer(
   sql: SqlClient,
 ): Promise<{ version: string; settings: Record<string, string> }> {
@@ -109,11 +118,11 @@ export async function openPostgres(url: string, baseline: Connect | null): Promi
     families: durable.families,
     serverVersion: version,
     settings,
-    async close() {
+    close: once(async () => {
       for (const close of closers) await close();
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await admin.end();
-    },
+    }),
   };
 }
 
@@ -133,10 +142,10 @@ export async function openPGlite(baseline: Connect | null): Promise<BenchEngine>
     asyncContenders: null,
     serverVersion: version,
     settings,
-    async close() {
+    close: once(async () => {
       await base?.close();
       await db.close();
       await pgl.close();
-    },
+    }),
   };
 }
