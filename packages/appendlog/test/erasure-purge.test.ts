@@ -2,7 +2,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runPurge } from '../src/erasure/purge.js';
 import { canonicalContent, contentHash } from '../src/hash/spec.js';
 import { column as c, type Database, table } from '../src/index.js';
-import { checkChains } from './support/chain-check.js';
+import { verifyChain } from './support/verify-chain.js';
 import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 
 const people = table('people', {
@@ -96,7 +96,7 @@ describeEngines('erasure: the purge batch', (engine) => {
       erased: 5,
       failures: [],
     });
-    expect(await checkChains(db, people)).toEqual({ checked: 7, erased: 5, failures: [] });
+    expect(await verifyChain(db, people.name)).toEqual({ checked: 7, erased: 5, failures: [] });
     expect(await db.verify({ tables: ['people'], against: checkpoint })).toMatchObject({
       ok: true,
       erased: 5,
@@ -268,7 +268,7 @@ describeEngines('erasure: the purge batch', (engine) => {
       expect(text).not.toContain(`Crash Victim ${i}`);
       expect(text).not.toContain(`victim${i}@example.org`);
     }
-    expect((await checkChains(db, people)).failures).toEqual([]);
+    expect((await verifyChain(db, people.name)).failures).toEqual([]);
     expect(await db.verify()).toMatchObject({ ok: true, failures: [] });
   });
 

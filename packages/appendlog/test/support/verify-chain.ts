@@ -38,6 +38,8 @@ const SYSTEM = new Set([
 
 export interface ChainCheck {
   checked: number;
+  /** Versions with `redacted_at` set: content not recomputable, version hash and links still checked. */
+  erased: number;
   failures: string[];
 }
 
@@ -69,6 +71,7 @@ export async function verifyChain(db: Database, table: string): Promise<ChainChe
          FROM "${table}_log" l ORDER BY l.entry_id, l.version`,
     );
     const failures: string[] = [];
+    let erased = 0;
     let previous: Record<string, string | null> | undefined;
     for (const r of rows) {
       const where = `${table} ${r.entry_id} v${r.version}`;
@@ -77,7 +80,11 @@ export async function verifyChain(db: Database, table: string): Promise<ChainChe
       if (Number(r.version) !== expectedVersion) failures.push(`${where}: version gap`);
       const expectedParent = first ? null : previous!.hash;
       if (r.parent_hash !== expectedParent) failures.push(`${where}: parent_hash does not link`);
-      if (r.redacted_at === null) {
+      if (r.redacted_at !== null) {
+        erased++;
+        const kept = user.some((_, i) => r[`u${i}`] !== null);
+        if (r.salt !== null || kept) failures.push(`${where}: redacted but content kept`);
+      } else {
         const values = user.map((c, i) => {
           const text = r[`u${i}`] ?? null;
           const type = TYPES[c.type];
@@ -103,6 +110,6 @@ export async function verifyChain(db: Database, table: string): Promise<ChainChe
       if (hash.toString('hex') !== r.hash) failures.push(`${where}: hash mismatch`);
       previous = r;
     }
-    return { checked: rows.length, failures };
+    return { checked: rows.length, erased, failures };
   });
 }
