@@ -9,6 +9,7 @@ import {
   type RawVersionRow,
   versionProjection,
 } from './codec.js';
+import { perTable } from './statement-cache.js';
 
 /**
  * One field that differs between two versions: `field` is the key in `data` (camelCase).
@@ -22,24 +23,12 @@ export type FieldChange<C extends ColumnMap> = {
   [K in Extract<keyof RowData<C>, string>]: { field: K; before: RowData<C>[K]; after: RowData<C>[K] };
 }[Extract<keyof RowData<C>, string>];
 
-const cache = new WeakMap<TableDef, Map<string, string>>();
-
-function diffSql(def: TableDef, schema: string): string {
-  let bySchema = cache.get(def);
-  if (!bySchema) {
-    bySchema = new Map();
-    cache.set(def, bySchema);
-  }
-  let sql = bySchema.get(schema);
-  if (!sql) {
-    const o = tableObjects(schema, def.name);
-    sql = `SELECT ${versionProjection(def)}, h.op AS head_op, h.version AS head_version FROM ${o.head} h
-             LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version IN ($2, $3)
-            WHERE h.entry_id = $1`;
-    bySchema.set(schema, sql);
-  }
-  return sql;
-}
+const diffSql = perTable((def, schema): string => {
+  const o = tableObjects(schema, def.name);
+  return `SELECT ${versionProjection(def)}, h.op AS head_op, h.version AS head_version FROM ${o.head} h
+           LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version IN ($2, $3)
+          WHERE h.entry_id = $1`;
+});
 
 /**
  * `diff`: the fields whose values differ between two versions of an entry, in definition order.

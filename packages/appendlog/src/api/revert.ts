@@ -5,6 +5,7 @@ import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
 import { tableObjects } from '../sql/names.js';
 import { checkEntryId, checkVersionNumber, decodeVersion, versionProjection } from './codec.js';
 import { resolveContext, type WriteContext } from './context.js';
+import { perTable } from './statement-cache.js';
 import type { Version } from './version.js';
 
 /**
@@ -23,32 +24,20 @@ interface RevertStatements {
   append: string;
 }
 
-const cache = new WeakMap<TableDef, Map<string, RevertStatements>>();
-
-function statements(def: TableDef, schema: string): RevertStatements {
-  let bySchema = cache.get(def);
-  if (!bySchema) {
-    bySchema = new Map();
-    cache.set(def, bySchema);
-  }
-  let st = bySchema.get(schema);
-  if (!st) {
-    const o = tableObjects(schema, def.name);
-    const system = `ARRAY[${SYSTEM_COLUMNS.map(quoteLiteral).join(', ')}]::text[]`;
-    st = {
-      // Every physical column of the target, nulls included, also those this code's definition does not know.
-      target: `SELECT h.version AS head_version, h.op AS head_op, h.deleted, t.version, t.op,
-                      (pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) ${system})::text AS data
-                 FROM ${o.head} h
-                 LEFT JOIN ${o.log} t ON t.entry_id = h.entry_id AND t.version = $2
-                WHERE h.entry_id = $1
-                  FOR UPDATE OF h`,
-      append: `SELECT ${versionProjection(def)} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
-    };
-    bySchema.set(schema, st);
-  }
-  return st;
-}
+const statements = perTable((def, schema): RevertStatements => {
+  const o = tableObjects(schema, def.name);
+  const system = `ARRAY[${SYSTEM_COLUMNS.map(quoteLiteral).join(', ')}]::text[]`;
+  return {
+    // Every physical column of the target, nulls included, also those this code's definition does not know.
+    target: `SELECT h.version AS head_version, h.op AS head_op, h.deleted, t.version, t.op,
+                    (pg_catalog.to_jsonb(t) OPERATOR(pg_catalog.-) ${system})::text AS data
+               FROM ${o.head} h
+               LEFT JOIN ${o.log} t ON t.entry_id = h.entry_id AND t.version = $2
+              WHERE h.entry_id = $1
+                FOR UPDATE OF h`,
+    append: `SELECT ${versionProjection(def)} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
+  };
+});
 
 /**
  * `revert`: appends a version whose data equals version `toVersion`'s, every column included;

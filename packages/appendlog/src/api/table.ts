@@ -19,6 +19,7 @@ import { diff, type FieldChange } from './diff.js';
 import type { AsOf, Instant } from './instant.js';
 import { buildListQuery, type ListOptions } from './list-query.js';
 import { type RevertOptions, revert } from './revert.js';
+import { perTable } from './statement-cache.js';
 import { at, deleted, type HistoryOptions, historyPage, listAt, type PageOptions } from './time-travel.js';
 import type { Op, Version } from './version.js';
 
@@ -48,28 +49,16 @@ interface Statements {
   listBase: string;
 }
 
-const statementCache = new WeakMap<TableDef, Map<string, Statements>>();
-
-function statementsFor(def: TableDef, schema: string): Statements {
-  let bySchema = statementCache.get(def);
-  if (!bySchema) {
-    bySchema = new Map();
-    statementCache.set(def, bySchema);
-  }
-  let st = bySchema.get(schema);
-  if (!st) {
-    const o = tableObjects(schema, def.name);
-    const proj = versionProjection(def);
-    st = {
-      append: `SELECT ${proj} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
-      get: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE h.entry_id = $1 AND NOT h.deleted`,
-      history: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
-      listBase: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE NOT h.deleted`,
-    };
-    bySchema.set(schema, st);
-  }
-  return st;
-}
+const statementsFor = perTable((def, schema): Statements => {
+  const o = tableObjects(schema, def.name);
+  const proj = versionProjection(def);
+  return {
+    append: `SELECT ${proj} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
+    get: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE h.entry_id = $1 AND NOT h.deleted`,
+    history: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
+    listBase: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE NOT h.deleted`,
+  };
+});
 
 /**
  * The API of one content type. Every write appends a version; every read returns versions.

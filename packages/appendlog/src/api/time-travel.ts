@@ -6,6 +6,7 @@ import { tableObjects } from '../sql/names.js';
 import { checkEntryId, checkVersionNumber, decodeVersion, versionProjection } from './codec.js';
 import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
 import { buildListQuery, type ListOptions, pageSql } from './list-query.js';
+import { perTable } from './statement-cache.js';
 import type { Version } from './version.js';
 
 /**
@@ -41,39 +42,27 @@ interface TimeTravelStatements {
   deleted: string;
 }
 
-const cache = new WeakMap<TableDef, Map<string, TimeTravelStatements>>();
-
-function statements(def: TableDef, schema: string): TimeTravelStatements {
-  let bySchema = cache.get(def);
-  if (!bySchema) {
-    bySchema = new Map();
-    cache.set(def, bySchema);
-  }
-  let st = bySchema.get(schema);
-  if (!st) {
-    const o = tableObjects(schema, def.name);
-    const proj = versionProjection(def);
-    st = {
-      // Index-backed: one backward probe of (entry_id, recorded_at). A forgotten entry has left every read.
-      atTime: `SELECT ${proj}, h.op AS head_op FROM ${o.head} h
-                 CROSS JOIN LATERAL (
-                   SELECT * FROM ${o.log} x WHERE x.entry_id = h.entry_id AND x.recorded_at <= $2::timestamptz
-                    ORDER BY x.recorded_at DESC LIMIT 1) l
-                WHERE h.entry_id = $1`,
-      atVersion: `SELECT ${proj}, h.op AS head_op, h.version AS head_version FROM ${o.head} h
-                    LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version = $2
-                   WHERE h.entry_id = $1`,
-      exists: `SELECT h.version, h.op FROM ${o.head} h WHERE h.entry_id = $1`,
-      historyPage: `SELECT * FROM (SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 AND l.version < $2
-                      ORDER BY l.version DESC LIMIT $3) p ORDER BY p.version`,
-      listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
-      deleted: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq
-                 WHERE h.op = 'delete' ORDER BY h.updated_at DESC, h.entry_id DESC`,
-    };
-    bySchema.set(schema, st);
-  }
-  return st;
-}
+const statements = perTable((def, schema): TimeTravelStatements => {
+  const o = tableObjects(schema, def.name);
+  const proj = versionProjection(def);
+  return {
+    // Index-backed: one backward probe of (entry_id, recorded_at). A forgotten entry has left every read.
+    atTime: `SELECT ${proj}, h.op AS head_op FROM ${o.head} h
+               CROSS JOIN LATERAL (
+                 SELECT * FROM ${o.log} x WHERE x.entry_id = h.entry_id AND x.recorded_at <= $2::timestamptz
+                  ORDER BY x.recorded_at DESC LIMIT 1) l
+              WHERE h.entry_id = $1`,
+    atVersion: `SELECT ${proj}, h.op AS head_op, h.version AS head_version FROM ${o.head} h
+                  LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version = $2
+                 WHERE h.entry_id = $1`,
+    exists: `SELECT h.version, h.op FROM ${o.head} h WHERE h.entry_id = $1`,
+    historyPage: `SELECT * FROM (SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 AND l.version < $2
+                    ORDER BY l.version DESC LIMIT $3) p ORDER BY p.version`,
+    listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
+    deleted: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq
+               WHERE h.op = 'delete' ORDER BY h.updated_at DESC, h.entry_id DESC`,
+  };
+});
 
 /** `at`: the entry as it stood at a moment or at one version; null when it was not live then. */
 export async function at<C extends ColumnMap>(
