@@ -1,5 +1,5 @@
 import type { Database } from '../db.js';
-import type { ColumnType } from '../schema/column.js';
+import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
 import { catalogName } from '../sql/names.js';
 import type { Report } from './report.js';
@@ -9,18 +9,6 @@ export interface RecordedTable {
   table: string;
   columns: Array<{ sqlName: string; type: ColumnType }>;
 }
-
-const SQL_TYPES: Record<string, ColumnType> = {
-  text: 'text',
-  integer: 'integer',
-  bigint: 'bigint',
-  numeric: 'numeric',
-  boolean: 'boolean',
-  date: 'date',
-  'timestamp with time zone': 'timestamptz',
-  jsonb: 'jsonb',
-  uuid: 'uuid',
-};
 
 /**
  * The tables of the schema, from the append-only schema history (each table's latest recorded
@@ -69,7 +57,7 @@ export async function checkStoredColumns(
     report.fail(t.table, null, null, 'table_missing', `the log table ${t.table}_log is gone`);
     return null;
   }
-  const actual = new Map(rows.map((r) => [r.name, SQL_TYPES[r.type] ?? r.type]));
+  const actual = new Map(rows.map((r) => [r.name, columnTypeOfSql(r.type) ?? r.type]));
   const readable: RecordedTable['columns'] = [];
   for (const c of t.columns) {
     const type = actual.get(c.sqlName);

@@ -1,19 +1,7 @@
-import type { ColumnType } from '../schema/column.js';
+import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
 import type { StoredColumn } from '../sql/table-ddl.js';
 import type { SqlRunner } from './sql-runner.js';
-
-const TYPE_NAMES: Record<string, ColumnType> = {
-  text: 'text',
-  integer: 'integer',
-  bigint: 'bigint',
-  numeric: 'numeric',
-  boolean: 'boolean',
-  date: 'date',
-  'timestamp with time zone': 'timestamptz',
-  jsonb: 'jsonb',
-  uuid: 'uuid',
-};
 
 /** A user column as the database has it; `type` is the SQL type name when appendlog does not know it. */
 export interface ExistingColumn extends StoredColumn {
@@ -60,7 +48,7 @@ export async function readExistingTables(
         .map((r) => ({
           sqlName: r.attname,
           sqlType: r.type,
-          type: TYPE_NAMES[r.type] ?? (r.type as ColumnType),
+          type: columnTypeOfSql(r.type) ?? (r.type as ColumnType),
           notNull: r.required,
           hasDefault: r.has_default,
         })),

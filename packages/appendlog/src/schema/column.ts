@@ -10,6 +10,29 @@ export type ColumnType =
   | 'jsonb'
   | 'uuid';
 
+/** PostgreSQL's `format_type` name of each column type. */
+const SQL_TYPE_NAMES: Record<string, ColumnType> = {
+  text: 'text',
+  integer: 'integer',
+  bigint: 'bigint',
+  numeric: 'numeric',
+  boolean: 'boolean',
+  date: 'date',
+  'timestamp with time zone': 'timestamptz',
+  jsonb: 'jsonb',
+  uuid: 'uuid',
+};
+
+/**
+ * The column type of a `pg_catalog.format_type` name, or undefined for a type appendlog does not use.
+ *
+ * @example
+ * columnTypeOfSql('timestamp with time zone'); // 'timestamptz'
+ */
+export function columnTypeOfSql(formatType: string): ColumnType | undefined {
+  return Object.hasOwn(SQL_TYPE_NAMES, formatType) ? SQL_TYPE_NAMES[formatType] : undefined;
+}
+
 /** What a column of each type reads back as. */
 export interface ColumnValueTypes {
   text: string;

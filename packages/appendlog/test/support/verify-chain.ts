@@ -6,35 +6,10 @@ import {
   versionHash,
 } from '../../src/hash/spec.js';
 import type { Database } from '../../src/index.js';
-import type { ColumnType } from '../../src/schema/column.js';
+import { columnTypeOfSql } from '../../src/schema/column.js';
+import { SYSTEM_COLUMNS } from '../../src/schema/names.js';
 
-const TYPES: Record<string, ColumnType> = {
-  text: 'text',
-  integer: 'integer',
-  bigint: 'bigint',
-  numeric: 'numeric',
-  boolean: 'boolean',
-  date: 'date',
-  'timestamp with time zone': 'timestamptz',
-  jsonb: 'jsonb',
-  uuid: 'uuid',
-};
-const SYSTEM = new Set([
-  'seq',
-  'entry_id',
-  'version',
-  'op',
-  'recorded_at',
-  'tx_id',
-  'actor',
-  'reason',
-  'meta',
-  'salt',
-  'content_hash',
-  'parent_hash',
-  'hash',
-  'redacted_at',
-]);
+const SYSTEM = new Set(SYSTEM_COLUMNS);
 
 export interface ChainCheck {
   checked: number;
@@ -87,7 +62,7 @@ export async function verifyChain(db: Database, table: string): Promise<ChainChe
       } else {
         const values = user.map((c, i) => {
           const text = r[`u${i}`] ?? null;
-          const type = TYPES[c.type];
+          const type = columnTypeOfSql(c.type);
           if (type === undefined) throw new Error(`unknown column type ${c.type}`);
           return [c.name, text === null ? null : canonicalText(type, text)] as const;
         });
