@@ -7,23 +7,15 @@
 //         ```<lang> output          what the script prints, lines in order; … stands for anything
 //         ```<lang> excerpt=<path>  lines that appear, in order, in that file of the repository
 //         anything else (```sh, ```ts no-run …) is not run
-import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { afterAll, describe, expect, it } from 'vitest';
-import { codeBlocks, missingLine } from './markdown.js';
+import { describe, expect, it } from 'vitest';
+import { codeBlocks, missingLine, repo, runSnippet } from '../../../docs/support/snippets.js';
 
-const run = promisify(execFile);
-const repo = fileURLToPath(new URL('../../../', import.meta.url));
 const tutorialPath = join(repo, 'docs', 'tutorial.md');
 
 describe('docs/tutorial.md', () => {
   const blocks = codeBlocks(readFileSync(tutorialPath, 'utf8'));
-  const dir = mkdtempSync(join(tmpdir(), 'appendlog-tutorial-'));
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('has runnable blocks, output blocks and excerpts', () => {
     expect(blocks.filter((b) => b.lang === 'ts' && Object.keys(b.attrs).length === 0).length).toBeGreaterThan(
@@ -35,33 +27,15 @@ describe('docs/tutorial.md', () => {
 
   it('runs every ts block in order and prints what the tutorial says', async () => {
     const script: string[] = [];
+    const files: Record<string, string> = {};
     for (const b of blocks) {
       if (b.lang !== 'ts') continue;
-      if (typeof b.attrs.file === 'string') writeFileSync(join(dir, b.attrs.file), `${b.code}\n`);
+      if (typeof b.attrs.file === 'string') files[b.attrs.file] = b.code;
       else if (Object.keys(b.attrs).length === 0)
         script.push(`// docs/tutorial.md line ${b.line}\n${b.code}`);
     }
-    writeFileSync(join(dir, 'tutorial.ts'), `${script.join('\n\n')}\n`);
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({
-        extends: join(repo, 'tsconfig.base.json'),
-        compilerOptions: { noEmit: true, types: ['node'] },
-        include: ['*.ts'],
-      }),
-    );
-    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'), 'dir');
-
-    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
-    const [typecheck, { stdout }] = await Promise.all([
-      run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((e: { stdout: string }) => e),
-      run(process.execPath, ['--import', 'tsx', join(dir, 'tutorial.ts')], {
-        cwd: dir,
-        env: { ...process.env, DATABASE_URL: '' },
-      }),
-    ]);
-    expect(typecheck.stdout, 'the tutorial code type-checks').toBe('');
+    const { stdout, typecheck } = await runSnippet({ script: script.join('\n\n'), files });
+    expect(typecheck, 'the tutorial code type-checks').toBe('');
     for (const b of blocks.filter((x) => x.attrs.output)) {
       expect(
         missingLine(b.code, stdout),

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runPurge } from '../src/erasure/purge.js';
 import { canonicalContent, contentHash } from '../src/hash/spec.js';
 import { column as c, type Database, table } from '../src/index.js';
-import { verifyChain } from './support/verify-chain.js';
 import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { verifyChain } from './support/verify-chain.js';
 
 const people = table('people', {
   name: c.text().notNull(),
