@@ -11,8 +11,8 @@ import {
   nodeHash,
   subtreeRoot,
 } from '../src/integrity/merkle.js';
-import { consistencyProof, inclusionProof } from '../src/integrity/merkle-proofs.js';
 import { verifyConsistency, verifyInclusion } from '../src/integrity/merkle-verify.js';
+import { consistencyProof, inclusionProof } from './support/merkle-reference-proofs.js';
 
 // --- An independent model, written straight from RFC 9162 section 2.1.1 -------------------------
 

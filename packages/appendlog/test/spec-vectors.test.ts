@@ -21,10 +21,10 @@ import { VersionHasher } from '../src/integrity/hasher.js';
 import { fromHex, toHex } from '../src/integrity/hex.js';
 import { leafData, parseLeaves } from '../src/integrity/leaf.js';
 import { leafHash, merkleRoot } from '../src/integrity/merkle.js';
-import { consistencyProof, inclusionProof } from '../src/integrity/merkle-proofs.js';
 import { verifyConsistency, verifyInclusion } from '../src/integrity/merkle-verify.js';
 import type { ColumnType } from '../src/schema/column.js';
 import { describeEngines, type TestDb } from './support/engines.js';
+import { consistencyProof, inclusionProof } from './support/merkle-reference-proofs.js';
 import {
   type LiteralColumn,
   type LiteralVersion,

@@ -12,7 +12,7 @@ function largestPowerOfTwoBelow(n: number): number {
 /**
  * The leaf ranges whose subtree roots make up the inclusion proof of leaf `index` in a tree of
  * `treeSize` leaves, in proof order (leaf level first). Mirrors `inclusionProof` of
- * merkle-proofs.ts, but names ranges instead of hashing them, so a single streaming pass over
+ * the reference proofs (test/support/merkle-reference-proofs.ts), but names ranges instead of hashing them, so a single streaming pass over
  * the leaves (see {@link RangeRoots}) can build the proof in O(log n) memory.
  *
  * @example
@@ -40,7 +40,7 @@ export function inclusionRanges(index: number, treeSize: number): LeafRange[] {
 
 /**
  * The leaf ranges whose subtree roots make up the consistency proof between trees of `oldSize`
- * and `newSize` leaves, in proof order. Mirrors `consistencyProof` of merkle-proofs.ts.
+ * and `newSize` leaves, in proof order. Mirrors `consistencyProof` of the reference proofs (test/support/merkle-reference-proofs.ts).
  *
  * @example
  * consistencyRanges(6, 8); // [[4, 6], [6, 8], [0, 4]]

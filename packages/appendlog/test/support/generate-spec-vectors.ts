@@ -27,8 +27,8 @@ import {
 import { toHex } from '../../src/integrity/hex.js';
 import { leafData } from '../../src/integrity/leaf.js';
 import { leafHash, merkleRoot } from '../../src/integrity/merkle.js';
-import { consistencyProof, inclusionProof } from '../../src/integrity/merkle-proofs.js';
 import type { ColumnType } from '../../src/schema/column.js';
+import { consistencyProof, inclusionProof } from './merkle-reference-proofs.js';
 import {
   type LiteralColumn,
   type LiteralVersion,

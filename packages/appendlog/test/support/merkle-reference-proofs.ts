@@ -1,4 +1,6 @@
-import { subtreeRoot } from './merkle.js';
+// The RFC 9162 proof algorithms written straight from the RFC, over an in-memory array of leaf
+// hashes: the reference the streaming proofs of src/integrity/proof-ranges.ts are tested against.
+import { subtreeRoot } from '../../src/integrity/merkle.js';
 
 /**
  * The RFC 9162 section 2.1.3.1 inclusion proof `PATH(index, D[treeSize])` for the leaf at `index`
