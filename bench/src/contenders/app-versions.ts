@@ -4,10 +4,10 @@ import type { SqlClient } from '../sql-client.js';
 import {
   colParams,
   cols,
-  currentCols,
   fillMain,
   historyStart,
   mainTableDdl,
+  mainTableReads,
   numbered,
   synthTime,
 } from './main-table.js';
@@ -113,16 +113,7 @@ export function appVersionsContender(sql: SqlClient): Contender {
         [id, city],
       );
     },
-    async get(t, id) {
-      return (await sql.query(`appv_get_${t}`, `SELECT ${currentCols} FROM ${qi(t)} WHERE id = $1`, [id]))[0];
-    },
-    list(t, limit) {
-      const lim = limit === null ? '' : ` LIMIT ${limit}`;
-      return sql.query(
-        `appv_list${limit ?? ''}_${t}`,
-        `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`,
-      );
-    },
+    ...mainTableReads(sql, 'appv'),
     history: (t, id) =>
       sql.query(
         `appv_hist_${t}`,

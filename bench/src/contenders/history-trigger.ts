@@ -4,10 +4,10 @@ import type { SqlClient } from '../sql-client.js';
 import {
   colParams,
   cols,
-  currentCols,
   fillMain,
   historyStart,
   mainTableDdl,
+  mainTableReads,
   numbered,
   synthTime,
 } from './main-table.js';
@@ -121,16 +121,7 @@ export function historyTriggerContender(sql: SqlClient): Contender {
     async update(t, id, city) {
       await sql.query(`trig_upd_${t}`, `UPDATE ${qi(t)} SET city = $2 WHERE id = $1`, [id, city]);
     },
-    async get(t, id) {
-      return (await sql.query(`trig_get_${t}`, `SELECT ${currentCols} FROM ${qi(t)} WHERE id = $1`, [id]))[0];
-    },
-    list(t, limit) {
-      const lim = limit === null ? '' : ` LIMIT ${limit}`;
-      return sql.query(
-        `trig_list${limit ?? ''}_${t}`,
-        `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`,
-      );
-    },
+    ...mainTableReads(sql, 'trig'),
     history: (t, id) =>
       sql.query(
         `trig_hist_${t}`,

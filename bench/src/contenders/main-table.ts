@@ -1,3 +1,4 @@
+import type { Contender } from '../contender.js';
 import { COLUMNS, generatedValues, qi } from '../data.js';
 import type { SqlClient } from '../sql-client.js';
 
@@ -21,6 +22,27 @@ CREATE INDEX ${qi(`${t}_created_idx`)} ON ${qi(t)} (created_at, id);
 
 export const cols = COLUMNS.join(', ');
 export const currentCols = `id, version, created_at, updated_at, ${cols}`;
+
+/**
+ * `get` and `list` on the main table: the same reads for the three approaches that keep the
+ * current state in place. `prefix` keeps each contender's prepared statements apart.
+ */
+export function mainTableReads(sql: SqlClient, prefix: string): Pick<Contender, 'get' | 'list'> {
+  return {
+    async get(t, id) {
+      return (
+        await sql.query(`${prefix}_get_${t}`, `SELECT ${currentCols} FROM ${qi(t)} WHERE id = $1`, [id])
+      )[0];
+    },
+    list(t, limit) {
+      const lim = limit === null ? '' : ` LIMIT ${limit}`;
+      return sql.query(
+        `${prefix}_list${limit ?? ''}_${t}`,
+        `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`,
+      );
+    },
+  };
+}
 
 /** `$1 … $5` for the user columns, offset by `from`. */
 export function colParams(from = 1): string {

@@ -1,7 +1,7 @@
 import type { Contender, Family } from '../contender.js';
 import { generatedValues, itemParams, qi } from '../data.js';
 import type { SqlClient } from '../sql-client.js';
-import { colParams, cols, currentCols, fillMain, historyStart, mainTableDdl } from './main-table.js';
+import { colParams, cols, fillMain, historyStart, mainTableDdl, mainTableReads } from './main-table.js';
 
 /** Plain: an ordinary table updated in place. No history: the physical floor. */
 export function plainFamily(sql: SqlClient): Family {
@@ -56,18 +56,7 @@ export function plainContender(sql: SqlClient): Contender {
         [id, city],
       );
     },
-    async get(t, id) {
-      return (
-        await sql.query(`plain_get_${t}`, `SELECT ${currentCols} FROM ${qi(t)} WHERE id = $1`, [id])
-      )[0];
-    },
-    list(t, limit) {
-      const lim = limit === null ? '' : ` LIMIT ${limit}`;
-      return sql.query(
-        `plain_list${limit ?? ''}_${t}`,
-        `SELECT ${currentCols} FROM ${qi(t)} ORDER BY created_at, id${lim}`,
-      );
-    },
+    ...mainTableReads(sql, 'plain'),
     history: null,
     asOfOne: null,
     asOfAll: null,
