@@ -56,8 +56,9 @@ const statements = perTable((def, schema): TimeTravelStatements => {
                   LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version = $2
                  WHERE h.entry_id = $1`,
     exists: `SELECT h.version, h.op FROM ${o.head} h WHERE h.entry_id = $1`,
+    // Completed by pageSql (limit written in) and `) p ORDER BY p.version`.
     historyPage: `SELECT * FROM (SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 AND l.version < $2
-                    ORDER BY l.version DESC LIMIT $3) p ORDER BY p.version`,
+                    ORDER BY l.version DESC`,
     listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
     deleted: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq
                WHERE h.op = 'delete' ORDER BY h.updated_at DESC, h.entry_id DESC`,
@@ -124,12 +125,10 @@ export async function historyPage<C extends ColumnMap>(
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('history options must be an object', 'options');
   const before = options.before === undefined ? 2_147_483_647 : checkVersionNumber(options.before, 'before');
-  const limit = options.limit ?? null;
-  if (limit !== null && (!Number.isInteger(limit) || limit < 0)) {
-    throw new InvalidInputError('limit must be a non-negative integer', 'limit');
-  }
+  const params: unknown[] = [id, before];
   const st = statements(def, db.schema);
-  const rows = await db.run(st.historyPage, [id, before, limit], true);
+  const sql = `${st.historyPage}${pageSql(params, { limit: options.limit })}) p ORDER BY p.version`;
+  const rows = await db.run(sql, params, true);
   if (rows.length === 0) {
     const [head] = await db.run(st.exists, [id], true);
     if (!head) throw new NotFoundError(`${def.name} entry ${id} does not exist`);
