@@ -263,6 +263,10 @@ describeEngines('time travel', (engine) => {
     expect(await book.history(v1.entryId, { before: 3 })).toEqual(all.slice(0, 2));
     expect(await book.history(v1.entryId, {})).toEqual(all);
     await expect(book.history(GHOST, { limit: 3 })).rejects.toMatchObject({ code: 'not_found' });
+    await expect(book.history(v1.entryId, { limit: -1 })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'limit',
+    });
     await expect(book.history(v1.entryId, { before: 0 })).rejects.toMatchObject({
       code: 'invalid_input',
       field: 'before',
