@@ -401,6 +401,25 @@ export class Database {
     }
   }
 
+  /**
+   * @internal The rows of `select` in binary COPY format (see `Queryable.copyBinary`), on this
+   * transaction's connection; errors mapped to typed errors.
+   */
+  async *copyBinary(select: string): AsyncIterable<Uint8Array> {
+    const copy = this.#conn?.copyBinary;
+    if (copy === undefined) throw new InvalidUsageError('copyBinary() needs a transaction handle');
+    try {
+      yield* copy.rows(select);
+    } catch (err) {
+      throw mapDatabaseError(err, select);
+    }
+  }
+
+  /** @internal Whether {@link copyBinary} streams (else it hands the whole result over at the end). */
+  get copyStreams(): boolean {
+    return this.#conn?.copyBinary?.streams ?? false;
+  }
+
   #outerConnection(): Queryable {
     this.#assertOutsideTransaction();
     return this.#driver;

@@ -1,5 +1,6 @@
+import type { Readable } from 'node:stream';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import type { Driver, Queryable, QueryOptions, QueryResult } from './types.js';
+import type { BinaryCopy, Driver, Queryable, QueryOptions, QueryResult } from './types.js';
 
 interface PgQueryable {
   query(config: {
@@ -9,8 +10,14 @@ interface PgQueryable {
   }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
-function wrap(client: PgQueryable): Queryable {
+/** Where a held connection notes that it can no longer be trusted with another statement. */
+interface ConnectionState {
+  broken?: Error;
+}
+
+function wrap(client: PgQueryable, state?: ConnectionState): Queryable {
   return {
+    ...(state === undefined ? {} : { copyBinary: binaryCopy(client, state) }),
     async query<R>(
       sql: string,
       params: readonly unknown[] = [],
@@ -23,6 +30,33 @@ function wrap(client: PgQueryable): Queryable {
     },
     async exec(sql: string): Promise<void> {
       await client.query({ text: sql });
+    },
+  };
+}
+
+/**
+ * `COPY (select) TO STDOUT (FORMAT binary)` through pg-copy-streams: chunks arrive while the
+ * server produces them, with backpressure. A reader that stops early leaves the connection in
+ * the middle of a COPY, so the connection is marked broken and closed instead of reused.
+ */
+function binaryCopy(client: PgQueryable, state: ConnectionState): BinaryCopy {
+  return {
+    streams: true,
+    async *rows(select: string): AsyncIterable<Uint8Array> {
+      const { to } = await import('pg-copy-streams');
+      const stream = (client as unknown as { query(q: unknown): Readable }).query(
+        to(`COPY (${select}) TO STDOUT (FORMAT binary)`),
+      );
+      let finished = false;
+      try {
+        for await (const chunk of stream) yield chunk as Uint8Array;
+        finished = true;
+      } finally {
+        if (!finished) {
+          state.broken ??= new Error('appendlog: a binary COPY was abandoned halfway');
+          stream.destroy();
+        }
+      }
     },
   };
 }
@@ -51,28 +85,31 @@ export function postgresDriver(pool: Pool, owned: boolean): Driver {
     exec: base.exec,
     async transaction<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
       const client: PoolClient = await pool.connect();
-      let broken: Error | undefined;
+      const state: ConnectionState = {};
       // A checked-out client has no error listener: a backend that dies between two statements
       // (pg_terminate_backend, a restart) would crash the process. Note it; the next statement fails.
       const onError = (err: Error) => {
-        broken = err;
+        state.broken = err;
       };
       client.on('error', onError);
       try {
         await client.query('BEGIN');
-        const result = await fn(wrap(client as unknown as PgQueryable));
+        const result = await fn(wrap(client as unknown as PgQueryable, state));
         await client.query('COMMIT');
         return result;
       } catch (err) {
-        try {
-          await client.query('ROLLBACK');
-        } catch (rollbackError) {
-          broken = rollbackError as Error;
+        // A broken connection is closed below: the server rolls back when it goes.
+        if (state.broken === undefined) {
+          try {
+            await client.query('ROLLBACK');
+          } catch (rollbackError) {
+            state.broken = rollbackError as Error;
+          }
         }
         throw err;
       } finally {
         client.removeListener('error', onError);
-        client.release(broken);
+        client.release(state.broken);
       }
     },
     async close(): Promise<void> {

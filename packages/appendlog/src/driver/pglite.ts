@@ -1,13 +1,26 @@
 import type { PGlite } from '@electric-sql/pglite';
-import type { Driver, Queryable, QueryResult } from './types.js';
+import type { BinaryCopy, Driver, Queryable, QueryResult } from './types.js';
 
 interface PGliteLike {
-  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number }>;
+  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number; blob?: Blob }>;
   exec(sql: string): Promise<unknown>;
 }
 
-function wrap(client: PGliteLike): Queryable {
+/** PGlite writes a COPY to the virtual file `/dev/blob` and hands it over when the statement ends. */
+function binaryCopy(client: PGliteLike): BinaryCopy {
   return {
+    streams: false,
+    async *rows(select: string): AsyncIterable<Uint8Array> {
+      const result = await client.query(`COPY (${select}) TO '/dev/blob' (FORMAT binary)`);
+      if (result.blob === undefined) throw new Error('appendlog: PGlite returned no blob for a COPY');
+      yield new Uint8Array(await result.blob.arrayBuffer());
+    },
+  };
+}
+
+function wrap(client: PGliteLike, inTransaction = false): Queryable {
+  return {
+    ...(inTransaction ? { copyBinary: binaryCopy(client) } : {}),
     async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
       const result = await client.query<R>(sql, [...params]);
       return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
@@ -49,7 +62,7 @@ export function pgliteDriver(db: PGlite, owned: boolean): Driver {
     query: base.query,
     exec: base.exec,
     async transaction<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => fn(wrap(tx as unknown as PGliteLike)));
+      return db.transaction((tx) => fn(wrap(tx as unknown as PGliteLike, true)));
     },
     async close(): Promise<void> {
       if (owned && !db.closed) await db.close();

@@ -19,6 +19,19 @@ export interface Queryable {
   ): Promise<QueryResult<R>>;
   /** A script of several statements, no parameters (DDL). */
   exec(sql: string): Promise<void>;
+  /**
+   * The rows of `select` in PostgreSQL's binary COPY format, as byte chunks (any split). Only on a
+   * connection held for a transaction. `streams` says whether the chunks arrive while the server
+   * still produces them (node-postgres) or all at once when it has finished (PGlite): callers
+   * that must keep memory flat page through a large result when it does not stream.
+   */
+  copyBinary?: BinaryCopy;
+}
+
+/** See {@link Queryable.copyBinary}. */
+export interface BinaryCopy {
+  readonly streams: boolean;
+  rows(select: string): AsyncIterable<Uint8Array>;
 }
 
 /**
