@@ -46,14 +46,20 @@ export class CopyRow {
   }
 
   /**
-   * An int8 as a number: exact within ±2^53, the nearest double beyond (only tampered values get
-   * there; what is compared with them may then look equal, which the checks report as out of order).
+   * An int8 as a number: exact within ±2^53, the nearest double beyond (no seq gets there; a
+   * timestamp does outside about 1715 to 2285, see {@link micros}).
    */
   int8Number(i: number): number {
     const p = this.start[i]!;
     const hi = int32(this.buf, p);
     if (hi >= -0x200000 && hi < 0x200000) return hi * TWO_32 + (int32(this.buf, p + 4) >>> 0);
     return Number(this.buf.readBigInt64BE(p));
+  }
+
+  /** A timestamptz in microseconds since 2000-01-01 UTC, exact: a number within ±2^53, else a bigint. */
+  micros(i: number): number | bigint {
+    const n = this.int8Number(i);
+    return Number.isSafeInteger(n) ? n : this.int8(i);
   }
 
   bool(i: number): boolean {

@@ -92,25 +92,26 @@ export class Preimage {
   }
 
   /**
-   * SHA-256 of what was written as a latin1 ('binary') string, one char per byte: node:crypto returns a
-   * string about twice as fast as a Buffer, and the verifier only compares hashes.
+   * SHA-256 of what was written as a latin1 ('binary') string, one char per byte: node:crypto
+   * returns a string about twice as fast as a Buffer, and the verifier only compares hashes.
    */
   digestLatin1(): string {
     return sha256Latin1(this.#buf.subarray(0, this.#at));
   }
 
   /**
-   * Appends `F(t)` of the canonical text of a timestamp (microseconds since 2000-01-01 UTC),
-   * written as bytes where it can be (years 1 to 9999), else through the text.
+   * Appends `F(t)` of the canonical text of a timestamp in microseconds since 2000-01-01 UTC (a
+   * number within ±2^53, about the years 1715 to 2285; a bigint beyond), written as bytes where it
+   * can be, else through the text.
    */
-  timestamp(micros: number): this {
+  timestamp(micros: number | bigint): this {
     this.#ensure(4 + CANONICAL_TIMESTAMP_BYTES);
-    if (writeCanonical(micros, this.#buf, this.#at + 4)) {
+    if (typeof micros === 'number' && writeCanonical(micros, this.#buf, this.#at + 4)) {
       this.#buf.writeUInt32BE(CANONICAL_TIMESTAMP_BYTES, this.#at);
       this.#at += 4 + CANONICAL_TIMESTAMP_BYTES;
       return this;
     }
-    return this.text(canonicalFromMicros(Number.isSafeInteger(micros) ? micros : BigInt(micros)));
+    return this.text(canonicalFromMicros(micros));
   }
 
   #ensure(more: number): void {

@@ -74,9 +74,9 @@ let bytesDays = Number.NaN;
 const dateBytes = new Uint8Array(11);
 
 /**
- * Writes the canonical text of `micros` as ASCII bytes at `out[at]` when it has the usual 27
- * (years 1 to 9999); returns false, writing nothing, otherwise. Same text as
- * {@link canonicalFromMicros}, without making a string.
+ * Writes the canonical text of `micros` (a safe integer) as ASCII bytes at `out[at]` when it has
+ * the usual 27 (years 1 to 9999); returns false, writing nothing, otherwise (and for numbers past
+ * ±2^53, which are not exact). Same text as {@link canonicalFromMicros}, without making a string.
  */
 export function writeCanonical(micros: number, out: Uint8Array, at: number): boolean {
   if (!Number.isSafeInteger(micros)) return false;

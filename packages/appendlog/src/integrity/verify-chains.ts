@@ -152,7 +152,9 @@ export async function verifyChains(
     report.checked += 1;
     const version = row.isNull(F.version) ? 0 : row.int4(F.version);
     const op = row.text(F.op) ?? '';
-    const at = row.isNull(F.at) ? 0 : row.int8Number(F.at);
+    // As a number for comparisons (exact for any clock time this side of 2285), exact for the hash.
+    const atMicros = row.isNull(F.at) ? 0 : row.micros(F.at);
+    const at = Number(atMicros);
     const prev = state.prev;
     let valid = true;
 
@@ -201,7 +203,7 @@ export async function verifyChains(
           const f = F.user + i;
           if (row.isNull(f)) continue;
           pre.raw(nameFields[i]!);
-          if (isTimestamp[i]) pre.timestamp(row.int8Number(f));
+          if (isTimestamp[i]) pre.timestamp(row.micros(f));
           else fieldRun(pre, row, f);
         }
         if (!row.equalsLatin1(F.contentHash, pre.digestLatin1())) {
@@ -220,7 +222,7 @@ export async function verifyChains(
     // Version hash over the stored content hash and parent link.
     pre.reset().raw(prefix);
     fieldRun(pre, row, F.entry, F.op); // F(entry_id) ‖ F(version) ‖ F(op)
-    pre.timestamp(at);
+    pre.timestamp(atMicros);
     fieldRun(pre, row, F.tx, F.meta); // F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)
     if (row.isNull(F.parentHash)) pre.raw(ZERO_HASH);
     else rawField(pre, row, F.parentHash);
