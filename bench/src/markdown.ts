@@ -1,4 +1,4 @@
-import { baselineOf, CONTENDERS, fmtBytes, type TargetCheck, workloadLabel } from './report.js';
+import { baselineOf, CONTENDERS, fmtBytes, type TargetCheck, targetFigure, workloadLabel } from './report.js';
 import type { CellResult, EngineResult } from './results.js';
 
 function value(cell: CellResult): string {
@@ -64,7 +64,7 @@ export function targetsMarkdown(checks: readonly TargetCheck[]): string {
   const lines = ['| engine | target | measured | limit | |', '|---|---|--:|--:|---|'];
   for (const c of checks) {
     lines.push(
-      `| ${c.engine} | ${c.target} | ${c.value.toFixed(2)}× | ${c.op} ${c.limit} | ${c.pass ? 'pass' : '**miss**'} |`,
+      `| ${c.engine} | ${c.target} | ${targetFigure(c, c.value)} | ${c.op} ${c.unit === 'versions/s' ? targetFigure(c, c.limit) : c.limit} | ${c.pass ? 'pass' : '**miss**'} |`,
     );
   }
   return lines.join('\n');
