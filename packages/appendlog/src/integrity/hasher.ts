@@ -37,6 +37,7 @@ const sha256Latin1: (data: Uint8Array) => string =
 export class Preimage {
   #buf = Buffer.allocUnsafe(4096);
   #at = 0;
+  #views: Buffer[] = [];
 
   reset(): this {
     this.#at = 0;
@@ -47,8 +48,8 @@ export class Preimage {
   raw(src: Uint8Array, start = 0, end = src.length): this {
     const n = end - start;
     this.#ensure(n);
-    if (n <= 64) {
-      // Short copies: a loop beats the native call's overhead.
+    if (n <= 256) {
+      // Short copies (the verifier's fields): a loop beats the native call's overhead.
       const buf = this.#buf;
       let at = this.#at;
       for (let i = start; i < end; i++) buf[at++] = src[i]!;
@@ -88,7 +89,7 @@ export class Preimage {
 
   /** SHA-256 of what was written. */
   digest(): Buffer {
-    return sha256(this.#buf.subarray(0, this.#at));
+    return sha256(this.#written());
   }
 
   /**
@@ -96,7 +97,17 @@ export class Preimage {
    * returns a string about twice as fast as a Buffer, and the verifier only compares hashes.
    */
   digestLatin1(): string {
-    return sha256Latin1(this.#buf.subarray(0, this.#at));
+    return sha256Latin1(this.#written());
+  }
+
+  /** The bytes written, as a view kept per length (preimages of a table come in few lengths). */
+  #written(): Buffer {
+    let view = this.#views[this.#at];
+    if (view === undefined) {
+      view = this.#buf.subarray(0, this.#at);
+      this.#views[this.#at] = view;
+    }
+    return view;
   }
 
   /**
@@ -120,6 +131,7 @@ export class Preimage {
     const next = Buffer.allocUnsafe(Math.max(need, this.#buf.length * 2));
     this.#buf.copy(next, 0, 0, this.#at);
     this.#buf = next;
+    this.#views = [];
   }
 }
 

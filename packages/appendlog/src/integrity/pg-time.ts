@@ -70,8 +70,12 @@ let cachedDate = '';
 /** Bytes of `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
 export const CANONICAL_TIMESTAMP_BYTES = 27;
 const ZERO = 48;
-let bytesDays = Number.NaN;
-const dateBytes = new Uint8Array(11);
+/**
+ * `YYYY-MM-DDT` of recent days, in 64 slots by day number: a row's timestamps are often of a few
+ * days (its own time, a date column), so one remembered day would be replaced at every call.
+ */
+const slotDays = new Float64Array(64).fill(Number.NaN);
+const slotBytes = new Uint8Array(64 * 11);
 
 /**
  * Writes the canonical text of `micros` (a safe integer) as ASCII bytes at `out[at]` when it has
@@ -81,14 +85,16 @@ const dateBytes = new Uint8Array(11);
 export function writeCanonical(micros: number, out: Uint8Array, at: number): boolean {
   if (!Number.isSafeInteger(micros)) return false;
   const days = Math.floor(micros / MICROS_PER_DAY);
-  if (days !== bytesDays) {
+  const slot = days & 63;
+  const from = slot * 11;
+  if (slotDays[slot] !== days) {
     const [y, mo, d] = civil(days + EPOCH_2000_DAYS);
     if (y < 1 || y > 9999) return false;
-    bytesDays = days;
     const text = `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)}T`;
-    for (let i = 0; i < 11; i++) dateBytes[i] = text.charCodeAt(i);
+    for (let i = 0; i < 11; i++) slotBytes[from + i] = text.charCodeAt(i);
+    slotDays[slot] = days;
   }
-  out.set(dateBytes, at);
+  for (let i = 0; i < 11; i++) out[at + i] = slotBytes[from + i]!;
   // Below 2^31 from here on: integer arithmetic.
   const inDay = micros - days * MICROS_PER_DAY;
   let frac = inDay % 1_000_000;
