@@ -24,12 +24,19 @@ function int32(b: Buffer, p: number): number {
  */
 export class CopyRow {
   buf: Buffer = Buffer.alloc(0);
+  /** `buf` as a plain Uint8Array: its subarray is cheaper than a Buffer's. */
+  bytesView: Uint8Array = new Uint8Array(0);
   readonly start: Int32Array;
   readonly len: Int32Array;
 
   constructor(readonly fields: number) {
     this.start = new Int32Array(fields);
     this.len = new Int32Array(fields);
+  }
+
+  /** Where field `i`'s bytes end (its start for NULL). */
+  end(i: number): number {
+    return this.start[i]! + Math.max(this.len[i]!, 0);
   }
 
   isNull(i: number): boolean {
@@ -158,6 +165,7 @@ export class CopyParser {
     const row = this.#row;
     const { start, len } = row;
     row.buf = buf;
+    row.bytesView = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
     const size = buf.length;
     while (at + 2 <= size) {
       const count = (buf[at]! << 8) | buf[at + 1]!;

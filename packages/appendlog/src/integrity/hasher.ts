@@ -24,7 +24,8 @@ const sha256: (data: Uint8Array) => Buffer =
     ? (data) => crypto.hash('sha256', data, 'buffer')
     : (data) => crypto.createHash('sha256').update(data).digest();
 
-const sha256Latin1: (data: Uint8Array) => string =
+/** One-shot SHA-256 as a latin1 string, one char per byte. */
+export const sha256Latin1: (data: Uint8Array) => string =
   typeof crypto.hash === 'function'
     ? (data) => crypto.hash('sha256', data, 'binary')
     : (data) => crypto.createHash('sha256').update(data).digest('binary');
@@ -48,8 +49,8 @@ export class Preimage {
   raw(src: Uint8Array, start = 0, end = src.length): this {
     const n = end - start;
     this.#ensure(n);
-    if (n <= 256) {
-      // Short copies (the verifier's fields): a loop beats the native call's overhead.
+    if (n <= 24) {
+      // Very short copies: a loop beats the native call's overhead.
       const buf = this.#buf;
       let at = this.#at;
       for (let i = start; i < end; i++) buf[at++] = src[i]!;

@@ -3,7 +3,7 @@ import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import { tableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
 import { CopyParser, type CopyRow } from './copy-format.js';
-import { Preimage, VersionHasher, ZERO_HASH } from './hasher.js';
+import { Preimage, sha256Latin1, VersionHasher, ZERO_HASH } from './hasher.js';
 import { canonicalFromMicros } from './pg-time.js';
 import type { Report } from './report.js';
 
@@ -14,7 +14,10 @@ import type { Report } from './report.js';
  * A binary COPY field is a 32-bit length (-1 for NULL) and the bytes: for text that is exactly the
  * spec's `F(x)`, `F(null)` included. So the version hash's text fields are asked for in the hash's
  * order, `entry_id, version, op` and `tx_id, actor, reason, meta`, and go into the preimage as two
- * byte ranges of the row (`fieldRun`).
+ * byte ranges of the row (`fieldRun`). The content is `salt ‖ F(name) ‖ F(value) ‖ …` over the
+ * non-null columns: each column comes as its name (a constant of the query) and its value, right
+ * after the salt, so a version with every column set and no timestamp column is one range of the
+ * row, hashed where it lies.
  */
 const F = {
   seq: 0,
@@ -28,17 +31,18 @@ const F = {
   actor: 8,
   reason: 9,
   meta: 10,
-  salt: 11,
-  contentHash: 12,
-  parentHash: 13,
-  hash: 14,
-  headVersion: 15,
-  headSeq: 16,
-  headOp: 17,
-  headDeleted: 18,
-  headHash: 19,
-  headCreated: 20,
-  headUpdated: 21,
+  contentHash: 11,
+  parentHash: 12,
+  hash: 13,
+  headVersion: 14,
+  headSeq: 15,
+  headOp: 16,
+  headDeleted: 17,
+  headHash: 18,
+  headCreated: 19,
+  headUpdated: 20,
+  salt: 21,
+  /** Column i's name is field `user + 2i`, its value `user + 2i + 1`. */
   user: 22,
 } as const;
 
@@ -121,7 +125,9 @@ export async function verifyChains(
   );
   const sorted = hasher.columns.map((name) => columns.find((c) => c.sqlName === name)!);
   const isTimestamp = sorted.map((c) => c.type === 'timestamptz');
-  const nameFields = hasher.nameFields;
+  const anyTimestamp = isTimestamp.includes(true);
+  /** The last field of a row: where a content preimage without gaps ends. */
+  const lastField = F.user + 2 * sorted.length - 1;
   const prefix = hasher.prefix;
   const pageSize = options.pageSize ?? 5000;
   const table = t.table;
@@ -175,7 +181,7 @@ export async function verifyChains(
       report.erased += 1;
       if (state.redacted === null) state.redacted = version;
       let leftover = !row.isNull(F.salt);
-      for (let i = 0; i < sorted.length && !leftover; i++) leftover = !row.isNull(F.user + i);
+      for (let i = 0; i < sorted.length && !leftover; i++) leftover = !row.isNull(F.user + 2 * i + 1);
       if (leftover) {
         report.fail(
           table,
@@ -197,16 +203,27 @@ export async function verifyChains(
         );
         valid = false;
       } else {
-        pre.reset();
-        rawField(pre, row, F.salt);
-        for (let i = 0; i < sorted.length; i++) {
-          const f = F.user + i;
-          if (row.isNull(f)) continue;
-          pre.raw(nameFields[i]!);
-          if (isTimestamp[i]) pre.timestamp(row.micros(f));
-          else fieldRun(pre, row, f);
+        let whole = !anyTimestamp;
+        for (let i = 0; i < sorted.length && whole; i++) whole = !row.isNull(F.user + 2 * i + 1);
+        let content: string;
+        if (whole) {
+          content = sha256Latin1(row.buf.subarray(row.start[F.salt]!, row.end(lastField)));
+        } else {
+          pre.reset();
+          rawField(pre, row, F.salt);
+          for (let i = 0; i < sorted.length; i++) {
+            const f = F.user + 2 * i + 1;
+            if (row.isNull(f)) continue;
+            if (isTimestamp[i]) {
+              fieldRun(pre, row, f - 1);
+              pre.timestamp(row.micros(f));
+            } else {
+              fieldRun(pre, row, f - 1, f);
+            }
+          }
+          content = pre.digestLatin1();
         }
-        if (!row.equalsLatin1(F.contentHash, pre.digestLatin1())) {
+        if (!row.equalsLatin1(F.contentHash, content)) {
           report.fail(
             table,
             id,
@@ -306,13 +323,16 @@ export async function verifyChains(
   };
 
   const userCols = sorted
-    .map((c, i) => `, l.${quoteIdent(c.sqlName)}${c.type === 'text' || isTimestamp[i] ? '' : '::text'}`)
+    .map(
+      (c, i) =>
+        `, ${quoteLiteral(c.sqlName)}::text, l.${quoteIdent(c.sqlName)}${c.type === 'text' || isTimestamp[i] ? '' : '::text'}`,
+    )
     .join('');
   const select = (where: string, tail: string) =>
     `SELECT l.seq, l.version, l.recorded_at, l.redacted_at IS NOT NULL,
             l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
-            l.salt, l.content_hash, l.parent_hash, l.hash,
-            h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.updated_at${userCols}
+            l.content_hash, l.parent_hash, l.hash,
+            h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.updated_at, l.salt${userCols}
        FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id ${where}
       ORDER BY l.entry_id, l.version${tail}`;
   const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;
@@ -365,7 +385,7 @@ async function copyRows(
   userColumns: number,
   onRow: (row: CopyRow) => void,
 ): Promise<number> {
-  const parser = new CopyParser(F.user + userColumns);
+  const parser = new CopyParser(F.user + 2 * userColumns);
   for await (const chunk of tx.copyBinary(select)) parser.push(chunk, onRow);
   parser.end();
   return parser.rows;
@@ -376,13 +396,13 @@ async function copyRows(
  * row, each field's COPY length in front of its bytes.
  */
 function fieldRun(pre: Preimage, row: CopyRow, a: number, b = a): void {
-  pre.raw(row.buf, row.start[a]! - 4, row.start[b]! + Math.max(row.len[b]!, 0));
+  pre.raw(row.bytesView, row.start[a]! - 4, row.end(b));
 }
 
 /** The bytes of a bytea field as they are (nothing for NULL). */
 function rawField(pre: Preimage, row: CopyRow, i: number): void {
   const n = row.len[i]!;
-  if (n > 0) pre.raw(row.buf, row.start[i]!, row.start[i]! + n);
+  if (n > 0) pre.raw(row.bytesView, row.start[i]!, row.start[i]! + n);
 }
 
 /** The canonical text of microseconds read by `int8Number`, for messages. */
