@@ -1,50 +1,11 @@
 import type { Database } from '../db.js';
-import { quoteIdent, quoteLiteral } from '../schema/names.js';
-import { tableObjects } from '../sql/names.js';
+import { type TableObjects, tableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
-import { CopyParser, type CopyRow } from './copy-format.js';
+import type { CopyRow } from './copy-format.js';
 import { Preimage, sha256Latin1, VersionHasher, ZERO_HASH } from './hasher.js';
+import { F, readLog } from './log-reader.js';
 import { canonicalFromMicros } from './pg-time.js';
 import type { Report } from './report.js';
-
-/**
- * The fields of the verifier's log query, in order (see `select` below): the log row, the
- * entry's head row (NULL when it has none), then the user columns in canonical order.
- *
- * A binary COPY field is a 32-bit length (-1 for NULL) and the bytes: for text that is exactly the
- * spec's `F(x)`, `F(null)` included. So the version hash's text fields are asked for in the hash's
- * order, `entry_id, version, op` and `tx_id, actor, reason, meta`, and go into the preimage as two
- * byte ranges of the row (`fieldRun`). The content is `salt ‖ F(name) ‖ F(value) ‖ …` over the
- * non-null columns: each column comes as its name (a constant of the query) and its value, right
- * after the salt, so a version with every column set and no timestamp column is one range of the
- * row, hashed where it lies.
- */
-const F = {
-  seq: 0,
-  version: 1,
-  at: 2,
-  redacted: 3,
-  entry: 4,
-  versionText: 5,
-  op: 6,
-  tx: 7,
-  actor: 8,
-  reason: 9,
-  meta: 10,
-  contentHash: 11,
-  parentHash: 12,
-  hash: 13,
-  headVersion: 14,
-  headSeq: 15,
-  headOp: 16,
-  headDeleted: 17,
-  headHash: 18,
-  headCreated: 19,
-  headUpdated: 20,
-  salt: 21,
-  /** Column i's name is field `user + 2i`, its value `user + 2i + 1`. */
-  user: 22,
-} as const;
 
 /** The head row of an entry, as read beside its versions. */
 interface Head {
@@ -92,13 +53,6 @@ export interface ChainOptions {
   /** Called every `pageSize` rows and at the end with the number of versions checked so far in this table. */
   onRows?: (rows: number) => void;
 }
-
-/**
- * The planner settings of the log query: one merge join of two index scans, already in entry
- * order, on this backend alone (a sort or parallel workers would cost more than they save, and
- * the verifier's own process needs the other core). Undone after the query.
- */
-const PLAN_SETTINGS = ['enable_hashjoin', 'enable_sort', 'max_parallel_workers_per_gather'];
 
 /**
  * Verifies every version of one table from its column values: content hash, version hash, parent
@@ -322,49 +276,13 @@ export async function verifyChains(
     }
   };
 
-  const userCols = sorted
-    .map(
-      (c, i) =>
-        `, ${quoteLiteral(c.sqlName)}::text, l.${quoteIdent(c.sqlName)}${c.type === 'text' || isTimestamp[i] ? '' : '::text'}`,
-    )
-    .join('');
-  const select = (where: string, tail: string) =>
-    `SELECT l.seq, l.version, l.recorded_at, l.redacted_at IS NOT NULL,
-            l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
-            l.content_hash, l.parent_hash, l.hash,
-            h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.updated_at, l.salt${userCols}
-       FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id ${where}
-      ORDER BY l.entry_id, l.version${tail}`;
-  const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;
-
-  for (const name of PLAN_SETTINGS)
-    await tx.run(`SET LOCAL ${name} = ${name.startsWith('max_') ? 0 : 'off'}`);
-  if (tx.copyStreams) {
-    await copyRows(tx, select(only === null ? '' : `WHERE ${only}`, ''), sorted.length, checkRow);
-  } else {
-    // Pages in (entry_id, version, seq) order: seq keeps duplicated versions apart.
-    const page: { after: { entry: string; version: number; seq: bigint } | null } = { after: null };
-    const keep = (row: CopyRow) => {
-      checkRow(row);
-      page.after = { entry: row.text(F.entry) ?? '', version: row.int4(F.version), seq: row.int8(F.seq) };
-    };
-    for (;;) {
-      const from = page.after;
-      const conditions = [
-        ...(only === null ? [] : [only]),
-        ...(from === null
-          ? []
-          : [
-              `(l.entry_id, l.version, l.seq) > (${quoteLiteral(from.entry)}::uuid, ${from.version}, ${from.seq})`,
-            ]),
-      ];
-      const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-      const n = await copyRows(tx, select(where, `, l.seq LIMIT ${pageSize}`), sorted.length, keep);
-      if (n < pageSize) break;
-    }
-  }
-  // Not in a finally: after a failed COPY the transaction only takes a rollback.
-  for (const name of PLAN_SETTINGS) await tx.run(`SET LOCAL ${name} TO DEFAULT`);
+  await readLog(
+    tx,
+    o,
+    sorted,
+    { ...(options.entryId === undefined ? {} : { entryId: options.entryId }), pageSize },
+    checkRow,
+  );
   if (entry !== null) finishEntry(report, table, entry);
   if (rowsDone !== reported) options.onRows?.(rowsDone);
   await orphanHeads(tx, o, options.entryId, report, table);
@@ -376,19 +294,6 @@ const OPS = ['insert', 'update', 'delete', 'restore', 'forget'].map((op) => [op,
 function opOf(row: CopyRow): string {
   for (const [op, bytes] of OPS) if (row.equals(F.op, bytes)) return op;
   return row.text(F.op) ?? '';
-}
-
-/** Runs one binary COPY of `select` and hands each row to `onRow`; returns the number of rows. */
-async function copyRows(
-  tx: Database,
-  select: string,
-  userColumns: number,
-  onRow: (row: CopyRow) => void,
-): Promise<number> {
-  const parser = new CopyParser(F.user + 2 * userColumns);
-  for await (const chunk of tx.copyBinary(select)) parser.push(chunk, onRow);
-  parser.end();
-  return parser.rows;
 }
 
 /**
@@ -452,7 +357,7 @@ function finishEntry(report: Report, table: string, state: EntryState): void {
 /** Head rows of entries that have no version left at all, in pages. */
 async function orphanHeads(
   tx: Database,
-  o: ReturnType<typeof tableObjects>,
+  o: TableObjects,
   entryId: string | undefined,
   report: Report,
   table: string,

@@ -1,0 +1,130 @@
+import type { Database } from '../db.js';
+import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import type { TableObjects } from '../sql/names.js';
+import type { RecordedTable } from './catalog.js';
+import { CopyParser, type CopyRow } from './copy-format.js';
+
+/**
+ * The fields of the verifier's log query, in order (see {@link readLog}): the log row, the
+ * entry's head row (NULL when it has none), then the user columns in canonical order.
+ *
+ * A binary COPY field is a 32-bit length (-1 for NULL) and the bytes: for text that is exactly the
+ * spec's `F(x)`, `F(null)` included. So the version hash's text fields are asked for in the hash's
+ * order, `entry_id, version, op` and `tx_id, actor, reason, meta`, and go into the preimage as two
+ * byte ranges of the row (`fieldRun`). The content is `salt ‖ F(name) ‖ F(value) ‖ …` over the
+ * non-null columns: each column comes as its name (a constant of the query) and its value, right
+ * after the salt, so a version with every column set and no timestamp column is one range of the
+ * row, hashed where it lies.
+ */
+export const F = {
+  seq: 0,
+  version: 1,
+  at: 2,
+  redacted: 3,
+  entry: 4,
+  versionText: 5,
+  op: 6,
+  tx: 7,
+  actor: 8,
+  reason: 9,
+  meta: 10,
+  contentHash: 11,
+  parentHash: 12,
+  hash: 13,
+  headVersion: 14,
+  headSeq: 15,
+  headOp: 16,
+  headDeleted: 17,
+  headHash: 18,
+  headCreated: 19,
+  headUpdated: 20,
+  salt: 21,
+  /** Column i's name is field `user + 2i`, its value `user + 2i + 1`. */
+  user: 22,
+} as const;
+
+/**
+ * The planner settings of the log query: one merge join of two index scans, already in entry
+ * order, on this backend alone (a sort or parallel workers would cost more than they save, and
+ * the verifier's own process needs the other core). Undone after the query.
+ */
+const PLAN_SETTINGS = ['enable_hashjoin', 'enable_sort', 'max_parallel_workers_per_gather'];
+
+export interface LogReadOptions {
+  /** Only this entry (a validated UUID). */
+  entryId?: string;
+  /** Rows per page where the driver cannot stream (PGlite). */
+  pageSize: number;
+}
+
+/**
+ * Hands every version of a table to `onRow` in `(entry_id, version)` order, laid out as {@link F}
+ * says, with `columns` in canonical order. One binary COPY where the driver streams (node-postgres:
+ * memory flat by backpressure); pages of `pageSize` rows by keyset on `(entry_id, version, seq)`
+ * where it does not (PGlite hands a COPY over whole). `seq` keeps duplicated versions of a tampered
+ * log apart.
+ */
+export async function readLog(
+  tx: Database,
+  o: TableObjects,
+  columns: RecordedTable['columns'],
+  options: LogReadOptions,
+  onRow: (row: CopyRow) => void,
+): Promise<void> {
+  const userCols = columns
+    .map(
+      (c) =>
+        `, ${quoteLiteral(c.sqlName)}::text, l.${quoteIdent(c.sqlName)}${c.type === 'text' || c.type === 'timestamptz' ? '' : '::text'}`,
+    )
+    .join('');
+  const select = (where: string, tail: string) =>
+    `SELECT l.seq, l.version, l.recorded_at, l.redacted_at IS NOT NULL,
+            l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
+            l.content_hash, l.parent_hash, l.hash,
+            h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.updated_at, l.salt${userCols}
+       FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id ${where}
+      ORDER BY l.entry_id, l.version${tail}`;
+  const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;
+  const fields = F.user + 2 * columns.length;
+
+  for (const name of PLAN_SETTINGS)
+    await tx.run(`SET LOCAL ${name} = ${name.startsWith('max_') ? 0 : 'off'}`);
+  if (tx.copyStreams) {
+    await copyRows(tx, select(only === null ? '' : `WHERE ${only}`, ''), fields, onRow);
+  } else {
+    const page: { after: { entry: string; version: number; seq: bigint } | null } = { after: null };
+    const keep = (row: CopyRow) => {
+      onRow(row);
+      page.after = { entry: row.text(F.entry) ?? '', version: row.int4(F.version), seq: row.int8(F.seq) };
+    };
+    for (;;) {
+      const from = page.after;
+      const conditions = [
+        ...(only === null ? [] : [only]),
+        ...(from === null
+          ? []
+          : [
+              `(l.entry_id, l.version, l.seq) > (${quoteLiteral(from.entry)}::uuid, ${from.version}, ${from.seq})`,
+            ]),
+      ];
+      const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
+      const n = await copyRows(tx, select(where, `, l.seq LIMIT ${options.pageSize}`), fields, keep);
+      if (n < options.pageSize) break;
+    }
+  }
+  // Not in a finally: after a failed COPY the transaction only takes a rollback.
+  for (const name of PLAN_SETTINGS) await tx.run(`SET LOCAL ${name} TO DEFAULT`);
+}
+
+/** Runs one binary COPY of `select` and hands each row to `onRow`; returns the number of rows. */
+async function copyRows(
+  tx: Database,
+  select: string,
+  fields: number,
+  onRow: (row: CopyRow) => void,
+): Promise<number> {
+  const parser = new CopyParser(fields);
+  for await (const chunk of tx.copyBinary(select)) parser.push(chunk, onRow);
+  parser.end();
+  return parser.rows;
+}
