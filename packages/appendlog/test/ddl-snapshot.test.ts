@@ -33,3 +33,22 @@ describe('generated DDL', () => {
     await expect(plan.statements.join('\n')).toMatchFileSnapshot('__snapshots__/add-column-addresses.sql');
   });
 });
+
+describe('table code revision', () => {
+  it('changes with the generated code: bump TABLE_CODE_REVISION, then update this snapshot', async () => {
+    const { createHash } = await import('node:crypto');
+    const { codeDdl, TABLE_CODE_REVISION } = await import('../src/sql/table-ddl.js');
+    const code = codeDdl('public', addresses.name, addresses.columns);
+    // Databases holding an older revision get the new code at their next migrate, so a change to
+    // the code without a new revision would never reach them.
+    expect({
+      revision: TABLE_CODE_REVISION,
+      digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
+    }).toMatchInlineSnapshot(`
+      {
+        "digest": "51af6cdcd4182d30",
+        "revision": 2,
+      }
+    `);
+  });
+});

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { column as c, type Database, table } from '../src/index.js';
+import { TABLE_CODE_REVISION } from '../src/sql/table-ddl.js';
 import { catalogDdlV0 } from './fixtures/catalog-v0.js';
 import { codeDdl as codeDdlV0, createStorageDdl as createStorageDdlV0 } from './fixtures/table-ddl-v0.js';
 import { describeEngines, type TestDb } from './support/engines.js';
@@ -44,6 +45,14 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
   });
   afterAll(() => t.close());
 
+  async function codeRevision(): Promise<number | null> {
+    const [row] = await db.query<{ revision: number | null }>(
+      `SELECT substring(prosrc, 'appendlog table code revision ([0-9]+)')::integer AS revision
+         FROM pg_proc WHERE oid = 'legacy_log_chain'::regproc`,
+    );
+    return row!.revision;
+  }
+
   it('reads the old history before any upgrade', async () => {
     const [old] = await db.schemaHistory();
     expect(old).toMatchObject({
@@ -58,11 +67,21 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
     });
   });
 
-  it('migrating the same definition upgrades the catalog only; the old record is kept as it was', async () => {
+  it('migrating the same definition upgrades the catalog and the table code; the old record is kept as it was', async () => {
+    expect(await codeRevision()).toBe(null);
     const result = await db.migrate([legacyV1]);
-    expect(result.changes).toEqual([]);
-    expect(result.statements).toHaveLength(1);
+    expect(result.changes).toEqual([
+      {
+        table: 'legacy',
+        change: 'upgrade_code',
+        columns: [],
+        summary: `regenerate the table's code (revision 1 to ${TABLE_CODE_REVISION})`,
+      },
+    ]);
+    expect(result.statements).toHaveLength(2);
     expect(result.statements[0]).toContain('ADD COLUMN IF NOT EXISTS columns text[]');
+    expect(result.statements[1]).toContain(`appendlog table code revision ${TABLE_CODE_REVISION}`);
+    expect(await codeRevision()).toBe(TABLE_CODE_REVISION);
     const cols = await db.query<{ attname: string }>(
       `SELECT attname FROM pg_attribute WHERE attrelid = 'appendlog_schema_history'::regclass AND attnum > 0 ORDER BY attnum`,
     );
@@ -86,7 +105,18 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
       appliedBy: null,
       statements: '-- old',
     });
+    const [, upgrade] = await db.schemaHistory();
+    expect(upgrade).toMatchObject({ seq: 2, change: 'upgrade_code', definition: { columns: v1Columns } });
     expect(await db.migrate([legacyV1])).toEqual({ statements: [], changes: [], behind: [] });
+  });
+
+  it('the upgraded code keeps the chain of versions written by the old code', async () => {
+    expect((await db.table(legacyV1).update(entryId, { city: 'Upgraded' })).version).toBe(3);
+    // The old storage keeps its CHECK on op; the new code refuses a bad op before it.
+    await expect(
+      db.query(`INSERT INTO legacy_log (entry_id, op, name) VALUES ($1, 'rewrite', 'x')`, [entryId]),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+    expect(await verifyChain(db, 'legacy')).toEqual({ checked: 3, erased: 0, failures: [] });
   });
 
   it('extends the old table with a notNull column with a default; old versions still verify', async () => {
@@ -99,15 +129,29 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
         summary: `add column kind text not null default 'person'::text`,
       },
     ]);
-    const [, added] = await db.schemaHistory();
-    expect(added).toMatchObject({ seq: 2, columns: ['kind'], libraryVersion: expect.any(String) });
+    const [, , added] = await db.schemaHistory();
+    expect(added).toMatchObject({ seq: 3, columns: ['kind'], libraryVersion: expect.any(String) });
     expect(added?.appliedBy).toEqual(expect.any(String));
     const v2 = db.table(legacyV2);
-    expect((await v2.get(entryId))?.data).toEqual({ name: 'Old', city: 'Still before', kind: null });
-    expect((await db.table(legacyV1).update(entryId, { city: 'After' })).version).toBe(3);
+    expect((await v2.get(entryId))?.data).toEqual({ name: 'Old', city: 'Upgraded', kind: null });
+    expect((await db.table(legacyV1).update(entryId, { city: 'After' })).version).toBe(4);
     expect((await v2.get(entryId))?.data.kind).toBe('person');
     const check = await verifyChain(db, 'legacy');
-    expect(check).toEqual({ checked: 3, erased: 0, failures: [] });
+    expect(check).toEqual({ checked: 4, erased: 0, failures: [] });
+  });
+
+  it('never replaces code from a newer appendlog with older code', async () => {
+    // Pretend a newer library made the table's code.
+    const [fn] = await db.query<{ def: string }>(
+      `SELECT pg_get_functiondef('legacy_log_chain'::regproc) AS def`,
+    );
+    await db.exec(
+      fn!.def.replace(`code revision ${TABLE_CODE_REVISION}`, `code revision ${TABLE_CODE_REVISION + 1}`),
+    );
+    expect(await db.migrate([legacyV2])).toEqual({ statements: [], changes: [], behind: [] });
+    const legacyV3 = table('legacy', { ...legacyV2.definition, tel: c.text() });
+    await expect(db.migrate([legacyV3])).rejects.toMatchObject({ code: 'destructive_migration' });
+    expect(await codeRevision()).toBe(TABLE_CODE_REVISION + 1);
   });
 
   it('the upgraded history is still append-only', async () => {

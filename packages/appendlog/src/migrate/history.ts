@@ -6,12 +6,13 @@ import type { TableDefinition } from './definition.js';
 import type { SqlRunner } from './sql-runner.js';
 
 /**
- * The kinds of change the schema history records.
+ * The kinds of change the schema history records. `upgrade_code` regenerates a table's functions,
+ * triggers and view from a newer appendlog, its columns unchanged.
  *
  * @example
  * const created = (await db.schemaHistory()).filter((r) => r.change === 'create_table');
  */
-export type SchemaChangeKind = 'create_table' | 'add_columns' | 'set_defaults';
+export type SchemaChangeKind = 'create_table' | 'add_columns' | 'set_defaults' | 'upgrade_code';
 
 /**
  * One applied schema change. The history is append-only (UPDATE, DELETE and TRUNCATE are

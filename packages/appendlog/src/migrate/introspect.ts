@@ -1,6 +1,6 @@
 import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
-import type { StoredColumn } from '../sql/table-ddl.js';
+import { codeRevisionSql, type StoredColumn } from '../sql/table-ddl.js';
 import type { SqlRunner } from './sql-runner.js';
 
 /** A user column as the database has it; `type` is the SQL type name when appendlog does not know it. */
@@ -55,4 +55,23 @@ export async function readExistingTables(
     );
   }
   return result;
+}
+
+/**
+ * The code revision of each table's generated code, read from its chain function (see
+ * `TABLE_CODE_REVISION`); 1 for code made before revisions were marked. Tables without a chain
+ * function are absent.
+ */
+export async function readCodeRevisions(
+  sql: SqlRunner,
+  schema: string,
+  tables: readonly string[],
+): Promise<Map<string, number>> {
+  const rows = await sql.run<{ table_name: string; revision: number | null }>(
+    `SELECT t AS table_name, ${codeRevisionSql('p')} AS revision
+       FROM pg_catalog.unnest($2::text[]) t
+       JOIN pg_catalog.pg_proc p ON p.oid = pg_catalog.to_regprocedure(pg_catalog.format('%I.%I()', $1::text, t || '_log_chain'))`,
+    [schema, tables],
+  );
+  return new Map(rows.map((r) => [r.table_name, r.revision === null ? 1 : Number(r.revision)]));
 }

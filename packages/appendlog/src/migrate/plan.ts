@@ -3,7 +3,13 @@ import { quoteIdent } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import { columnDefaultDdl, defaultSql } from '../sql/column-default.js';
 import { catalogName, tableObjects } from '../sql/names.js';
-import { addColumnDdl, codeDdl, createStorageDdl, type StoredColumn } from '../sql/table-ddl.js';
+import {
+  addColumnDdl,
+  codeDdl,
+  createStorageDdl,
+  type StoredColumn,
+  TABLE_CODE_REVISION,
+} from '../sql/table-ddl.js';
 import {
   describeColumn,
   sameColumns,
@@ -48,6 +54,11 @@ export interface PlanOptions {
   all?: boolean | undefined;
   /** The catalog script, when the catalog is missing or older than this library's. */
   catalog?: string | undefined;
+  /**
+   * The code revision of each existing table (`readCodeRevisions`); a table missing here counts
+   * as up to date.
+   */
+  codeRevisions?: Map<string, number> | undefined;
 }
 
 /**
@@ -87,14 +98,37 @@ export function planMigration(
     }
     const recorded = history.filter((r) => r.table === def.name);
     const current = currentColumns(stored, recorded.at(-1));
-    if (sameColumns(wanted, current)) continue;
+    const revision = options.codeRevisions?.get(def.name) ?? TABLE_CODE_REVISION;
+    const upToDate = sameColumns(wanted, current);
     // An app instance still running the old code (restarting mid-deploy, say) migrates with a
     // definition the history already has: nothing to do, and nothing to refuse.
-    if (recorded.some((r) => sameColumns(r.definition.columns, wanted))) {
-      behind.push(def.name);
+    const isBehind = !upToDate && recorded.some((r) => sameColumns(r.definition.columns, wanted));
+    if (isBehind) behind.push(def.name);
+    if (upToDate || isBehind) {
+      // Same columns, older generated code: regenerate it over the columns the database has.
+      if (revision < TABLE_CODE_REVISION) {
+        const sql = codeDdl(schema, def.name, current);
+        statements.push(sql);
+        changes.push({
+          table: def.name,
+          change: 'upgrade_code',
+          columns: [],
+          summary: `regenerate the table's code (revision ${revision} to ${TABLE_CODE_REVISION})`,
+          statements: sql,
+          definition: { columns: current },
+        });
+      }
       continue;
     }
     const step = planTable(schema, def.name, wanted, current, stored);
+    if (revision > TABLE_CODE_REVISION && step.changes.length > 0) {
+      // Adding a column regenerates the table's code: here that would put older code in place.
+      step.destructive.push({
+        table: def.name,
+        change: `replacing the table's code (revision ${revision}, from a newer appendlog) with this library's older revision ${TABLE_CODE_REVISION}`,
+        instead: 'run this migration with the newer appendlog that made the code',
+      });
+    }
     destructive.push(...step.destructive);
     if (step.destructive.length > 0 || step.changes.length === 0) continue;
     statements.push(step.sql);

@@ -5,7 +5,7 @@ import { catalogName } from '../sql/names.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
 import { readRecordedDefinitions } from './history.js';
-import { readExistingTables } from './introspect.js';
+import { readCodeRevisions, readExistingTables } from './introspect.js';
 import { planMigration, type SchemaChange } from './plan.js';
 import type { SqlRunner } from './sql-runner.js';
 
@@ -105,10 +105,12 @@ export async function runMigration(
   if (options.all) for (const r of history) names.add(r.table);
   const existing = await readExistingTables(tx, schema, [...names]);
   const catalogCurrent = await catalogIsCurrent(tx, schema);
+  const codeRevisions = await readCodeRevisions(tx, schema, [...existing.keys()]);
   const plan = planMigration(schema, tables, existing, history, {
     appRole: options.appRole,
     all: options.all,
     catalog: catalogCurrent ? undefined : catalogScript(schema),
+    codeRevisions,
   });
   if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
   const result: MigrateResult = {

@@ -20,6 +20,28 @@ export type StoredColumn = Pick<ResolvedColumn, 'sqlName' | 'type' | 'notNull' |
 
 const OPS = `'insert', 'update', 'delete', 'restore', 'forget'`;
 
+/**
+ * The revision of the per-table code ({@link codeDdl}) this library generates. The chain function
+ * carries it in a comment line ({@link codeRevisionSql} reads it back; code from before revisions
+ * were marked counts as 1), and `migrate` regenerates a table's code when the database holds an
+ * older revision, never a newer one. Bump it with every change to the generated code;
+ * `ddl-snapshot.test.ts` pins the code's digest to it, so a change without a bump fails there.
+ *
+ * 2: the hash preimages encoded with `array_send`; one test for the usual update in the chain
+ *    trigger; `op` validated by the trigger (new tables no longer have the `op` and `version` CHECKs).
+ */
+export const TABLE_CODE_REVISION = 2;
+
+const CODE_REVISION_MARK = 'appendlog table code revision';
+
+/**
+ * SQL giving the code revision of the chain function whose `pg_proc` row is `p` (null when the
+ * function has no mark: code made before revisions were marked, revision 1).
+ */
+export function codeRevisionSql(p: string): string {
+  return `pg_catalog.substring(${p}.prosrc, '${CODE_REVISION_MARK} ([0-9]+)')::integer`;
+}
+
 /** Per-column CHECK constraints: not-null (until redaction) and the spec's date/time range. */
 export function columnChecks(c: StoredColumn): string[] {
   const col = quoteIdent(c.sqlName);
@@ -53,8 +75,8 @@ export function createStorageDdl(schema: string, table: string, columns: readonl
 CREATE TABLE ${o.log} (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   entry_id uuid NOT NULL,
-  version integer NOT NULL CHECK (version > 0),
-  op text NOT NULL CHECK (op IN (${OPS})),
+  version integer NOT NULL,
+  op text NOT NULL,
   recorded_at timestamptz NOT NULL,
   tx_id xid8 NOT NULL,
   actor text,
@@ -130,6 +152,7 @@ function chainFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): st
   return `
 CREATE OR REPLACE FUNCTION ${o.chainFn}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
+-- ${CODE_REVISION_MARK} ${TABLE_CODE_REVISION}: migrate replaces this table's code only with a newer revision.
 DECLARE
   h ${o.head}%ROWTYPE;
   current_version integer;
@@ -149,47 +172,53 @@ BEGIN
   ELSE
     SELECT * INTO h FROM ${o.head} WHERE entry_id = NEW.entry_id FOR UPDATE;
   END IF;
-  current_version := coalesce(h.version, 0);
-
-  IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
-    RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
-      ${t}, NEW.entry_id, NEW.version - 1, current_version
-      USING ERRCODE = '${SQLSTATE.versionConflict}',
-            DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
-  END IF;
-  IF h.entry_id IS NULL THEN
-    IF NEW.op <> 'insert' THEN
-      RAISE EXCEPTION 'appendlog: % entry % does not exist', ${t}, NEW.entry_id
-        USING ERRCODE = '${SQLSTATE.notFound}';
+  -- The usual write, an update of a live entry that meets its expectation, passes this one test;
+  -- anything else goes through the checks below, which say what is wrong. (One expression instead
+  -- of seven: plpgsql sets up every expression again in each transaction.)
+  IF h.entry_id IS NULL OR h.deleted OR h.op = 'forget' OR NEW.op IS DISTINCT FROM 'update'
+     OR NEW.version <> h.version + 1 THEN
+    current_version := coalesce(h.version, 0);
+    IF NEW.op IS NULL OR NEW.op NOT IN (${OPS}) THEN
+      RAISE EXCEPTION 'appendlog: % is not an operation (insert, update, delete, restore or forget)', NEW.op
+        USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=op';
     END IF;
-  ELSIF NEW.op = 'insert' THEN
-    RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', ${t}, NEW.entry_id, current_version
-      USING ERRCODE = '${SQLSTATE.versionConflict}',
-            DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
-  ELSIF h.op = 'forget' THEN
-    -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
-    SELECT l.meta INTO forget_meta FROM ${o.log} l WHERE l.seq = h.seq;
-    SELECT l.op INTO prior_op FROM ${o.log} l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
-    PERFORM ${quoteIdent(o.schema)}.appendlog_check_cancel_forget(${t}, NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
-  ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
-    RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', ${t}, NEW.entry_id
-      USING ERRCODE = '${SQLSTATE.notFound}';
-  ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
-    RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', ${t}, NEW.entry_id
-      USING ERRCODE = '${SQLSTATE.invalidState}';
-  END IF;
-  IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
-    RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, ${t}, NEW.entry_id
-      USING ERRCODE = '${SQLSTATE.reasonRequired}',
-            HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+    IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
+      RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+        ${t}, NEW.entry_id, NEW.version - 1, current_version
+        USING ERRCODE = '${SQLSTATE.versionConflict}',
+              DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
+    END IF;
+    IF h.entry_id IS NULL THEN
+      IF NEW.op <> 'insert' THEN
+        RAISE EXCEPTION 'appendlog: % entry % does not exist', ${t}, NEW.entry_id
+          USING ERRCODE = '${SQLSTATE.notFound}';
+      END IF;
+    ELSIF NEW.op = 'insert' THEN
+      RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', ${t}, NEW.entry_id, current_version
+        USING ERRCODE = '${SQLSTATE.versionConflict}',
+              DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
+    ELSIF h.op = 'forget' THEN
+      -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
+      SELECT l.meta INTO forget_meta FROM ${o.log} l WHERE l.seq = h.seq;
+      SELECT l.op INTO prior_op FROM ${o.log} l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
+      PERFORM ${quoteIdent(o.schema)}.appendlog_check_cancel_forget(${t}, NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
+    ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
+      RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', ${t}, NEW.entry_id
+        USING ERRCODE = '${SQLSTATE.notFound}';
+    ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
+      RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', ${t}, NEW.entry_id
+        USING ERRCODE = '${SQLSTATE.invalidState}';
+    END IF;
+    IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
+      RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, ${t}, NEW.entry_id
+        USING ERRCODE = '${SQLSTATE.reasonRequired}',
+              HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+    END IF;
   END IF;
 
-  NEW.version := current_version + 1;
-  NEW.recorded_at := pg_catalog.clock_timestamp();
+  NEW.version := coalesce(h.version, 0) + 1;
   -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
-  IF h.updated_at IS NOT NULL AND NEW.recorded_at <= h.updated_at THEN
-    NEW.recorded_at := h.updated_at + interval '1 microsecond';
-  END IF;
+  NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), h.updated_at + interval '1 microsecond');
   IF NEW.op = 'forget' THEN
     NEW.meta := ${quoteIdent(o.schema)}.appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;

@@ -4,6 +4,7 @@ ALTER TABLE "public"."orders_log" ADD CONSTRAINT "country_required" CHECK (redac
 
 CREATE OR REPLACE FUNCTION "public"."orders_log_chain"() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
+-- appendlog table code revision 2: migrate replaces this table's code only with a newer revision.
 DECLARE
   h "public"."orders_head"%ROWTYPE;
   current_version integer;
@@ -23,47 +24,53 @@ BEGIN
   ELSE
     SELECT * INTO h FROM "public"."orders_head" WHERE entry_id = NEW.entry_id FOR UPDATE;
   END IF;
-  current_version := coalesce(h.version, 0);
-
-  IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
-    RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
-      'orders', NEW.entry_id, NEW.version - 1, current_version
-      USING ERRCODE = '40001',
-            DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
-  END IF;
-  IF h.entry_id IS NULL THEN
-    IF NEW.op <> 'insert' THEN
-      RAISE EXCEPTION 'appendlog: % entry % does not exist', 'orders', NEW.entry_id
-        USING ERRCODE = 'AL003';
+  -- The usual write, an update of a live entry that meets its expectation, passes this one test;
+  -- anything else goes through the checks below, which say what is wrong. (One expression instead
+  -- of seven: plpgsql sets up every expression again in each transaction.)
+  IF h.entry_id IS NULL OR h.deleted OR h.op = 'forget' OR NEW.op IS DISTINCT FROM 'update'
+     OR NEW.version <> h.version + 1 THEN
+    current_version := coalesce(h.version, 0);
+    IF NEW.op IS NULL OR NEW.op NOT IN ('insert', 'update', 'delete', 'restore', 'forget') THEN
+      RAISE EXCEPTION 'appendlog: % is not an operation (insert, update, delete, restore or forget)', NEW.op
+        USING ERRCODE = 'AL005', DETAIL = 'field=op';
     END IF;
-  ELSIF NEW.op = 'insert' THEN
-    RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', 'orders', NEW.entry_id, current_version
-      USING ERRCODE = '40001',
-            DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
-  ELSIF h.op = 'forget' THEN
-    -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
-    SELECT l.meta INTO forget_meta FROM "public"."orders_log" l WHERE l.seq = h.seq;
-    SELECT l.op INTO prior_op FROM "public"."orders_log" l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
-    PERFORM "public".appendlog_check_cancel_forget('orders', NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
-  ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
-    RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'orders', NEW.entry_id
-      USING ERRCODE = 'AL003';
-  ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
-    RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', 'orders', NEW.entry_id
-      USING ERRCODE = 'AL004';
-  END IF;
-  IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
-    RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, 'orders', NEW.entry_id
-      USING ERRCODE = 'AL002',
-            HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+    IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
+      RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+        'orders', NEW.entry_id, NEW.version - 1, current_version
+        USING ERRCODE = '40001',
+              DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
+    END IF;
+    IF h.entry_id IS NULL THEN
+      IF NEW.op <> 'insert' THEN
+        RAISE EXCEPTION 'appendlog: % entry % does not exist', 'orders', NEW.entry_id
+          USING ERRCODE = 'AL003';
+      END IF;
+    ELSIF NEW.op = 'insert' THEN
+      RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', 'orders', NEW.entry_id, current_version
+        USING ERRCODE = '40001',
+              DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
+    ELSIF h.op = 'forget' THEN
+      -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
+      SELECT l.meta INTO forget_meta FROM "public"."orders_log" l WHERE l.seq = h.seq;
+      SELECT l.op INTO prior_op FROM "public"."orders_log" l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
+      PERFORM "public".appendlog_check_cancel_forget('orders', NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
+    ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
+      RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'orders', NEW.entry_id
+        USING ERRCODE = 'AL003';
+    ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
+      RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', 'orders', NEW.entry_id
+        USING ERRCODE = 'AL004';
+    END IF;
+    IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
+      RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, 'orders', NEW.entry_id
+        USING ERRCODE = 'AL002',
+              HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+    END IF;
   END IF;
 
-  NEW.version := current_version + 1;
-  NEW.recorded_at := pg_catalog.clock_timestamp();
+  NEW.version := coalesce(h.version, 0) + 1;
   -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
-  IF h.updated_at IS NOT NULL AND NEW.recorded_at <= h.updated_at THEN
-    NEW.recorded_at := h.updated_at + interval '1 microsecond';
-  END IF;
+  NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), h.updated_at + interval '1 microsecond');
   IF NEW.op = 'forget' THEN
     NEW.meta := "public".appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
@@ -72,20 +79,22 @@ BEGIN
   NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
   NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || coalesce('\x00000007636f756e747279'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."country", 'UTF8'))) || pg_catalog.convert_to(NEW."country", 'UTF8')), '\x'::bytea)
-      || coalesce('\x000000046974656d'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."item", 'UTF8'))) || pg_catalog.convert_to(NEW."item", 'UTF8')), '\x'::bytea)
-      || coalesce('\x00000003717479'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to((NEW."qty")::text, 'UTF8'))) || pg_catalog.convert_to((NEW."qty")::text, 'UTF8')), '\x'::bytea));
+      || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
+        pg_catalog.convert_to(NEW."country", 'UTF8'),
+        CASE WHEN NEW."item" IS NULL THEN NULL ELSE '\x6974656d'::bytea END,
+        pg_catalog.convert_to(NEW."item", 'UTF8'),
+        CASE WHEN NEW."qty" IS NULL THEN NULL ELSE '\x717479'::bytea END,
+        pg_catalog.convert_to((NEW."qty")::text, 'UTF8')]::bytea[], NULL)), 21));
   NEW.hash := pg_catalog.sha256(
-      '\x0000000c617070656e646c6f672f7631'::bytea
-      || '\x000000066f7264657273'::bytea
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.version::text, 'UTF8'))) || pg_catalog.convert_to(NEW.version::text, 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.op, 'UTF8'))) || pg_catalog.convert_to(NEW.op, 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))) || pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))
-      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.actor, 'UTF8'))) || pg_catalog.convert_to(NEW.actor, 'UTF8')), '\xffffffff'::bytea)
-      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.reason, 'UTF8'))) || pg_catalog.convert_to(NEW.reason, 'UTF8')), '\xffffffff'::bytea)
-      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.meta::text, 'UTF8'))) || pg_catalog.convert_to(NEW.meta::text, 'UTF8')), '\xffffffff'::bytea)
+      '\x0000000c617070656e646c6f672f7631000000066f7264657273'::bytea
+      || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'),
+        pg_catalog.convert_to(NEW.version::text, 'UTF8'),
+        pg_catalog.convert_to(NEW.op, 'UTF8'),
+        pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'),
+        pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'),
+        pg_catalog.convert_to(NEW.actor, 'UTF8'),
+        pg_catalog.convert_to(NEW.reason, 'UTF8'),
+        pg_catalog.convert_to(NEW.meta::text, 'UTF8')]::bytea[]), 21)
       || coalesce(NEW.parent_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
       || NEW.content_hash);
 

@@ -261,8 +261,8 @@ COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog f6e00
 CREATE TABLE "public"."addresses_log" (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   entry_id uuid NOT NULL,
-  version integer NOT NULL CHECK (version > 0),
-  op text NOT NULL CHECK (op IN ('insert', 'update', 'delete', 'restore', 'forget')),
+  version integer NOT NULL,
+  op text NOT NULL,
   recorded_at timestamptz NOT NULL,
   tx_id xid8 NOT NULL,
   actor text,
@@ -311,6 +311,7 @@ CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON "public"."addre
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
+-- appendlog table code revision 2: migrate replaces this table's code only with a newer revision.
 DECLARE
   h "public"."addresses_head"%ROWTYPE;
   current_version integer;
@@ -330,47 +331,53 @@ BEGIN
   ELSE
     SELECT * INTO h FROM "public"."addresses_head" WHERE entry_id = NEW.entry_id FOR UPDATE;
   END IF;
-  current_version := coalesce(h.version, 0);
-
-  IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
-    RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
-      'addresses', NEW.entry_id, NEW.version - 1, current_version
-      USING ERRCODE = '40001',
-            DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
-  END IF;
-  IF h.entry_id IS NULL THEN
-    IF NEW.op <> 'insert' THEN
-      RAISE EXCEPTION 'appendlog: % entry % does not exist', 'addresses', NEW.entry_id
-        USING ERRCODE = 'AL003';
+  -- The usual write, an update of a live entry that meets its expectation, passes this one test;
+  -- anything else goes through the checks below, which say what is wrong. (One expression instead
+  -- of seven: plpgsql sets up every expression again in each transaction.)
+  IF h.entry_id IS NULL OR h.deleted OR h.op = 'forget' OR NEW.op IS DISTINCT FROM 'update'
+     OR NEW.version <> h.version + 1 THEN
+    current_version := coalesce(h.version, 0);
+    IF NEW.op IS NULL OR NEW.op NOT IN ('insert', 'update', 'delete', 'restore', 'forget') THEN
+      RAISE EXCEPTION 'appendlog: % is not an operation (insert, update, delete, restore or forget)', NEW.op
+        USING ERRCODE = 'AL005', DETAIL = 'field=op';
     END IF;
-  ELSIF NEW.op = 'insert' THEN
-    RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', 'addresses', NEW.entry_id, current_version
-      USING ERRCODE = '40001',
-            DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
-  ELSIF h.op = 'forget' THEN
-    -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
-    SELECT l.meta INTO forget_meta FROM "public"."addresses_log" l WHERE l.seq = h.seq;
-    SELECT l.op INTO prior_op FROM "public"."addresses_log" l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
-    PERFORM "public".appendlog_check_cancel_forget('addresses', NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
-  ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
-    RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'addresses', NEW.entry_id
-      USING ERRCODE = 'AL003';
-  ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
-    RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', 'addresses', NEW.entry_id
-      USING ERRCODE = 'AL004';
-  END IF;
-  IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
-    RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, 'addresses', NEW.entry_id
-      USING ERRCODE = 'AL002',
-            HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+    IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
+      RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+        'addresses', NEW.entry_id, NEW.version - 1, current_version
+        USING ERRCODE = '40001',
+              DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
+    END IF;
+    IF h.entry_id IS NULL THEN
+      IF NEW.op <> 'insert' THEN
+        RAISE EXCEPTION 'appendlog: % entry % does not exist', 'addresses', NEW.entry_id
+          USING ERRCODE = 'AL003';
+      END IF;
+    ELSIF NEW.op = 'insert' THEN
+      RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', 'addresses', NEW.entry_id, current_version
+        USING ERRCODE = '40001',
+              DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
+    ELSIF h.op = 'forget' THEN
+      -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
+      SELECT l.meta INTO forget_meta FROM "public"."addresses_log" l WHERE l.seq = h.seq;
+      SELECT l.op INTO prior_op FROM "public"."addresses_log" l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
+      PERFORM "public".appendlog_check_cancel_forget('addresses', NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
+    ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
+      RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'addresses', NEW.entry_id
+        USING ERRCODE = 'AL003';
+    ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
+      RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', 'addresses', NEW.entry_id
+        USING ERRCODE = 'AL004';
+    END IF;
+    IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
+      RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, 'addresses', NEW.entry_id
+        USING ERRCODE = 'AL002',
+              HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+    END IF;
   END IF;
 
-  NEW.version := current_version + 1;
-  NEW.recorded_at := pg_catalog.clock_timestamp();
+  NEW.version := coalesce(h.version, 0) + 1;
   -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
-  IF h.updated_at IS NOT NULL AND NEW.recorded_at <= h.updated_at THEN
-    NEW.recorded_at := h.updated_at + interval '1 microsecond';
-  END IF;
+  NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), h.updated_at + interval '1 microsecond');
   IF NEW.op = 'forget' THEN
     NEW.meta := "public".appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
@@ -379,22 +386,26 @@ BEGIN
   NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
   NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || coalesce('\x0000000e616464726573735f6c696e655f31'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."address_line_1", 'UTF8'))) || pg_catalog.convert_to(NEW."address_line_1", 'UTF8')), '\x'::bytea)
-      || coalesce('\x0000000463697479'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."city", 'UTF8'))) || pg_catalog.convert_to(NEW."city", 'UTF8')), '\x'::bytea)
-      || coalesce('\x000000046e616d65'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."name", 'UTF8'))) || pg_catalog.convert_to(NEW."name", 'UTF8')), '\x'::bytea)
-      || coalesce('\x00000008706f7374636f6465'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."postcode", 'UTF8'))) || pg_catalog.convert_to(NEW."postcode", 'UTF8')), '\x'::bytea)
-      || coalesce('\x0000000374656c'::bytea || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW."tel", 'UTF8'))) || pg_catalog.convert_to(NEW."tel", 'UTF8')), '\x'::bytea));
+      || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
+        pg_catalog.convert_to(NEW."address_line_1", 'UTF8'),
+        CASE WHEN NEW."city" IS NULL THEN NULL ELSE '\x63697479'::bytea END,
+        pg_catalog.convert_to(NEW."city", 'UTF8'),
+        CASE WHEN NEW."name" IS NULL THEN NULL ELSE '\x6e616d65'::bytea END,
+        pg_catalog.convert_to(NEW."name", 'UTF8'),
+        CASE WHEN NEW."postcode" IS NULL THEN NULL ELSE '\x706f7374636f6465'::bytea END,
+        pg_catalog.convert_to(NEW."postcode", 'UTF8'),
+        CASE WHEN NEW."tel" IS NULL THEN NULL ELSE '\x74656c'::bytea END,
+        pg_catalog.convert_to(NEW."tel", 'UTF8')]::bytea[], NULL)), 21));
   NEW.hash := pg_catalog.sha256(
-      '\x0000000c617070656e646c6f672f7631'::bytea
-      || '\x00000009616464726573736573'::bytea
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.version::text, 'UTF8'))) || pg_catalog.convert_to(NEW.version::text, 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.op, 'UTF8'))) || pg_catalog.convert_to(NEW.op, 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))) || pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'))
-      || (pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))) || pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'))
-      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.actor, 'UTF8'))) || pg_catalog.convert_to(NEW.actor, 'UTF8')), '\xffffffff'::bytea)
-      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.reason, 'UTF8'))) || pg_catalog.convert_to(NEW.reason, 'UTF8')), '\xffffffff'::bytea)
-      || coalesce((pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(NEW.meta::text, 'UTF8'))) || pg_catalog.convert_to(NEW.meta::text, 'UTF8')), '\xffffffff'::bytea)
+      '\x0000000c617070656e646c6f672f763100000009616464726573736573'::bytea
+      || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'),
+        pg_catalog.convert_to(NEW.version::text, 'UTF8'),
+        pg_catalog.convert_to(NEW.op, 'UTF8'),
+        pg_catalog.convert_to(pg_catalog.to_char(NEW.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'),
+        pg_catalog.convert_to(NEW.tx_id::text, 'UTF8'),
+        pg_catalog.convert_to(NEW.actor, 'UTF8'),
+        pg_catalog.convert_to(NEW.reason, 'UTF8'),
+        pg_catalog.convert_to(NEW.meta::text, 'UTF8')]::bytea[]), 21)
       || coalesce(NEW.parent_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
       || NEW.content_hash);
 
