@@ -141,38 +141,59 @@ export class CopyParser {
 
   /** Reads every complete tuple of `chunk` (after what is left of the previous one). */
   push(chunk: Uint8Array, onRow: (row: CopyRow) => void): void {
-    const piece = Buffer.isBuffer(chunk)
+    let piece = Buffer.isBuffer(chunk)
       ? chunk
       : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    const buf = this.#rest === null ? piece : Buffer.concat([this.#rest, piece]);
-    this.#rest = null;
     let at = 0;
+    if (this.#rest !== null) {
+      const rest = this.#rest;
+      this.#rest = null;
+      if (!this.#headerDone) {
+        piece = Buffer.concat([rest, piece]);
+      } else {
+        // Join only the tuple that straddles the two chunks, not the whole chunk.
+        const need = this.#completing(rest, piece);
+        if (need < 0) {
+          this.#rest = Buffer.concat([rest, piece]);
+          return;
+        }
+        this.#tuples(Buffer.concat([rest, piece.subarray(0, need)]), 0, onRow);
+        at = need;
+      }
+    }
     if (!this.#headerDone) {
-      if (buf.length < HEADER_FIXED) {
-        this.#rest = buf;
+      if (piece.length < HEADER_FIXED) {
+        this.#rest = piece;
         return;
       }
-      if (buf.compare(SIGNATURE, 0, SIGNATURE.length, 0, SIGNATURE.length) !== 0)
+      if (piece.compare(SIGNATURE, 0, SIGNATURE.length, 0, SIGNATURE.length) !== 0)
         throw new Error('appendlog: not a binary COPY stream (bad signature)');
-      const extension = buf.readUInt32BE(SIGNATURE.length + 4);
-      if (buf.length < HEADER_FIXED + extension) {
-        this.#rest = buf;
+      const extension = piece.readUInt32BE(SIGNATURE.length + 4);
+      if (piece.length < HEADER_FIXED + extension) {
+        this.#rest = piece;
         return;
       }
       at = HEADER_FIXED + extension;
       this.#headerDone = true;
     }
+    at = this.#tuples(piece, at, onRow);
+    if (at < piece.length) this.#rest = piece.subarray(at);
+  }
+
+  /** Reads the complete tuples of `buf` from `at`; returns where the first incomplete one starts. */
+  #tuples(buf: Buffer, at: number, onRow: (row: CopyRow) => void): number {
     const row = this.#row;
     const { start, len } = row;
     row.buf = buf;
     row.bytesView = new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
     const size = buf.length;
     while (at + 2 <= size) {
+      if (this.#ended) throw new Error('appendlog: bytes after the end of a binary COPY stream');
       const count = (buf[at]! << 8) | buf[at + 1]!;
       if (count === 0xffff) {
         this.#ended = true;
         at += 2;
-        break;
+        continue;
       }
       if (count !== row.fields)
         throw new Error(`appendlog: a COPY tuple has ${count} fields, expected ${row.fields}`);
@@ -198,10 +219,31 @@ export class CopyParser {
       this.rows += 1;
       onRow(row);
     }
-    if (at < size) {
-      if (this.#ended) throw new Error('appendlog: bytes after the end of a binary COPY stream');
-      this.#rest = buf.subarray(at);
+    if (this.#ended && at < size) throw new Error('appendlog: bytes after the end of a binary COPY stream');
+    return at;
+  }
+
+  /**
+   * How many bytes of `piece` complete the tuple (or trailer) that `rest` begins, or -1 when
+   * `piece` does not hold them all.
+   */
+  #completing(rest: Buffer, piece: Buffer): number {
+    const total = rest.length + piece.length;
+    const byte = (i: number) => (i < rest.length ? rest[i]! : piece[i - rest.length]!);
+    if (total < 2) return -1;
+    const count = (byte(0) << 8) | byte(1);
+    let p = 2;
+    if (count !== 0xffff) {
+      if (count !== this.#row.fields)
+        throw new Error(`appendlog: a COPY tuple has ${count} fields, expected ${this.#row.fields}`);
+      for (let i = 0; i < count; i++) {
+        if (p + 4 > total) return -1;
+        const n = ((byte(p) << 24) | (byte(p + 1) << 16) | (byte(p + 2) << 8) | byte(p + 3)) >> 0;
+        p += 4 + Math.max(n, 0);
+        if (p > total) return -1;
+      }
     }
+    return p - rest.length;
   }
 
   /** Checks that the stream ended where it should (the trailer, nothing left over). */
