@@ -55,11 +55,7 @@ export async function runEngine(
       });
     }
   }
-  const sizes: SizeResult[] = [];
-  await bulkLoads(engine, cfg, results, sizes);
-  if (engine.name === 'pglite')
-    notes.push('PGlite has a single connection: the 2-client update workload runs on PostgreSQL only.');
-  notes.push('The library has no bulk API; bulk loads through SQL are the "appendlog (SQL)" row.');
+  // Verify before the bulk loads: their tables' autovacuum would still be running beside it.
   let verify: Record<string, unknown> | null = null;
   if (benchVerify && !cfg.quick) {
     progress(`  [${engine.name}] verify (bench/verify.ts)`);
@@ -83,6 +79,11 @@ export async function runEngine(
         : 'verify skipped: bench/verify.ts (issue 4) is not in this checkout.',
     );
   }
+  const sizes: SizeResult[] = [];
+  await bulkLoads(engine, cfg, results, sizes);
+  if (engine.name === 'pglite')
+    notes.push('PGlite has a single connection: the 2-client update workload runs on PostgreSQL only.');
+  notes.push('The library has no bulk API; bulk loads through SQL are the "appendlog (SQL)" row.');
   return {
     engine: engine.name,
     serverVersion: engine.serverVersion,
