@@ -34,7 +34,10 @@ export interface VerifyOptions {
   against?: Checkpoint | string;
   /** The Ed25519 public key the checkpoint must be signed with (raw hex, PEM or KeyObject). */
   publicKey?: string | KeyObject;
-  /** Rows per round trip (default 2000). */
+  /**
+   * Versions per progress report (default 5000); on PGlite, whose COPY hands a result over whole,
+   * also the versions read per page.
+   */
   pageSize?: number;
   onProgress?: (progress: VerifyProgress) => void;
 }
