@@ -31,9 +31,9 @@ export const sha256Latin1: (data: Uint8Array) => string =
     : (data) => crypto.createHash('sha256').update(data).digest('binary');
 
 /**
- * A hash preimage written into one reused buffer: raw bytes, and the spec's fields `F(x)` from
- * strings or from byte ranges of another buffer (the verifier's rows), so the hot path makes
- * neither small buffers nor strings.
+ * A hash preimage written into one reused buffer: raw bytes (the verifier copies field ranges of
+ * its rows, which are already `F(x)`), and the spec's fields `F(x)` from strings, so the hot path
+ * makes neither small buffers nor strings.
  */
 export class Preimage {
   #buf = Buffer.allocUnsafe(4096);
@@ -60,14 +60,6 @@ export class Preimage {
       this.#at += n;
     }
     return this;
-  }
-
-  /** Appends `F(bytes)`: the UTF-8 bytes `src[start, end)` with their length. */
-  field(src: Uint8Array, start: number, end: number): this {
-    this.#ensure(4);
-    this.#buf.writeUInt32BE(end - start, this.#at);
-    this.#at += 4;
-    return this.raw(src, start, end);
   }
 
   /** Appends `F(text)`, or `F(null)` for null. */
@@ -148,24 +140,24 @@ export class VersionHasher {
   /** Column names in the canonical (byte) order; `contentHash` takes values in this order. */
   readonly columns: readonly string[];
   /** `F(name)` of each column, in the order of {@link columns}. */
-  readonly nameFields: readonly Buffer[];
+  readonly #nameFields: readonly Buffer[];
   /** `F(domain) ‖ F(table)`, the start of every version hash preimage. */
   readonly prefix: Buffer;
   readonly #pre = new Preimage();
 
   constructor(table: string, columns: readonly string[]) {
     this.columns = [...columns].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
-    this.nameFields = this.columns.map((c) => field(c));
+    this.#nameFields = this.columns.map((c) => field(c));
     this.prefix = Buffer.concat([field(SPEC_VERSION), field(table)]);
   }
 
   /** `SHA-256(salt ‖ content)`, `values` in the order of {@link columns}, null for absent. */
   contentHash(salt: Uint8Array, values: readonly (string | null)[]): Buffer {
     const pre = this.#pre.reset().raw(salt);
-    for (let i = 0; i < this.nameFields.length; i++) {
+    for (let i = 0; i < this.#nameFields.length; i++) {
       const v = values[i];
       if (v === null || v === undefined) continue;
-      pre.raw(this.nameFields[i]!).text(v);
+      pre.raw(this.#nameFields[i]!).text(v);
     }
     return pre.digest();
   }
