@@ -1,5 +1,8 @@
-/** What a version records: the five kinds of change. */
-export type Op = 'insert' | 'update' | 'delete' | 'restore' | 'forget';
+/** The five kinds of change a version records. */
+export const OPS = ['insert', 'update', 'delete', 'restore', 'forget'] as const;
+
+/** What a version records: one of {@link OPS}. */
+export type Op = (typeof OPS)[number];
 
 /**
  * One version of an entry, as every read and write returns it.

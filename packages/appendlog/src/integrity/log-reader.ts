@@ -48,7 +48,11 @@ export const F = {
  * order, on this backend alone (a sort or parallel workers would cost more than they save, and
  * the verifier's own process needs the other core). Undone after the query.
  */
-const PLAN_SETTINGS = ['enable_hashjoin', 'enable_sort', 'max_parallel_workers_per_gather'];
+const PLAN_SETTINGS = [
+  ['enable_hashjoin', 'off'],
+  ['enable_sort', 'off'],
+  ['max_parallel_workers_per_gather', '0'],
+] as const;
 
 export interface LogReadOptions {
   /** Only this entry (a validated UUID). */
@@ -87,8 +91,7 @@ export async function readLog(
   const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;
   const fields = F.user + 2 * columns.length;
 
-  for (const name of PLAN_SETTINGS)
-    await tx.run(`SET LOCAL ${name} = ${name.startsWith('max_') ? 0 : 'off'}`);
+  await tx.exec(PLAN_SETTINGS.map(([name, value]) => `SET LOCAL ${name} = ${value};`).join('\n'));
   if (tx.copyStreams) {
     await copyRows(tx, select(only === null ? '' : `WHERE ${only}`, ''), fields, onRow);
   } else {
@@ -113,7 +116,7 @@ export async function readLog(
     }
   }
   // Not in a finally: after a failed COPY the transaction only takes a rollback.
-  for (const name of PLAN_SETTINGS) await tx.run(`SET LOCAL ${name} TO DEFAULT`);
+  await tx.exec(PLAN_SETTINGS.map(([name]) => `SET LOCAL ${name} TO DEFAULT;`).join('\n'));
 }
 
 /** Runs one binary COPY of `select` and hands each row to `onRow`; returns the number of rows. */

@@ -1,3 +1,4 @@
+import { OPS } from '../api/version.js';
 import type { Database } from '../db.js';
 import { type TableObjects, tableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
@@ -288,11 +289,11 @@ export async function verifyChains(
   await orphanHeads(tx, o, options.entryId, report, table);
 }
 
-const OPS = ['insert', 'update', 'delete', 'restore', 'forget'].map((op) => [op, Buffer.from(op)] as const);
+const OP_BYTES = OPS.map((op) => [op, Buffer.from(op)] as const);
 
 /** The op of a row: one of the five without decoding the bytes, anything else as text. */
 function opOf(row: CopyRow): string {
-  for (const [op, bytes] of OPS) if (row.equals(F.op, bytes)) return op;
+  for (const [op, bytes] of OP_BYTES) if (row.equals(F.op, bytes)) return op;
   return row.text(F.op) ?? '';
 }
 

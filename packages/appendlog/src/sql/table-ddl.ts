@@ -1,3 +1,4 @@
+import { OPS } from '../api/version.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ResolvedColumn } from '../schema/table.js';
 import { asOfFromSql } from './as-of.js';
@@ -18,7 +19,8 @@ import { SQLSTATE } from './sqlstate.js';
 /** A column as stored: SQL name, type, whether versions must carry a value, and its default. */
 export type StoredColumn = Pick<ResolvedColumn, 'sqlName' | 'type' | 'notNull' | 'default'>;
 
-const OPS = `'insert', 'update', 'delete', 'restore', 'forget'`;
+/** The ops as a SQL list, for the chain trigger's check. */
+const OPS_SQL = OPS.map(quoteLiteral).join(', ');
 
 /**
  * The revision of the per-table code ({@link codeDdl}) this library generates. The chain function
@@ -178,7 +180,7 @@ BEGIN
   IF h.entry_id IS NULL OR h.deleted OR h.op = 'forget' OR NEW.op IS DISTINCT FROM 'update'
      OR NEW.version <> h.version + 1 THEN
     current_version := coalesce(h.version, 0);
-    IF NEW.op IS NULL OR NEW.op NOT IN (${OPS}) THEN
+    IF NEW.op IS NULL OR NEW.op NOT IN (${OPS_SQL}) THEN
       RAISE EXCEPTION 'appendlog: % is not an operation (insert, update, delete, restore or forget)', NEW.op
         USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=op';
     END IF;
