@@ -46,8 +46,8 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "51af6cdcd4182d30",
-        "revision": 2,
+        "digest": "4f50d2c316292744",
+        "revision": 3,
       }
     `);
   });

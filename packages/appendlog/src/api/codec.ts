@@ -173,17 +173,16 @@ export function encodeValue(col: ResolvedColumn, value: unknown): unknown {
 }
 
 /**
- * Validates `input` against the table and returns the patch for the append function, keyed by
- * SQL column name. `insert` mode also demands every notNull column.
+ * Validates `input` against the table and returns its values keyed by SQL column name, each in
+ * the JSON form {@link encodeValue} gives it. `insert` mode also demands every notNull column.
  */
-export function encodeData(def: TableDef, input: unknown, mode: 'insert' | 'patch'): string {
+export function encodeFields(def: TableDef, input: unknown, mode: 'insert' | 'patch'): Map<ResolvedColumn, unknown> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidInputError(`data must be an object of column values, got ${describe(input)}`, 'data');
   }
-  const byKey = new Map(def.columns.map((c) => [c.key, c]));
-  const out: Record<string, unknown> = {};
+  const out = new Map<ResolvedColumn, unknown>();
   for (const [key, value] of Object.entries(input)) {
-    const col = byKey.get(key);
+    const col = def.columns.find((c) => c.key === key);
     if (!col) {
       throw new InvalidInputError(
         `${def.name} has no column "${key}" (known: ${def.columns.map((c) => c.key).join(', ')})`,
@@ -191,18 +190,35 @@ export function encodeData(def: TableDef, input: unknown, mode: 'insert' | 'patc
       );
     }
     if (value === undefined) continue;
-    out[col.sqlName] = encodeValue(col, value);
+    out.set(col, encodeValue(col, value));
   }
   if (mode === 'insert') {
     for (const col of def.columns) {
       // A column with a default may be left out; the database fills the default in.
-      const missing = out[col.sqlName] === undefined ? col.default === undefined : out[col.sqlName] === null;
+      const missing = out.has(col) ? out.get(col) === null : col.default === undefined;
       if (col.notNull && missing) {
         throw new InvalidInputError(`${col.key} is required (notNull)`, col.key);
       }
     }
   }
+  return out;
+}
+
+/** The patch for the append function: {@link encodeFields} as a JSON object keyed by SQL name. */
+export function patchJson(fields: ReadonlyMap<ResolvedColumn, unknown>): string {
+  const out: Record<string, unknown> = {};
+  for (const [col, value] of fields) out[col.sqlName] = value;
   return JSON.stringify(out);
+}
+
+/** Validates `input` and returns the patch for the append function (see {@link encodeFields}). */
+export function encodeData(def: TableDef, input: unknown, mode: 'insert' | 'patch'): string {
+  return patchJson(encodeFields(def, input, mode));
+}
+
+/** A value of {@link encodeFields} as a statement parameter, to be cast to the column's type. */
+export function fieldParam(col: ResolvedColumn, value: unknown): unknown {
+  return col.type === 'jsonb' && value !== null ? JSON.stringify(value) : value;
 }
 
 /** Validates the actor/reason/meta of a write. */

@@ -11,9 +11,20 @@ import {
 import { InvalidStateError, NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { VerifyResult } from '../integrity/report.js';
 import { verifyOneTable } from '../integrity/verify.js';
-import type { ColumnMap, InsertData, PatchData, RowData, TableDef } from '../schema/table.js';
+import { quoteIdent } from '../schema/names.js';
+import type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from '../schema/table.js';
+import { defaultSql } from '../sql/column-default.js';
 import { tableObjects } from '../sql/names.js';
-import { checkEntryId, checkVersionNumber, decodeVersion, encodeData, versionProjection } from './codec.js';
+import {
+  checkEntryId,
+  checkVersionNumber,
+  decodeVersion,
+  encodeData,
+  encodeFields,
+  fieldParam,
+  patchJson,
+  versionProjection,
+} from './codec.js';
 import { resolveContext, type WriteContext } from './context.js';
 import { diff, type FieldChange } from './diff.js';
 import type { AsOf, Instant } from './instant.js';
@@ -47,18 +58,59 @@ interface Statements {
   get: string;
   history: string;
   listBase: string;
+  /** The one-statement update of {@link updateSql} for each set of patched columns. */
+  update: (patched: readonly ResolvedColumn[]) => string;
 }
 
 const statementsFor = perTable((def, schema): Statements => {
   const o = tableObjects(schema, def.name);
   const proj = versionProjection(def);
+  const updates = new Map<string, string>();
   return {
     append: `SELECT ${proj} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
     get: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE h.entry_id = $1 AND NOT h.deleted`,
     history: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
     listBase: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE NOT h.deleted`,
+    update(patched) {
+      const key = patched.map((c) => c.sqlName).join(',');
+      let sql = updates.get(key);
+      if (sql === undefined) {
+        sql = updateSql(def, schema, patched, proj);
+        updates.set(key, sql);
+      }
+      return sql;
+    },
   };
 });
+
+/**
+ * The usual update as one statement: the new version is the head's version with the patch
+ * applied, inserted with the version it follows, which sends it down the chain trigger's fast
+ * path. `FOR UPDATE OF hd` makes a concurrent writer of the entry wait; when that writer commits
+ * first, the re-checked join finds the version read no longer current and nothing is inserted,
+ * and the caller falls back to the append function (as it does for an entry that does not exist,
+ * is deleted or forgotten, or is not at `$5`, whose errors the append function raises).
+ * Parameters: entry id, actor, reason, meta, expected version, then one per patched column.
+ */
+function updateSql(def: TableDef, schema: string, patched: readonly ResolvedColumn[], proj: string): string {
+  const o = tableObjects(schema, def.name);
+  const values = def.columns.map((c) => {
+    const i = patched.indexOf(c);
+    if (i >= 0) return `$${6 + i}::${c.type}`;
+    const col = `p.${quoteIdent(c.sqlName)}`;
+    // A notNull column added after the entry was last written carries its default forward.
+    const fill = c.notNull ? defaultSql(c) : undefined;
+    return fill === undefined ? col : `coalesce(${col}, ${fill})`;
+  });
+  return `INSERT INTO ${o.log} AS l (entry_id, op, version, actor, reason, meta${def.columns
+    .map((c) => `, ${quoteIdent(c.sqlName)}`)
+    .join('')})
+SELECT hd.entry_id, 'update', hd.version + 1, $2, $3, $4::jsonb${values.map((v) => `, ${v}`).join('')}
+  FROM ${o.head} hd JOIN ${o.log} p ON p.seq = hd.seq
+ WHERE hd.entry_id = $1 AND NOT hd.deleted AND hd.op <> 'forget' AND ($5::integer IS NULL OR hd.version = $5)
+   FOR UPDATE OF hd
+RETURNING ${proj}`;
+}
 
 /**
  * The API of one content type. Every write appends a version; every read returns versions.
@@ -95,8 +147,18 @@ export class Table<C extends ColumnMap> {
    */
   async update(entryId: string, patch: PatchData<C>, options?: UpdateOptions): Promise<Version<RowData<C>>> {
     const id = checkEntryId(entryId);
-    const encoded = encodeData(this.definition, patch, 'patch');
-    return this.#append('update', id, expectedOf(options), options, encoded);
+    const fields = encodeFields(this.definition, patch, 'patch');
+    const expected = expectedOf(options);
+    const ctx = resolveContext(this.#db.context, options);
+    const patched = [...fields.keys()];
+    const rows = await this.#db.run(
+      this.#st.update(patched),
+      [id, ctx.actor, ctx.reason, ctx.meta, expected, ...patched.map((c) => fieldParam(c, fields.get(c)))],
+      true,
+    );
+    if (rows[0]) return decodeVersion(this.definition, rows[0]);
+    // Not the usual case (see updateSql): the append function writes it or says what is wrong.
+    return this.#append('update', id, expected, options, patchJson(fields));
   }
 
   /** Soft-deletes: appends a tombstone carrying the data; the entry goes to the recycle bin. */

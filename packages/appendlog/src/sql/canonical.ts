@@ -69,13 +69,23 @@ export function canonicalContentSql(
   return fieldsSql(`pg_catalog.array_remove(ARRAY[${elements.join(',\n        ')}]::bytea[], NULL)`);
 }
 
+/**
+ * Where {@link versionHashSql} takes a version's recorded time and parent hash from, when not
+ * from the row itself: the chain trigger's fast path hashes inside the head's `UPDATE`, where
+ * both come from the head row.
+ */
+export interface HashSources {
+  recordedAt?: string;
+  parentHash?: string;
+}
+
 /** SQL for the version hash of the row `rec` (docs/spec.md §4). */
-export function versionHashSql(_schema: string, tableName: string, rec: string): string {
+export function versionHashSql(_schema: string, tableName: string, rec: string, from: HashSources = {}): string {
   const fields = [
     `${rec}.entry_id::text`,
     `${rec}.version::text`,
     `${rec}.op`,
-    canonicalTextSql(`${rec}.recorded_at`, 'timestamptz'),
+    canonicalTextSql(from.recordedAt ?? `${rec}.recorded_at`, 'timestamptz'),
     `${rec}.tx_id::text`,
     `${rec}.actor`,
     `${rec}.reason`,
@@ -86,6 +96,6 @@ export function versionHashSql(_schema: string, tableName: string, rec: string):
   return `pg_catalog.sha256(
       '\\x${prefix}'::bytea
       || ${fieldsSql(`ARRAY[${fields.join(',\n        ')}]::bytea[]`)}
-      || coalesce(${rec}.parent_hash, '\\x${'00'.repeat(32)}'::bytea)
+      || coalesce(${from.parentHash ?? `${rec}.parent_hash`}, '\\x${'00'.repeat(32)}'::bytea)
       || ${rec}.content_hash)`;
 }

@@ -31,8 +31,10 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  *
  * 2: the hash preimages encoded with `array_send`; one test for the usual update in the chain
  *    trigger; `op` validated by the trigger (new tables no longer have the `op` and `version` CHECKs).
+ * 3: the chain trigger's fast path: an update that names the version it expects checks, locks
+ *    and moves the head in one `UPDATE`, which also computes the version hash.
  */
-export const TABLE_CODE_REVISION = 2;
+export const TABLE_CODE_REVISION = 3;
 
 const CODE_REVISION_MARK = 'appendlog table code revision';
 
@@ -151,6 +153,12 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
 
 function chainFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
   const t = quoteLiteral(o.table);
+  const contentHash = `pg_catalog.sha256(NEW.salt
+      || ${canonicalContentSql(o.schema, 'NEW', columns)})`;
+  // The fast path's time: the clock, or just after the head's time when the clock is not past it
+  // (the same expression twice, for the hash and for the head, over the same two values).
+  const fastTime = `greatest(NEW.recorded_at, hd.updated_at + interval '1 microsecond')`;
+  const fastHash = versionHashSql(o.schema, o.table, 'NEW', { recordedAt: fastTime, parentHash: 'hd.hash' });
   return `
 CREATE OR REPLACE FUNCTION ${o.chainFn}() RETURNS trigger
 LANGUAGE plpgsql AS $fn$
@@ -164,6 +172,30 @@ BEGIN
   IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
   IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
   IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
+
+  -- Fast path: an update naming the version it expects (the library and the view always do).
+  -- One UPDATE of the head checks what the checks below would (the entry exists, is live, is at
+  -- the expected version), locks it, moves it, and computes the version hash from its old row:
+  -- the parent hash, and the previous time that recorded_at must exceed. Its RETURNING reads
+  -- the parent hash again through the statement's snapshot, which still holds the old row (the
+  -- version test makes sure that a row re-read after a concurrent commit is never hashed on).
+  -- When no row qualifies, the general path below finds out why and says so.
+  IF NEW.op = 'update' AND NEW.version IS NOT NULL AND NEW.entry_id IS NOT NULL THEN
+    NEW.tx_id := pg_catalog.pg_current_xact_id();
+    NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+    NEW.redacted_at := NULL;
+    NEW.content_hash := ${contentHash};
+    NEW.recorded_at := pg_catalog.clock_timestamp();
+    UPDATE ${o.head} hd
+       SET version = NEW.version, seq = NEW.seq, op = 'update', hash = ${fastHash},
+           updated_at = ${fastTime}
+     WHERE hd.entry_id = NEW.entry_id AND hd.version = NEW.version - 1 AND NOT hd.deleted AND hd.op <> 'forget'
+    RETURNING hd.updated_at, hd.hash, (SELECT o.hash FROM ${o.head} o WHERE o.entry_id = hd.entry_id)
+         INTO NEW.recorded_at, NEW.hash, NEW.parent_hash;
+    IF FOUND THEN
+      RETURN NEW;
+    END IF;
+  END IF;
 
   IF NEW.entry_id IS NULL THEN
     IF NEW.op IS DISTINCT FROM 'insert' THEN
@@ -228,8 +260,7 @@ BEGIN
   NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
   NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
-  NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || ${canonicalContentSql(o.schema, 'NEW', columns)});
+  NEW.content_hash := ${contentHash};
   NEW.hash := ${versionHashSql(o.schema, o.table, 'NEW')};
 
   IF h.entry_id IS NULL THEN
