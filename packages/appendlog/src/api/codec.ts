@@ -176,7 +176,11 @@ export function encodeValue(col: ResolvedColumn, value: unknown): unknown {
  * Validates `input` against the table and returns its values keyed by SQL column name, each in
  * the JSON form {@link encodeValue} gives it. `insert` mode also demands every notNull column.
  */
-export function encodeFields(def: TableDef, input: unknown, mode: 'insert' | 'patch'): Map<ResolvedColumn, unknown> {
+export function encodeFields(
+  def: TableDef,
+  input: unknown,
+  mode: 'insert' | 'patch',
+): Map<ResolvedColumn, unknown> {
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidInputError(`data must be an object of column values, got ${describe(input)}`, 'data');
   }

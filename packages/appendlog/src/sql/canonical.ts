@@ -80,7 +80,12 @@ export interface HashSources {
 }
 
 /** SQL for the version hash of the row `rec` (docs/spec.md §4). */
-export function versionHashSql(_schema: string, tableName: string, rec: string, from: HashSources = {}): string {
+export function versionHashSql(
+  _schema: string,
+  tableName: string,
+  rec: string,
+  from: HashSources = {},
+): string {
   const fields = [
     `${rec}.entry_id::text`,
     `${rec}.version::text`,
