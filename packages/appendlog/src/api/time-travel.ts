@@ -61,7 +61,7 @@ const statements = perTable((def, schema): TimeTravelStatements => {
                     ORDER BY l.version DESC`,
     listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
     deleted: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq
-               WHERE h.op = 'delete' ORDER BY h.updated_at DESC, h.entry_id DESC`,
+               WHERE h.op = 'delete' ORDER BY h.updated_at DESC, h.seq DESC`,
   };
 });
 

@@ -8,3 +8,11 @@ export function shiftIso(iso: string, deltaMicros: number): string {
   const ms = micros / 1000n;
   return `${new Date(Number(ms)).toISOString().slice(0, 19)}.${String(micros % 1_000_000n).padStart(6, '0')}Z`;
 }
+
+/**
+ * Waits until the clock is past the millisecond of `iso`, so that the next write cannot share its
+ * time (PGlite's clock ticks in milliseconds; across entries, equal times are allowed).
+ */
+export async function clockPast(iso: string): Promise<void> {
+  while (Date.now() <= Date.parse(iso)) await new Promise((resolve) => setTimeout(resolve, 1));
+}
