@@ -205,8 +205,17 @@ export function checkTargets(r: EngineResult, depths: readonly number[]): Target
   const deep = depths.filter((d) => d >= 1000);
   for (const d of deep.length > 0 ? deep : depths.slice(-1)) {
     for (const w of ['get', 'list-50'] as const) {
-      const at = (depth: number) => median(r, { workload: w, contender: 'appendlog', depth });
+      const at = (depth: number, contender: ContenderId = 'appendlog') =>
+        median(r, { workload: w, contender, depth });
       add(`${w} via library, depth ${d} ÷ depth ${d1}`, div(at(d), at(d1)), '<=', 1.2);
+      // The same, each cell first divided by plain in that cell: plain's tables hold no history,
+      // so this cancels whatever the machine drifted by between the two cells, measured minutes apart.
+      add(
+        `${w} via library ÷ plain, depth ${d} ÷ depth ${d1}`,
+        div(div(at(d), at(d, 'plain')), div(at(d1), at(d1, 'plain'))),
+        '<=',
+        1.2,
+      );
     }
   }
   const dmax = depths[depths.length - 1]!;

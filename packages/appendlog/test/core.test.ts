@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database, Table } from '../src/index.js';
+import { LOG_SYSTEM_COLUMNS } from '../src/sql/table-ddl.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { addresses } from './support/tables.js';
 
@@ -23,6 +24,14 @@ describeEngines('core table API', (engine) => {
     expect(v1.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(v1.recordedAtIso).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/);
     expect(await book.get(v1.entryId)).toEqual(v1);
+  });
+
+  it('the log has exactly the columns the one-statement update counts (or every update falls back)', async () => {
+    const [row] = await db.query<{ n: number }>(
+      `SELECT relnatts::int AS n FROM pg_catalog.pg_class WHERE oid = $1::regclass`,
+      [`${db.schema}.addresses_log`],
+    );
+    expect(row!.n).toBe(LOG_SYSTEM_COLUMNS + addresses.columns.length);
   });
 
   it('update appends a version, carries unset columns forward and links the chain', async () => {

@@ -11,9 +11,10 @@ import {
 import { InvalidStateError, NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { VerifyResult } from '../integrity/report.js';
 import { verifyOneTable } from '../integrity/verify.js';
-import { quoteIdent } from '../schema/names.js';
+import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from '../schema/table.js';
 import { defaultSql } from '../sql/column-default.js';
+import { LOG_SYSTEM_COLUMNS } from '../sql/table-ddl.js';
 import { tableObjects } from '../sql/names.js';
 import {
   checkEntryId,
@@ -90,6 +91,11 @@ const statementsFor = perTable((def, schema): Statements => {
  * first, the re-checked join finds the version read no longer current and nothing is inserted,
  * and the caller falls back to the append function (as it does for an entry that does not exist,
  * is deleted or forgotten, or is not at `$5`, whose errors the append function raises).
+ *
+ * The statement carries forward the columns this code knows. A log with more columns (a newer
+ * deployment added some, see docs/migrations.md) would lose their values, so the statement checks
+ * the log's column count in the catalog and inserts nothing then either: the append function,
+ * which migrate regenerates for the columns the database has, carries every one forward.
  * Parameters: entry id, actor, reason, meta, expected version, then one per patched column.
  */
 function updateSql(def: TableDef, schema: string, patched: readonly ResolvedColumn[], proj: string): string {
@@ -108,6 +114,9 @@ function updateSql(def: TableDef, schema: string, patched: readonly ResolvedColu
 SELECT hd.entry_id, 'update', hd.version + 1, $2, $3, $4::jsonb${values.map((v) => `, ${v}`).join('')}
   FROM ${o.head} hd JOIN ${o.log} p ON p.seq = hd.seq
  WHERE hd.entry_id = $1 AND NOT hd.deleted AND hd.op <> 'forget' AND ($5::integer IS NULL OR hd.version = $5)
+   AND (SELECT c.relnatts FROM pg_catalog.pg_class c WHERE c.oid = ${quoteLiteral(o.log)}::pg_catalog.regclass) = ${
+     LOG_SYSTEM_COLUMNS + def.columns.length
+   }
    FOR UPDATE OF hd
 RETURNING ${proj}`;
 }

@@ -66,6 +66,12 @@ export function columnChecks(c: StoredColumn): string[] {
   return checks;
 }
 
+/**
+ * How many columns of its own the log has before the table's (`seq` … `redacted_at` below). The
+ * library's update statement counts on it to see that the log has no columns it does not know.
+ */
+export const LOG_SYSTEM_COLUMNS = 14;
+
 /** The storage of one table: the log, the head, their indexes and guard triggers. Run once. */
 export function createStorageDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
   const o = tableObjects(schema, table);
