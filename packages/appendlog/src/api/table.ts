@@ -158,15 +158,20 @@ export class Table<C extends ColumnMap> {
     const id = checkEntryId(entryId);
     const fields = encodeFields(this.definition, patch, 'patch');
     const expected = expectedOf(options);
-    const ctx = resolveContext(this.#db.context, options);
-    const patched = [...fields.keys()];
-    const rows = await this.#db.run(
-      this.#st.update(patched),
-      [id, ctx.actor, ctx.reason, ctx.meta, expected, ...patched.map((c) => fieldParam(c, fields.get(c)))],
-      true,
-    );
-    if (rows[0]) return decodeVersion(this.definition, rows[0]);
-    // Not the usual case (see updateSql): the append function writes it or says what is wrong.
+    // PGlite keeps no prepared statements, and planning this statement on every call costs more
+    // than it saves: there the append function, whose statements plpgsql keeps planned, is faster.
+    if (this.#db.kind === 'postgres') {
+      const ctx = resolveContext(this.#db.context, options);
+      const patched = [...fields.keys()];
+      const rows = await this.#db.run(
+        this.#st.update(patched),
+        [id, ctx.actor, ctx.reason, ctx.meta, expected, ...patched.map((c) => fieldParam(c, fields.get(c)))],
+        true,
+      );
+      if (rows[0]) return decodeVersion(this.definition, rows[0]);
+    }
+    // Not the usual case on PostgreSQL (see updateSql): the append function writes it or says
+    // what is wrong.
     return this.#append('update', id, expected, options, patchJson(fields));
   }
 

@@ -32,7 +32,8 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  * 2: the hash preimages encoded with `array_send`; one test for the usual update in the chain
  *    trigger; `op` validated by the trigger (new tables no longer have the `op` and `version` CHECKs).
  * 3: the chain trigger's fast path: an update that names the version it expects checks, locks
- *    and moves the head in one `UPDATE`, which also computes the version hash.
+ *    and moves the head in one `UPDATE`, which also computes the version hash; the append
+ *    function names the version it locked.
  */
 export const TABLE_CODE_REVISION = 3;
 
@@ -298,10 +299,11 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   prev ${o.log};
   latest_seq bigint;
+  latest_version integer;
 BEGIN
   IF p_op <> 'insert' THEN
     -- Lock the head first, then read the version it points at: a patch always lands on the latest.
-    SELECT seq INTO latest_seq FROM ${o.head} WHERE entry_id = p_entry_id FOR UPDATE;
+    SELECT seq, version INTO latest_seq, latest_version FROM ${o.head} WHERE entry_id = p_entry_id FOR UPDATE;
     IF FOUND THEN
       SELECT * INTO prev FROM ${o.log} WHERE seq = latest_seq;
     END IF;${
@@ -315,7 +317,9 @@ BEGIN
     prev := pg_catalog.jsonb_populate_record(prev, p_data);
   END IF;${indent(fillRequiredDefaultsSql('prev', columns), 2)}
   INSERT INTO ${o.log} (entry_id, op, version, actor, reason, meta${cols.map((c) => `, ${c}`).join('')})
-  VALUES (p_entry_id, p_op, p_expected_version + 1, p_actor, p_reason, p_meta${cols
+  -- The version locked above, unless the caller expects another (the trigger then refuses it):
+  -- an update naming its version takes the chain trigger's fast path.
+  VALUES (p_entry_id, p_op, coalesce(p_expected_version, latest_version) + 1, p_actor, p_reason, p_meta${cols
     .map((c) => `, prev.${c}`)
     .join('')})
   RETURNING * INTO prev;

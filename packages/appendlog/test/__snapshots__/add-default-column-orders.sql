@@ -164,10 +164,11 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   prev "public"."orders_log";
   latest_seq bigint;
+  latest_version integer;
 BEGIN
   IF p_op <> 'insert' THEN
     -- Lock the head first, then read the version it points at: a patch always lands on the latest.
-    SELECT seq INTO latest_seq FROM "public"."orders_head" WHERE entry_id = p_entry_id FOR UPDATE;
+    SELECT seq, version INTO latest_seq, latest_version FROM "public"."orders_head" WHERE entry_id = p_entry_id FOR UPDATE;
     IF FOUND THEN
       SELECT * INTO prev FROM "public"."orders_log" WHERE seq = latest_seq;
     END IF;
@@ -180,7 +181,9 @@ BEGIN
   END IF;
   prev."country" := coalesce(prev."country", 'NO'::text);
   INSERT INTO "public"."orders_log" (entry_id, op, version, actor, reason, meta, "item", "qty", "country")
-  VALUES (p_entry_id, p_op, p_expected_version + 1, p_actor, p_reason, p_meta, prev."item", prev."qty", prev."country")
+  -- The version locked above, unless the caller expects another (the trigger then refuses it):
+  -- an update naming its version takes the chain trigger's fast path.
+  VALUES (p_entry_id, p_op, coalesce(p_expected_version, latest_version) + 1, p_actor, p_reason, p_meta, prev."item", prev."qty", prev."country")
   RETURNING * INTO prev;
   RETURN prev;
 END $fn$;

@@ -479,10 +479,11 @@ LANGUAGE plpgsql AS $fn$
 DECLARE
   prev "public"."addresses_log";
   latest_seq bigint;
+  latest_version integer;
 BEGIN
   IF p_op <> 'insert' THEN
     -- Lock the head first, then read the version it points at: a patch always lands on the latest.
-    SELECT seq INTO latest_seq FROM "public"."addresses_head" WHERE entry_id = p_entry_id FOR UPDATE;
+    SELECT seq, version INTO latest_seq, latest_version FROM "public"."addresses_head" WHERE entry_id = p_entry_id FOR UPDATE;
     IF FOUND THEN
       SELECT * INTO prev FROM "public"."addresses_log" WHERE seq = latest_seq;
     END IF;
@@ -491,7 +492,9 @@ BEGIN
     prev := pg_catalog.jsonb_populate_record(prev, p_data);
   END IF;
   INSERT INTO "public"."addresses_log" (entry_id, op, version, actor, reason, meta, "name", "address_line_1", "city", "postcode", "tel")
-  VALUES (p_entry_id, p_op, p_expected_version + 1, p_actor, p_reason, p_meta, prev."name", prev."address_line_1", prev."city", prev."postcode", prev."tel")
+  -- The version locked above, unless the caller expects another (the trigger then refuses it):
+  -- an update naming its version takes the chain trigger's fast path.
+  VALUES (p_entry_id, p_op, coalesce(p_expected_version, latest_version) + 1, p_actor, p_reason, p_meta, prev."name", prev."address_line_1", prev."city", prev."postcode", prev."tel")
   RETURNING * INTO prev;
   RETURN prev;
 END $fn$;
