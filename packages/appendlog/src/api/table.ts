@@ -14,8 +14,8 @@ import { verifyOneTable } from '../integrity/verify.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from '../schema/table.js';
 import { defaultSql } from '../sql/column-default.js';
-import { LOG_SYSTEM_COLUMNS } from '../sql/table-ddl.js';
 import { tableObjects } from '../sql/names.js';
+import { LOG_SYSTEM_COLUMNS } from '../sql/table-ddl.js';
 import {
   checkEntryId,
   checkVersionNumber,
