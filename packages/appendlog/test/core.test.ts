@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Database, Table } from '../src/index.js';
 import { LOG_SYSTEM_COLUMNS } from '../src/sql/table-ddl.js';
 import { describeEngines, type TestDb } from './support/engines.js';
-import { addresses } from './support/tables.js';
+import { addresses, kitchen } from './support/tables.js';
 
 describeEngines('core table API', (engine) => {
   let t: TestDb;
@@ -58,6 +58,37 @@ describeEngines('core table API', (engine) => {
     const v3 = await book.update(v1.entryId, { tel: null });
     expect(v3.data.tel).toBeNull();
     expect(v3.data.city).toBe('Oslo');
+  });
+
+  it('an update stores every column type as an insert of the same values does, and verifies', async () => {
+    await db.migrate([kitchen]);
+    const k = db.table(kitchen);
+    const values = {
+      label: 'all',
+      count: -7,
+      big: '9007199254740993',
+      price: '12.3400',
+      active: false,
+      born: '1999-12-31',
+      seenAt: '2026-03-04T05:06:07.123456+02:00',
+      doc: { tags: ['a', 'ü'], n: 1.5 },
+      ref: '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b',
+    };
+    const start = await k.insert({ label: 'empty' });
+    const updated = await k.update(start.entryId, values, { expectedVersion: 1 });
+    const inserted = await k.insert(values);
+    expect(updated.data).toEqual(inserted.data);
+    expect(await k.get(start.entryId)).toEqual(updated);
+    // Back to nulls, one column kept: carried forward, not reset.
+    const cleared = await k.update(start.entryId, { count: null, doc: null, seenAt: null });
+    expect(cleared.data).toEqual({ ...inserted.data, count: null, doc: null, seenAt: null });
+    // Inside a transaction (the locking form on PostgreSQL), with and without an expectation.
+    const inTx = await db.transaction(async (tx) => {
+      await tx.table(kitchen).update(start.entryId, { label: 'tx 1' }, { expectedVersion: 3 });
+      return tx.table(kitchen).update(start.entryId, { active: true });
+    });
+    expect(inTx).toMatchObject({ version: 5, data: { ...cleared.data, label: 'tx 1', active: true } });
+    expect((await db.verify()).ok).toBe(true);
   });
 
   it('refuses a stale expectedVersion with a typed conflict carrying both versions', async () => {
