@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "4b5b13b0aeda1c8f",
+        "digest": "c0cbe84019ab2610",
         "revision": 3,
       }
     `);

@@ -160,8 +160,6 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
 
 function chainFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
   const t = quoteLiteral(o.table);
-  const contentHash = `pg_catalog.sha256(NEW.salt
-      || ${canonicalContentSql(o.schema, 'NEW', columns)})`;
   // The fast path's time: the clock, or just after the head's time when the clock is not past it
   // (the same expression twice, for the hash and for the head, over the same two values).
   const fastTime = `greatest(NEW.recorded_at, hd.updated_at + interval '1 microsecond')`;
@@ -179,6 +177,12 @@ BEGIN
   IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
   IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
   IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
+  -- What does not depend on the entry's state, whichever path follows.
+  NEW.tx_id := pg_catalog.pg_current_xact_id();
+  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  NEW.redacted_at := NULL;
+  NEW.content_hash := pg_catalog.sha256(NEW.salt
+      || ${canonicalContentSql(o.schema, 'NEW', columns)});
 
   -- Fast path: an update naming the version it expects (the library and the view always do).
   -- One UPDATE of the head checks what the checks below would (the entry exists, is live, is at
@@ -188,10 +192,6 @@ BEGIN
   -- version test makes sure that a row re-read after a concurrent commit is never hashed on).
   -- When no row qualifies, the general path below finds out why and says so.
   IF NEW.op = 'update' AND NEW.version IS NOT NULL AND NEW.entry_id IS NOT NULL THEN
-    NEW.tx_id := pg_catalog.pg_current_xact_id();
-    NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
-    NEW.redacted_at := NULL;
-    NEW.content_hash := ${contentHash};
     NEW.recorded_at := pg_catalog.clock_timestamp();
     UPDATE ${o.head} hd
        SET version = NEW.version, seq = NEW.seq, op = 'update', hash = ${fastHash},
@@ -263,11 +263,7 @@ BEGIN
   IF NEW.op = 'forget' THEN
     NEW.meta := ${quoteIdent(o.schema)}.appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
-  NEW.tx_id := pg_catalog.pg_current_xact_id();
-  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
-  NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
-  NEW.content_hash := ${contentHash};
   NEW.hash := ${versionHashSql(o.schema, o.table, 'NEW')};
 
   IF h.entry_id IS NULL THEN

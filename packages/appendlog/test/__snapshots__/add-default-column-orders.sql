@@ -14,6 +14,17 @@ BEGIN
   IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
   IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
   IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
+  -- What does not depend on the entry's state, whichever path follows.
+  NEW.tx_id := pg_catalog.pg_current_xact_id();
+  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  NEW.redacted_at := NULL;
+  NEW.content_hash := pg_catalog.sha256(NEW.salt
+      || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
+        pg_catalog.convert_to(NEW."country", 'UTF8'),
+        CASE WHEN NEW."item" IS NULL THEN NULL ELSE '\x6974656d'::bytea END,
+        pg_catalog.convert_to(NEW."item", 'UTF8'),
+        CASE WHEN NEW."qty" IS NULL THEN NULL ELSE '\x717479'::bytea END,
+        pg_catalog.convert_to((NEW."qty")::text, 'UTF8')]::bytea[], NULL)), 21));
 
   -- Fast path: an update naming the version it expects (the library and the view always do).
   -- One UPDATE of the head checks what the checks below would (the entry exists, is live, is at
@@ -23,16 +34,6 @@ BEGIN
   -- version test makes sure that a row re-read after a concurrent commit is never hashed on).
   -- When no row qualifies, the general path below finds out why and says so.
   IF NEW.op = 'update' AND NEW.version IS NOT NULL AND NEW.entry_id IS NOT NULL THEN
-    NEW.tx_id := pg_catalog.pg_current_xact_id();
-    NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
-    NEW.redacted_at := NULL;
-    NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
-        pg_catalog.convert_to(NEW."country", 'UTF8'),
-        CASE WHEN NEW."item" IS NULL THEN NULL ELSE '\x6974656d'::bytea END,
-        pg_catalog.convert_to(NEW."item", 'UTF8'),
-        CASE WHEN NEW."qty" IS NULL THEN NULL ELSE '\x717479'::bytea END,
-        pg_catalog.convert_to((NEW."qty")::text, 'UTF8')]::bytea[], NULL)), 21));
     NEW.recorded_at := pg_catalog.clock_timestamp();
     UPDATE "public"."orders_head" hd
        SET version = NEW.version, seq = NEW.seq, op = 'update', hash = pg_catalog.sha256(
@@ -115,17 +116,7 @@ BEGIN
   IF NEW.op = 'forget' THEN
     NEW.meta := "public".appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
-  NEW.tx_id := pg_catalog.pg_current_xact_id();
-  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
-  NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
-  NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
-        pg_catalog.convert_to(NEW."country", 'UTF8'),
-        CASE WHEN NEW."item" IS NULL THEN NULL ELSE '\x6974656d'::bytea END,
-        pg_catalog.convert_to(NEW."item", 'UTF8'),
-        CASE WHEN NEW."qty" IS NULL THEN NULL ELSE '\x717479'::bytea END,
-        pg_catalog.convert_to((NEW."qty")::text, 'UTF8')]::bytea[], NULL)), 21));
   NEW.hash := pg_catalog.sha256(
       '\x0000000c617070656e646c6f672f7631000000066f7264657273'::bytea
       || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'),

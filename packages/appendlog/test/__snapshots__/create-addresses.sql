@@ -321,19 +321,11 @@ BEGIN
   IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
   IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
   IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
-
-  -- Fast path: an update naming the version it expects (the library and the view always do).
-  -- One UPDATE of the head checks what the checks below would (the entry exists, is live, is at
-  -- the expected version), locks it, moves it, and computes the version hash from its old row:
-  -- the parent hash, and the previous time that recorded_at must exceed. Its RETURNING reads
-  -- the parent hash again through the statement's snapshot, which still holds the old row (the
-  -- version test makes sure that a row re-read after a concurrent commit is never hashed on).
-  -- When no row qualifies, the general path below finds out why and says so.
-  IF NEW.op = 'update' AND NEW.version IS NOT NULL AND NEW.entry_id IS NOT NULL THEN
-    NEW.tx_id := pg_catalog.pg_current_xact_id();
-    NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
-    NEW.redacted_at := NULL;
-    NEW.content_hash := pg_catalog.sha256(NEW.salt
+  -- What does not depend on the entry's state, whichever path follows.
+  NEW.tx_id := pg_catalog.pg_current_xact_id();
+  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  NEW.redacted_at := NULL;
+  NEW.content_hash := pg_catalog.sha256(NEW.salt
       || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
         pg_catalog.convert_to(NEW."address_line_1", 'UTF8'),
         CASE WHEN NEW."city" IS NULL THEN NULL ELSE '\x63697479'::bytea END,
@@ -344,6 +336,15 @@ BEGIN
         pg_catalog.convert_to(NEW."postcode", 'UTF8'),
         CASE WHEN NEW."tel" IS NULL THEN NULL ELSE '\x74656c'::bytea END,
         pg_catalog.convert_to(NEW."tel", 'UTF8')]::bytea[], NULL)), 21));
+
+  -- Fast path: an update naming the version it expects (the library and the view always do).
+  -- One UPDATE of the head checks what the checks below would (the entry exists, is live, is at
+  -- the expected version), locks it, moves it, and computes the version hash from its old row:
+  -- the parent hash, and the previous time that recorded_at must exceed. Its RETURNING reads
+  -- the parent hash again through the statement's snapshot, which still holds the old row (the
+  -- version test makes sure that a row re-read after a concurrent commit is never hashed on).
+  -- When no row qualifies, the general path below finds out why and says so.
+  IF NEW.op = 'update' AND NEW.version IS NOT NULL AND NEW.entry_id IS NOT NULL THEN
     NEW.recorded_at := pg_catalog.clock_timestamp();
     UPDATE "public"."addresses_head" hd
        SET version = NEW.version, seq = NEW.seq, op = 'update', hash = pg_catalog.sha256(
@@ -426,21 +427,7 @@ BEGIN
   IF NEW.op = 'forget' THEN
     NEW.meta := "public".appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
-  NEW.tx_id := pg_catalog.pg_current_xact_id();
-  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
-  NEW.redacted_at := NULL;
   NEW.parent_hash := h.hash;
-  NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
-        pg_catalog.convert_to(NEW."address_line_1", 'UTF8'),
-        CASE WHEN NEW."city" IS NULL THEN NULL ELSE '\x63697479'::bytea END,
-        pg_catalog.convert_to(NEW."city", 'UTF8'),
-        CASE WHEN NEW."name" IS NULL THEN NULL ELSE '\x6e616d65'::bytea END,
-        pg_catalog.convert_to(NEW."name", 'UTF8'),
-        CASE WHEN NEW."postcode" IS NULL THEN NULL ELSE '\x706f7374636f6465'::bytea END,
-        pg_catalog.convert_to(NEW."postcode", 'UTF8'),
-        CASE WHEN NEW."tel" IS NULL THEN NULL ELSE '\x74656c'::bytea END,
-        pg_catalog.convert_to(NEW."tel", 'UTF8')]::bytea[], NULL)), 21));
   NEW.hash := pg_catalog.sha256(
       '\x0000000c617070656e646c6f672f763100000009616464726573736573'::bytea
       || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(NEW.entry_id::text, 'UTF8'),
