@@ -85,11 +85,14 @@ describeEngines('verify', (engine) => {
       await tx.query(
         `UPDATE ${view} SET seen_at = '2000-02-29 12:00:00.5', price = 1e3 WHERE label = 'raw ✓'`,
       );
-      await tx
+      const lib = await tx
         .table(kitchen)
         .insert({ label: 'lib', seenAt: new Date('2020-01-01T00:00:00.000Z'), born: '2024-02-29' });
+      await tx
+        .table(kitchen)
+        .update(lib.entryId, { seenAt: '2021-06-30T23:59:59.5-02:30', price: '0.10', doc: { tags: ['ü'], n: 1.5 } });
     });
-    versions += 3;
+    versions += 4;
     const r = await db.verify();
     expect(r.failures).toEqual([]);
     expect(r.checked).toBe(versions);
