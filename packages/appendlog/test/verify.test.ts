@@ -88,13 +88,11 @@ describeEngines('verify', (engine) => {
       const lib = await tx
         .table(kitchen)
         .insert({ label: 'lib', seenAt: new Date('2020-01-01T00:00:00.000Z'), born: '2024-02-29' });
-      await tx
-        .table(kitchen)
-        .update(lib.entryId, {
-          seenAt: '2021-06-30T23:59:59.5-02:30',
-          price: '0.10',
-          doc: { tags: ['ü'], n: 1.5 },
-        });
+      await tx.table(kitchen).update(lib.entryId, {
+        seenAt: '2021-06-30T23:59:59.5-02:30',
+        price: '0.10',
+        doc: { tags: ['ü'], n: 1.5 },
+      });
     });
     versions += 4;
     const r = await db.verify();
