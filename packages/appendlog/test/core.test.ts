@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_UPDATE_SHAPES } from '../src/api/table.js';
 import type { Database, Table } from '../src/index.js';
 import { LOG_SYSTEM_COLUMNS } from '../src/sql/table-ddl.js';
 import { describeEngines, type TestDb } from './support/engines.js';
@@ -89,6 +90,37 @@ describeEngines('core table API', (engine) => {
     });
     expect(inTx).toMatchObject({ version: 5, data: { ...cleared.data, label: 'tx 1', active: true } });
     expect((await db.verify()).ok).toBe(true);
+  });
+
+  it('patching ever-new sets of columns keeps working and prepares a bounded number of statements', async () => {
+    await db.migrate([kitchen]);
+    const k = db.table(kitchen);
+    const keys = ['count', 'big', 'price', 'active', 'born', 'seenAt', 'doc'] as const;
+    expect(MAX_UPDATE_SHAPES).toBeLessThan(2 ** keys.length - 1); // so the loop runs past the limit
+    const v1 = await k.insert({ label: 'shapes' });
+    let expected: Record<string, unknown> = { ...v1.data };
+    await db.transaction(async (tx) => {
+      const kt = tx.table(kitchen);
+      // Every non-empty subset of seven columns: 127 sets, far past MAX_UPDATE_SHAPES.
+      for (let mask = 1; mask < 1 << keys.length; mask++) {
+        const patch: Record<string, unknown> = { label: `m${mask}` };
+        keys.forEach((key, i) => {
+          if (mask & (1 << i)) patch[key] = sampleValue(key, mask);
+        });
+        const v = await kt.update(v1.entryId, patch);
+        expected = { ...expected, ...patch };
+        expect(v.data).toEqual(expected);
+      }
+      const [row] = await tx.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_catalog.pg_prepared_statements
+          WHERE statement LIKE 'INSERT INTO "' || $1 || '"."kitchen_log"%'`,
+        [db.schema],
+      );
+      expect(row!.n).toBeLessThanOrEqual(MAX_UPDATE_SHAPES);
+      if (engine.name === 'postgres') expect(row!.n).toBeGreaterThan(0);
+    });
+    expect((await k.history(v1.entryId)).length).toBe(128);
+    expect((await db.verify({ tables: ['kitchen'] })).ok).toBe(true);
   });
 
   it('refuses a stale expectedVersion with a typed conflict carrying both versions', async () => {
@@ -238,3 +270,23 @@ describe('connect options', () => {
     });
   });
 });
+
+/** A value of the kitchen column `key` that differs with `n`. */
+function sampleValue(key: string, n: number): unknown {
+  switch (key) {
+    case 'count':
+      return n;
+    case 'big':
+      return String(9_007_199_254_740_993n + BigInt(n));
+    case 'price':
+      return `${n}.50`;
+    case 'active':
+      return n % 2 === 0;
+    case 'born':
+      return `2000-01-${String((n % 28) + 1).padStart(2, '0')}`;
+    case 'seenAt':
+      return new Date(Date.UTC(2026, 0, 1, 0, 0, n % 60, n));
+    default:
+      return { n };
+  }
+}

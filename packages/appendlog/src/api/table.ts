@@ -59,9 +59,19 @@ interface Statements {
   get: string;
   history: string;
   listBase: string;
-  /** The one-statement update of {@link updateSql} for each set of patched columns. */
-  update: (patched: readonly ResolvedColumn[]) => string;
+  /**
+   * The one-statement update of {@link updateSql} for this set of patched columns, or null once
+   * {@link MAX_UPDATE_SHAPES} other sets have one (those updates go through the append function).
+   */
+  update: (patched: readonly ResolvedColumn[]) => string | null;
 }
+
+/**
+ * How many sets of patched columns get a one-statement update of their own, per table. Each is a
+ * prepared statement on every connection that runs it, so code that patches ever-new combinations
+ * of columns must not grow them without bound; past the limit, updates take the append function.
+ */
+export const MAX_UPDATE_SHAPES = 32;
 
 const statementsFor = perTable((def, schema): Statements => {
   const o = tableObjects(schema, def.name);
@@ -76,6 +86,7 @@ const statementsFor = perTable((def, schema): Statements => {
       const key = patched.map((c) => c.sqlName).join(',');
       let sql = updates.get(key);
       if (sql === undefined) {
+        if (updates.size >= MAX_UPDATE_SHAPES) return null;
         sql = updateSql(def, schema, patched, proj);
         updates.set(key, sql);
       }
@@ -160,18 +171,19 @@ export class Table<C extends ColumnMap> {
     const expected = expectedOf(options);
     // PGlite keeps no prepared statements, and planning this statement on every call costs more
     // than it saves: there the append function, whose statements plpgsql keeps planned, is faster.
-    if (this.#db.kind === 'postgres') {
+    const patched = [...fields.keys()];
+    const sql = this.#db.kind === 'postgres' ? this.#st.update(patched) : null;
+    if (sql !== null) {
       const ctx = resolveContext(this.#db.context, options);
-      const patched = [...fields.keys()];
       const rows = await this.#db.run(
-        this.#st.update(patched),
+        sql,
         [id, ctx.actor, ctx.reason, ctx.meta, expected, ...patched.map((c) => fieldParam(c, fields.get(c)))],
         true,
       );
       if (rows[0]) return decodeVersion(this.definition, rows[0]);
     }
-    // Not the usual case on PostgreSQL (see updateSql): the append function writes it or says
-    // what is wrong.
+    // Not the usual case on PostgreSQL (see updateSql and MAX_UPDATE_SHAPES): the append
+    // function writes it or says what is wrong.
     return this.#append('update', id, expected, options, patchJson(fields));
   }
 
