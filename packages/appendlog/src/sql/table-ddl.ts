@@ -67,11 +67,29 @@ export function columnChecks(c: StoredColumn): string[] {
   return checks;
 }
 
+/** The log's own columns, before the table's. */
+const LOG_OWN_COLUMNS = [
+  'seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+  'entry_id uuid NOT NULL',
+  'version integer NOT NULL',
+  'op text NOT NULL',
+  'recorded_at timestamptz NOT NULL',
+  'tx_id xid8 NOT NULL',
+  'actor text',
+  'reason text',
+  'meta jsonb',
+  'salt bytea',
+  'content_hash bytea NOT NULL',
+  'parent_hash bytea',
+  'hash bytea NOT NULL',
+  'redacted_at timestamptz',
+];
+
 /**
- * How many columns of its own the log has before the table's (`seq` … `redacted_at` below). The
- * library's update statement counts on it to see that the log has no columns it does not know.
+ * How many columns of its own the log has before the table's. The library's update statement
+ * counts on it to see that the log has no columns it does not know.
  */
-export const LOG_SYSTEM_COLUMNS = 14;
+export const LOG_SYSTEM_COLUMNS = LOG_OWN_COLUMNS.length;
 
 /** The storage of one table: the log, the head, their indexes and guard triggers. Run once. */
 export function createStorageDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
@@ -84,21 +102,7 @@ export function createStorageDdl(schema: string, table: string, columns: readonl
   const checks = columns.flatMap(columnChecks).map((c) => `  ${c}`);
   return `
 CREATE TABLE ${o.log} (
-  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  entry_id uuid NOT NULL,
-  version integer NOT NULL,
-  op text NOT NULL,
-  recorded_at timestamptz NOT NULL,
-  tx_id xid8 NOT NULL,
-  actor text,
-  reason text,
-  meta jsonb,
-  salt bytea,
-  content_hash bytea NOT NULL,
-  parent_hash bytea,
-  hash bytea NOT NULL,
-  redacted_at timestamptz,
-${[...userCols, ...checks].join(',\n')},
+${[...LOG_OWN_COLUMNS.map((c) => `  ${c}`), ...userCols, ...checks].join(',\n')},
   CONSTRAINT ${quoteIdent(`${table}_log_entry_id_version_key`)} UNIQUE (entry_id, version)
 );
 CREATE INDEX ${quoteIdent(`${table}_log_entry_time_idx`)} ON ${o.log} (entry_id, recorded_at);
