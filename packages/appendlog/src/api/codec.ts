@@ -184,9 +184,10 @@ export function encodeFields(
   if (typeof input !== 'object' || input === null || Array.isArray(input)) {
     throw new InvalidInputError(`data must be an object of column values, got ${describe(input)}`, 'data');
   }
+  const byKey = new Map(def.columns.map((c) => [c.key, c]));
   const out = new Map<ResolvedColumn, unknown>();
   for (const [key, value] of Object.entries(input)) {
-    const col = def.columns.find((c) => c.key === key);
+    const col = byKey.get(key);
     if (!col) {
       throw new InvalidInputError(
         `${def.name} has no column "${key}" (known: ${def.columns.map((c) => c.key).join(', ')})`,

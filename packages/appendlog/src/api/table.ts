@@ -171,7 +171,8 @@ export class Table<C extends ColumnMap> {
     const expected = expectedOf(options);
     // PGlite keeps no prepared statements, and planning this statement on every call costs more
     // than it saves: there the append function, whose statements plpgsql keeps planned, is faster.
-    const patched = [...fields.keys()];
+    // In definition order: a set of columns is one statement, whatever order the patch names them in.
+    const patched = this.definition.columns.filter((c) => fields.has(c));
     const sql = this.#db.kind === 'postgres' ? this.#st.update(patched) : null;
     if (sql !== null) {
       const ctx = resolveContext(this.#db.context, options);
