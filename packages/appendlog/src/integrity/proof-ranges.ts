@@ -11,9 +11,10 @@ function largestPowerOfTwoBelow(n: number): number {
 
 /**
  * The leaf ranges whose subtree roots make up the inclusion proof of leaf `index` in a tree of
- * `treeSize` leaves, in proof order (leaf level first). Mirrors `inclusionProof` of
- * the reference proofs (test/support/merkle-reference-proofs.ts), but names ranges instead of hashing them, so a single streaming pass over
- * the leaves (see {@link RangeRoots}) can build the proof in O(log n) memory.
+ * `treeSize` leaves, in proof order (leaf level first). Mirrors `inclusionProof` of the reference
+ * proofs (test/support/merkle-reference-proofs.ts), but names ranges instead of hashing them, so a
+ * single streaming pass over the leaves (see {@link RangeRoots}) can build the proof in O(log n)
+ * memory.
  *
  * @example
  * inclusionRanges(5, 8); // [[4, 5], [6, 8], [0, 4]]
@@ -40,7 +41,8 @@ export function inclusionRanges(index: number, treeSize: number): LeafRange[] {
 
 /**
  * The leaf ranges whose subtree roots make up the consistency proof between trees of `oldSize`
- * and `newSize` leaves, in proof order. Mirrors `consistencyProof` of the reference proofs (test/support/merkle-reference-proofs.ts).
+ * and `newSize` leaves, in proof order. Mirrors `consistencyProof` of the reference proofs
+ * (test/support/merkle-reference-proofs.ts).
  *
  * @example
  * consistencyRanges(6, 8); // [[4, 6], [6, 8], [0, 4]]
