@@ -85,11 +85,14 @@ describeEngines('time travel', (engine) => {
 
   it('listAt equals the SQL function <t>_as_of and honours where, orderBy, limit and offset', async () => {
     await db.migrate([addresses]);
+    // PGlite's clock ticks in milliseconds, and equal times across entries are allowed: each write
+    // here waits for the next tick, so that creation order (the listing order) and the moment
+    // `mid` are unambiguous.
     const a = await book.insert({ name: 'LA-Ann', city: 'Bergen' });
+    await clockPast(a.recordedAtIso);
     const b = await book.insert({ name: 'LA-Bea', city: 'Bergen' });
+    await clockPast(b.recordedAtIso);
     const cc = await book.insert({ name: 'LA-Cid', city: 'Tromsø' });
-    // PGlite's clock ticks in milliseconds: the update at `mid` must not share its time with the
-    // writes before and after it (equal times across entries are allowed).
     await clockPast(cc.recordedAtIso);
     const mid = (await book.update(b.entryId, { city: 'Tromsø' })).recordedAtIso;
     await clockPast(mid);
