@@ -1,13 +1,13 @@
 /**
  * Where an update's time goes on the server: `npm run bench:floor` (PostgreSQL only, needs
- * `pgbench` on the PATH) runs five update statements interleaved in one pgbench run, each
+ * `pgbench` on the PATH) runs six writes interleaved in one pgbench run, each
  * transaction picking one of them at random, so every statement meets the same moments of the
  * machine. pgbench is the client: no Node.js, no driver, no decoding of results, prepared
  * statements. It prints each statement's mean latency and its ratios to plain's, once on one
  * client with asynchronous commit (server CPU only) and once on two clients with durable commit
  * (the setting of the update target in `npm run bench`).
  *
- * The five statements, each updating a random one of 1,000 entries:
+ * The six writes, each of a random one of 1,000 entries:
  * - plain: `UPDATE` of an ordinary table (a HOT update), the baseline;
  * - app versions: that `UPDATE` and an `INSERT` of the new version into a versions table, one
  *   statement: the least any history costs, with nothing enforced by the database;
@@ -17,7 +17,10 @@
  *   by constants (what the chain's SHA-256 and their preimages cost);
  * - appendlog, stamp only: the same, on a table whose chain trigger only stamps the row (time,
  *   transaction, constants for the hashes) and neither checks nor moves the head: the cost of
- *   the statement and the log insert themselves, which no trigger work can go below.
+ *   the statement and the log insert themselves, which no trigger work can go below;
+ * - a row appended to the log, stamp only: a bare `INSERT … VALUES` into that table's log, no
+ *   head read, no lock, nothing returned: what one more row in a log with appendlog's indexes
+ *   costs at the least.
  *
  * The two variants exist only in this run's schema, to take the real trigger apart; the library
  * never installs them. `--seconds=N` sets each run's length (default 20).
@@ -203,6 +206,10 @@ INSERT INTO ${schema}.appv_versions SELECT id, version, updated_at, name, addres
       ['appendlog', scripts.items ?? ''],
       ['appendlog without hashing', scripts.nohash ?? ''],
       ['appendlog, stamp only', scripts.stamp ?? ''],
+      [
+        'a row appended to the log, stamp only',
+        `INSERT INTO ${schema}.stamp_log (entry_id, op, version, name, address_line_1, city, postcode, tel) VALUES ((SELECT id FROM ${schema}.stamp_ids WHERE n = :n), 'update', 2, 'Person', '1 Main Street', 'City ' || :k, 'PC 1', '+47 555 1')`,
+      ],
     ];
     const files = all.map(([label, sql], i) => {
       const file = join(dir, `s${i}.pgb`);
