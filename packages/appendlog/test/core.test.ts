@@ -151,6 +151,36 @@ describeEngines('core table API', (engine) => {
     await expect(book.restore(v1.entryId)).rejects.toMatchObject({ code: 'invalid_state' });
   });
 
+  it('get reads the latest version from the log, and agrees with the head and the view in every state', async () => {
+    const live = await book.insert({ name: 'Live', city: 'a' });
+    await book.update(live.entryId, { city: 'b' });
+    const gone = await book.insert({ name: 'Gone' });
+    await book.delete(gone.entryId, { reason: 'test' });
+    const back = await book.insert({ name: 'Back' });
+    await book.delete(back.entryId, { reason: 'test' });
+    await book.restore(back.entryId);
+    const forgotten = await book.insert({ name: 'Forgotten' });
+    await book.forget(forgotten.entryId, { reason: 'test', after: '1 day' });
+    const ids = [live, gone, back, forgotten].map((v) => v.entryId);
+    const heads = await db.query<{ entry_id: string; version: number; deleted: boolean }>(
+      `SELECT entry_id::text, version, deleted FROM addresses_head WHERE entry_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    const viewed = await db.query<{ entry_id: string; version: number }>(
+      `SELECT entry_id::text, version FROM addresses WHERE entry_id = ANY($1::uuid[])`,
+      [ids],
+    );
+    for (const id of ids) {
+      const head = heads.find((h) => h.entry_id === id)!;
+      const got = await book.get(id);
+      expect(got?.version ?? null).toBe(head.deleted ? null : head.version);
+      expect(got?.version ?? null).toBe(viewed.find((v) => v.entry_id === id)?.version ?? null);
+      if (got) expect(got).toEqual((await book.history(id)).at(-1));
+    }
+    expect((await book.get(live.entryId))?.data.city).toBe('b');
+    expect((await book.get(back.entryId))?.op).toBe('restore');
+  });
+
   it('unknown entries are typed errors, get returns null', async () => {
     const ghost = '00000000-0000-4000-8000-000000000000';
     expect(await book.get(ghost)).toBeNull();

@@ -79,7 +79,11 @@ const statementsFor = perTable((def, schema): Statements => {
   const updates = new Map<string, string>();
   return {
     append: `SELECT ${proj} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
-    get: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE h.entry_id = $1 AND NOT h.deleted`,
+    // The entry's latest version, read straight from the log: one backward probe of the
+    // (entry_id, version) index, where the head would add a second lookup. The head points at
+    // exactly this version (the chain trigger moves both in one transaction), and a deleted or
+    // forgotten entry's latest version is its tombstone or its forget: `get` says null to those.
+    get: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version DESC LIMIT 1`,
     history: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
     listBase: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE NOT h.deleted`,
     update(patched) {
@@ -283,8 +287,8 @@ export class Table<C extends ColumnMap> {
   /** The latest version of a live entry, or null when it does not exist or is deleted. */
   async get(entryId: string): Promise<Version<RowData<C>> | null> {
     const id = checkEntryId(entryId);
-    const rows = await this.#db.run(this.#st.get, [id], true);
-    return rows[0] ? decodeVersion(this.definition, rows[0]) : null;
+    const [row] = await this.#db.run(this.#st.get, [id], true);
+    return row && row.op !== 'delete' && row.op !== 'forget' ? decodeVersion(this.definition, row) : null;
   }
 
   /** The live entries, latest versions, filtered by equality and sorted. */
