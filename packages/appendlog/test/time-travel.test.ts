@@ -316,6 +316,20 @@ describeEngines('time travel', (engine) => {
     }
     expect(await logCount(db)).toBe(before);
   });
+
+  it("columns named like the readers' own helper columns (head_op, head_version) read back as stored", async () => {
+    const odd = table('odd_names', { headOp: c.text(), headVersion: c.integer(), data: c.text() });
+    await db.migrate([odd]);
+    const o = db.table(odd);
+    const v1 = await o.insert({ headOp: 'forget', headVersion: 41, data: 'a' });
+    const v2 = await o.update(v1.entryId, { data: 'b' });
+    expect(v2.data).toEqual({ headOp: 'forget', headVersion: 41, data: 'b' });
+    expect(await o.at(v1.entryId, { version: 1 })).toEqual(v1);
+    expect(await o.at(v1.entryId, v2.recordedAtIso)).toEqual(v2);
+    expect(await o.diff(v1.entryId, 1, 2)).toEqual([{ field: 'data', before: 'a', after: 'b' }]);
+    expect(await o.get(v1.entryId)).toEqual(v2);
+    expect((await o.revert(v1.entryId, 1)).data).toEqual(v1.data);
+  });
 });
 
 describeEngines('time travel across an added column', (engine) => {

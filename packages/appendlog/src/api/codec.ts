@@ -262,6 +262,14 @@ function readExpr(alias: string, col: { sqlName: string; type: ColumnType }): st
 const ts = (ref: string) =>
   `pg_catalog.to_char(${ref} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
 
+/**
+ * Aliases of the head's columns that some reads select beside a version. A user column may be
+ * called `head_op`, but no user column name has a dot in it (names match `^[a-z_][a-z0-9_]*$`),
+ * so these never shadow one of the version's columns in the row.
+ */
+export const HEAD_OP = 'head.op';
+export const HEAD_VERSION = 'head.version';
+
 /** The select list of a version read from log alias `l`. */
 export function versionProjection(def: TableDef, alias = 'l'): string {
   const sys = [

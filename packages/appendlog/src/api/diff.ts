@@ -1,11 +1,14 @@
 import type { Database } from '../db.js';
 import { InvalidStateError, NotFoundError } from '../errors.js';
+import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, ResolvedColumn, RowData, TableDef } from '../schema/table.js';
 import { tableObjects } from '../sql/names.js';
 import {
   checkEntryId,
   checkVersionNumber,
   decodeVersion,
+  HEAD_OP,
+  HEAD_VERSION,
   type RawVersionRow,
   versionProjection,
 } from './codec.js';
@@ -25,7 +28,7 @@ export type FieldChange<C extends ColumnMap> = {
 
 const diffSql = perTable((def, schema): string => {
   const o = tableObjects(schema, def.name);
-  return `SELECT ${versionProjection(def)}, h.op AS head_op, h.version AS head_version FROM ${o.head} h
+  return `SELECT ${versionProjection(def)}, h.op AS ${quoteIdent(HEAD_OP)}, h.version AS ${quoteIdent(HEAD_VERSION)} FROM ${o.head} h
            LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version IN ($2, $3)
           WHERE h.entry_id = $1`;
 });
@@ -48,14 +51,14 @@ export async function diff<C extends ColumnMap>(
   const rows = await db.run(diffSql(def, db.schema), [id, from, to], true);
   const first = rows[0];
   if (!first) throw new NotFoundError(`${def.name} entry ${id} does not exist`);
-  if (first.head_op === 'forget') {
+  if (first[HEAD_OP] === 'forget') {
     throw new InvalidStateError(`${def.name} entry ${id} is forgotten; its content is no longer readable`);
   }
   const byVersion = new Map(rows.filter((r) => r.version !== null).map((r) => [Number(r.version), r]));
   const missing = [from, to].find((v) => !byVersion.has(v));
   if (missing !== undefined) {
     throw new NotFoundError(
-      `${def.name} entry ${id} has no version ${missing} (latest: ${first.head_version})`,
+      `${def.name} entry ${id} has no version ${missing} (latest: ${first[HEAD_VERSION]})`,
     );
   }
   return fieldChanges(def, byVersion.get(from)!, byVersion.get(to)!);

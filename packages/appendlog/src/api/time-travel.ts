@@ -1,9 +1,17 @@
 import type { Database } from '../db.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
 import { asOfFromSql } from '../sql/as-of.js';
 import { tableObjects } from '../sql/names.js';
-import { checkEntryId, checkVersionNumber, decodeVersion, versionProjection } from './codec.js';
+import {
+  checkEntryId,
+  checkVersionNumber,
+  decodeVersion,
+  HEAD_OP,
+  HEAD_VERSION,
+  versionProjection,
+} from './codec.js';
 import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
 import { buildListQuery, type ListOptions, pageSql } from './list-query.js';
 import { perTable } from './statement-cache.js';
@@ -47,12 +55,12 @@ const statements = perTable((def, schema): TimeTravelStatements => {
   const proj = versionProjection(def);
   return {
     // Index-backed: one backward probe of (entry_id, recorded_at). A forgotten entry has left every read.
-    atTime: `SELECT ${proj}, h.op AS head_op FROM ${o.head} h
+    atTime: `SELECT ${proj}, h.op AS ${quoteIdent(HEAD_OP)} FROM ${o.head} h
                CROSS JOIN LATERAL (
                  SELECT * FROM ${o.log} x WHERE x.entry_id = h.entry_id AND x.recorded_at <= $2::timestamptz
                   ORDER BY x.recorded_at DESC LIMIT 1) l
               WHERE h.entry_id = $1`,
-    atVersion: `SELECT ${proj}, h.op AS head_op, h.version AS head_version FROM ${o.head} h
+    atVersion: `SELECT ${proj}, h.op AS ${quoteIdent(HEAD_OP)}, h.version AS ${quoteIdent(HEAD_VERSION)} FROM ${o.head} h
                   LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version = $2
                  WHERE h.entry_id = $1`,
     exists: `SELECT h.version, h.op FROM ${o.head} h WHERE h.entry_id = $1`,
@@ -80,7 +88,7 @@ export async function at<C extends ColumnMap>(
     if (!row) throw new NotFoundError(`${def.name} entry ${id} does not exist`);
     if (row.version === null || row.version === undefined) {
       throw new NotFoundError(
-        `${def.name} entry ${id} has no version ${target.version} (latest: ${row.head_version})`,
+        `${def.name} entry ${id} has no version ${target.version} (latest: ${row[HEAD_VERSION]})`,
       );
     }
     return live(def, row);
@@ -93,7 +101,7 @@ function live<C extends ColumnMap>(
   def: TableDef<C>,
   row: Record<string, unknown>,
 ): Version<RowData<C>> | null {
-  if (row.head_op === 'forget' || row.op === 'delete' || row.op === 'forget') return null;
+  if (row[HEAD_OP] === 'forget' || row.op === 'delete' || row.op === 'forget') return null;
   return decodeVersion(def, row);
 }
 
