@@ -270,20 +270,31 @@ const ts = (ref: string) =>
 export const HEAD_OP = 'head.op';
 export const HEAD_VERSION = 'head.version';
 
+/**
+ * The alias of a version's fixed-format fields, read as one text column: entry id, recorded time,
+ * transaction, hash, parent hash and redaction time, separated by spaces (none of them can
+ * contain one), `-` for a null. node-postgres sets up a converter for every column of every
+ * result: five columns fewer took about 4 µs (6%) off a `get` (68 → 64 µs, interleaved; a
+ * `list` of 50 measured the same). Dotted, like {@link HEAD_OP}, so no user column can be
+ * called the same.
+ */
+const FIXED_FIELDS = 'version.fixed';
+
+function fixedFieldsSql(alias: string): string {
+  return `pg_catalog.concat_ws(' ', ${alias}.entry_id, ${ts(`${alias}.recorded_at`)}, ${alias}.tx_id,
+    pg_catalog.encode(${alias}.hash, 'hex'), coalesce(pg_catalog.encode(${alias}.parent_hash, 'hex'), '-'),
+    coalesce(${ts(`${alias}.redacted_at`)}, '-'))`;
+}
+
 /** The select list of a version read from log alias `l`. */
 export function versionProjection(def: TableDef, alias = 'l'): string {
   const sys = [
-    `${alias}.entry_id::text AS entry_id`,
     `${alias}.version`,
     `${alias}.op`,
-    `${ts(`${alias}.recorded_at`)} AS recorded_at`,
-    `${alias}.tx_id::text AS tx_id`,
+    `${fixedFieldsSql(alias)} AS ${quoteIdent(FIXED_FIELDS)}`,
     `${alias}.actor`,
     `${alias}.reason`,
     `${alias}.meta::text AS meta`,
-    `pg_catalog.encode(${alias}.hash, 'hex') AS hash`,
-    `pg_catalog.encode(${alias}.parent_hash, 'hex') AS parent_hash`,
-    `${ts(`${alias}.redacted_at`)} AS redacted_at`,
   ];
   const user = def.columns.map((c) => `${readExpr(alias, c)} AS ${quoteIdent(c.sqlName)}`);
   return [...sys, ...user].join(', ');
@@ -311,23 +322,25 @@ function decodeValue(type: ColumnType, raw: unknown): unknown {
 export function decodeVersion<T>(def: TableDef, row: RawVersionRow): Version<T> {
   const data: Record<string, unknown> = {};
   for (const c of def.columns) data[c.key] = decodeValue(c.type, row[c.sqlName]);
-  const recordedAtIso = String(row.recorded_at);
+  const [entryId = '', recordedAtIso = '', txId = '', hash = '', parentHash = '-', redactedAt = '-'] = String(
+    row[FIXED_FIELDS],
+  ).split(' ');
   return {
-    entryId: String(row.entry_id),
+    entryId,
     version: Number(row.version),
     op: row.op as Op,
     recordedAt: new Date(recordedAtIso),
     recordedAtIso,
-    txId: String(row.tx_id),
+    txId,
     actor: (row.actor as string | null) ?? null,
     reason: (row.reason as string | null) ?? null,
     meta:
       row.meta === null || row.meta === undefined
         ? null
         : (JSON.parse(String(row.meta)) as Record<string, unknown>),
-    hash: String(row.hash),
-    parentHash: (row.parent_hash as string | null) ?? null,
-    redactedAt: row.redacted_at ? new Date(String(row.redacted_at)) : null,
+    hash,
+    parentHash: parentHash === '-' ? null : parentHash,
+    redactedAt: redactedAt === '-' ? null : new Date(redactedAt),
     data: data as T,
   };
 }
