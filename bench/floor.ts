@@ -34,7 +34,8 @@ import pg from 'pg';
 
 const ENTRIES = 1000;
 const url = process.env.DATABASE_URL;
-const seconds = Number(/^--seconds=(\d+)$/.exec(process.argv[2] ?? '')?.[1] ?? 20);
+const args = process.argv.slice(2);
+const secondsArg = args.length === 0 ? '20' : /^--seconds=([1-9]\d*)$/.exec(args[0] ?? '')?.[1];
 
 const columns = {
   name: c.text().notNull(),
@@ -109,6 +110,9 @@ interface Run {
 }
 
 async function main(): Promise<void> {
+  if (secondsArg === undefined || args.length > 1)
+    fail(`unknown arguments "${args.join(' ')}" (--seconds=N)`);
+  const seconds = Number(secondsArg);
   if (!url) fail('set DATABASE_URL to a PostgreSQL database (the floor is measured on PostgreSQL only)');
   try {
     execFileSync('pgbench', ['--version'], { stdio: 'ignore' });

@@ -284,7 +284,7 @@ export class Table<C extends ColumnMap> {
     return row.op === 'forget' ? decodeErasureStatus(row) : null;
   }
 
-  /** The latest version of a live entry, or null when it does not exist or is deleted. */
+  /** The latest version of a live entry, or null when it does not exist, is deleted or is forgotten. */
   async get(entryId: string): Promise<Version<RowData<C>> | null> {
     const id = checkEntryId(entryId);
     const [row] = await this.#db.run(this.#st.get, [id], true);
