@@ -11,8 +11,7 @@
  * - plain: `UPDATE` of an ordinary table (a HOT update), the baseline;
  * - app versions: that `UPDATE` and an `INSERT` of the new version into a versions table, one
  *   statement: the least any history costs, with nothing enforced by the database;
- * - appendlog: the statement the library's `update` runs, captured from `pg_prepared_statements`,
- *   with the real chain trigger;
+ * - appendlog: the statement the library's `update` runs, with the real chain trigger;
  * - appendlog without hashing: the same, on a table whose chain trigger has both hashes replaced
  *   by constants (what the chain's SHA-256 and their preimages cost);
  * - appendlog, stamp only: the same, on a table whose chain trigger only stamps the row (time,
@@ -22,29 +21,28 @@
  *   head read, no lock, nothing returned: what one more row in a log with appendlog's indexes
  *   costs at the least.
  *
- * The two variants exist only in this run's schema, to take the real trigger apart; the library
- * never installs them. `--seconds=N` sets each run's length (default 20).
+ * The tables, their fill and the first three statements are the bench's own contenders
+ * (bench/src/contenders), each statement read back from `pg_prepared_statements` after one
+ * update. The two variants exist only in this run's schema, to take the real trigger apart; the
+ * library never installs them. `--seconds=N` sets each run's length (default 20).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { column as c, connect, table } from 'appendlog';
+import { connect } from 'appendlog';
 import pg from 'pg';
+import type { Contender } from './src/contender.js';
+import { appVersionsContender } from './src/contenders/app-versions.js';
+import { appendlogFamily, appendlogLibContender } from './src/contenders/appendlog.js';
+import { cols } from './src/contenders/main-table.js';
+import { plainContender } from './src/contenders/plain.js';
+import { pgClient, type SqlClient } from './src/sql-client.js';
 
 const ENTRIES = 1000;
 const url = process.env.DATABASE_URL;
 const args = process.argv.slice(2);
 const secondsArg = args.length === 0 ? '20' : /^--seconds=([1-9]\d*)$/.exec(args[0] ?? '')?.[1];
-
-const columns = {
-  name: c.text().notNull(),
-  addressLine1: c.text(),
-  city: c.text(),
-  postcode: c.text(),
-  tel: c.text(),
-};
-const VARIANTS = ['items', 'nohash', 'stamp'] as const;
 
 function fail(message: string): never {
   console.error(`bench:floor: ${message}`);
@@ -91,16 +89,43 @@ BEGIN
 END $fn$;`;
 }
 
-/** A prepared update of the library as a pgbench command: parameters become script variables. */
-function asScript(statement: string, ids: string): string {
+/**
+ * A contender's prepared update as a pgbench command: `$1` (the entry id) becomes a lookup of a
+ * random entry in `ids`, `$<city>` the new city, and any other parameter (the library's actor,
+ * reason, meta and expected version) NULL.
+ */
+function asScript(statement: string, ids: string, city: number): string {
   const sql = statement
-    .replaceAll('$1', `(SELECT id FROM ${ids} WHERE n = :n)`)
-    .replace(/\$[2-5]\b/g, 'NULL')
-    .replaceAll('$6', `'City ' || :k`)
+    .replace(/\$(\d+)\b/g, (_, n: string) =>
+      n === '1' ? `(SELECT id FROM ${ids} WHERE n = :n)` : Number(n) === city ? `'City ' || :k` : 'NULL',
+    )
     // pgbench reads ":MI" as a variable: spell the colons of to_char's format without one.
     .replaceAll(`HH24:MI:SS`, `HH24' || chr(58) || 'MI' || chr(58) || 'SS`);
-  if (/\$\d/.test(sql)) throw new Error('the captured update has parameters this script does not fill');
   return sql.replace(/\s+/g, ' ');
+}
+
+/**
+ * Builds dataset `t` of `contender` with the bench's own code (the same tables, indexes and fill
+ * as in `npm run bench`), numbers its entries into `<t>_ids` for pgbench, runs its update once and
+ * returns that statement as prepared on the connection (the latest one it prepared).
+ */
+async function prepareWrite(
+  contender: Contender,
+  t: string,
+  city: number,
+  latestPrepared: () => Promise<string>,
+  sql: SqlClient,
+): Promise<string> {
+  await contender.family.create(t);
+  const ids = await contender.family.fill(t, ENTRIES, 1);
+  await sql.query(
+    null,
+    `CREATE TABLE ${t}_ids AS SELECT n::int, id FROM unnest($1::uuid[]) WITH ORDINALITY AS x (id, n)`,
+    [ids],
+  );
+  await sql.exec(`ALTER TABLE ${t}_ids ADD PRIMARY KEY (n)`);
+  await contender.update(t, ids[0]!, 'City 2');
+  return asScript(await latestPrepared(), `${t}_ids`, city);
 }
 
 interface Run {
@@ -122,102 +147,48 @@ async function main(): Promise<void> {
   const schema = `floor_${Math.random().toString(36).slice(2, 10)}`;
   const admin = new pg.Client({ connectionString: url });
   await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  const searchPath = `-c search_path=${schema},public`;
+  // One connection each, so the statement a contender prepared is the latest one on it.
+  const pool = new pg.Pool({ connectionString: url, max: 1, options: searchPath });
+  const sql = pgClient(pool);
+  const db = await connect({ url, schema, pool: { max: 1 } });
   const dir = mkdtempSync(join(tmpdir(), 'appendlog-floor-'));
+  const latest = `SELECT statement FROM pg_catalog.pg_prepared_statements ORDER BY prepare_time DESC LIMIT 1`;
+  const fromSql = async () => (await sql.query<{ statement: string }>(null, latest))[0]!.statement;
+  const fromDb = async () => (await db.query<{ statement: string }>(latest))[0]!.statement;
   try {
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = await connect({ url, schema, pool: { max: 1 } });
-    const scripts: Record<string, string> = {};
-    try {
-      const tables = VARIANTS.map((name) => table(name, columns));
-      await db.migrate(tables);
-      for (const def of tables) {
-        await admin.query(
-          `INSERT INTO ${schema}.${def.name}_log (op, name, address_line_1, city, postcode, tel)
-           SELECT 'insert', 'Person ' || e, e || ' Main Street', 'City 1', 'PC ' || e, '+47 555 ' || e
-             FROM generate_series(1, ${ENTRIES}) e`,
-        );
-        await admin.query(
-          `CREATE TABLE ${schema}.${def.name}_ids AS
-           SELECT row_number() OVER (ORDER BY entry_id)::int AS n, entry_id AS id FROM ${schema}.${def.name}_head;
-           ALTER TABLE ${schema}.${def.name}_ids ADD PRIMARY KEY (n)`,
-        );
-        // The library's own update statement, as prepared on its connection.
-        const statement = await db.transaction(async (tx) => {
-          const [{ id } = { id: '' }] = await tx.query<{ id: string }>(
-            `SELECT id::text FROM ${schema}.${def.name}_ids WHERE n = 1`,
-          );
-          await tx.table(def).update(id, { city: 'City 2' });
-          const [row] = await tx.query<{ statement: string }>(
-            `SELECT statement FROM pg_prepared_statements WHERE statement LIKE $1`,
-            [`INSERT INTO "${schema}"."${def.name}_log"%`],
-          );
-          if (!row) throw new Error('the library update did not prepare a statement');
-          return row.statement;
-        });
-        scripts[def.name] = asScript(statement, `${schema}.${def.name}_ids`);
-      }
-    } finally {
-      await db.close();
-    }
-    const chain = (name: string) => `${schema}.${name}_log_chain`;
-    const [{ def } = { def: '' }] = (
-      await admin.query<{ def: string }>(`SELECT pg_get_functiondef($1::regproc) AS def`, [chain('nohash')])
-    ).rows;
-    await admin.query(withoutHashing(def));
-    await admin.query(stampOnly(chain('stamp')));
-
-    await admin.query(`
-CREATE TABLE ${schema}.plain (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(), version integer NOT NULL DEFAULT 1,
-  created_at timestamptz NOT NULL DEFAULT now(), updated_at timestamptz NOT NULL DEFAULT now(),
-  name text NOT NULL, address_line_1 text, city text, postcode text, tel text
-) WITH (fillfactor = 80);
-CREATE INDEX ON ${schema}.plain (created_at, id);
-INSERT INTO ${schema}.plain (name, address_line_1, city, postcode, tel)
-SELECT 'Person ' || e, e || ' Main Street', 'City 1', 'PC ' || e, '+47 555 ' || e FROM generate_series(1, ${ENTRIES}) e;
-CREATE TABLE ${schema}.plain_ids AS SELECT row_number() OVER (ORDER BY id)::int AS n, id FROM ${schema}.plain;
-ALTER TABLE ${schema}.plain_ids ADD PRIMARY KEY (n);
-CREATE TABLE ${schema}.appv (LIKE ${schema}.plain INCLUDING ALL) WITH (fillfactor = 80);
-INSERT INTO ${schema}.appv SELECT * FROM ${schema}.plain;
-CREATE TABLE ${schema}.appv_versions (
-  item_id uuid NOT NULL, version integer NOT NULL, changed_at timestamptz NOT NULL,
-  name text NOT NULL, address_line_1 text, city text, postcode text, tel text,
-  PRIMARY KEY (item_id, version)
-);
-CREATE INDEX ON ${schema}.appv_versions (item_id, changed_at);
-INSERT INTO ${schema}.appv_versions SELECT id, version, updated_at, name, address_line_1, city, postcode, tel FROM ${schema}.appv;
-`);
-    for (const t of [
-      'plain',
-      'appv',
-      ...VARIANTS.map((v) => `${v}_log`),
-      ...VARIANTS.map((v) => `${v}_head`),
-    ]) {
-      await admin.query(`VACUUM ANALYZE ${schema}.${t}`);
-    }
-    await admin.query('CHECKPOINT');
-
-    const plainIds = `${schema}.plain_ids`;
+    const library = appendlogLibContender(appendlogFamily(sql, db), db);
+    const plain = plainContender(sql);
+    const appVersions = appVersionsContender(sql);
     const all: [string, string][] = [
-      [
-        'plain',
-        `UPDATE ${schema}.plain SET city = 'City ' || :k, version = version + 1, updated_at = now() WHERE id = (SELECT id FROM ${plainIds} WHERE n = :n)`,
-      ],
-      [
-        'app versions',
-        `WITH m AS (UPDATE ${schema}.appv SET city = 'City ' || :k, version = version + 1, updated_at = now() WHERE id = (SELECT id FROM ${plainIds} WHERE n = :n) RETURNING *) INSERT INTO ${schema}.appv_versions (item_id, version, changed_at, name, address_line_1, city, postcode, tel) SELECT id, version, updated_at, name, address_line_1, city, postcode, tel FROM m`,
-      ],
-      ['appendlog', scripts.items ?? ''],
-      ['appendlog without hashing', scripts.nohash ?? ''],
-      ['appendlog, stamp only', scripts.stamp ?? ''],
+      ['plain', await prepareWrite(plain, 'plain', 2, fromSql, sql)],
+      ['app versions', await prepareWrite(appVersions, 'appv', 2, fromSql, sql)],
+      ['appendlog', await prepareWrite(library, 'items', 6, fromDb, sql)],
+      ['appendlog without hashing', await prepareWrite(library, 'nohash', 6, fromDb, sql)],
+      ['appendlog, stamp only', await prepareWrite(library, 'stamp', 6, fromDb, sql)],
       [
         'a row appended to the log, stamp only',
-        `INSERT INTO ${schema}.stamp_log (entry_id, op, version, name, address_line_1, city, postcode, tel) VALUES ((SELECT id FROM ${schema}.stamp_ids WHERE n = :n), 'update', 2, 'Person', '1 Main Street', 'City ' || :k, 'PC 1', '+47 555 1')`,
+        `INSERT INTO stamp_log (entry_id, op, version, ${cols}) VALUES ((SELECT id FROM stamp_ids WHERE n = :n), 'update', 2, 'Person', '1 Main Street', 'City ' || :k, 'PC 1', '+47 555 1')`,
       ],
     ];
-    const files = all.map(([label, sql], i) => {
+    const [{ def } = { def: '' }] = await sql.query<{ def: string }>(
+      null,
+      `SELECT pg_get_functiondef('nohash_log_chain'::regproc) AS def`,
+    );
+    await sql.exec(withoutHashing(def));
+    await sql.exec(stampOnly('stamp_log_chain'));
+    const relations = [
+      ...plain.family.relations('plain'),
+      ...appVersions.family.relations('appv'),
+      ...['items', 'nohash', 'stamp'].flatMap((t) => library.family.relations(t)),
+    ];
+    for (const t of relations) await sql.exec(`VACUUM ANALYZE ${t}`);
+    await sql.exec('CHECKPOINT');
+
+    const files = all.map(([label, text], i) => {
       const file = join(dir, `s${i}.pgb`);
-      writeFileSync(file, `\\set n random(1, ${ENTRIES})\n\\set k random(1, 1000000)\n${sql};\n`);
+      writeFileSync(file, `\\set n random(1, ${ENTRIES})\n\\set k random(1, 1000000)\n${text};\n`);
       return { label, file };
     });
 
@@ -242,7 +213,10 @@ INSERT INTO ${schema}.appv_versions SELECT id, version, updated_at, name, addres
           ...files.flatMap((f) => ['-f', `${f.file}@1`]),
           url,
         ],
-        { encoding: 'utf8', env: { ...process.env, PGOPTIONS: `-c synchronous_commit=${run.commit}` } },
+        {
+          encoding: 'utf8',
+          env: { ...process.env, PGOPTIONS: `-c synchronous_commit=${run.commit} ${searchPath}` },
+        },
       );
       const latencies = [
         ...out.matchAll(/SQL script \d+:[^\n]*\n(?:.*\n)*? - latency average = ([\d.]+) ms/g),
@@ -261,6 +235,8 @@ INSERT INTO ${schema}.appv_versions SELECT id, version, updated_at, name, addres
       });
     }
   } finally {
+    await db.close();
+    await pool.end();
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin.end();
     rmSync(dir, { recursive: true, force: true });
