@@ -6,7 +6,7 @@ import { tableObjects } from '../sql/names.js';
 import { checkEntryId, checkVersionNumber, decodeVersion, versionProjection } from './codec.js';
 import { resolveContext, type WriteContext } from './context.js';
 import { perTable } from './statement-cache.js';
-import type { Version } from './version.js';
+import { removesEntry, type Version } from './version.js';
 
 /**
  * Options of `revert`: who and why, extra `meta` (merged with `{ revertedTo }`), and an
@@ -88,7 +88,7 @@ export async function revert<C extends ColumnMap>(
         `${name} is at version ${target} already; reverting to it would change nothing`,
       );
     }
-    if (row.op === 'delete' || row.op === 'forget') {
+    if (removesEntry(row.op)) {
       throw new InvalidStateError(
         `version ${target} of ${name} is a ${row.op}; revert to a version with live data (to delete, use delete())`,
       );

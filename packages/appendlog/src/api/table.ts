@@ -33,7 +33,7 @@ import { buildListQuery, type ListOptions } from './list-query.js';
 import { type RevertOptions, revert } from './revert.js';
 import { perTable } from './statement-cache.js';
 import { at, deleted, type HistoryOptions, historyPage, listAt, type PageOptions } from './time-travel.js';
-import type { Op, Version } from './version.js';
+import { type Op, removesEntry, type Version } from './version.js';
 
 /** Who, why and what else, for one write. */
 export type WriteOptions = WriteContext;
@@ -288,7 +288,7 @@ export class Table<C extends ColumnMap> {
   async get(entryId: string): Promise<Version<RowData<C>> | null> {
     const id = checkEntryId(entryId);
     const [row] = await this.#db.run(this.#st.get, [id], true);
-    return row && row.op !== 'delete' && row.op !== 'forget' ? decodeVersion(this.definition, row) : null;
+    return row && !removesEntry(row.op) ? decodeVersion(this.definition, row) : null;
   }
 
   /** The live entries, latest versions, filtered by equality and sorted. */

@@ -15,7 +15,7 @@ import {
 import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
 import { buildListQuery, type ListOptions, pageSql } from './list-query.js';
 import { perTable } from './statement-cache.js';
-import type { Version } from './version.js';
+import { removesEntry, type Version } from './version.js';
 
 /**
  * Paging of `history`: `before` (a version number) keeps the versions below it, `limit` the
@@ -101,7 +101,7 @@ function live<C extends ColumnMap>(
   def: TableDef<C>,
   row: Record<string, unknown>,
 ): Version<RowData<C>> | null {
-  if (row[HEAD_OP] === 'forget' || row.op === 'delete' || row.op === 'forget') return null;
+  if (row[HEAD_OP] === 'forget' || removesEntry(row.op)) return null;
   return decodeVersion(def, row);
 }
 

@@ -5,6 +5,14 @@ export const OPS = ['insert', 'update', 'delete', 'restore', 'forget'] as const;
 export type Op = (typeof OPS)[number];
 
 /**
+ * Whether a version with this op takes its entry out of the current state (a delete, or a
+ * forget): the head marks the entry deleted, and `get`, `list` and `at` answer without it.
+ */
+export function removesEntry(op: unknown): boolean {
+  return op === 'delete' || op === 'forget';
+}
+
+/**
  * One version of an entry, as every read and write returns it.
  *
  * @example

@@ -1,4 +1,4 @@
-import { OPS } from '../api/version.js';
+import { OPS, removesEntry } from '../api/version.js';
 import type { Database } from '../db.js';
 import { type TableObjects, tableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
@@ -257,7 +257,7 @@ export async function verifyChains(
     }
 
     if (state.first === null) state.first = { version, at, valid };
-    state.deleted = op === 'delete' || op === 'forget';
+    state.deleted = removesEntry(op);
     if (prev === null) {
       state.prev = { version, seq, op, at, recomputedHash: recomputed, storedHash, valid };
     } else {
@@ -414,7 +414,7 @@ function compareHead(report: Report, table: string, state: EntryState, last: Pre
   if (h.version !== last.version) wrong.push(`version ${h.version} (log: ${last.version})`);
   if (h.seq !== last.seq) wrong.push(`seq ${h.seq} (log: ${last.seq})`);
   if (h.op !== last.op) wrong.push(`op ${h.op} (log: ${last.op})`);
-  const deleted = last.op === 'delete' || last.op === 'forget';
+  const deleted = removesEntry(last.op);
   if (h.deleted !== deleted) wrong.push(`deleted ${h.deleted} (log: ${deleted})`);
   if (h.hash !== last.recomputedHash && h.hash !== last.storedHash) wrong.push('hash');
   // created_at comes from version 1: judged only when version 1 itself holds, and reported there.
