@@ -3,7 +3,8 @@ import { InvalidInputError, InvalidStateError, NotFoundError, VersionConflictErr
 import { quoteLiteral, SYSTEM_COLUMNS } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
 import { tableObjects } from '../sql/names.js';
-import { checkEntryId, checkVersionNumber, decodeVersion, versionProjection } from './codec.js';
+import { appendSql } from './append-sql.js';
+import { checkEntryId, checkVersionNumber, decodeVersion } from './codec.js';
 import { resolveContext, type WriteContext } from './context.js';
 import { perTable } from './statement-cache.js';
 import { removesEntry, type Version } from './version.js';
@@ -35,7 +36,7 @@ const statements = perTable((def, schema): RevertStatements => {
                LEFT JOIN ${o.log} t ON t.entry_id = h.entry_id AND t.version = $2
               WHERE h.entry_id = $1
                 FOR UPDATE OF h`,
-    append: `SELECT ${versionProjection(def)} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
+    append: appendSql(def, schema),
   };
 });
 

@@ -16,6 +16,7 @@ import type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDe
 import { defaultSql } from '../sql/column-default.js';
 import { tableObjects } from '../sql/names.js';
 import { LOG_SYSTEM_COLUMNS } from '../sql/table-ddl.js';
+import { appendSql } from './append-sql.js';
 import {
   checkEntryId,
   checkVersionNumber,
@@ -78,7 +79,7 @@ const statementsFor = perTable((def, schema): Statements => {
   const proj = versionProjection(def);
   const updates = new Map<string, string>();
   return {
-    append: `SELECT ${proj} FROM ${o.append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
+    append: appendSql(def, schema),
     // The entry's latest version, read straight from the log: one backward probe of the
     // (entry_id, version) index, where the head would add a second lookup. The head points at
     // exactly this version (the chain trigger moves both in one transaction), and a deleted or

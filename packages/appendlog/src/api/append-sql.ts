@@ -1,0 +1,12 @@
+import { tableObjects } from '../sql/names.js';
+import { versionProjection } from './codec.js';
+import { perTable } from './statement-cache.js';
+
+/**
+ * A call of the table's append function, read back as a version. Parameters: op, entry id,
+ * expected version, actor, reason, meta, patch (a JSON object keyed by SQL column name).
+ */
+export const appendSql = perTable(
+  (def, schema): string =>
+    `SELECT ${versionProjection(def)} FROM ${tableObjects(schema, def.name).append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
+);
