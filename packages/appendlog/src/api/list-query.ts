@@ -29,11 +29,13 @@ export interface ListOptions<C extends ColumnMap> {
 export interface ListTimeColumns {
   createdAt: string;
   updatedAt: string;
+  /** The entry id, the order's final tie-breaker. */
+  entryId: string;
 }
 
 /**
- * Appends the where, order, limit and offset of `options` to `base`, a query over head alias
- * `h` and log alias `l` that already has a WHERE clause. `params` holds the base's parameters.
+ * Appends the where, order, limit and offset of `options` to `base`, a query whose user columns
+ * are read from alias `l` and that already has a WHERE clause. `params` holds the base's parameters.
  */
 export function buildListQuery<C extends ColumnMap>(
   def: TableDef<C>,
@@ -77,7 +79,7 @@ export function buildListQuery<C extends ColumnMap>(
       order.push(`l.${quoteIdent(col.sqlName)} ${dir}`);
     }
   }
-  order.push(times.createdAt, 'h.entry_id');
+  order.push(times.createdAt, times.entryId);
   let sql = `${base}${clauses.map((c) => ` AND ${c}`).join('')} ORDER BY ${order.join(', ')}`;
   sql += pageSql(params, options);
   return { sql, params };

@@ -11,17 +11,14 @@ import {
 import { InvalidStateError, NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { VerifyResult } from '../integrity/report.js';
 import { verifyOneTable } from '../integrity/verify.js';
-import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from '../schema/table.js';
-import { defaultSql } from '../sql/column-default.js';
 import { tableObjects } from '../sql/names.js';
-import { LOG_SYSTEM_COLUMNS } from '../sql/table-ddl.js';
 import { appendSql } from './append-sql.js';
 import {
   checkEntryId,
   checkVersionNumber,
   decodeVersion,
-  encodeData,
   encodeFields,
   fieldParam,
   patchJson,
@@ -34,7 +31,7 @@ import { buildListQuery, type ListOptions } from './list-query.js';
 import { type RevertOptions, revert } from './revert.js';
 import { perTable } from './statement-cache.js';
 import { at, deleted, type HistoryOptions, historyPage, listAt, type PageOptions } from './time-travel.js';
-import { type Op, removesEntry, type Version } from './version.js';
+import type { Op, Version } from './version.js';
 
 /** Who, why and what else, for one write. */
 export type WriteOptions = WriteContext;
@@ -60,80 +57,94 @@ interface Statements {
   get: string;
   history: string;
   listBase: string;
-  /**
-   * The one-statement update of {@link updateSql} for this set of patched columns, or null once
-   * {@link MAX_UPDATE_SHAPES} other sets have one (those updates go through the append function).
-   */
+  /** The one-statement insert of {@link insertSql} for this set of given columns, or null past the limit. */
+  insert: (given: readonly ResolvedColumn[]) => string | null;
+  /** The one-statement update of {@link updateSql} for this set of patched columns, or null past the limit. */
   update: (patched: readonly ResolvedColumn[]) => string | null;
+  /** A delete, restore or forget: {@link updateSql} with the op as parameter and no columns. */
+  setOp: string;
 }
 
 /**
- * How many sets of patched columns get a one-statement update of their own, per table. Each is a
- * prepared statement on every connection that runs it, so code that patches ever-new combinations
- * of columns must not grow them without bound; past the limit, updates take the append function.
+ * How many sets of columns get a one-statement insert, and how many a one-statement update, of
+ * their own, per table. Each is a prepared statement on every connection that runs it, so code
+ * that writes ever-new combinations of columns must not grow them without bound; past the limit,
+ * writes take the append function.
  */
 export const MAX_UPDATE_SHAPES = 32;
+
+/** Statements by set of columns, at most {@link MAX_UPDATE_SHAPES} of them. */
+function shapes(
+  build: (cols: readonly ResolvedColumn[]) => string,
+): (cols: readonly ResolvedColumn[]) => string | null {
+  const built = new Map<string, string>();
+  return (cols) => {
+    const key = cols.map((c) => c.sqlName).join(',');
+    let sql = built.get(key);
+    if (sql === undefined) {
+      if (built.size >= MAX_UPDATE_SHAPES) return null;
+      sql = build(cols);
+      built.set(key, sql);
+    }
+    return sql;
+  };
+}
 
 const statementsFor = perTable((def, schema): Statements => {
   const o = tableObjects(schema, def.name);
   const proj = versionProjection(def);
-  const updates = new Map<string, string>();
   return {
     append: appendSql(def, schema),
-    // The entry's latest version, read straight from the log: one backward probe of the
-    // (entry_id, version) index, where the head would add a second lookup. The head points at
-    // exactly this version (the chain trigger moves both in one transaction), and a deleted or
-    // forgotten entry's latest version is its tombstone or its forget: `get` says null to those.
-    get: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version DESC LIMIT 1`,
+    // The head holds every live entry's latest version whole: one primary-key lookup.
+    get: `SELECT ${proj} FROM ${o.head} l WHERE l.entry_id = $1 AND NOT l.deleted`,
     history: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
-    listBase: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq WHERE NOT h.deleted`,
-    update(patched) {
-      const key = patched.map((c) => c.sqlName).join(',');
-      let sql = updates.get(key);
-      if (sql === undefined) {
-        if (updates.size >= MAX_UPDATE_SHAPES) return null;
-        sql = updateSql(def, schema, patched, proj);
-        updates.set(key, sql);
-      }
-      return sql;
-    },
+    listBase: `SELECT ${proj} FROM ${o.head} l WHERE NOT l.deleted`,
+    insert: shapes((given) => insertSql(def, schema, given, proj)),
+    update: shapes((patched) => updateSql(def, schema, patched, proj, "'update'")),
+    setOp: updateSql(def, schema, [], proj, '$6'),
   };
 });
 
 /**
- * The usual update as one statement: the new version is the head's version with the patch
- * applied, inserted with the version it follows, which sends it down the chain trigger's fast
- * path. `FOR UPDATE OF hd` makes a concurrent writer of the entry wait; when that writer commits
- * first, the re-checked join finds the version read no longer current and nothing is inserted,
- * and the caller falls back to the append function (as it does for an entry that does not exist,
- * is deleted or forgotten, or is not at `$5`, whose errors the append function raises).
- *
- * The statement carries forward the columns this code knows. A log with more columns (a newer
- * deployment added some, see docs/migrations.md) would lose their values, so the statement checks
- * the log's column count in the catalog and inserts nothing then either: the append function,
- * which migrate regenerates for the columns the database has, carries every one forward.
- * Parameters: entry id, actor, reason, meta, expected version, then one per patched column.
+ * A new entry as one statement: an INSERT of the head, which its chain trigger turns into version
+ * 1. Columns the statement does not name get the head's defaults (also those a newer deployment
+ * added). Parameters: entry id (null: drawn), actor, reason, meta, then one per given column.
  */
-function updateSql(def: TableDef, schema: string, patched: readonly ResolvedColumn[], proj: string): string {
+function insertSql(def: TableDef, schema: string, given: readonly ResolvedColumn[], proj: string): string {
   const o = tableObjects(schema, def.name);
-  const values = def.columns.map((c) => {
-    const i = patched.indexOf(c);
-    if (i >= 0) return `$${6 + i}::${c.type}`;
-    const col = `p.${quoteIdent(c.sqlName)}`;
-    // A notNull column added after the entry was last written carries its default forward.
-    const fill = c.notNull ? defaultSql(c) : undefined;
-    return fill === undefined ? col : `coalesce(${col}, ${fill})`;
-  });
-  return `INSERT INTO ${o.log} AS l (entry_id, op, version, actor, reason, meta${def.columns
+  return `INSERT INTO ${o.head} AS l (entry_id, actor, reason, meta${given
     .map((c) => `, ${quoteIdent(c.sqlName)}`)
     .join('')})
-SELECT hd.entry_id, 'update', hd.version + 1, $2, $3, $4::jsonb${values.map((v) => `, ${v}`).join('')}
-  FROM ${o.head} hd JOIN ${o.log} p ON p.seq = hd.seq
- WHERE hd.entry_id = $1 AND NOT hd.deleted AND hd.op <> 'forget' AND ($5::integer IS NULL OR hd.version = $5)
-   AND (SELECT c.relnatts FROM pg_catalog.pg_class c WHERE c.oid = ${quoteLiteral(o.log)}::pg_catalog.regclass) = ${
-     LOG_SYSTEM_COLUMNS + def.columns.length
-   }
-   FOR UPDATE OF hd
+VALUES (coalesce($1::uuid, pg_catalog.gen_random_uuid()), $2, $3, $4::jsonb${given
+    .map((c, i) => `, $${5 + i}::${c.type}`)
+    .join('')})
+RETURNING ${proj}`;
+}
+
+/**
+ * The next version of an entry as one statement: an UPDATE of its head row, which the chain
+ * trigger turns into the version (checking it, hashing it, appending it to the log). The row lock
+ * and the carry-forward of every column not set, also those this code does not know, come with
+ * the UPDATE. `version` names the version written: the one after `$5` when the caller expects a
+ * version (a concurrent change first is then a `version_conflict`), else the one after the latest.
+ * `tx_id = NULL` declares the op, actor, reason and meta (see the chain trigger).
+ * Parameters: entry id, actor, reason, meta, expected version, then the op (for `setOp`) or one
+ * per patched column. No row: the entry does not exist.
+ */
+function updateSql(
+  def: TableDef,
+  schema: string,
+  patched: readonly ResolvedColumn[],
+  proj: string,
+  op: string,
+): string {
+  const o = tableObjects(schema, def.name);
+  return `UPDATE ${o.head} AS l
+   SET op = ${op}, version = coalesce($5::integer, l.version) + 1, tx_id = NULL,
+       actor = $2, reason = $3, meta = $4::jsonb${patched
+         .map((c, i) => `, ${quoteIdent(c.sqlName)} = $${6 + i}::${c.type}`)
+         .join('')}
+ WHERE l.entry_id = $1
 RETURNING ${proj}`;
 }
 
@@ -161,9 +172,18 @@ export class Table<C extends ColumnMap> {
 
   /** Starts a new entry at version 1. */
   async insert(data: InsertData<C>, options?: InsertOptions): Promise<Version<RowData<C>>> {
-    const patch = encodeData(this.definition, data, 'insert');
+    const fields = encodeFields(this.definition, data, 'insert');
     const entryId = options?.entryId === undefined ? null : checkEntryId(options.entryId);
-    return this.#append('insert', entryId, null, options, patch);
+    const given = this.definition.columns.filter((c) => fields.has(c));
+    const sql = this.#st.insert(given);
+    if (sql === null) return this.#append('insert', entryId, null, options, patchJson(fields));
+    const ctx = resolveContext(this.#db.context, options);
+    const rows = await this.#db.run(
+      sql,
+      [entryId, ctx.actor, ctx.reason, ctx.meta, ...given.map((c) => fieldParam(c, fields.get(c)))],
+      true,
+    );
+    return decodeVersion(this.definition, rows[0]!);
   }
 
   /**
@@ -174,23 +194,17 @@ export class Table<C extends ColumnMap> {
     const id = checkEntryId(entryId);
     const fields = encodeFields(this.definition, patch, 'patch');
     const expected = expectedOf(options);
-    // PGlite keeps no prepared statements, and planning this statement on every call costs more
-    // than it saves: there the append function, whose statements plpgsql keeps planned, is faster.
     // In definition order: a set of columns is one statement, whatever order the patch names them in.
     const patched = this.definition.columns.filter((c) => fields.has(c));
-    const sql = this.#db.kind === 'postgres' ? this.#st.update(patched) : null;
-    if (sql !== null) {
-      const ctx = resolveContext(this.#db.context, options);
-      const rows = await this.#db.run(
-        sql,
-        [id, ctx.actor, ctx.reason, ctx.meta, expected, ...patched.map((c) => fieldParam(c, fields.get(c)))],
-        true,
-      );
-      if (rows[0]) return decodeVersion(this.definition, rows[0]);
-    }
-    // Not the usual case on PostgreSQL (see updateSql and MAX_UPDATE_SHAPES): the append
-    // function writes it or says what is wrong.
-    return this.#append('update', id, expected, options, patchJson(fields));
+    const sql = this.#st.update(patched);
+    if (sql === null) return this.#append('update', id, expected, options, patchJson(fields));
+    return this.#write(
+      sql,
+      id,
+      expected,
+      options,
+      patched.map((c) => fieldParam(c, fields.get(c))),
+    );
   }
 
   /** Soft-deletes: appends a tombstone carrying the data; the entry goes to the recycle bin. */
@@ -202,13 +216,13 @@ export class Table<C extends ColumnMap> {
         `deleting a ${this.definition.name} entry needs a reason: delete(id, { reason })`,
       );
     }
-    return this.#append('delete', id, expectedOf(options), options, null);
+    return this.#write(this.#st.setOp, id, expectedOf(options), options, ['delete']);
   }
 
   /** Brings a deleted entry back as a new version with the data it had. */
   async restore(entryId: string, options?: UpdateOptions): Promise<Version<RowData<C>>> {
     const id = checkEntryId(entryId);
-    return this.#append('restore', id, expectedOf(options), options, null);
+    return this.#write(this.#st.setOp, id, expectedOf(options), options, ['restore']);
   }
 
   /**
@@ -234,7 +248,7 @@ export class Table<C extends ColumnMap> {
         `forgetting a ${this.definition.name} entry needs a reason: forget(id, { reason })`,
       );
     }
-    return this.#append('forget', id, expectedOf(options), call, null);
+    return this.#write(this.#st.setOp, id, expectedOf(options), call, ['forget']);
   }
 
   /**
@@ -265,7 +279,7 @@ export class Table<C extends ColumnMap> {
     }
     const op = row.prior_op === 'delete' ? 'delete' : 'restore';
     const call = { ...options, meta: { ...options.meta, cancelForget: true } };
-    return this.#append(op, id, Number(row.version), call, null);
+    return this.#write(this.#st.setOp, id, Number(row.version), call, [op]);
   }
 
   /**
@@ -289,7 +303,7 @@ export class Table<C extends ColumnMap> {
   async get(entryId: string): Promise<Version<RowData<C>> | null> {
     const id = checkEntryId(entryId);
     const [row] = await this.#db.run(this.#st.get, [id], true);
-    return row && !removesEntry(row.op) ? decodeVersion(this.definition, row) : null;
+    return row ? decodeVersion(this.definition, row) : null;
   }
 
   /** The live entries, latest versions, filtered by equality and sorted. */
@@ -382,6 +396,20 @@ export class Table<C extends ColumnMap> {
     return deleted(this.#db, this.definition, options);
   }
 
+  /** One write statement on the head: {@link updateSql}'s parameters, then `rest`. */
+  async #write(
+    sql: string,
+    entryId: string,
+    expected: number | null,
+    options: WriteContext | undefined,
+    rest: readonly unknown[],
+  ): Promise<Version<RowData<C>>> {
+    const ctx = resolveContext(this.#db.context, options);
+    const rows = await this.#db.run(sql, [entryId, ctx.actor, ctx.reason, ctx.meta, expected, ...rest], true);
+    if (!rows[0]) throw new NotFoundError(`${this.definition.name} entry ${entryId} does not exist`);
+    return decodeVersion(this.definition, rows[0]);
+  }
+
   async #append(
     op: Op,
     entryId: string | null,
@@ -400,8 +428,9 @@ export class Table<C extends ColumnMap> {
 
   #listQuery(options: ListOptions<C>): { sql: string; params: unknown[] } {
     return buildListQuery(this.definition, this.#st.listBase, [], options, {
-      createdAt: 'h.created_at',
-      updatedAt: 'h.updated_at',
+      createdAt: 'l.created_at',
+      updatedAt: 'l.recorded_at',
+      entryId: 'l.entry_id',
     });
   }
 }

@@ -68,8 +68,9 @@ const statements = perTable((def, schema): TimeTravelStatements => {
     historyPage: `SELECT * FROM (SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 AND l.version < $2
                     ORDER BY l.version DESC`,
     listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
-    deleted: `SELECT ${proj} FROM ${o.head} h JOIN ${o.log} l ON l.seq = h.seq
-               WHERE h.op = 'delete' ORDER BY h.updated_at DESC, h.seq DESC`,
+    // The head holds each deleted entry's tombstone whole.
+    deleted: `SELECT ${proj} FROM ${o.head} l
+               WHERE l.op = 'delete' ORDER BY l.recorded_at DESC, l.seq DESC`,
   };
 });
 
@@ -117,6 +118,7 @@ export async function listAt<C extends ColumnMap>(
   const { sql, params } = buildListQuery(def, st.listAtBase, [instant], options, {
     createdAt: 'h.created_at',
     updatedAt: 'l.recorded_at',
+    entryId: 'h.entry_id',
   });
   const rows = await db.run(sql, params, true);
   return rows.map((r) => decodeVersion(def, r));

@@ -8,14 +8,14 @@ import { catalogName, tableObjects } from '../sql/names.js';
 export const ts = (e: string) =>
   `pg_catalog.to_char(${e} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
 
-/** The appendlog tables of the schema: the logs carrying the chain trigger (readable by any role). */
+/** The appendlog tables of the schema: the heads carrying the chain trigger (readable by any role). */
 export async function listTables(db: Database): Promise<string[]> {
   const rows = await db.run<{ table_name: string }>(
-    `SELECT pg_catalog.left(c.relname, -4) AS table_name
+    `SELECT pg_catalog.left(c.relname, -5) AS table_name
        FROM pg_catalog.pg_trigger g
        JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND g.tgname = 'appendlog_chain' AND c.relname LIKE '%\\_log'
+      WHERE n.nspname = $1 AND g.tgname = 'appendlog_chain' AND c.relname LIKE '%\\_head'
       ORDER BY 1`,
     [db.schema],
   );
@@ -61,11 +61,11 @@ export interface SqlMode {
 
 export function retentionSql(db: Database, table: string, mode: SqlMode): string {
   const o = tableObjects(db.schema, table);
-  return `SELECT h.entry_id::text AS entry_id, h.version, ${ts('h.updated_at')} AS deleted_at
+  return `SELECT h.entry_id::text AS entry_id, h.version, ${ts('h.recorded_at')} AS deleted_at
             FROM ${o.head} h
            WHERE h.op = 'delete'
-             AND h.updated_at <= ((${cutoffSql(mode.capped)} AT TIME ZONE 'UTC') - $2::interval) AT TIME ZONE 'UTC'
-           ORDER BY h.updated_at, h.entry_id
+             AND h.recorded_at <= ((${cutoffSql(mode.capped)} AT TIME ZONE 'UTC') - $2::interval) AT TIME ZONE 'UTC'
+           ORDER BY h.recorded_at, h.entry_id
            LIMIT $3${mode.lock ? ' FOR UPDATE OF h SKIP LOCKED' : ''}`;
 }
 

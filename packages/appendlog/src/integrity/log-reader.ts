@@ -38,9 +38,11 @@ export const F = {
   headHash: 18,
   headCreated: 19,
   headUpdated: 20,
-  salt: 21,
+  /** On the version the head holds: the head's columns that differ from it (see {@link headDiffSql}). */
+  headDiff: 21,
+  salt: 22,
   /** Column i's name is field `user + 2i`, its value `user + 2i + 1`. */
-  user: 22,
+  user: 23,
 } as const;
 
 /**
@@ -85,7 +87,8 @@ export async function readLog(
     `SELECT l.seq, l.version, l.recorded_at, l.redacted_at IS NOT NULL,
             l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
             l.content_hash, l.parent_hash, l.hash,
-            h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.updated_at, l.salt${userCols}
+            h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.recorded_at,
+            ${headDiffSql(columns)}, l.salt${userCols}
        FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id ${where}
       ORDER BY l.entry_id, l.version${tail}`;
   const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;
@@ -117,6 +120,28 @@ export async function readLog(
   }
   // Not in a finally: after a failed COPY the transaction only takes a rollback.
   await tx.exec(PLAN_SETTINGS.map(([name]) => `SET LOCAL ${name} TO DEFAULT;`).join('\n'));
+}
+
+/**
+ * The head holds its entry's latest version whole: on that version's row, the names of the
+ * columns the head does not hold as the log does (empty when it holds them all), else NULL. The
+ * version, op, hash and times are compared by the verifier itself.
+ */
+function headDiffSql(columns: RecordedTable['columns']): string {
+  const names = [
+    'tx_id',
+    'actor',
+    'reason',
+    'meta',
+    'parent_hash',
+    'redacted_at',
+    ...columns.map((c) => c.sqlName),
+  ];
+  const checks = names.map((n) => {
+    const c = quoteIdent(n);
+    return `CASE WHEN h.${c} IS DISTINCT FROM l.${c} THEN ${quoteLiteral(n)} END`;
+  });
+  return `CASE WHEN h.version = l.version THEN pg_catalog.concat_ws(', ', ${checks.join(', ')}) END`;
 }
 
 /** Runs one binary COPY of `select` and hands each row to `onRow`; returns the number of rows. */

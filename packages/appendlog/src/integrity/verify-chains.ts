@@ -32,6 +32,8 @@ interface Prev {
   /** The stored hash when it differs from the recomputed one. */
   storedHash: string | null;
   valid: boolean;
+  /** On the version the head holds: the head's columns that differ from it ('' when none). */
+  headDiff: string | null;
 }
 
 interface EntryState {
@@ -256,10 +258,11 @@ export async function verifyChains(
       );
     }
 
+    const headDiff = row.text(F.headDiff);
     if (state.first === null) state.first = { version, at, valid };
     state.deleted = removesEntry(op);
     if (prev === null) {
-      state.prev = { version, seq, op, at, recomputedHash: recomputed, storedHash, valid };
+      state.prev = { version, seq, op, at, recomputedHash: recomputed, storedHash, valid, headDiff };
     } else {
       // One object per entry, updated in place: a row's worth of garbage less.
       prev.version = version;
@@ -269,6 +272,7 @@ export async function verifyChains(
       prev.recomputedHash = recomputed;
       prev.storedHash = storedHash;
       prev.valid = valid;
+      prev.headDiff = headDiff;
     }
     rowsDone += 1;
     if (rowsDone - reported >= pageSize) {
@@ -428,7 +432,10 @@ function compareHead(report: Report, table: string, state: EntryState, last: Pre
       `the head row's created_at ${timeText(h.created)} is not version 1's time (${timeText(first.at)})`,
     );
   }
-  if (h.updated !== last.at) wrong.push(`updated_at ${timeText(h.updated)} (log: ${timeText(last.at)})`);
+  if (h.updated !== last.at) wrong.push(`recorded_at ${timeText(h.updated)} (log: ${timeText(last.at)})`);
+  // The head's copy of the content, judged only against a version that holds itself (a tampered
+  // log row is reported there, once).
+  if (last.valid && last.headDiff) wrong.push(last.headDiff);
   if (wrong.length > 0) {
     report.fail(
       table,

@@ -7,6 +7,8 @@ import {
   addColumnDdl,
   codeDdl,
   createStorageDdl,
+  HEAD_FIRST_REVISION,
+  headFirstUpgradeDdl,
   type StoredColumn,
   TABLE_CODE_REVISION,
 } from '../sql/table-ddl.js';
@@ -107,7 +109,8 @@ export function planMigration(
     if (upToDate || isBehind) {
       // Same columns, older generated code: regenerate it over the columns the database has.
       if (revision < TABLE_CODE_REVISION) {
-        const sql = codeDdl(schema, def.name, current);
+        const sql =
+          storageUpgradeDdl(schema, def.name, current, revision) + codeDdl(schema, def.name, current);
         statements.push(sql);
         changes.push({
           table: def.name,
@@ -120,7 +123,7 @@ export function planMigration(
       }
       continue;
     }
-    const step = planTable(schema, def.name, wanted, current, stored);
+    const step = planTable(schema, def.name, wanted, current, stored, revision);
     if (revision > TABLE_CODE_REVISION && step.changes.length > 0) {
       // Adding a column regenerates the table's code: here that would put older code in place.
       step.destructive.push({
@@ -177,12 +180,23 @@ interface TableStep {
   destructive: DestructiveChange[];
 }
 
+/** The storage change a table made by an older code revision needs before its code is regenerated. */
+function storageUpgradeDdl(
+  schema: string,
+  table: string,
+  current: readonly StoredColumn[],
+  revision: number,
+): string {
+  return revision < HEAD_FIRST_REVISION ? headFirstUpgradeDdl(schema, table, current) : '';
+}
+
 function planTable(
   schema: string,
   table: string,
   wanted: readonly StoredColumn[],
   current: readonly StoredColumn[],
   stored: readonly ExistingColumn[],
+  revision: number,
 ): TableStep {
   const destructive: DestructiveChange[] = [];
   const currentByName = new Map(current.map((c) => [c.sqlName, c]));
@@ -264,6 +278,7 @@ function planTable(
   const all: StoredColumn[] = [...current.map((c) => wantedByName.get(c.sqlName)!), ...added];
   const o = tableObjects(schema, table);
   const sql = [
+    storageUpgradeDdl(schema, table, current, revision),
     ...added.map((c) => addColumnDdl(schema, table, c)),
     codeDdl(schema, table, all),
     ...defaultsSet.map((c) => columnDefaultDdl(o, c)),
@@ -311,11 +326,12 @@ export function grantsDdl(schema: string, defs: readonly TableDef[], role: strin
   for (const def of defs) {
     const o = tableObjects(schema, def.name);
     lines.push(
-      `GRANT SELECT, INSERT ON ${o.log} TO ${r};`,
-      `REVOKE UPDATE, DELETE, TRUNCATE ON ${o.log} FROM ${r};`,
-      // The chain trigger runs as the writer: it locks and upserts the head (its guard refuses direct writes).
+      // Versions are appended by the head's chain trigger, which runs as the owner: the log is read-only to the app.
+      `GRANT SELECT ON ${o.log} TO ${r};`,
+      `REVOKE INSERT, UPDATE, DELETE, TRUNCATE, REFERENCES, TRIGGER ON ${o.log} FROM ${r};`,
+      // Every INSERT or UPDATE of the head goes through the chain trigger, which sets every column it keeps.
       `GRANT SELECT, INSERT, UPDATE ON ${o.head} TO ${r};`,
-      `REVOKE DELETE, TRUNCATE ON ${o.head} FROM ${r};`,
+      `REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON ${o.head} FROM ${r};`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ${o.view} TO ${r};`,
       `GRANT EXECUTE ON FUNCTION ${o.append}(text, uuid, integer, text, text, jsonb, jsonb) TO ${r};`,
       `GRANT EXECUTE ON FUNCTION ${o.asOf}(timestamptz) TO ${r};`,

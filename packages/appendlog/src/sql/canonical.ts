@@ -77,6 +77,7 @@ export function canonicalContentSql(
 export interface HashSources {
   recordedAt?: string;
   parentHash?: string;
+  contentHash?: string;
 }
 
 /** SQL for the version hash of the row `rec` (docs/spec.md §4). */
@@ -102,5 +103,5 @@ export function versionHashSql(
       '\\x${prefix}'::bytea
       || ${fieldsSql(`ARRAY[${fields.join(',\n        ')}]::bytea[]`)}
       || coalesce(${from.parentHash ?? `${rec}.parent_hash`}, '\\x${'00'.repeat(32)}'::bytea)
-      || ${rec}.content_hash)`;
+      || ${from.contentHash ?? `${rec}.content_hash`})`;
 }

@@ -38,11 +38,17 @@ function defaultText(c: DefaultedColumn): string {
 }
 
 /**
- * Sets (or drops) the default of one column on the log, for raw `INSERT`s, and on the view, for
- * `INSERT INTO <view>`. Either applies to rows inserted later only: nothing stored changes.
+ * Sets (or drops) the default of one column on the head, for inserts (the library's, raw ones),
+ * on the log, to match, and on the view, for `INSERT INTO <view>`. Each applies to rows inserted
+ * later only: nothing stored changes.
  */
 export function columnDefaultDdl(o: TableObjects, c: DefaultedColumn): string {
-  return `${logDefaultDdl(o, c)}\n${viewDefaultDdl(o, c)}`;
+  return `${headDefaultDdl(o, c)}\n${logDefaultDdl(o, c)}\n${viewDefaultDdl(o, c)}`;
+}
+
+/** The head's part of {@link columnDefaultDdl}. */
+export function headDefaultDdl(o: TableObjects, c: DefaultedColumn): string {
+  return `ALTER TABLE ${o.head} ALTER COLUMN ${quoteIdent(c.sqlName)} ${defaultAction(c)};`;
 }
 
 /** The log's half of {@link columnDefaultDdl}. */
@@ -70,8 +76,8 @@ export function assignDefaultsSql(rec: string, columns: readonly DefaultedColumn
 
 /**
  * plpgsql assignments that fill a notNull column's default into a new version that would carry no
- * value: an update of an entry last written before the column was added, or a revert to a
- * version from before then. The new version must satisfy notNull; the old versions keep their null.
+ * value: a revert to a version from before the column was added. The new version must satisfy
+ * notNull; the old versions keep their null.
  */
 export function fillRequiredDefaultsSql(rec: string, columns: readonly DefaultedColumn[]): string[] {
   return columns.flatMap((c) => {
@@ -80,23 +86,4 @@ export function fillRequiredDefaultsSql(rec: string, columns: readonly Defaulted
     const ref = `${rec}.${quoteIdent(c.sqlName)}`;
     return [`${ref} := coalesce(${ref}, ${value});`];
   });
-}
-
-/**
- * The value an UPDATE through the view writes for a column: what the statement set, except that a
- * notNull column with a default that was null before and was not set gets the default.
- */
-export function viewUpdateValueSql(c: DefaultedColumn): string {
-  const col = quoteIdent(c.sqlName);
-  const value = bodyDefaultSql(c);
-  if (value === undefined || !c.notNull) return `NEW.${col}`;
-  return `CASE WHEN NEW.${col} IS NULL AND OLD.${col} IS NULL THEN ${value} ELSE NEW.${col} END`;
-}
-
-/** The value a DELETE through the view carries into the tombstone for a column. */
-export function viewDeleteValueSql(c: DefaultedColumn): string {
-  const col = quoteIdent(c.sqlName);
-  const value = bodyDefaultSql(c);
-  if (value === undefined || !c.notNull) return `OLD.${col}`;
-  return `coalesce(OLD.${col}, ${value})`;
 }

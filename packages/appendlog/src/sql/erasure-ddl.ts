@@ -244,7 +244,7 @@ export function erasureTableDdl(o: TableObjects, columns: readonly { sqlName: st
   const row = (rec: string) => `(${kept.map((c) => `${rec}.${c}`).join(', ')})`;
   return `
 CREATE OR REPLACE FUNCTION ${e.guard}() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   head_op text;
   at timestamptz;
@@ -274,7 +274,7 @@ CREATE TRIGGER appendlog_refuse_change BEFORE UPDATE OR DELETE ON ${o.log}
   FOR EACH ROW EXECUTE FUNCTION ${e.guard}();
 
 CREATE OR REPLACE FUNCTION ${e.eraseRows}(p_entry_id uuid, p_at timestamptz) RETURNS integer
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   n integer;
 BEGIN
@@ -282,12 +282,18 @@ BEGIN
      SET ${[...cols.map((c) => `${c} = NULL`), 'salt = NULL', 'redacted_at = p_at'].join(', ')}
    WHERE entry_id = p_entry_id AND redacted_at IS NULL;
   GET DIAGNOSTICS n = ROW_COUNT;
+  -- The head's copy of the latest version too (its chain trigger lets this one UPDATE through).${
+    cols.length === 0
+      ? ''
+      : `
+  UPDATE ${o.head} SET ${cols.map((c) => `${c} = NULL`).join(', ')} WHERE entry_id = p_entry_id;`
+  }
   RETURN n;
 END $fn$;
 REVOKE ALL ON FUNCTION ${e.eraseRows}(uuid, timestamptz) FROM PUBLIC;
 
 CREATE OR REPLACE FUNCTION ${e.redact}(p_entry_id uuid) RETURNS integer
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   n integer;
 BEGIN

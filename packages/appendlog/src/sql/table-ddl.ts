@@ -1,3 +1,4 @@
+import { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from '../api/codec.js';
 import { OPS } from '../api/version.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ResolvedColumn } from '../schema/table.js';
@@ -5,15 +6,15 @@ import { asOfFromSql } from './as-of.js';
 import { canonicalContentSql, versionHashSql } from './canonical.js';
 import {
   assignDefaultsSql,
+  bodyDefaultSql,
   defaultSql,
   fillRequiredDefaultsSql,
+  headDefaultDdl,
   logDefaultDdl,
   viewDefaultDdl,
-  viewDeleteValueSql,
-  viewUpdateValueSql,
 } from './column-default.js';
 import { erasureTableDdl } from './erasure-ddl.js';
-import { type TableObjects, tableObjects } from './names.js';
+import { catalogName, type TableObjects, tableObjects } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
 
 /** A column as stored: SQL name, type, whether versions must carry a value, and its default. */
@@ -34,8 +35,15 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  * 3: the chain trigger's fast path: an update that names the version it expects checks, locks
  *    and moves the head in one `UPDATE`, which also computes the version hash; the append
  *    function names the version it locked.
+ * 4: head-first: the head holds the latest version whole, and the chain trigger moves from the
+ *    log to the head (an UPDATE of the head appends the version); SECURITY DEFINER and a pinned
+ *    search_path; the view is a simple view of the head. Storage changes too
+ *    ({@link headFirstUpgradeDdl}).
  */
-export const TABLE_CODE_REVISION = 3;
+export const TABLE_CODE_REVISION = 4;
+
+/** The first revision with head-first storage: older tables get {@link headFirstUpgradeDdl} first. */
+export const HEAD_FIRST_REVISION = 4;
 
 const CODE_REVISION_MARK = 'appendlog table code revision';
 
@@ -86,19 +94,39 @@ const LOG_OWN_COLUMNS = [
 ];
 
 /**
- * How many columns of its own the log has before the table's. The library's update statement
- * counts on it to see that the log has no columns it does not know.
+ * The head's own columns, before the table's: the latest version's own columns (less the salt and
+ * the content hash, which only the log keeps), the `seq` of its log row, whether the entry is
+ * deleted or forgotten, and when it was created. Every one is written by the chain trigger alone.
  */
-export const LOG_SYSTEM_COLUMNS = LOG_OWN_COLUMNS.length;
+const HEAD_OWN_COLUMNS = [
+  'entry_id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid()',
+  'version integer NOT NULL',
+  'op text NOT NULL',
+  'recorded_at timestamptz NOT NULL',
+  'tx_id xid8 NOT NULL',
+  'actor text',
+  'reason text',
+  'meta jsonb',
+  'hash bytea NOT NULL',
+  'parent_hash bytea',
+  'redacted_at timestamptz',
+  'seq bigint NOT NULL',
+  'deleted boolean NOT NULL',
+  'created_at timestamptz NOT NULL',
+];
 
-/** The storage of one table: the log, the head, their indexes and guard triggers. Run once. */
+/** A user column's definition in the log or the head: its type and default. */
+function columnSql(c: StoredColumn): string {
+  return `${quoteIdent(c.sqlName)} ${c.type}${c.default === undefined ? '' : ` DEFAULT ${defaultSql(c)}`}`;
+}
+
+/**
+ * The storage of one table: the log, the head, their indexes and the triggers that refuse what
+ * is never allowed (the chain trigger on the head comes with the code). Run once.
+ */
 export function createStorageDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
   const o = tableObjects(schema, table);
-  const s = quoteIdent(schema);
-  const userCols = columns.map(
-    (c) =>
-      `  ${quoteIdent(c.sqlName)} ${c.type}${c.default === undefined ? '' : ` DEFAULT ${defaultSql(c)}`}`,
-  );
+  const userCols = columns.map((c) => `  ${columnSql(c)}`);
   const checks = columns.flatMap(columnChecks).map((c) => `  ${c}`);
   return `
 CREATE TABLE ${o.log} (
@@ -110,46 +138,91 @@ CREATE INDEX ${quoteIdent(`${table}_log_entry_time_idx`)} ON ${o.log} (entry_id,
 CREATE INDEX ${quoteIdent(`${table}_log_tx_idx`)} ON ${o.log} (tx_id, seq);
 
 CREATE TABLE ${o.head} (
-  entry_id uuid PRIMARY KEY,
-  version integer NOT NULL,
-  seq bigint NOT NULL,
-  op text NOT NULL,
-  deleted boolean NOT NULL,
-  hash bytea NOT NULL,
-  created_at timestamptz NOT NULL,
-  updated_at timestamptz NOT NULL
+${[...HEAD_OWN_COLUMNS.map((c) => `  ${c}`), ...userCols].join(',\n')}
 ) WITH (fillfactor = 80);
 CREATE INDEX ${quoteIdent(`${table}_head_created_idx`)} ON ${o.head} (created_at, entry_id);
+${refuseTriggersDdl(o)}`;
+}
 
+/** The log refuses UPDATE (but erasure's), DELETE and TRUNCATE; the head refuses DELETE and TRUNCATE. */
+function refuseTriggersDdl(o: TableObjects): string {
+  const s = quoteIdent(o.schema);
+  return `
 CREATE TRIGGER appendlog_refuse_change BEFORE UPDATE OR DELETE ON ${o.log}
   FOR EACH ROW EXECUTE FUNCTION ${s}.appendlog_refuse();
 CREATE TRIGGER appendlog_refuse_delete BEFORE DELETE ON ${o.log}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 CREATE TRIGGER appendlog_refuse_truncate BEFORE TRUNCATE ON ${o.log}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
--- The chain trigger writes the head from inside a trigger: WHEN skips the guard's call for those writes.
-CREATE TRIGGER appendlog_head_guard BEFORE INSERT OR UPDATE OR DELETE ON ${o.head}
-  FOR EACH ROW WHEN (pg_catalog.pg_trigger_depth() < 1) EXECUTE FUNCTION ${s}.appendlog_head_guard();
+CREATE TRIGGER appendlog_head_refuse_delete BEFORE DELETE ON ${o.head}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON ${o.head}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 `;
 }
 
-/** Adds one column to an existing log (additive migration); old versions keep their hashes. */
+/**
+ * Turns the storage of a table made by code revisions 1 to 3 (a head of bookkeeping columns
+ * pointing at its log row, a chain trigger on the log) into head-first storage: the head gains
+ * the latest version's own and user columns, filled from the log row it points at. Runs before
+ * {@link codeDdl} regenerates the code, with the old triggers dropped first so that nothing
+ * fires while the head is filled.
+ */
+export function headFirstUpgradeDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
+  const o = tableObjects(schema, table);
+  const copied = [
+    'tx_id',
+    'actor',
+    'reason',
+    'meta',
+    'parent_hash',
+    'redacted_at',
+    ...columns.map((c) => c.sqlName),
+  ];
+  return `
+DROP TRIGGER IF EXISTS appendlog_chain ON ${o.log};
+DROP TRIGGER IF EXISTS appendlog_head_guard ON ${o.head};
+DROP TRIGGER IF EXISTS appendlog_view_write ON ${o.view};
+DROP FUNCTION IF EXISTS ${o.append}(text, uuid, integer, text, text, jsonb, jsonb);
+ALTER TABLE ${o.head} RENAME COLUMN updated_at TO recorded_at;
+ALTER TABLE ${o.head}
+  ALTER COLUMN entry_id SET DEFAULT pg_catalog.gen_random_uuid(),
+  ADD COLUMN tx_id xid8,
+  ADD COLUMN actor text,
+  ADD COLUMN reason text,
+  ADD COLUMN meta jsonb,
+  ADD COLUMN parent_hash bytea,
+  ADD COLUMN redacted_at timestamptz${columns.map((c) => `,\n  ADD COLUMN ${columnSql(c)}`).join('')};
+UPDATE ${o.head} h
+   SET ${copied.map((c) => `${quoteIdent(c)} = l.${quoteIdent(c)}`).join(', ')}
+  FROM ${o.log} l
+ WHERE l.seq = h.seq;
+ALTER TABLE ${o.head} ALTER COLUMN tx_id SET NOT NULL;
+CREATE TRIGGER appendlog_head_refuse_delete BEFORE DELETE ON ${o.head}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse();
+`;
+}
+
+/** Adds one column to an existing table (additive migration); old versions keep their hashes. */
 export function addColumnDdl(schema: string, table: string, c: StoredColumn): string {
   const o = tableObjects(schema, table);
   // NOT VALID: the checks bind new versions only; versions written before the column existed stay as they were.
   const checks = columnChecks(c).map((check) => `ALTER TABLE ${o.log} ADD ${check} NOT VALID;`);
   // The default is set by a separate statement: ADD COLUMN … DEFAULT would fill it into every old version.
-  const defaults = c.default === undefined ? [] : [logDefaultDdl(o, c)];
-  return [`ALTER TABLE ${o.log} ADD COLUMN ${quoteIdent(c.sqlName)} ${c.type};`, ...defaults, ...checks].join(
-    '\n',
-  );
+  const defaults = c.default === undefined ? [] : [logDefaultDdl(o, c), headDefaultDdl(o, c)];
+  const col = `${quoteIdent(c.sqlName)} ${c.type}`;
+  return [
+    `ALTER TABLE ${o.log} ADD COLUMN ${col};`,
+    `ALTER TABLE ${o.head} ADD COLUMN ${col};`,
+    ...defaults,
+    ...checks,
+  ].join('\n');
 }
 
 /**
- * The code of one table: the chain trigger, the append function, the view with its
- * INSTEAD OF trigger and the as-of function. Regenerated whenever the columns change.
+ * The code of one table: the chain trigger on the head, the append function, the view with its
+ * DELETE trigger, the as-of function and the erasure functions. Regenerated whenever the columns
+ * change.
  */
 export function codeDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
   const o = tableObjects(schema, table);
@@ -162,221 +235,269 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
   ].join('\n');
 }
 
+/** Generated functions resolve names in the system catalog only: no caller's search_path reaches them. */
+const PINNED_SEARCH_PATH = 'SET search_path = pg_catalog, pg_temp';
+
+/**
+ * The chain trigger, BEFORE INSERT OR UPDATE on the head: the one code that writes versions.
+ * An INSERT starts an entry at version 1; an UPDATE appends the next version, carrying forward
+ * whatever the statement did not set. Either way it checks the write, assigns the version, time,
+ * transaction and hashes, inserts the version into the log, and lets the head row become it.
+ *
+ * Who, why and the op: a statement that sets `tx_id` to NULL declares them (the library's
+ * statements and the append function do; NULL actor, reason or meta then come from the
+ * transaction's `appendlog.*` settings). Any other UPDATE (the view's, raw SQL) gives only the
+ * values it changes; the others come from the settings, and the op is `update` unless changed.
+ *
+ * SECURITY DEFINER: the trigger inserts into the log as its owner, so the application's role needs
+ * no privilege on the log but SELECT, and cannot write a version any other way.
+ */
 function chainFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
   const t = quoteLiteral(o.table);
-  // The fast path's time: the clock, or just after the head's time when the clock is not past it
-  // (the same expression twice, for the hash and for the head, over the same two values).
-  const fastTime = `greatest(NEW.recorded_at, hd.updated_at + interval '1 microsecond')`;
-  const fastHash = versionHashSql(o.schema, o.table, 'NEW', { recordedAt: fastTime, parentHash: 'hd.hash' });
+  const s = quoteIdent(o.schema);
+  const cols = columns.map((c) => quoteIdent(c.sqlName));
+  const erasures = catalogName(o.schema, 'appendlog_erasures');
+  const setting = (name: string) => `nullif(current_setting('appendlog.${name}', true), '')`;
+  const fillRequired = columns.flatMap((c) => {
+    const value = bodyDefaultSql(c);
+    if (value === undefined || !c.notNull) return [];
+    const col = quoteIdent(c.sqlName);
+    // A notNull column added after the entry was last written: the new version gets its default.
+    return [`IF NEW.${col} IS NULL AND OLD.${col} IS NULL THEN NEW.${col} := ${value}; END IF;`];
+  });
+  const logCols = [
+    'entry_id',
+    'version',
+    'op',
+    'recorded_at',
+    'tx_id',
+    'actor',
+    'reason',
+    'meta',
+    'salt',
+    'content_hash',
+    'parent_hash',
+    'hash',
+    ...cols,
+  ];
+  const logValues = logCols.map((c) =>
+    c === 'salt' ? 'v_salt' : c === 'content_hash' ? 'v_content_hash' : `NEW.${c}`,
+  );
   return `
 CREATE OR REPLACE FUNCTION ${o.chainFn}() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SECURITY DEFINER ${PINNED_SEARCH_PATH} AS $fn$
 -- ${CODE_REVISION_MARK} ${TABLE_CODE_REVISION}: migrate replaces this table's code only with a newer revision.
 DECLARE
-  h ${o.head}%ROWTYPE;
-  current_version integer;
-  forget_meta jsonb;
+  declared boolean := NEW.tx_id IS NULL;
+  v_salt bytea;
+  v_content_hash bytea;
   prior_op text;
+  erased timestamptz;
 BEGIN
-  IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
-  IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
-  IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
-  -- What does not depend on the entry's state, whichever path follows.
-  NEW.tx_id := pg_catalog.pg_current_xact_id();
-  NEW.salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
-  NEW.redacted_at := NULL;
-  NEW.content_hash := pg_catalog.sha256(NEW.salt
-      || ${canonicalContentSql(o.schema, 'NEW', columns)});
-
-  -- Fast path: an update naming the version it expects (the library and the view always do).
-  -- One UPDATE of the head checks what the checks below would (the entry exists, is live, is at
-  -- the expected version), locks it, moves it, and computes the version hash from its old row:
-  -- the parent hash, and the previous time that recorded_at must exceed. Its RETURNING reads
-  -- the parent hash again through the statement's snapshot, which still holds the old row (the
-  -- version test makes sure that a row re-read after a concurrent commit is never hashed on).
-  -- When no row qualifies, the general path below finds out why and says so.
-  IF NEW.op = 'update' AND NEW.version IS NOT NULL AND NEW.entry_id IS NOT NULL THEN
-    NEW.recorded_at := pg_catalog.clock_timestamp();
-    UPDATE ${o.head} hd
-       SET version = NEW.version, seq = NEW.seq, op = 'update', hash = ${fastHash},
-           updated_at = ${fastTime}
-     WHERE hd.entry_id = NEW.entry_id AND hd.version = NEW.version - 1 AND NOT hd.deleted AND hd.op <> 'forget'
-    RETURNING hd.updated_at, hd.hash, (SELECT o.hash FROM ${o.head} o WHERE o.entry_id = hd.entry_id)
-         INTO NEW.recorded_at, NEW.hash, NEW.parent_hash;
-    IF FOUND THEN
-      RETURN NEW;
+  IF TG_OP = 'INSERT' THEN
+    -- A row that brings its own version, time, transaction or hashes (a data-only restore through
+    -- this trigger, say) is refused rather than silently chained anew.
+    IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
+       OR NEW.hash IS NOT NULL OR NEW.parent_hash IS NOT NULL OR NEW.seq IS NOT NULL
+       OR NEW.created_at IS NOT NULL OR NEW.redacted_at IS NOT NULL OR NEW.deleted IS NOT NULL THEN
+      RAISE EXCEPTION 'appendlog: a new % entry gets its version, times, transaction and hashes from appendlog; this row brings its own', ${t}
+        USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=version',
+              HINT = 'To restore a dump, restore the schema and data together (pg_restore), or load data with --disable-triggers; see docs/operations.md.';
     END IF;
-  END IF;
-
-  IF NEW.entry_id IS NULL THEN
-    IF NEW.op IS DISTINCT FROM 'insert' THEN
-      RAISE EXCEPTION 'appendlog: % on % needs an entry_id', NEW.op, ${t}
-        USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=entry_id';
-    END IF;
-    NEW.entry_id := pg_catalog.gen_random_uuid();
-  ELSE
-    SELECT * INTO h FROM ${o.head} WHERE entry_id = NEW.entry_id FOR UPDATE;
-  END IF;
-  -- The usual write, an update of a live entry that meets its expectation, passes this one test;
-  -- anything else goes through the checks below, which say what is wrong. (One expression instead
-  -- of seven: plpgsql sets up every expression again in each transaction.)
-  IF h.entry_id IS NULL OR h.deleted OR h.op = 'forget' OR NEW.op IS DISTINCT FROM 'update'
-     OR NEW.version <> h.version + 1 THEN
-    current_version := coalesce(h.version, 0);
-    IF NEW.op IS NULL OR NEW.op NOT IN (${OPS_SQL}) THEN
-      RAISE EXCEPTION 'appendlog: % is not an operation (insert, update, delete, restore or forget)', NEW.op
+    IF coalesce(NEW.op, 'insert') <> 'insert' THEN
+      RAISE EXCEPTION 'appendlog: a new % entry starts with an insert, not %', ${t}, NEW.op
         USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=op';
     END IF;
-    IF NEW.version IS NOT NULL AND NEW.version <> current_version + 1 THEN
-      RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
-        ${t}, NEW.entry_id, NEW.version - 1, current_version
-        USING ERRCODE = '${SQLSTATE.versionConflict}',
-              DETAIL = json_build_object('expected', NEW.version - 1, 'actual', current_version)::text;
-    END IF;
-    IF h.entry_id IS NULL THEN
-      IF NEW.op <> 'insert' THEN
-        RAISE EXCEPTION 'appendlog: % entry % does not exist', ${t}, NEW.entry_id
-          USING ERRCODE = '${SQLSTATE.notFound}';
-      END IF;
-    ELSIF NEW.op = 'insert' THEN
-      RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', ${t}, NEW.entry_id, current_version
-        USING ERRCODE = '${SQLSTATE.versionConflict}',
-              DETAIL = json_build_object('expected', 0, 'actual', current_version)::text;
-    ELSIF h.op = 'forget' THEN
-      -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
-      SELECT l.meta INTO forget_meta FROM ${o.log} l WHERE l.seq = h.seq;
-      SELECT l.op INTO prior_op FROM ${o.log} l WHERE l.entry_id = NEW.entry_id AND l.version = h.version - 1;
-      PERFORM ${quoteIdent(o.schema)}.appendlog_check_cancel_forget(${t}, NEW.entry_id, NEW.op, NEW.reason, NEW.meta, forget_meta, prior_op);
-    ELSIF NEW.op IN ('update', 'delete') AND h.deleted THEN
-      RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', ${t}, NEW.entry_id
-        USING ERRCODE = '${SQLSTATE.notFound}';
-    ELSIF NEW.op = 'restore' AND NOT h.deleted THEN
-      RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', ${t}, NEW.entry_id
-        USING ERRCODE = '${SQLSTATE.invalidState}';
-    END IF;
-    IF NEW.op IN ('delete', 'forget') AND coalesce(btrim(NEW.reason), '') = '' THEN
-      RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, ${t}, NEW.entry_id
-        USING ERRCODE = '${SQLSTATE.reasonRequired}',
-              HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
-    END IF;
-  END IF;
-
-  NEW.version := coalesce(h.version, 0) + 1;
-  -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
-  NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), h.updated_at + interval '1 microsecond');
-  IF NEW.op = 'forget' THEN
-    NEW.meta := ${quoteIdent(o.schema)}.appendlog_forget_meta(NEW.meta, NEW.recorded_at);
-  END IF;
-  NEW.parent_hash := h.hash;
-  NEW.hash := ${versionHashSql(o.schema, o.table, 'NEW')};
-
-  IF h.entry_id IS NULL THEN
-    INSERT INTO ${o.head} (entry_id, version, seq, op, deleted, hash, created_at, updated_at)
-    VALUES (NEW.entry_id, NEW.version, NEW.seq, NEW.op, false, NEW.hash, NEW.recorded_at, NEW.recorded_at);
+    NEW.op := 'insert';
+    NEW.version := 1;
+    NEW.entry_id := coalesce(NEW.entry_id, pg_catalog.gen_random_uuid());
+    NEW.recorded_at := pg_catalog.clock_timestamp();
+    NEW.created_at := NEW.recorded_at;
+    NEW.parent_hash := NULL;
+    IF NEW.actor IS NULL THEN NEW.actor := ${setting('actor')}; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := ${setting('reason')}; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := ${setting('meta')}::jsonb; END IF;
   ELSE
-    UPDATE ${o.head}
-       SET version = NEW.version, seq = NEW.seq, op = NEW.op, deleted = NEW.op IN ('delete', 'forget'),
-           hash = NEW.hash, updated_at = NEW.recorded_at
-     WHERE entry_id = NEW.entry_id;
+    IF NOT declared THEN
+      -- Only what the statement changed is its own; the rest comes from the transaction's settings.
+      IF NEW.op IS NOT DISTINCT FROM OLD.op THEN NEW.op := 'update'; END IF;
+      IF NEW.actor IS NOT DISTINCT FROM OLD.actor THEN NEW.actor := NULL; END IF;
+      IF NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NEW.reason := NULL; END IF;
+      IF NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NEW.meta := NULL; END IF;
+    END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := ${setting('actor')}; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := ${setting('reason')}; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := ${setting('meta')}::jsonb; END IF;
+    -- The usual write, an update of a live entry that meets its expectation (the version a
+    -- statement names, which a declared one always does, must be the next one), passes this one test; anything else goes through
+    -- the checks below, which say what is wrong.
+    IF OLD.deleted OR NEW.op IS DISTINCT FROM 'update' OR NEW.entry_id <> OLD.entry_id
+       OR (NEW.version IS DISTINCT FROM OLD.version + 1 AND (declared OR NEW.version IS DISTINCT FROM OLD.version)) THEN
+      IF NEW.entry_id <> OLD.entry_id THEN
+        RAISE EXCEPTION 'appendlog: the entry_id of % entry % is its identity and cannot change', ${t}, OLD.entry_id
+          USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=entry_id';
+      END IF;
+      IF NEW.op IS NULL OR NEW.op NOT IN (${OPS_SQL}) THEN
+        RAISE EXCEPTION 'appendlog: % is not an operation (insert, update, delete, restore or forget)', NEW.op
+          USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=op';
+      END IF;
+      IF OLD.op = 'forget' AND NOT declared AND NEW.op = 'update' AND NEW.version = OLD.version${cols
+        .map((c) => ` AND NEW.${c} IS NULL`)
+        .join('')} THEN
+        -- Erasure's redaction of the head's copy: allowed only in the transaction that recorded
+        -- the entry's erasure (which checked that it is forgotten and due). No version is appended.
+        SELECT x.erased_at INTO erased FROM ${erasures} x
+         WHERE x.table_name = ${t} AND x.entry_id = OLD.entry_id AND x.tx_id = pg_catalog.pg_current_xact_id();
+        IF FOUND THEN
+          NEW := OLD;${cols.map((c) => `\n          NEW.${c} := NULL;`).join('')}
+          NEW.redacted_at := erased;
+          RETURN NEW;
+        END IF;
+      END IF;
+      IF NEW.version IS DISTINCT FROM OLD.version + 1 AND (declared OR NEW.version IS DISTINCT FROM OLD.version) THEN
+        RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+          ${t}, OLD.entry_id, NEW.version - 1, OLD.version
+          USING ERRCODE = '${SQLSTATE.versionConflict}',
+                DETAIL = pg_catalog.json_build_object('expected', NEW.version - 1, 'actual', OLD.version)::text;
+      END IF;
+      IF NEW.op = 'insert' THEN
+        RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', ${t}, OLD.entry_id, OLD.version
+          USING ERRCODE = '${SQLSTATE.versionConflict}',
+                DETAIL = pg_catalog.json_build_object('expected', 0, 'actual', OLD.version)::text;
+      ELSIF OLD.op = 'forget' THEN
+        -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
+        SELECT l.op INTO prior_op FROM ${o.log} l WHERE l.entry_id = OLD.entry_id AND l.version = OLD.version - 1;
+        PERFORM ${s}.appendlog_check_cancel_forget(${t}, OLD.entry_id, NEW.op, NEW.reason, NEW.meta, OLD.meta, prior_op);
+      ELSIF NEW.op IN ('update', 'delete') AND OLD.deleted THEN
+        RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', ${t}, OLD.entry_id
+          USING ERRCODE = '${SQLSTATE.notFound}';
+      ELSIF NEW.op = 'restore' AND NOT OLD.deleted THEN
+        RAISE EXCEPTION 'appendlog: % entry % is not deleted, so it cannot be restored', ${t}, OLD.entry_id
+          USING ERRCODE = '${SQLSTATE.invalidState}';
+      END IF;
+      IF NEW.op IN ('delete', 'forget') AND coalesce(pg_catalog.btrim(NEW.reason), '') = '' THEN
+        RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, ${t}, OLD.entry_id
+          USING ERRCODE = '${SQLSTATE.reasonRequired}',
+                HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+      END IF;
+    END IF;
+    NEW.version := OLD.version + 1;
+    -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
+    NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
+    NEW.created_at := OLD.created_at;
+    NEW.parent_hash := OLD.hash;${fillRequired.map((l) => `\n    ${l}`).join('')}
   END IF;
+
+  IF pg_catalog.octet_length(NEW.actor) > ${MAX_LABEL_BYTES} OR pg_catalog.octet_length(NEW.reason) > ${MAX_LABEL_BYTES}
+     OR pg_catalog.octet_length(NEW.meta::text) > ${MAX_VALUE_BYTES} OR pg_catalog.jsonb_typeof(NEW.meta) <> 'object' THEN
+    RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most ${MAX_LABEL_BYTES} bytes, and its meta is a JSON object of at most ${MAX_VALUE_BYTES} bytes'
+      USING ERRCODE = '${SQLSTATE.invalidInput}',
+            DETAIL = 'field=' || CASE WHEN pg_catalog.octet_length(NEW.actor) > ${MAX_LABEL_BYTES} THEN 'actor'
+                                      WHEN pg_catalog.octet_length(NEW.reason) > ${MAX_LABEL_BYTES} THEN 'reason'
+                                      ELSE 'meta' END;
+  END IF;
+  IF NEW.op = 'forget' THEN
+    NEW.meta := ${s}.appendlog_forget_meta(NEW.meta, NEW.recorded_at);
+  END IF;
+  NEW.deleted := NEW.op IN ('delete', 'forget');
+  NEW.redacted_at := NULL;
+  NEW.tx_id := pg_catalog.pg_current_xact_id();
+  v_salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  v_content_hash := pg_catalog.sha256(v_salt || ${canonicalContentSql(o.schema, 'NEW', columns)});
+  NEW.hash := ${versionHashSql(o.schema, o.table, 'NEW', { contentHash: 'v_content_hash' })};
+  INSERT INTO ${o.log} (${logCols.join(', ')})
+  VALUES (${logValues.join(', ')})
+  RETURNING seq INTO NEW.seq;
   RETURN NEW;
 END $fn$;
 
-DROP TRIGGER IF EXISTS appendlog_chain ON ${o.log};
-CREATE TRIGGER appendlog_chain BEFORE INSERT ON ${o.log}
+DROP TRIGGER IF EXISTS appendlog_chain ON ${o.head};
+CREATE TRIGGER appendlog_chain BEFORE INSERT OR UPDATE ON ${o.head}
   FOR EACH ROW EXECUTE FUNCTION ${o.chainFn}();
 `;
 }
 
+/**
+ * The append function: any write by op, with the data as a JSON object keyed by SQL column name
+ * (a patch for an update). Regenerated by migrate for the columns the database has, so it carries
+ * every one, also those the calling code does not know: revert and the library's rarer writes use it.
+ */
 function appendFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
   const cols = columns.map((c) => quoteIdent(c.sqlName));
+  const defaults = assignDefaultsSql('r', columns);
   return `
 CREATE OR REPLACE FUNCTION ${o.append}(
   p_op text, p_entry_id uuid, p_expected_version integer,
   p_actor text, p_reason text, p_meta jsonb, p_data jsonb
-) RETURNS ${o.log}
-LANGUAGE plpgsql AS $fn$
+) RETURNS ${o.head}
+LANGUAGE plpgsql ${PINNED_SEARCH_PATH} AS $fn$
 DECLARE
-  prev ${o.log};
-  latest_seq bigint;
-  latest_version integer;
+  r ${o.head}%ROWTYPE;
 BEGIN
-  IF p_op <> 'insert' THEN
-    -- Lock the head first, then read the version it points at: a patch always lands on the latest.
-    SELECT seq, version INTO latest_seq, latest_version FROM ${o.head} WHERE entry_id = p_entry_id FOR UPDATE;
-    IF FOUND THEN
-      SELECT * INTO prev FROM ${o.log} WHERE seq = latest_seq;
-    END IF;${
-      assignDefaultsSql('prev', columns).length === 0
-        ? ''
-        : `
-  ELSE${indent(assignDefaultsSql('prev', columns), 4)}`
-    }
+  IF p_op = 'insert' THEN${indent(defaults, 4)}
+    r := pg_catalog.jsonb_populate_record(r, coalesce(p_data, '{}'));
+    INSERT INTO ${o.head} (entry_id, version, actor, reason, meta${cols.map((c) => `, ${c}`).join('')})
+    VALUES (coalesce(p_entry_id, pg_catalog.gen_random_uuid()), p_expected_version, p_actor, p_reason, p_meta${cols
+      .map((c) => `, r.${c}`)
+      .join('')})
+    RETURNING * INTO r;
+    RETURN r;
+  END IF;
+  -- Lock the head first, then apply the patch to what it holds: a patch always lands on the latest.
+  SELECT * INTO r FROM ${o.head} WHERE entry_id = p_entry_id FOR UPDATE;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'appendlog: % entry % does not exist', ${quoteLiteral(o.table)}, p_entry_id
+      USING ERRCODE = '${SQLSTATE.notFound}';
   END IF;
   IF p_data IS NOT NULL THEN
-    prev := pg_catalog.jsonb_populate_record(prev, p_data);
-  END IF;${indent(fillRequiredDefaultsSql('prev', columns), 2)}
-  INSERT INTO ${o.log} (entry_id, op, version, actor, reason, meta${cols.map((c) => `, ${c}`).join('')})
-  -- The version locked above, unless the caller expects another (the trigger then refuses it):
-  -- an update naming its version takes the chain trigger's fast path.
-  VALUES (p_entry_id, p_op, coalesce(p_expected_version, latest_version) + 1, p_actor, p_reason, p_meta${cols
-    .map((c) => `, prev.${c}`)
-    .join('')})
-  RETURNING * INTO prev;
-  RETURN prev;
+    r := pg_catalog.jsonb_populate_record(r, p_data);
+  END IF;${indent(fillRequiredDefaultsSql('r', columns), 2)}
+  -- tx_id = NULL declares the op, actor, reason and meta; the named version is the expectation.
+  UPDATE ${o.head}
+     SET op = p_op, version = coalesce(p_expected_version, r.version) + 1, tx_id = NULL,
+         actor = p_actor, reason = p_reason, meta = p_meta${cols.map((c) => `, ${c} = r.${c}`).join('')}
+   WHERE entry_id = p_entry_id
+  RETURNING * INTO r;
+  RETURN r;
 END $fn$;
 `;
 }
 
+/**
+ * The view: the live entries, straight from the head. It is a simple view, so PostgreSQL turns
+ * an INSERT or UPDATE of it into one of the head, where the chain trigger appends the version;
+ * a DELETE appends a tombstone through its INSTEAD OF trigger (a DELETE of the head is refused).
+ */
 function viewDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
   const cols = columns.map((c) => quoteIdent(c.sqlName));
-  const t = quoteLiteral(o.table);
   return `
 CREATE OR REPLACE VIEW ${o.view} AS
-SELECT h.entry_id, h.version, h.created_at, h.updated_at${cols.map((c) => `, l.${c}`).join('')}
+SELECT h.entry_id, h.version, h.created_at, h.recorded_at AS updated_at${cols.map((c) => `, h.${c}`).join('')}
   FROM ${o.head} h
-  JOIN ${o.log} l ON l.seq = h.seq
  WHERE NOT h.deleted;
 ${columns
   .filter((c) => c.default !== undefined)
   .map((c) => `${viewDefaultDdl(o, c)}\n`)
   .join('')}
 CREATE OR REPLACE FUNCTION ${o.viewWriteFn}() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql ${PINNED_SEARCH_PATH} AS $fn$
 DECLARE
-  r ${o.log};
+  actual integer;
 BEGIN
-  IF TG_OP = 'INSERT' THEN
-    INSERT INTO ${o.log} (entry_id, op${cols.map((c) => `, ${c}`).join('')})
-    VALUES (NEW.entry_id, 'insert'${cols.map((c) => `, NEW.${c}`).join('')})
-    RETURNING * INTO r;
-    NEW.entry_id := r.entry_id;
-    NEW.version := r.version;
-    NEW.created_at := r.recorded_at;
-    NEW.updated_at := r.recorded_at;
-    RETURN NEW;
-  ELSIF TG_OP = 'UPDATE' THEN
-    IF NEW.entry_id IS DISTINCT FROM OLD.entry_id OR NEW.version IS DISTINCT FROM OLD.version
-       OR NEW.created_at IS DISTINCT FROM OLD.created_at OR NEW.updated_at IS DISTINCT FROM OLD.updated_at THEN
-      RAISE EXCEPTION 'appendlog: entry_id, version, created_at and updated_at of % are kept by appendlog', ${t}
-        USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=entry_id';
-    END IF;
-    -- Expect the version this statement read: a concurrent commit in between is a conflict, not a lost update.
-    INSERT INTO ${o.log} (entry_id, op, version${cols.map((c) => `, ${c}`).join('')})
-    VALUES (OLD.entry_id, 'update', OLD.version + 1${columns.map((c) => `, ${viewUpdateValueSql(c)}`).join('')})
-    RETURNING * INTO r;
-    NEW.version := r.version;
-    NEW.updated_at := r.recorded_at;
-    RETURN NEW;
-  ELSE
-    INSERT INTO ${o.log} (entry_id, op, version${cols.map((c) => `, ${c}`).join('')})
-    VALUES (OLD.entry_id, 'delete', OLD.version + 1${columns.map((c) => `, ${viewDeleteValueSql(c)}`).join('')});
-    RETURN OLD;
+  -- A tombstone of the version this statement read: a concurrent commit in between is a conflict.
+  UPDATE ${o.head} SET op = 'delete' WHERE entry_id = OLD.entry_id AND version = OLD.version;
+  IF NOT FOUND THEN
+    SELECT version INTO actual FROM ${o.head} WHERE entry_id = OLD.entry_id;
+    RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+      ${quoteLiteral(o.table)}, OLD.entry_id, OLD.version, actual
+      USING ERRCODE = '${SQLSTATE.versionConflict}',
+            DETAIL = pg_catalog.json_build_object('expected', OLD.version, 'actual', actual)::text;
   END IF;
+  RETURN OLD;
 END $fn$;
 
 DROP TRIGGER IF EXISTS appendlog_view_write ON ${o.view};
-CREATE TRIGGER appendlog_view_write INSTEAD OF INSERT OR UPDATE OR DELETE ON ${o.view}
+CREATE TRIGGER appendlog_view_write INSTEAD OF DELETE ON ${o.view}
   FOR EACH ROW EXECUTE FUNCTION ${o.viewWriteFn}();
 `;
 }
