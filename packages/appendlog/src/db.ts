@@ -426,21 +426,33 @@ export class Database {
     return this.#session?.conn.copyBinary?.streams ?? false;
   }
 
-  /** BEGIN … COMMIT on one connection: `prepare`, then `fn`, get a handle that ends when they settle. */
+  /**
+   * BEGIN … COMMIT on one connection: `prepare`, then `fn`, get a handle that ends when they
+   * settle. What they throw reaches the caller as it is; a failure of the transaction itself
+   * (checking out a connection, BEGIN, COMMIT) is mapped to a typed error.
+   */
   async #begin<T>(prepare: (tx: Database) => Promise<void>, fn: (tx: Database) => Promise<T>): Promise<T> {
     this.#assertOutsideTransaction();
-    return this.#driver.transaction(async (conn) => {
-      const session: Session = { conn, ended: false };
-      const tx = new Database(this.#driver, this.schema, session, this.#context);
-      try {
-        return await txScope.run({ driver: this.#driver, conn }, async () => {
-          await prepare(tx);
-          return await fn(tx);
-        });
-      } finally {
-        session.ended = true;
-      }
-    });
+    let thrown: { err: unknown } | undefined;
+    try {
+      return await this.#driver.transaction(async (conn) => {
+        const session: Session = { conn, ended: false };
+        const tx = new Database(this.#driver, this.schema, session, this.#context);
+        try {
+          return await txScope.run({ driver: this.#driver, conn }, async () => {
+            await prepare(tx);
+            return await fn(tx);
+          });
+        } catch (err) {
+          thrown = { err };
+          throw err;
+        } finally {
+          session.ended = true;
+        }
+      });
+    } catch (err) {
+      throw thrown?.err === err ? err : mapDatabaseError(err);
+    }
   }
 
   /** The connection this handle's statements go to: its transaction's, or the driver's. */
