@@ -11,7 +11,7 @@ import type { Driver, Queryable } from './driver/types.js';
 import { runPurge } from './erasure/purge.js';
 import type { PurgeOptions, PurgeResult } from './erasure/purge-types.js';
 import { syncRetention } from './erasure/retention.js';
-import { InvalidInputError, InvalidUsageError } from './errors.js';
+import { ConnectionError, InvalidInputError, InvalidUsageError } from './errors.js';
 import { type CheckpointOptions, takeCheckpoint } from './integrity/checkpoint.js';
 import type { Checkpoint } from './integrity/checkpoint-format.js';
 import {
@@ -26,7 +26,7 @@ import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord 
 import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
 import type { ColumnMap, TableDef } from './schema/table.js';
-import { mapDatabaseError } from './sql/map-error.js';
+import { mapDatabaseError, sqlStateOf } from './sql/map-error.js';
 
 export type { MigrateOptions, MigrateResult } from './migrate/run.js';
 
@@ -128,7 +128,11 @@ async function checkServer(driver: Driver, url: string | undefined): Promise<voi
   } catch (cause) {
     await driver.close().catch(() => {});
     const where = url ? ` at ${redactUrl(url)}` : '';
-    throw new Error(`appendlog: cannot reach the database${where}: ${(cause as Error).message}`, { cause });
+    // Refused, unknown host, bad password, no such database: whatever the reason, no session.
+    throw new ConnectionError(`cannot reach the database${where}: ${(cause as Error).message}`, {
+      cause,
+      sqlState: sqlStateOf(cause),
+    });
   }
   if (versionNum < 130000) {
     await driver.close().catch(() => {});
