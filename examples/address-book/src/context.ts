@@ -34,16 +34,24 @@ export function pageOf(c: Context<Env>): PageContext {
   };
 }
 
-/** The HTTP status of an appendlog error: 404, 409, 422, or 400 for the other refusals. */
-export function statusOf(err: AppendLogError): 400 | 404 | 409 | 422 {
+/**
+ * The HTTP status of an appendlog error: 404, 409, 422, 503 when the database timed out or is
+ * out of reach, or 400 for the other refusals.
+ */
+export function statusOf(err: AppendLogError): 400 | 404 | 409 | 422 | 503 {
   switch (err.code) {
     case 'not_found':
       return 404;
     case 'version_conflict':
+    case 'conflict':
+    case 'duplicate':
       return 409;
     case 'invalid_input':
     case 'reason_required':
       return 422;
+    case 'timeout':
+    case 'connection':
+      return 503;
     default:
       return 400;
   }

@@ -11,7 +11,7 @@ import type { Driver, Queryable } from './driver/types.js';
 import { runPurge } from './erasure/purge.js';
 import type { PurgeOptions, PurgeResult } from './erasure/purge-types.js';
 import { syncRetention } from './erasure/retention.js';
-import { InvalidInputError, InvalidUsageError } from './errors.js';
+import { ConnectionError, InvalidInputError, InvalidUsageError } from './errors.js';
 import { type CheckpointOptions, takeCheckpoint } from './integrity/checkpoint.js';
 import type { Checkpoint } from './integrity/checkpoint-format.js';
 import {
@@ -26,7 +26,7 @@ import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord 
 import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
 import type { ColumnMap, TableDef } from './schema/table.js';
-import { mapDatabaseError } from './sql/map-error.js';
+import { mapDatabaseError, sqlStateOf } from './sql/map-error.js';
 
 export type { MigrateOptions, MigrateResult } from './migrate/run.js';
 
@@ -47,6 +47,17 @@ export interface ConnectOptions {
 interface TxScope {
   driver: Driver;
   conn: Queryable;
+}
+
+/**
+ * The connection one transaction holds, shared by its `tx` handle and every handle made from it
+ * (`withContext`, nested savepoints). `ended` turns true as soon as the callback settles, before
+ * COMMIT or ROLLBACK: from then on the connection may be back in the pool serving someone else
+ * (node-postgres) or closed to statements (PGlite), so a kept handle must not reach it.
+ */
+interface Session {
+  readonly conn: Queryable;
+  ended: boolean;
 }
 
 /** Which transaction (if any) the current async call chain runs inside. */
@@ -117,7 +128,11 @@ async function checkServer(driver: Driver, url: string | undefined): Promise<voi
   } catch (cause) {
     await driver.close().catch(() => {});
     const where = url ? ` at ${redactUrl(url)}` : '';
-    throw new Error(`appendlog: cannot reach the database${where}: ${(cause as Error).message}`, { cause });
+    // Refused, unknown host, bad password, no such database: whatever the reason, no session.
+    throw new ConnectionError(`cannot reach the database${where}: ${(cause as Error).message}`, {
+      cause,
+      sqlState: sqlStateOf(cause),
+    });
   }
   if (versionNum < 130000) {
     await driver.close().catch(() => {});
@@ -145,15 +160,15 @@ export class Database {
   /** `pglite` or `postgres`. */
   readonly kind: 'pglite' | 'postgres';
   readonly #driver: Driver;
-  readonly #conn: Queryable | undefined;
+  readonly #session: Session | undefined;
   readonly #context: WriteContext;
 
   /** @internal Use {@link connect}. */
-  constructor(driver: Driver, schema: string, conn: Queryable | undefined, context: WriteContext) {
+  constructor(driver: Driver, schema: string, session: Session | undefined, context: WriteContext) {
     this.#driver = driver;
     this.schema = schema;
     this.kind = driver.kind;
-    this.#conn = conn;
+    this.#session = session;
     this.#context = context;
   }
 
@@ -218,7 +233,7 @@ export class Database {
    * const preview = await db.purge({ dryRun: true });
    */
   async purge(options: PurgeOptions = {}): Promise<PurgeResult> {
-    if (this.#conn !== undefined) {
+    if (this.#session !== undefined) {
       throw new InvalidUsageError(
         'purge() commits batch by batch and then VACUUMs: call it outside db.transaction()',
       );
@@ -229,7 +244,8 @@ export class Database {
   /**
    * Runs `fn` in one transaction: everything it writes commits together or not at all. Use the
    * `tx` handle inside; the outer handle is refused there (on PGlite it would wait forever).
-   * Nested calls become savepoints.
+   * Nested calls become savepoints. The `tx` handle, and any table handle taken from it, ends with
+   * the callback: used after the callback settled it throws `invalid_usage` and runs nothing.
    *
    * @example
    * await db.transaction(async (tx) => {
@@ -239,7 +255,7 @@ export class Database {
    */
   async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     if (typeof fn !== 'function') throw new InvalidInputError('transaction() takes a callback', 'fn');
-    if (this.#conn !== undefined) {
+    if (this.#session !== undefined) {
       const savepoint = quoteIdent(`appendlog_sp_${++savepointCounter}`);
       await this.run(`SAVEPOINT ${savepoint}`);
       try {
@@ -251,15 +267,10 @@ export class Database {
         throw err;
       }
     }
-    this.#assertOutsideTransaction();
-    return this.#driver.transaction(async (conn) => {
-      const tx = new Database(this.#driver, this.schema, conn, this.#context);
-      return txScope.run({ driver: this.#driver, conn }, async () => {
-        const settings = contextSettingsSql(resolveContext(this.#context, undefined));
-        if (settings) await tx.run(settings.sql, settings.params);
-        return fn(tx);
-      });
-    });
+    return this.#begin(async (tx) => {
+      const settings = contextSettingsSql(resolveContext(this.#context, undefined));
+      if (settings) await tx.run(settings.sql, settings.params);
+    }, fn);
   }
 
   /**
@@ -274,8 +285,9 @@ export class Database {
   async withContext<T>(context: WriteContext, fn: (db: Database) => Promise<T>): Promise<T> {
     const merged = { ...this.#context, ...context, meta: { ...this.#context.meta, ...context?.meta } };
     const resolved = resolveContext(merged, undefined);
-    const scoped = new Database(this.#driver, this.schema, this.#conn, merged);
-    const settings = this.#conn === undefined ? null : contextSettingsSql(resolved);
+    this.#assertNotEnded();
+    const scoped = new Database(this.#driver, this.schema, this.#session, merged);
+    const settings = this.#session === undefined ? null : contextSettingsSql(resolved);
     if (settings === null) return fn(scoped);
     // Inside a transaction raw SQL reads the context from settings; put the old ones back afterwards.
     const [saved] = await this.run<{ actor: string | null; reason: string | null; meta: string | null }>(
@@ -298,7 +310,7 @@ export class Database {
    * const rows = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM addresses');
    */
   async query<R = Record<string, unknown>>(sql: string, params: readonly unknown[] = []): Promise<R[]> {
-    if (this.#conn === undefined) {
+    if (this.#session === undefined) {
       const settings = contextSettingsSql(resolveContext(this.#context, undefined));
       if (settings) return this.transaction((tx) => tx.query<R>(sql, params));
     }
@@ -344,15 +356,13 @@ export class Database {
 
   /** @internal Runs `fn` in one REPEATABLE READ snapshot (read only). Inside a transaction, in it. */
   async snapshot<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
-    if (this.#conn !== undefined) return fn(this);
-    this.#assertOutsideTransaction();
-    return this.#driver.transaction(async (conn) => {
-      const tx = new Database(this.#driver, this.schema, conn, this.#context);
-      return txScope.run({ driver: this.#driver, conn }, async () => {
-        await tx.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-        return fn(tx);
-      });
-    });
+    if (this.#session !== undefined) {
+      this.#assertNotEnded();
+      return fn(this);
+    }
+    return this.#begin(async (tx) => {
+      await tx.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    }, fn);
   }
 
   /**
@@ -371,7 +381,7 @@ export class Database {
 
   /** Closes the connection (the pool, or the embedded database) if appendlog opened it. */
   async close(): Promise<void> {
-    if (this.#conn !== undefined)
+    if (this.#session !== undefined)
       throw new InvalidUsageError('close() the outer database, not a transaction handle');
     await this.#driver.close();
   }
@@ -382,7 +392,7 @@ export class Database {
     params: readonly unknown[] = [],
     prepare = false,
   ): Promise<R[]> {
-    const conn = this.#conn ?? this.#outerConnection();
+    const conn = this.#connection();
     try {
       const result = await conn.query<R>(sql, params, prepare ? { name: statementName(sql) } : {});
       return result.rows;
@@ -393,7 +403,7 @@ export class Database {
 
   /** @internal A multi-statement script (DDL). */
   async exec(sql: string): Promise<void> {
-    const conn = this.#conn ?? this.#outerConnection();
+    const conn = this.#connection();
     try {
       await conn.exec(sql);
     } catch (err) {
@@ -406,7 +416,7 @@ export class Database {
    * transaction's connection; errors mapped to typed errors.
    */
   async *copyBinary(select: string): AsyncIterable<Uint8Array> {
-    const copy = this.#conn?.copyBinary;
+    const copy = this.#session === undefined ? undefined : this.#connection().copyBinary;
     if (copy === undefined) throw new InvalidUsageError('copyBinary() needs a transaction handle');
     try {
       yield* copy.rows(select);
@@ -417,12 +427,55 @@ export class Database {
 
   /** @internal Whether {@link copyBinary} streams (else it hands the whole result over at the end). */
   get copyStreams(): boolean {
-    return this.#conn?.copyBinary?.streams ?? false;
+    return this.#session?.conn.copyBinary?.streams ?? false;
   }
 
-  #outerConnection(): Queryable {
+  /**
+   * BEGIN … COMMIT on one connection: `prepare`, then `fn`, get a handle that ends when they
+   * settle. What they throw reaches the caller as it is; a failure of the transaction itself
+   * (checking out a connection, BEGIN, COMMIT) is mapped to a typed error.
+   */
+  async #begin<T>(prepare: (tx: Database) => Promise<void>, fn: (tx: Database) => Promise<T>): Promise<T> {
     this.#assertOutsideTransaction();
-    return this.#driver;
+    let thrown: { err: unknown } | undefined;
+    try {
+      return await this.#driver.transaction(async (conn) => {
+        const session: Session = { conn, ended: false };
+        const tx = new Database(this.#driver, this.schema, session, this.#context);
+        try {
+          return await txScope.run({ driver: this.#driver, conn }, async () => {
+            await prepare(tx);
+            return await fn(tx);
+          });
+        } catch (err) {
+          thrown = { err };
+          throw err;
+        } finally {
+          session.ended = true;
+        }
+      });
+    } catch (err) {
+      throw thrown?.err === err ? err : mapDatabaseError(err);
+    }
+  }
+
+  /** The connection this handle's statements go to: its transaction's, or the driver's. */
+  #connection(): Queryable {
+    if (this.#session === undefined) {
+      this.#assertOutsideTransaction();
+      return this.#driver;
+    }
+    this.#assertNotEnded();
+    return this.#session.conn;
+  }
+
+  #assertNotEnded(): void {
+    if (this.#session?.ended) {
+      throw new InvalidUsageError(
+        'a transaction handle was used after its db.transaction() callback had settled: the transaction ' +
+          'has committed or rolled back and its connection is no longer its own. Use it only inside the callback',
+      );
+    }
   }
 
   #assertOutsideTransaction(): void {

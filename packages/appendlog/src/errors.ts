@@ -15,6 +15,10 @@
 export type ErrorCode =
   | 'not_found'
   | 'version_conflict'
+  | 'conflict'
+  | 'duplicate'
+  | 'timeout'
+  | 'connection'
   | 'reason_required'
   | 'invalid_input'
   | 'invalid_state'
@@ -73,6 +77,90 @@ export class VersionConflictError extends AppendLogError {
     this.name = 'VersionConflictError';
     this.expected = expected;
     this.actual = actual;
+  }
+}
+
+/**
+ * PostgreSQL aborted the transaction to resolve a clash with a concurrent one: a deadlock
+ * (`40P01`) or a serialization failure (`40001` raised by PostgreSQL itself, under REPEATABLE READ
+ * or SERIALIZABLE). Nothing of the transaction was written. Unlike a `version_conflict`, which
+ * says the data moved on and the caller must re-read and decide, nothing was wrong with the
+ * request: `retryable` is always `true`, and running the whole transaction again is the remedy.
+ *
+ * @example
+ * for (let attempt = 1; ; attempt++) {
+ *   try {
+ *     return await db.transaction(async (tx) => transfer(tx, from, to));
+ *   } catch (err) {
+ *     if (!(isAppendLogError(err) && err.code === 'conflict') || attempt === 3) throw err;
+ *   }
+ * }
+ */
+export class ConflictError extends AppendLogError {
+  /** Always `true`: run the transaction again. */
+  readonly retryable = true;
+
+  constructor(message: string, options?: AppendLogErrorOptions) {
+    super('conflict', message, options);
+    this.name = 'ConflictError';
+  }
+}
+
+/**
+ * The key is taken: an `insert` with an `entryId` that already exists (`sqlState` `40001`), or
+ * that a concurrent insert created first (`23505`); or any other unique violation (`23505`), as
+ * raw SQL can raise. Inserting the same id again fails the same way; after a lost connection it
+ * tells that the earlier insert did commit (or someone else's did).
+ *
+ * @example
+ * try {
+ *   await book.insert({ name: 'Ada' }, { entryId: orderId });
+ * } catch (err) {
+ *   if (!(isAppendLogError(err) && err.code === 'duplicate')) throw err; // already recorded
+ * }
+ */
+export class DuplicateError extends AppendLogError {
+  constructor(message: string, options?: AppendLogErrorOptions) {
+    super('duplicate', message, options);
+    this.name = 'DuplicateError';
+  }
+}
+
+/**
+ * A statement was cancelled for waiting too long: `lock_timeout` or `NOWAIT` (`55P03`),
+ * `statement_timeout` or a cancel request (`57014`). That aborts its transaction, so nothing of
+ * it is written; retrying later may succeed.
+ *
+ * @example
+ * await db.transaction(async (tx) => {
+ *   await tx.query(`SET LOCAL lock_timeout = '2s'`);
+ *   await tx.table(accounts).update(id, { balance: '90' }); // err.code === 'timeout' after 2 s
+ * });
+ */
+export class TimeoutError extends AppendLogError {
+  constructor(message: string, options?: AppendLogErrorOptions) {
+    super('timeout', message, options);
+    this.name = 'TimeoutError';
+  }
+}
+
+/**
+ * The database could not be reached, or the connection was lost (the server closed it,
+ * `pg_terminate_backend`, a network error). `sqlState` is set when the server said why (class
+ * `08`, `57P01` …), unset when the socket just went. A transaction whose connection was lost
+ * before COMMIT was rolled back; one lost during COMMIT may have committed: re-read before
+ * writing again. The pool opens a new connection for the next call.
+ *
+ * @example
+ * const db = await connect({ url }).catch((err) => {
+ *   if (isAppendLogError(err) && err.code === 'connection') console.error('database down:', err.message);
+ *   throw err;
+ * });
+ */
+export class ConnectionError extends AppendLogError {
+  constructor(message: string, options?: AppendLogErrorOptions) {
+    super('connection', message, options);
+    this.name = 'ConnectionError';
   }
 }
 
@@ -165,6 +253,10 @@ export function isAppendLogError(err: unknown): err is AppendLogError {
 const ERROR_CODES = new Set<string>([
   'not_found',
   'version_conflict',
+  'conflict',
+  'duplicate',
+  'timeout',
+  'connection',
   'reason_required',
   'invalid_input',
   'invalid_state',

@@ -25,7 +25,10 @@ export type { DestructiveChange, ErrorCode } from './errors.js';
 export {
   AppendLogError,
   AppendOnlyError,
+  ConflictError,
+  ConnectionError,
   DestructiveMigrationError,
+  DuplicateError,
   IntegrityError,
   InvalidInputError,
   InvalidStateError,
@@ -33,6 +36,7 @@ export {
   isAppendLogError,
   NotFoundError,
   ReasonRequiredError,
+  TimeoutError,
   VersionConflictError,
 } from './errors.js';
 export type { ExportCarOptions, ExportCarResult } from './export/car.js';

@@ -180,12 +180,12 @@ describeEngines('core table API', (engine) => {
     await expect(book.restore(ghost)).rejects.toMatchObject({ code: 'not_found' });
   });
 
-  it('insert with a chosen entryId, and a second insert of it conflicts', async () => {
+  it('insert with a chosen entryId, and a second insert of it is a duplicate', async () => {
     const id = '2b7f7f2e-5d7e-4a43-9d1e-0d0c1e2f3a4b';
     const v = await book.insert({ name: 'Baldr' }, { entryId: id.toUpperCase() });
     expect(v.entryId).toBe(id);
     await expect(book.insert({ name: 'Baldr again' }, { entryId: id })).rejects.toMatchObject({
-      code: 'version_conflict',
+      code: 'duplicate',
       sqlState: '23505',
     });
     expect((await book.history(id)).length).toBe(1);

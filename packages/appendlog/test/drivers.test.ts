@@ -59,8 +59,9 @@ describePostgres('drivers', () => {
 });
 
 describe('connect failures', () => {
-  it('says clearly when the server cannot be reached, without leaking the password', async () => {
+  it('says clearly, as a typed connection error, when the server cannot be reached, without leaking the password', async () => {
     const err = await connect({ url: 'postgres://someone:secret@127.0.0.1:1/nowhere' }).catch((e) => e);
+    expect(err).toMatchObject({ code: 'connection', sqlState: undefined, cause: { code: 'ECONNREFUSED' } });
     expect(err.message).toMatch(
       /cannot reach the database at postgres:\/\/someone:\*\*\*@127\.0\.0\.1:1\/nowhere/,
     );

@@ -165,7 +165,7 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
     }
     await expect(
       db.query(`INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('cards', $1)`, [v.entryId]),
-    ).rejects.toMatchObject({ code: '23505' });
+    ).rejects.toMatchObject({ code: 'duplicate', sqlState: '23505' });
     await expect(
       db.query(`INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('nope', $1)`, [v.entryId]),
     ).rejects.toMatchObject({ code: 'invalid_input' });

@@ -243,6 +243,7 @@ describeEngines('erasure: the purge batch', (engine) => {
       expect(String((failed as Error).message)).toMatch(
         pool ? /terminating connection|connection error/ : /^injected failure between two redactions$/,
       );
+      if (pool) expect(failed).toMatchObject({ code: 'connection' });
     } finally {
       await pool?.end();
     }

@@ -86,7 +86,7 @@ describeEngines('concurrent migrate from several app instances', (engine) => {
         await reader.query('BEGIN');
         await reader.query(`SELECT count(*) FROM "${t.schema}".notes_log`); // holds ACCESS SHARE until COMMIT
         const err = await a.migrate([notesV3], { lockTimeoutMs: 100 }).catch((e: unknown) => e);
-        expect(err).toMatchObject({ code: '55P03' });
+        expect(err).toMatchObject({ code: 'timeout', sqlState: '55P03' });
         await reader.query('COMMIT');
         expect((await b.schemaHistory({ table: 'notes' })).map((r) => r.change)).toEqual([
           'create_table',

@@ -5,6 +5,7 @@ import type { RecordedTable } from './catalog.js';
 import type { CopyRow } from './copy-format.js';
 import { Preimage, sha256Latin1, VersionHasher, ZERO_HASH } from './hasher.js';
 import { F, readLog } from './log-reader.js';
+import { cancelProblem, type Forgotten, forgotten, opProblem } from './op-sequence.js';
 import { canonicalFromMicros } from './pg-time.js';
 import type { Report } from './report.js';
 
@@ -42,6 +43,8 @@ interface EntryState {
   first: { version: number; at: number; valid: boolean } | null;
   prev: Prev | null;
   deleted: boolean;
+  /** What the latest version fixes about its successor when it is a forget; else null. */
+  forgotten: Forgotten | null;
   redacted: number | null;
 }
 
@@ -107,6 +110,7 @@ export async function verifyChains(
         first: null,
         prev: null,
         deleted: false,
+        forgotten: null,
         redacted: null,
       };
     }
@@ -235,7 +239,10 @@ export async function verifyChains(
     // The order of ops, times and seq, judged only between versions whose hashes hold.
     const seq = row.isNull(F.seq) ? 0 : row.int8Number(F.seq);
     if (prev !== null && !gap && valid && prev.valid) {
-      const problem = opProblem(prev.op, op, state.deleted);
+      const problem =
+        state.forgotten === null
+          ? opProblem(op, state.deleted)
+          : cancelProblem(state.forgotten, op, row.text(F.reason), row.text(F.meta), atMicros);
       if (problem) report.fail(table, id, version, 'op_sequence', problem);
       if (at <= prev.at)
         report.fail(
@@ -261,6 +268,7 @@ export async function verifyChains(
     const headDiff = row.text(F.headDiff);
     if (state.first === null) state.first = { version, at, valid };
     state.deleted = removesEntry(op);
+    state.forgotten = op === 'forget' ? forgotten(row.text(F.meta), prev?.op ?? null) : null;
     if (prev === null) {
       state.prev = { version, seq, op, at, recomputedHash: recomputed, storedHash, valid, headDiff };
     } else {
@@ -389,14 +397,6 @@ async function orphanHeads(
     if (rows.length < 1000) return;
     after = rows[rows.length - 1]!.e;
   }
-}
-
-function opProblem(prevOp: string, op: string, deleted: boolean): string | null {
-  if (prevOp === 'forget') return `a ${op} follows a forget`;
-  if (op === 'insert') return 'an insert after version 1';
-  if ((op === 'update' || op === 'delete') && deleted) return `a ${op} of a deleted entry`;
-  if (op === 'restore' && !deleted) return 'a restore of an entry that was not deleted';
-  return null;
 }
 
 function compareHead(report: Report, table: string, state: EntryState, last: Prev, h: Head): void {

@@ -29,8 +29,9 @@ export interface MigrateOptions {
   all?: boolean;
   /**
    * How long (ms) each DDL statement may wait for a table lock before the migration gives up
-   * (SQLSTATE 55P03, nothing applied; retry later). Without it, a long transaction on a log makes
-   * `ADD COLUMN` wait, and every query behind it queue, for as long as that transaction runs.
+   * (a `timeout` error, SQLSTATE 55P03; nothing applied, retry later). Without it, a long
+   * transaction on a log makes `ADD COLUMN` wait, and every query behind it queue, for as long
+   * as that transaction runs.
    */
   lockTimeoutMs?: number;
 }
