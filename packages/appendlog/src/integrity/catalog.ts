@@ -8,6 +8,8 @@ import type { Report } from './report.js';
 export interface RecordedTable {
   table: string;
   columns: Array<{ sqlName: string; type: ColumnType }>;
+  /** The columns as recorded, with `notNull` and `default`: what the table's code was generated from. */
+  definition: Array<{ sqlName: string; type: ColumnType; notNull: boolean; default?: unknown }>;
 }
 
 /**
@@ -25,12 +27,19 @@ export async function recordedTables(tx: Database, only?: readonly string[]): Pr
       ORDER BY table_name, seq DESC`,
   );
   const tables = rows.map((r) => {
-    const def = JSON.parse(r.definition) as { columns?: Array<{ sqlName?: unknown; type?: unknown }> };
+    const def = JSON.parse(r.definition) as {
+      columns?: Array<{ sqlName?: unknown; type?: unknown; notNull?: unknown; default?: unknown }>;
+    };
     const columns = (def.columns ?? []).map((c) => ({
       sqlName: String(c.sqlName),
       type: String(c.type) as ColumnType,
     }));
-    return { table: r.table_name, columns };
+    const definition = (def.columns ?? []).map((c, i) => ({
+      ...columns[i]!,
+      notNull: c.notNull === true,
+      ...(c.default === undefined ? {} : { default: c.default }),
+    }));
+    return { table: r.table_name, columns, definition };
   });
   return only === undefined ? tables : tables.filter((t) => only.includes(t.table));
 }

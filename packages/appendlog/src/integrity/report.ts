@@ -25,7 +25,12 @@ export type Problem =
   | 'checkpoint_changed_version'
   | 'checkpoint_unexpected_version'
   | 'checkpoint_order'
-  | 'checkpoint_index';
+  | 'checkpoint_index'
+  | 'trigger_missing'
+  | 'trigger_disabled'
+  | 'code_modified'
+  | 'code_revision'
+  | 'erasure_early';
 
 /**
  * One integrity failure. `entryId` and `version` are null when the failure concerns a whole

@@ -8,6 +8,7 @@ import { existingLogs } from './leaves.js';
 import { Report, type VerifyResult } from './report.js';
 import { READ_SETTINGS_SQL, verifyChains } from './verify-chains.js';
 import { verifyAgainst } from './verify-checkpoint.js';
+import { checkInstallation } from './verify-installation.js';
 
 /** Progress of a verification, for progress bars. */
 export interface VerifyProgress {
@@ -115,6 +116,7 @@ async function verifyTable(
 ): Promise<void> {
   const readable = await checkStoredColumns(tx, t, report);
   if (readable === null) return;
+  if (entryId === undefined) await checkInstallation(tx, t, report);
   // Without every recorded column, content hashes cannot be recomputed; the rest still can.
   const contentReadable = readable.length === t.columns.length;
   await verifyChains(tx, t, readable, contentReadable, report, {
