@@ -1,0 +1,63 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { column as c, type Database, table } from '../src/index.js';
+import { describeEngines, type TestDb } from './support/engines.js';
+
+const contacts = table('contacts', {
+  name: c.text().notNull(),
+  city: c.text(),
+  kind: c.text().notNull().default('person'),
+});
+
+describeEngines('insertMany', (engine) => {
+  let t: TestDb;
+  let db: Database;
+
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    await db.migrate([contacts]);
+  });
+  afterAll(() => t.close());
+
+  it('starts every entry at version 1, in the order given, each chained as insert chains it', async () => {
+    const book = db.table(contacts);
+    const rows = Array.from({ length: 2500 }, (_, i) =>
+      i % 3 === 0
+        ? { name: `N${i}`, city: 'Oslo' }
+        : i % 3 === 1
+          ? { name: `N${i}` }
+          : { name: `N${i}`, kind: 'org' },
+    );
+    const versions = await book.insertMany(rows, { actor: 'import', meta: { batch: 7 } });
+    expect(versions.map((v) => v.data.name)).toEqual(rows.map((r) => r.name));
+    expect(versions.every((v) => v.version === 1 && v.op === 'insert' && v.parentHash === null)).toBe(true);
+    expect(versions.every((v) => v.actor === 'import' && v.meta?.batch === 7)).toBe(true);
+    // Omitted columns take their defaults, exactly as one insert would.
+    expect(versions[1]!.data).toEqual({ name: 'N1', city: null, kind: 'person' });
+    expect(versions[2]!.data).toEqual({ name: 'N2', city: null, kind: 'org' });
+    expect(await book.get(versions[2000]!.entryId)).toEqual(versions[2000]);
+    expect(new Set(versions.map((v) => v.hash)).size).toBe(rows.length);
+    expect(await db.verify({ tables: ['contacts'] })).toMatchObject({ ok: true, checked: rows.length });
+  });
+
+  it('takes chosen entry ids; a duplicate or one bad row writes nothing at all', async () => {
+    const book = db.table(contacts);
+    const before = (await book.list()).length;
+    const id = '0b7f7f2e-5d7e-4a43-9d1e-0d0c1e2f3a4b';
+    const [v] = await book.insertMany([{ name: 'Chosen', entryId: id }]);
+    expect(v!.entryId).toBe(id);
+    await expect(book.insertMany([{ name: 'Fresh' }, { name: 'Again', entryId: id }])).rejects.toMatchObject({
+      code: 'duplicate',
+    });
+    await expect(book.insertMany([{ name: 'Fine' }, { city: 'no name' } as never])).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'name',
+    });
+    await expect(book.insertMany([{ name: 'x', nope: 1 } as never])).rejects.toMatchObject({
+      code: 'invalid_input',
+    });
+    await expect(book.insertMany('rows' as never)).rejects.toMatchObject({ code: 'invalid_input' });
+    expect((await book.list()).length).toBe(before + 1);
+    expect(await book.insertMany([])).toEqual([]);
+  });
+});
