@@ -74,7 +74,7 @@ export function erasureRoutes(deps: Deps): Hono<Env> {
   app.get('/erasures', async (c) => {
     const rows = await db.query<{ entry_id: string }>(
       `SELECT entry_id::text FROM "${db.schema.replaceAll('"', '""')}".addresses_head
-        WHERE op = 'forget' ORDER BY updated_at DESC LIMIT 200`,
+        WHERE op = 'forget' ORDER BY recorded_at DESC LIMIT 200`,
     );
     const requests = await Promise.all(
       rows.map(async (r) => ({ entryId: r.entry_id, status: (await book.erasure(r.entry_id))! })),
