@@ -328,6 +328,8 @@ BEGIN
     IF NEW.actor IS NULL THEN NEW.actor := ${setting('actor')}; END IF;
     IF NEW.reason IS NULL THEN NEW.reason := ${setting('reason')}; END IF;
     IF NEW.meta IS NULL THEN NEW.meta := ${setting('meta')}::jsonb; END IF;
+    -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
+    NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
     -- statement names, which a declared one always does, must be the next one), passes this one test; anything else goes through
     -- the checks below, which say what is wrong.
@@ -368,6 +370,12 @@ BEGIN
         -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
         SELECT l.op INTO prior_op FROM ${o.log} l WHERE l.entry_id = OLD.entry_id AND l.version = OLD.version - 1;
         PERFORM ${s}.appendlog_check_cancel_forget(${t}, OLD.entry_id, NEW.op, NEW.reason, NEW.meta, OLD.meta, prior_op);
+        -- The cancel's own time, not only the clock when it was checked, is before the due time.
+        IF NEW.recorded_at >= (OLD.meta -> 'erasure' ->> 'dueAt')::timestamptz THEN
+          RAISE EXCEPTION 'appendlog: the erasure of % entry % was due at %; it can no longer be cancelled',
+            ${t}, OLD.entry_id, OLD.meta -> 'erasure' ->> 'dueAt'
+            USING ERRCODE = '${SQLSTATE.invalidState}';
+        END IF;
       ELSIF NEW.op IN ('update', 'delete') AND OLD.deleted THEN
         RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', ${t}, OLD.entry_id
           USING ERRCODE = '${SQLSTATE.notFound}';
@@ -382,8 +390,6 @@ BEGIN
       END IF;
     END IF;
     NEW.version := OLD.version + 1;
-    -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
-    NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     NEW.created_at := OLD.created_at;
     NEW.parent_hash := OLD.hash;${fillRequired.map((l) => `\n    ${l}`).join('')}
   END IF;
