@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { PurgeOptions, PurgeResult } from '../../erasure/purge-types.js';
 import { InvalidInputError } from '../../errors.js';
-import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 
 interface PurgeFlags extends ConnectionFlags {
   dryRun?: boolean;
@@ -79,7 +79,7 @@ export function registerPurge(program: Command): void {
     .option('--vacuum-full', 'VACUUM FULL: rewrite the affected tables (takes an exclusive lock)')
     .action(async (flags: PurgeFlags) => {
       const options = purgeOptionsFromFlags(flags);
-      const db = await openFromFlags(flags);
+      const db = await openExisting(flags, 'nothing to purge');
       try {
         const result = await db.purge(options);
         console.log(flags.json ? JSON.stringify(result) : formatPurge(result));
