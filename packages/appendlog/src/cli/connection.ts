@@ -43,9 +43,21 @@ function isDataDir(path: string): boolean {
   return existsSync(join(path, 'PG_VERSION'));
 }
 
-/** Opens the database the flags point at; PGlite creates a data directory that does not exist. */
-export async function openFromFlags(flags: ConnectionFlags): Promise<Database> {
-  return connect({ ...targetOf(flags), schema: flags.schema ?? 'public' });
+/**
+ * Opens the database the flags point at. PGlite creates a data directory that does not exist:
+ * only `migrate` opens this way. A dry run has nothing to create, so for a data directory that
+ * is not one yet it plans against an empty database in memory and leaves the path alone.
+ */
+export async function openFromFlags(
+  flags: ConnectionFlags,
+  options: { dryRun?: boolean } = {},
+): Promise<Database> {
+  const target = targetOf(flags);
+  const schema = flags.schema ?? 'public';
+  if (options.dryRun && target.dataDir !== undefined && !isDataDir(dataDirPath(target.dataDir))) {
+    return connect({ schema });
+  }
+  return connect({ ...target, schema });
 }
 
 /**
