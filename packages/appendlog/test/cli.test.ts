@@ -216,6 +216,15 @@ describe('appendlog CLI: no database is not an intact one [pglite]', () => {
     expect(existsSync(join(dir, 'cp.json'))).toBe(false);
     expect(existsSync(join(dir, 'h.car'))).toBe(false);
   }, 120_000); // seven runs of the CLI, each starting PGlite
+
+  it('a server that cannot be reached: exit 2, one message, the password left out', () => {
+    const r = cli(['verify', '--url', 'postgres://nobody:secret@127.0.0.1:1/none']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(
+      /^appendlog: cannot reach the database at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: /,
+    );
+  });
 });
 
 describePostgres('appendlog CLI on PostgreSQL', () => {
