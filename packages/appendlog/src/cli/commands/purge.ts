@@ -54,7 +54,11 @@ export function formatPurge(r: PurgeResult): string {
     );
   }
   if (r.vacuumed.length > 0) lines.push(`  vacuumed: ${r.vacuumed.join(', ')}`);
-  if (r.more) lines.push('  more entries are due: the --limit stopped this run; run it again');
+  if (r.more) {
+    lines.push(
+      '  more entries are due (the --limit stopped this run, or another purge held them); run it again',
+    );
+  }
   return lines.join('\n');
 }
 
