@@ -387,3 +387,52 @@ describePostgres('erasure: a purge that meets an entry another transaction holds
     expect(await t.db.verify()).toEqual({ ok: true, checked: 13, erased: 13, failures: [] });
   });
 });
+
+describeEngines('erasure: two purges at once', (engine) => {
+  let t: TestDb;
+
+  beforeAll(async () => {
+    t = await engine.open();
+    await t.db.migrate([notes]);
+  });
+  afterAll(() => t.close());
+
+  it('erase every due entry exactly once between them (one forget, one record each), and the log verifies', async () => {
+    const { forgotten, binned } = await dueNotes(t.db, 30, 10);
+    const other = await t.reopen();
+    // Each redaction waits a little, so that the two purges' batches overlap.
+    const slow = { afterRedact: () => new Promise<void>((done) => setTimeout(done, 5)) };
+    const [a, b] = await Promise.all([
+      runPurge(t.db, { batchSize: 3 }, slow),
+      runPurge(other, { batchSize: 3 }, slow),
+    ]);
+    const erased = [...a.erased, ...b.erased].map((e) => e.entryId);
+    expect(erased).toHaveLength(40);
+    expect(new Set(erased)).toEqual(new Set([...forgotten, ...binned]));
+    expect([...a.scheduled, ...b.scheduled].map((e) => e.entryId).sort()).toEqual([...binned].sort());
+    if (engine.name === 'postgres') {
+      // Two connections: both took a share (on PGlite's one connection they take turns).
+      expect(a.erased.length).toBeGreaterThan(0);
+      expect(b.erased.length).toBeGreaterThan(0);
+    }
+
+    const records = await t.db.query<{ entry_id: string; n: number }>(
+      `SELECT entry_id::text AS entry_id, count(*)::int AS n FROM appendlog_erasures
+        WHERE table_name = 'notes' GROUP BY entry_id`,
+    );
+    expect(records).toHaveLength(40);
+    expect(records.filter((r) => r.n !== 1)).toEqual([]);
+    const forgets = await t.db.query<{ entry_id: string; n: number }>(
+      `SELECT entry_id::text AS entry_id, count(*)::int AS n FROM notes_log WHERE op = 'forget' GROUP BY entry_id`,
+    );
+    expect(forgets).toHaveLength(40);
+    expect(forgets.filter((r) => r.n !== 1)).toEqual([]);
+    const [left] = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM notes_log WHERE redacted_at IS NULL',
+    );
+    expect(left!.n).toBe(0);
+
+    expect(await t.db.purge()).toMatchObject({ erased: [], scheduled: [], more: false });
+    expect(await t.db.verify()).toEqual({ ok: true, checked: 90, erased: 90, failures: [] });
+  });
+});
