@@ -24,6 +24,7 @@ import type { VerifyResult } from './integrity/report.js';
 import { type VerifyOptions, verifyDatabase } from './integrity/verify.js';
 import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord } from './migrate/history.js';
 import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
+import { redactUrl } from './redact-url.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
 import type { ColumnMap, TableDef } from './schema/table.js';
 import { mapDatabaseError, sqlStateOf } from './sql/map-error.js';
@@ -137,16 +138,6 @@ async function checkServer(driver: Driver, url: string | undefined): Promise<voi
   if (versionNum < 130000) {
     await driver.close().catch(() => {});
     throw new Error(`appendlog: PostgreSQL 13 or newer is required (server reports ${versionNum})`);
-  }
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable url)';
   }
 }
 
