@@ -112,7 +112,9 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
 async function checkServer(driver: Driver, url: string | undefined): Promise<void> {
   let versionNum: number;
   try {
-    const { rows } = await driver.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    const { rows } = await driver.query<{ v: string }>(
+      `SELECT pg_catalog.current_setting('server_version_num') AS v`,
+    );
     versionNum = Number(rows[0]?.v);
   } catch (cause) {
     await driver.close().catch(() => {});
@@ -279,8 +281,9 @@ export class Database {
     if (settings === null) return fn(scoped);
     // Inside a transaction raw SQL reads the context from settings; put the old ones back afterwards.
     const [saved] = await this.run<{ actor: string | null; reason: string | null; meta: string | null }>(
-      `SELECT current_setting('appendlog.actor', true) AS actor, current_setting('appendlog.reason', true) AS reason,
-              current_setting('appendlog.meta', true) AS meta`,
+      `SELECT pg_catalog.current_setting('appendlog.actor', true) AS actor,
+              pg_catalog.current_setting('appendlog.reason', true) AS reason,
+              pg_catalog.current_setting('appendlog.meta', true) AS meta`,
     );
     await this.run(settings.sql, settings.params);
     try {

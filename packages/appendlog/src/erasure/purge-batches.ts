@@ -36,13 +36,11 @@ export async function scheduleByRetention(
         meta: { erasure: { after: '0 seconds', retention: deletedFor } },
       });
       for (const r of taken) {
-        await tx.run(`SELECT version FROM ${o.append}('forget', $1, $2, $3, $4, $5::jsonb, NULL)`, [
-          r.entry_id,
-          Number(r.version),
-          ctx.actor,
-          ctx.reason,
-          ctx.meta,
-        ]);
+        // Every argument typed: an overload someone else planted in the schema cannot match better.
+        await tx.run(
+          `SELECT version FROM ${o.append}('forget'::text, $1::uuid, $2::integer, $3::text, $4::text, $5::jsonb, NULL::jsonb)`,
+          [r.entry_id, Number(r.version), ctx.actor, ctx.reason, ctx.meta],
+        );
       }
       return taken;
     });
