@@ -24,7 +24,7 @@ export async function scheduleByRetention(
   let count = 0;
   while (count < max) {
     const n = Math.min(batchSize, max - count);
-    const rows = await db.transaction(async (tx) => {
+    const rows = await db.pinnedTransaction(async (tx) => {
       const taken = await tx.run<{ entry_id: string; version: number; deleted_at: string }>(sql, [
         now,
         deletedFor,
@@ -79,7 +79,7 @@ export async function eraseBatch(
   hooks: PurgeHooks,
 ): Promise<PurgedEntry[]> {
   const redact = erasureObjects(tableObjects(db.schema, table)).redact;
-  return db.transaction(async (tx) => {
+  return db.pinnedTransaction(async (tx) => {
     const due = await tx.run<{ entry_id: string }>(dueSql(db, table, { capped: true, lock: true }), [now, n]);
     for (const [index, row] of due.entries()) {
       await tx.run(`SELECT ${redact}($1::uuid)`, [row.entry_id]);
