@@ -24,9 +24,11 @@ import type { VerifyResult } from './integrity/report.js';
 import { type VerifyOptions, verifyDatabase } from './integrity/verify.js';
 import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord } from './migrate/history.js';
 import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
+import { redactUrl } from './redact-url.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
 import type { ColumnMap, TableDef } from './schema/table.js';
 import { mapDatabaseError, sqlStateOf } from './sql/map-error.js';
+import { PIN_SEARCH_PATH_SQL, RESTORE_SEARCH_PATH_SQL } from './sql/search-path.js';
 
 export type { MigrateOptions, MigrateResult } from './migrate/run.js';
 
@@ -123,7 +125,9 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
 async function checkServer(driver: Driver, url: string | undefined): Promise<void> {
   let versionNum: number;
   try {
-    const { rows } = await driver.query<{ v: string }>(`SELECT current_setting('server_version_num') AS v`);
+    const { rows } = await driver.query<{ v: string }>(
+      `SELECT pg_catalog.current_setting('server_version_num') AS v`,
+    );
     versionNum = Number(rows[0]?.v);
   } catch (cause) {
     await driver.close().catch(() => {});
@@ -137,16 +141,6 @@ async function checkServer(driver: Driver, url: string | undefined): Promise<voi
   if (versionNum < 130000) {
     await driver.close().catch(() => {});
     throw new Error(`appendlog: PostgreSQL 13 or newer is required (server reports ${versionNum})`);
-  }
-}
-
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable url)';
   }
 }
 
@@ -199,7 +193,7 @@ export class Database {
    */
   async migrate(tables: readonly TableDef[], options: MigrateOptions = {}): Promise<MigrateResult> {
     checkMigrateInput(tables, options);
-    return this.transaction(async (tx) => {
+    return this.pinnedTransaction(async (tx) => {
       const result = await runMigration(tx, this.schema, tables, options);
       // The recycle-bin retention (docs/erasure.md); old code running behind a newer migration changes none.
       if (!options.dryRun)
@@ -291,8 +285,9 @@ export class Database {
     if (settings === null) return fn(scoped);
     // Inside a transaction raw SQL reads the context from settings; put the old ones back afterwards.
     const [saved] = await this.run<{ actor: string | null; reason: string | null; meta: string | null }>(
-      `SELECT current_setting('appendlog.actor', true) AS actor, current_setting('appendlog.reason', true) AS reason,
-              current_setting('appendlog.meta', true) AS meta`,
+      `SELECT pg_catalog.current_setting('appendlog.actor', true) AS actor,
+              pg_catalog.current_setting('appendlog.reason', true) AS reason,
+              pg_catalog.current_setting('appendlog.meta', true) AS meta`,
     );
     await this.run(settings.sql, settings.params);
     try {
@@ -354,15 +349,46 @@ export class Database {
     return buildInclusionProof(this, version, options);
   }
 
-  /** @internal Runs `fn` in one REPEATABLE READ snapshot (read only). Inside a transaction, in it. */
+  /**
+   * @internal Runs `fn` in one REPEATABLE READ snapshot (read only), its search_path pinned as in
+   * {@link pinnedTransaction}. Inside a transaction, in it.
+   */
   async snapshot<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
     if (this.#session !== undefined) {
       this.#assertNotEnded();
-      return fn(this);
+      return this.#pinned(fn, true);
     }
-    return this.#begin(async (tx) => {
-      await tx.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
-    }, fn);
+    return this.#begin(
+      async (tx) => {
+        await tx.run('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+      },
+      (tx) => tx.#pinned(fn, false),
+    );
+  }
+
+  /**
+   * @internal A transaction (a savepoint inside one) whose search_path is `pg_catalog, pg_temp`,
+   * as in every tool the owner runs: its statements, and the triggers and functions they fire,
+   * resolve no name in a schema another role may create objects in. The caller's search_path is
+   * back afterwards. See "search_path" in docs/architecture.md.
+   */
+  async pinnedTransaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
+    const nested = this.#session !== undefined;
+    return this.transaction((tx) => tx.#pinned(fn, nested));
+  }
+
+  /**
+   * Runs `fn` on this transaction handle with the search_path pinned; with `restore` (inside a
+   * caller's transaction), puts the caller's back afterwards. Not after an error: the connection
+   * may be unusable (a COPY left halfway), and a rollback (to the savepoint, when nested) undoes
+   * the pin with the rest. A caller that catches an error of a snapshot taken inside its own
+   * transaction keeps the pinned path until that transaction ends.
+   */
+  async #pinned<T>(fn: (tx: Database) => Promise<T>, restore: boolean): Promise<T> {
+    const [saved] = await this.run<{ path: string }>(PIN_SEARCH_PATH_SQL);
+    const result = await fn(this);
+    if (restore) await this.run(RESTORE_SEARCH_PATH_SQL, [saved!.path]);
+    return result;
   }
 
   /**

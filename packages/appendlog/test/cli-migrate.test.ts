@@ -175,3 +175,32 @@ for (const [index, make] of targets.entries()) {
     });
   });
 }
+
+describe('appendlog migrate on a data directory that does not exist yet [pglite]', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-new-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('--dry-run plans against an empty database and creates nothing; migrate creates it; verify then reads it', async () => {
+    const data = join(dir, 'data');
+    const dry = await run(['migrate', '--dry-run', '--data-dir', data]);
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(
+      '-- would apply:\n--   contacts: create table contacts (name text not null, email text)',
+    );
+    expect(existsSync(data)).toBe(false);
+
+    const real = await run(['migrate', '--data-dir', data]);
+    expect(real.stderr).toBe('');
+    expect(real.code).toBe(0);
+    expect(real.stdout).toContain('Applied 1 change(s):');
+    expect(existsSync(join(data, 'PG_VERSION'))).toBe(true);
+    // Empty tables are something to verify: intact, not "nothing to verify".
+    const verify = await run(['verify', '--data-dir', data]);
+    expect(verify.stdout).toBe('intact: 0 versions checked (0 erased), no failure\n');
+    expect(verify.code).toBe(0);
+  }, 120_000); // three runs of the CLI, two of them creating a PGlite database
+});

@@ -1,12 +1,21 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/index.js';
 import { rawPublicKeyHex } from '../src/integrity/checkpoint-format.js';
+import { redactUrl } from '../src/redact-url.js';
 import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
 import { addresses } from './support/tables.js';
@@ -18,10 +27,12 @@ const bin = join(pkg, 'dist/cli/main.js');
 function cli(
   args: string[],
   env: Record<string, string | undefined> = {},
+  cwd?: string,
 ): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, DATABASE_URL: undefined, ...env },
+    env: { ...process.env, DATABASE_URL: undefined, APPENDLOG_DATA_DIR: undefined, ...env },
+    ...(cwd === undefined ? {} : { cwd }),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -59,6 +70,15 @@ describe('appendlog CLI on a PGlite data directory', () => {
     expect(j.code).toBe(0);
     expect(JSON.parse(j.stdout)).toEqual({ ok: true, checked: 8, erased: 0, failures: [] });
     expect(j.stderr).toBe('');
+  });
+
+  it('a --schema with no appendlog tables in it: exit 2, nothing to verify', () => {
+    const r = cli(['verify', '--data-dir', data, '--schema', 'typo']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      `appendlog: no appendlog tables in schema "typo" of data directory ${data}; nothing to verify (invalid_input)\n`,
+    );
   });
 
   it('checkpoint --out --sign-key, then verify --against --public-key', () => {
@@ -125,6 +145,88 @@ describe('appendlog CLI on a PGlite data directory', () => {
   });
 });
 
+/** Every command that reads a database, with the words its refusal ends on. */
+function readCommands(dir: string): Array<{ args: string[]; nothing: string }> {
+  return [
+    { args: ['verify'], nothing: 'nothing to verify' },
+    { args: ['verify', '--json'], nothing: 'nothing to verify' },
+    { args: ['checkpoint', '--out', join(dir, 'cp.json')], nothing: 'nothing to checkpoint' },
+    { args: ['export', '--car', join(dir, 'h.car')], nothing: 'nothing to export' },
+    { args: ['purge'], nothing: 'nothing to purge' },
+    { args: ['purge', '--dry-run'], nothing: 'nothing to purge' },
+    { args: ['schema', 'history'], nothing: 'no schema history to show' },
+  ];
+}
+
+describe('appendlog CLI: no database is not an intact one [pglite]', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-none-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('a data directory that does not exist: exit 2 naming it, for every command that reads; none creates it', () => {
+    const missing = join(dir, 'typo');
+    for (const { args } of readCommands(dir)) {
+      const r = cli([...args, '--data-dir', missing]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr, args.join(' ')).toContain(`appendlog: data directory ${missing} does not exist: `);
+      expect(r.stderr, args.join(' ')).toMatch(/\(invalid_input\)\n$/);
+      expect(existsSync(missing), args.join(' ')).toBe(false);
+    }
+    expect(readdirSync(dir)).toEqual([]);
+    // From the environment, and the default `.data` of the working directory, alike.
+    const fromEnv = cli(['verify'], { APPENDLOG_DATA_DIR: missing });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toContain(`data directory ${missing} does not exist`);
+    const byDefault = cli(['verify'], {}, dir);
+    expect(byDefault.code).toBe(2);
+    expect(byDefault.stderr).toContain(`data directory ${join(dir, '.data')} does not exist`);
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it('a directory that is not a PGlite data directory: exit 2, and nothing is written into it', () => {
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    for (const { args } of readCommands(dir)) {
+      const r = cli([...args, '--data-dir', empty]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toContain(
+        `appendlog: ${empty} is not a PGlite data directory (it has no PG_VERSION file)`,
+      );
+    }
+    expect(readdirSync(empty)).toEqual([]);
+    rmSync(empty, { recursive: true });
+  });
+
+  it('a data directory with no appendlog tables: verify says there is nothing to verify and exits 2, as does every command that reads', async () => {
+    const bare = join(dir, 'bare');
+    const db = await connect({ dataDir: bare });
+    await db.migrate([]);
+    await db.close();
+    for (const { args, nothing } of readCommands(dir)) {
+      const r = cli([...args, '--data-dir', bare]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stdout, args.join(' ')).toBe('');
+      expect(r.stderr, args.join(' ')).toBe(
+        `appendlog: no appendlog tables in schema "public" of data directory ${bare}; ${nothing} (invalid_input)\n`,
+      );
+    }
+    expect(existsSync(join(dir, 'cp.json'))).toBe(false);
+    expect(existsSync(join(dir, 'h.car'))).toBe(false);
+  }, 120_000); // seven runs of the CLI, each starting PGlite
+
+  it('a server that cannot be reached: exit 2, one message, the password left out', () => {
+    const r = cli(['verify', '--url', 'postgres://nobody:secret@127.0.0.1:1/none']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(
+      /^appendlog: cannot reach the database at postgres:\/\/nobody:\*\*\*@127\.0\.0\.1:1\/none: /,
+    );
+  });
+});
+
 describePostgres('appendlog CLI on PostgreSQL', () => {
   let t: TestDb;
   let dir: string;
@@ -138,6 +240,29 @@ describePostgres('appendlog CLI on PostgreSQL', () => {
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
     await t.close();
+  });
+
+  it('a schema with no appendlog tables, or no such schema: exit 2, nothing to verify, for every command that reads', async () => {
+    const url = process.env.DATABASE_URL!;
+    const bare = `${t.schema}_bare`;
+    const db = await connect({ url, schema: bare });
+    try {
+      await db.migrate([]);
+      for (const schema of [bare, `${t.schema}_typo`]) {
+        for (const { args, nothing } of readCommands(dir)) {
+          const r = cli([...args, '--schema', schema], { DATABASE_URL: url });
+          expect(r.code, args.join(' ')).toBe(2);
+          expect(r.stdout, args.join(' ')).toBe('');
+          expect(r.stderr, args.join(' ')).toBe(
+            `appendlog: no appendlog tables in schema "${schema}" of database ${redactUrl(url)}; ${nothing} (invalid_input)\n`,
+          );
+        }
+      }
+    } finally {
+      await db.query(`DROP SCHEMA IF EXISTS "${bare}" CASCADE`);
+      await db.close();
+    }
+    expect(existsSync(join(dir, 'cp.json'))).toBe(false);
   });
 
   it('verify, checkpoint and verify --against through --url / DATABASE_URL', async () => {

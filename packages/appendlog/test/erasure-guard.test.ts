@@ -94,9 +94,11 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
       'holder = NULL, pin = NULL, redacted_at = p_at',
       "holder = NULL, pin = NULL, salt = NULL, redacted_at = p_at, hash = '\\x00'",
     ]) {
+      // Qualified, like the generated one: it runs on the erasure trigger's search_path (pg_catalog).
       await db.exec(`CREATE OR REPLACE FUNCTION cards_erase_rows(p_entry_id uuid, p_at timestamptz) RETURNS integer
         LANGUAGE plpgsql AS $fn$ DECLARE n integer; BEGIN
-          UPDATE cards_log SET ${set} WHERE entry_id = p_entry_id; GET DIAGNOSTICS n = ROW_COUNT; RETURN n;
+          UPDATE ${tableObjects(t.schema, 'cards').log} SET ${set} WHERE entry_id = p_entry_id;
+          GET DIAGNOSTICS n = ROW_COUNT; RETURN n;
         END $fn$`);
       await expect(db.query('SELECT cards_redact($1)', [v.entryId]), set).rejects.toMatchObject({
         code: 'append_only',

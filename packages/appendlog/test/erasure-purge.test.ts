@@ -322,3 +322,118 @@ describePostgres('erasure: what a purge cannot reach', () => {
     }
   });
 });
+
+/** A table whose recycle bin is emptied at every purge, for the purges that run at once. */
+const notes = table('notes', { body: c.text() }, { retention: { deletedFor: '0 days' } });
+
+/** `n` notes forgotten and due at once, then `deleted` notes in the recycle bin; their ids. */
+async function dueNotes(
+  db: Database,
+  n: number,
+  deleted = 0,
+): Promise<{ forgotten: string[]; binned: string[] }> {
+  const book = db.table(notes);
+  const forgotten: string[] = [];
+  const binned: string[] = [];
+  for (let i = 0; i < n + deleted; i++) {
+    const v = await book.insert({ body: `note ${i}` });
+    if (i < n) {
+      await book.forget(v.entryId, { reason: `request ${i}`, after: '0 seconds' });
+      forgotten.push(v.entryId);
+    } else {
+      await book.delete(v.entryId, { reason: 'spam' });
+      binned.push(v.entryId);
+    }
+  }
+  return { forgotten, binned };
+}
+
+describePostgres('erasure: a purge that meets an entry another transaction holds', () => {
+  let t: TestDb;
+
+  beforeAll(async () => {
+    t = await postgres.open();
+    await t.db.migrate([notes]);
+  });
+  afterAll(() => t.close());
+
+  it('skips it (SKIP LOCKED) and says more: true until a run has erased it', async () => {
+    const { forgotten: ids, binned } = await dueNotes(t.db, 5, 1);
+    const pool = rawPool(1);
+    const holder = await pool.connect();
+    try {
+      // What the open batch of a second purge does: hold the head rows of a due entry and of a
+      // deleted one past its retention.
+      await holder.query('BEGIN');
+      await holder.query(
+        `SELECT 1 FROM "${t.schema}".notes_head WHERE entry_id = ANY($1::uuid[]) FOR UPDATE`,
+        [[ids[0], binned[0]]],
+      );
+      const first = await t.db.purge({ batchSize: 2 });
+      expect(first.erased.map((e) => e.entryId).sort()).toEqual(ids.slice(1).sort());
+      expect(first.scheduled).toEqual([]);
+      expect(first.more).toBe(true);
+      // Nothing left that this run can take, but the held entries are still due.
+      const second = await t.db.purge({ batchSize: 2, limit: 10 });
+      expect(second).toMatchObject({ erased: [], scheduled: [], more: true });
+      await holder.query('COMMIT');
+    } finally {
+      holder.release();
+      await pool.end();
+    }
+    const third = await t.db.purge({ batchSize: 2 });
+    expect(third.scheduled.map((e) => e.entryId)).toEqual(binned);
+    expect(third.erased.map((e) => e.entryId).sort()).toEqual([ids[0], binned[0]].sort());
+    expect(third.more).toBe(false);
+    expect(await t.db.verify()).toEqual({ ok: true, checked: 13, erased: 13, failures: [] });
+  });
+});
+
+describeEngines('erasure: two purges at once', (engine) => {
+  let t: TestDb;
+
+  beforeAll(async () => {
+    t = await engine.open();
+    await t.db.migrate([notes]);
+  });
+  afterAll(() => t.close());
+
+  it('erase every due entry exactly once between them (one forget, one record each), and the log verifies', async () => {
+    const { forgotten, binned } = await dueNotes(t.db, 30, 10);
+    const other = await t.reopen();
+    // Each redaction waits a little, so that the two purges' batches overlap.
+    const slow = { afterRedact: () => new Promise<void>((done) => setTimeout(done, 5)) };
+    const [a, b] = await Promise.all([
+      runPurge(t.db, { batchSize: 3 }, slow),
+      runPurge(other, { batchSize: 3 }, slow),
+    ]);
+    const erased = [...a.erased, ...b.erased].map((e) => e.entryId);
+    expect(erased).toHaveLength(40);
+    expect(new Set(erased)).toEqual(new Set([...forgotten, ...binned]));
+    expect([...a.scheduled, ...b.scheduled].map((e) => e.entryId).sort()).toEqual([...binned].sort());
+    if (engine.name === 'postgres') {
+      // Two connections: both took a share (on PGlite's one connection they take turns).
+      expect(a.erased.length).toBeGreaterThan(0);
+      expect(b.erased.length).toBeGreaterThan(0);
+    }
+
+    const records = await t.db.query<{ entry_id: string; n: number }>(
+      `SELECT entry_id::text AS entry_id, count(*)::int AS n FROM appendlog_erasures
+        WHERE table_name = 'notes' GROUP BY entry_id`,
+    );
+    expect(records).toHaveLength(40);
+    expect(records.filter((r) => r.n !== 1)).toEqual([]);
+    const forgets = await t.db.query<{ entry_id: string; n: number }>(
+      `SELECT entry_id::text AS entry_id, count(*)::int AS n FROM notes_log WHERE op = 'forget' GROUP BY entry_id`,
+    );
+    expect(forgets).toHaveLength(40);
+    expect(forgets.filter((r) => r.n !== 1)).toEqual([]);
+    const [left] = await t.db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM notes_log WHERE redacted_at IS NULL',
+    );
+    expect(left!.n).toBe(0);
+
+    expect(await t.db.purge()).toMatchObject({ erased: [], scheduled: [], more: false });
+    expect(await t.db.verify()).toEqual({ ok: true, checked: 90, erased: 90, failures: [] });
+  });
+});

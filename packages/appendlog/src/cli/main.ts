@@ -8,7 +8,8 @@ try {
   if (isAppendLogError(err)) {
     console.error(`appendlog: ${err.message} (${err.code})`);
   } else {
-    console.error(err instanceof Error ? `appendlog: ${err.message}` : err);
+    // connect() already says `appendlog: …` in its messages.
+    console.error(err instanceof Error ? `appendlog: ${err.message.replace(/^appendlog: /, '')}` : err);
   }
   process.exitCode = 2;
 }

@@ -24,7 +24,7 @@ export async function scheduleByRetention(
   let count = 0;
   while (count < max) {
     const n = Math.min(batchSize, max - count);
-    const rows = await db.transaction(async (tx) => {
+    const rows = await db.pinnedTransaction(async (tx) => {
       const taken = await tx.run<{ entry_id: string; version: number; deleted_at: string }>(sql, [
         now,
         deletedFor,
@@ -36,13 +36,11 @@ export async function scheduleByRetention(
         meta: { erasure: { after: '0 seconds', retention: deletedFor } },
       });
       for (const r of taken) {
-        await tx.run(`SELECT version FROM ${o.append}('forget', $1, $2, $3, $4, $5::jsonb, NULL)`, [
-          r.entry_id,
-          Number(r.version),
-          ctx.actor,
-          ctx.reason,
-          ctx.meta,
-        ]);
+        // Every argument typed: an overload someone else planted in the schema cannot match better.
+        await tx.run(
+          `SELECT version FROM ${o.append}('forget'::text, $1::uuid, $2::integer, $3::text, $4::text, $5::jsonb, NULL::jsonb)`,
+          [r.entry_id, Number(r.version), ctx.actor, ctx.reason, ctx.meta],
+        );
       }
       return taken;
     });
@@ -72,6 +70,11 @@ export async function previewDue(
   }));
 }
 
+/**
+ * One batch, one transaction: takes up to `n` due entries (skipping those another transaction
+ * holds) and redacts each. `taken` counts the entries the batch took; `erased` lists those it
+ * erased, fewer when a purge running at once erased one between this batch's read and its lock.
+ */
 export async function eraseBatch(
   db: Database,
   table: string,
@@ -79,9 +82,9 @@ export async function eraseBatch(
   n: number,
   batch: number,
   hooks: PurgeHooks,
-): Promise<PurgedEntry[]> {
+): Promise<{ taken: number; erased: PurgedEntry[] }> {
   const redact = erasureObjects(tableObjects(db.schema, table)).redact;
-  return db.transaction(async (tx) => {
+  return db.pinnedTransaction(async (tx) => {
     const due = await tx.run<{ entry_id: string }>(dueSql(db, table, { capped: true, lock: true }), [now, n]);
     for (const [index, row] of due.entries()) {
       await tx.run(`SELECT ${redact}($1::uuid)`, [row.entry_id]);
@@ -94,13 +97,14 @@ export async function eraseBatch(
         ORDER BY seq`,
       [table],
     );
-    return done.map((r) => ({
+    const erased = done.map((r) => ({
       table,
       entryId: r.entry_id,
       reason: r.reason,
       dueAt: new Date(r.due_at),
       versions: Number(r.versions),
     }));
+    return { taken: due.length, erased };
   });
 }
 

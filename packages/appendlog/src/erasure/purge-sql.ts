@@ -3,6 +3,7 @@ import { InvalidStateError, InvalidUsageError } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import { TIMESTAMP_FORMAT } from '../sql/canonical.js';
 import { catalogName, tableObjects } from '../sql/names.js';
+import { op } from '../sql/search-path.js';
 
 /** A timestamp column as canonical UTC text. */
 export const ts = (e: string) =>
@@ -15,7 +16,7 @@ export async function listTables(db: Database): Promise<string[]> {
        FROM pg_catalog.pg_trigger g
        JOIN pg_catalog.pg_class c ON c.oid = g.tgrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE n.nspname = $1 AND g.tgname = 'appendlog_chain' AND c.relname LIKE '%\\_head'
+      WHERE n.nspname = $1 AND g.tgname = 'appendlog_chain' AND c.relname ${op('~~')} '%\\_head'
       ORDER BY 1`,
     [db.schema],
   );
@@ -71,7 +72,7 @@ export function retentionSql(db: Database, table: string, mode: SqlMode): string
 
 export function dueSql(db: Database, table: string, mode: SqlMode): string {
   const o = tableObjects(db.schema, table);
-  const due = `(l.meta -> 'erasure' ->> 'dueAt')::timestamptz`;
+  const due = `(l.meta ${op('->')} 'erasure' ${op('->>')} 'dueAt')::timestamptz`;
   return `SELECT h.entry_id::text AS entry_id, h.version, l.reason, ${ts(due)} AS due_at
             FROM ${o.head} h
             JOIN ${o.log} l ON l.seq = h.seq

@@ -76,7 +76,10 @@ export interface PurgeResult {
   erased: PurgedEntry[];
   /** Log tables vacuumed afterwards. */
   vacuumed: string[];
-  /** True when `limit` stopped the run while due entries remained. */
+  /**
+   * True when due entries remain after the run: `limit` stopped it, or another transaction (a
+   * second purge running at once) held some of them, which this run skipped. Run it again.
+   */
   more: boolean;
 }
 

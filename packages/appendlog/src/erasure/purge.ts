@@ -82,13 +82,16 @@ export async function runPurge(
       }
       for (let batch = 0; remaining > 0; batch++) {
         const n = Math.min(batchSize, remaining);
-        const erased = await eraseBatch(db, table, now, n, batch, hooks);
+        const { taken, erased } = await eraseBatch(db, table, now, n, batch, hooks);
         result.erased.push(...erased);
         remaining -= erased.length;
-        if (erased.length < n) break;
+        if (taken < n) break;
       }
     }
-    if (remaining <= 0 && !result.more) {
+    // A dry run lists everything due up to the limit. A real run also stops short of it when
+    // SKIP LOCKED passed over entries another transaction holds (a purge running at once): they
+    // are still due, so look whenever the run is real.
+    if (!result.more && (remaining <= 0 || !dryRun)) {
       result.more = await hasMore(db, result, table, deletedFor, now, dryRun);
     }
   }
@@ -103,7 +106,7 @@ export async function runPurge(
   return result;
 }
 
-/** After `limit` ran out: is anything left that this run would have taken? */
+/** After the run on a table: is anything left, locked or not, that this run would have taken? */
 async function hasMore(
   db: Database,
   result: PurgeResult,

@@ -1,6 +1,7 @@
 import { quoteLiteral } from '../schema/names.js';
 import { TIMESTAMP_FORMAT } from '../sql/canonical.js';
 import { catalogName, tableObjects } from '../sql/names.js';
+import { op } from '../sql/search-path.js';
 
 /**
  * Where a forgotten entry stands: scheduled for erasure, or erased. What a UI needs to print
@@ -33,7 +34,7 @@ export function erasureStatusSql(schema: string, table: string): string {
   const o = tableObjects(schema, table);
   const ts = (e: string) => `pg_catalog.to_char(${e} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
   return `SELECT h.op, h.version, l.reason, l.actor, ${ts('l.recorded_at')} AS forgotten_at,
-                 l.meta -> 'erasure' ->> 'dueAt' AS due_at, ${ts('e.erased_at')} AS erased_at, e.versions
+                 l.meta ${op('->')} 'erasure' ${op('->>')} 'dueAt' AS due_at, ${ts('e.erased_at')} AS erased_at, e.versions
             FROM ${o.head} h
             JOIN ${o.log} l ON l.seq = h.seq
             LEFT JOIN ${catalogName(schema, 'appendlog_erasures')} e

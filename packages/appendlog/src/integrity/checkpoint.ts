@@ -34,7 +34,7 @@ const CHUNK = 1024;
  */
 export async function takeCheckpoint(db: Database, options: CheckpointOptions = {}): Promise<Checkpoint> {
   const key = options.signKey === undefined ? undefined : signingKey(options.signKey);
-  return db.transaction(async (tx) => {
+  return db.pinnedTransaction(async (tx) => {
     if (!(await hasCheckpointCatalog(tx))) {
       throw new InvalidStateError(
         'this database has no checkpoint catalog yet: run db.migrate() with this library version first',

@@ -1,5 +1,6 @@
 import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
+import { op } from '../sql/search-path.js';
 import { codeRevisionSql, type StoredColumn } from '../sql/table-ddl.js';
 import type { SqlRunner } from './sql-runner.js';
 
@@ -29,7 +30,7 @@ export async function readExistingTables(
   }>(
     `SELECT c.relname, a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.atthasdef AS has_default,
             EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
-                     WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conname = a.attname || '_required') AS required
+                     WHERE k.conrelid = c.oid AND k.contype = 'c' AND k.conname = a.attname ${op('||')} '_required') AS required
        FROM pg_catalog.pg_attribute a
        JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
        JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -1,6 +1,7 @@
 import { quoteIdent } from '../schema/names.js';
 import { erasureCatalogDdl } from './erasure-ddl.js';
 import { catalogName } from './names.js';
+import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';
 
 /**
@@ -18,12 +19,12 @@ CREATE SCHEMA IF NOT EXISTS ${s};
 
 -- F(x) of docs/spec.md: a 4-byte big-endian length, then the UTF-8 bytes. STRICT: F(NULL) is NULL.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_enc(t text) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = ${TRUSTED_SEARCH_PATH}
 AS $fn$ SELECT pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(t, 'UTF8')))
         OPERATOR(pg_catalog.||) pg_catalog.convert_to(t, 'UTF8') $fn$;
 
 CREATE OR REPLACE FUNCTION ${s}.appendlog_refuse() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 BEGIN
   RAISE EXCEPTION 'appendlog: % on %.% refused: it is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
     USING ERRCODE = '${SQLSTATE.appendOnly}',
@@ -31,7 +32,7 @@ BEGIN
 END $fn$;
 
 CREATE OR REPLACE FUNCTION ${s}.appendlog_head_guard() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 BEGIN
   IF pg_catalog.pg_trigger_depth() < 2 THEN
     RAISE EXCEPTION 'appendlog: % on %.% refused: the head table is derived from the log and kept by its trigger',

@@ -1,6 +1,7 @@
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import { TIMESTAMP_FORMAT } from './canonical.js';
 import { catalogName, type TableObjects } from './names.js';
+import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';
 
 /** The grace period of a `forget` that names none. */
@@ -39,7 +40,7 @@ CREATE TRIGGER ${name}_refuse_truncate BEFORE TRUNCATE ON ${table}
   return `
 -- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_forget_meta(meta jsonb, recorded_at timestamptz) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 DECLARE
   req jsonb := coalesce(meta -> 'erasure', '{}'::jsonb);
   wait interval;
@@ -90,7 +91,7 @@ END $fn$;
 CREATE OR REPLACE FUNCTION ${s}.appendlog_check_cancel_forget(
   tbl text, entry uuid, op text, reason text, meta jsonb, forget_meta jsonb, prior_op text
 ) RETURNS void
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 DECLARE
   due timestamptz := (forget_meta -> 'erasure' ->> 'dueAt')::timestamptz;
   wanted text := CASE WHEN prior_op = 'delete' THEN 'delete' ELSE 'restore' END;
@@ -134,7 +135,7 @@ CREATE TABLE IF NOT EXISTS ${erasures} (
 
 -- Whatever the INSERT says, the record is what the log says: the caller names only the entry.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_erasure_fill() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 DECLARE
   r record;
   n integer;
@@ -180,7 +181,7 @@ END $fn$;
 
 -- Redacts every version of the entry just recorded, through the table's guard.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_erasure_apply() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 DECLARE
   n integer;
 BEGIN

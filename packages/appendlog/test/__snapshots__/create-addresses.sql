@@ -3,12 +3,12 @@ CREATE SCHEMA IF NOT EXISTS "public";
 
 -- F(x) of docs/spec.md: a 4-byte big-endian length, then the UTF-8 bytes. STRICT: F(NULL) is NULL.
 CREATE OR REPLACE FUNCTION "public".appendlog_enc(t text) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp
 AS $fn$ SELECT pg_catalog.int4send(pg_catalog.octet_length(pg_catalog.convert_to(t, 'UTF8')))
         OPERATOR(pg_catalog.||) pg_catalog.convert_to(t, 'UTF8') $fn$;
 
 CREATE OR REPLACE FUNCTION "public".appendlog_refuse() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   RAISE EXCEPTION 'appendlog: % on %.% refused: it is append-only', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
     USING ERRCODE = 'AL001',
@@ -16,7 +16,7 @@ BEGIN
 END $fn$;
 
 CREATE OR REPLACE FUNCTION "public".appendlog_head_guard() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   IF pg_catalog.pg_trigger_depth() < 2 THEN
     RAISE EXCEPTION 'appendlog: % on %.% refused: the head table is derived from the log and kept by its trigger',
@@ -67,7 +67,7 @@ CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRU
 
 -- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
 CREATE OR REPLACE FUNCTION "public".appendlog_forget_meta(meta jsonb, recorded_at timestamptz) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   req jsonb := coalesce(meta -> 'erasure', '{}'::jsonb);
   wait interval;
@@ -118,7 +118,7 @@ END $fn$;
 CREATE OR REPLACE FUNCTION "public".appendlog_check_cancel_forget(
   tbl text, entry uuid, op text, reason text, meta jsonb, forget_meta jsonb, prior_op text
 ) RETURNS void
-LANGUAGE plpgsql STABLE AS $fn$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   due timestamptz := (forget_meta -> 'erasure' ->> 'dueAt')::timestamptz;
   wanted text := CASE WHEN prior_op = 'delete' THEN 'delete' ELSE 'restore' END;
@@ -162,7 +162,7 @@ CREATE TABLE IF NOT EXISTS "public"."appendlog_erasures" (
 
 -- Whatever the INSERT says, the record is what the log says: the caller names only the entry.
 CREATE OR REPLACE FUNCTION "public".appendlog_erasure_fill() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   r record;
   n integer;
@@ -208,7 +208,7 @@ END $fn$;
 
 -- Redacts every version of the entry just recorded, through the table's guard.
 CREATE OR REPLACE FUNCTION "public".appendlog_erasure_apply() RETURNS trigger
-LANGUAGE plpgsql AS $fn$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
   n integer;
 BEGIN
@@ -254,7 +254,7 @@ CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog f6e00d84bd19fd2fe38fad652db155e3';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 512627ef9a44e751fb9620f139971a46';
 
 -- next step
 

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 import { progressBar } from '../progress.js';
 import { formatReport, readUserFile } from './verify.js';
 
@@ -21,7 +21,7 @@ export function registerCheckpoint(program: Command): void {
       .option('--no-verify', 'skip verifying the log first'),
   ).action(async (flags: CheckpointFlags) => {
     const signKey = flags.signKey === undefined ? undefined : readUserFile(flags.signKey, 'sign key');
-    const db = await openFromFlags(flags);
+    const db = await openExisting(flags, 'nothing to checkpoint');
     const bar = progressBar(flags.json || flags.out === undefined);
     try {
       if (flags.verify) {

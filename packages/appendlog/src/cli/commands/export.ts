@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { exportCar } from '../../export/car.js';
 import { checkCar } from '../../export/car-read.js';
-import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 import { progressBar } from '../progress.js';
 
 interface ExportFlags extends ConnectionFlags {
@@ -24,7 +24,7 @@ export function registerExport(program: Command): void {
       .option('--table <name>', 'only this table (repeatable)', collect, []),
   ).action(async (flags: ExportFlags) => {
     if (!flags.car) throw new InvalidInputError('--car <file> is required', 'car');
-    const db = await openFromFlags(flags);
+    const db = await openExisting(flags, 'nothing to export');
     const bar = progressBar(flags.json);
     try {
       const r = await exportCar(db, flags.car, {

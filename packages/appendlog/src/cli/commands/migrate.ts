@@ -32,7 +32,7 @@ export function migrateCommand(): Command {
       .option('--lock-timeout <ms>', 'give up, applying nothing, when a table lock takes longer than this'),
   ).action(async (flags: MigrateFlags) => {
     const tables = await loadTablesFromConfig(flags.config);
-    const db = await openFromFlags(flags);
+    const db = await openFromFlags(flags, { dryRun: flags.dryRun === true });
     try {
       const options: Parameters<typeof db.migrate>[1] = {
         dryRun: flags.dryRun === true,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { PurgeOptions, PurgeResult } from '../../erasure/purge-types.js';
 import { InvalidInputError } from '../../errors.js';
-import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 
 interface PurgeFlags extends ConnectionFlags {
   dryRun?: boolean;
@@ -54,7 +54,11 @@ export function formatPurge(r: PurgeResult): string {
     );
   }
   if (r.vacuumed.length > 0) lines.push(`  vacuumed: ${r.vacuumed.join(', ')}`);
-  if (r.more) lines.push('  more entries are due: the --limit stopped this run; run it again');
+  if (r.more) {
+    lines.push(
+      '  more entries are due (the --limit stopped this run, or another purge held them); run it again',
+    );
+  }
   return lines.join('\n');
 }
 
@@ -79,7 +83,7 @@ export function registerPurge(program: Command): void {
     .option('--vacuum-full', 'VACUUM FULL: rewrite the affected tables (takes an exclusive lock)')
     .action(async (flags: PurgeFlags) => {
       const options = purgeOptionsFromFlags(flags);
-      const db = await openFromFlags(flags);
+      const db = await openExisting(flags, 'nothing to purge');
       try {
         const result = await db.purge(options);
         console.log(flags.json ? JSON.stringify(result) : formatPurge(result));

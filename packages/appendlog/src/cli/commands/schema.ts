@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import type { SchemaHistoryRecord } from '../../migrate/history.js';
-import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 
 interface HistoryFlags extends ConnectionFlags {
   table?: string;
@@ -17,7 +17,7 @@ export function schemaCommand(): Command {
         )
         .option('-t, --table <table>', 'only this table'),
     ).action(async (flags: HistoryFlags) => {
-      const db = await openFromFlags(flags);
+      const db = await openExisting(flags, 'no schema history to show');
       try {
         const records = await db.schemaHistory(flags.table === undefined ? {} : { table: flags.table });
         process.stdout.write(

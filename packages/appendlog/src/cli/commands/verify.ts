@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import type { VerifyResult } from '../../integrity/report.js';
-import { type ConnectionFlags, openFromFlags, withConnectionFlags } from '../connection.js';
+import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 import { progressBar } from '../progress.js';
 
 interface VerifyFlags extends ConnectionFlags {
@@ -69,7 +69,7 @@ export function registerVerify(program: Command): void {
   ).action(async (flags: VerifyFlags) => {
     const against = flags.against === undefined ? undefined : readUserFile(flags.against, 'checkpoint');
     const publicKey = publicKeyArg(flags.publicKey);
-    const db = await openFromFlags(flags);
+    const db = await openExisting(flags, 'nothing to verify');
     const bar = progressBar(flags.json);
     try {
       const result = await db.verify({
