@@ -248,6 +248,8 @@ export class IntegrityError extends AppendLogError {
  * Versions written here would get lower ids than the restored ones, so change sets and checkpoints,
  * which order by transaction id, would miss or misplace them: `changes` and `checkpoint` refuse
  * until the cluster is ahead of the log (docs/operations.md, "Restore into another cluster").
+ * `changes` also refuses a cursor `since` the cluster has not reached (read before a point-in-time
+ * recovery or a failover to a lagging replica): versions written next would be skipped.
  *
  * @example
  * try {
@@ -257,16 +259,16 @@ export class IntegrityError extends AppendLogError {
  * }
  */
 export class TransactionIdsAheadError extends AppendLogError {
-  /** The table whose log holds the highest transaction id ahead of the cluster. */
-  readonly table: string;
-  /** That transaction id (xid8, as text). */
+  /** The table whose log holds the highest transaction id ahead; null when it is the cursor `since`. */
+  readonly table: string | null;
+  /** That transaction id, or the cursor (xid8, as text). */
   readonly txId: string;
   /** The cluster's next transaction id when it was read (xid8, as text). */
   readonly nextTxId: string;
 
   constructor(
     message: string,
-    table: string,
+    table: string | null,
     txId: string,
     nextTxId: string,
     options?: AppendLogErrorOptions,

@@ -38,8 +38,25 @@ describeEngines('transaction ids ahead of the cluster', (engine) => {
       // On PGlite nothing else commits, so the case is certain; on a shared server it is likely.
       if (engine.name === 'pglite') expect(row?.above).toBe(true);
       await expect(tx.changes()).resolves.toBeDefined();
+      await expect(tx.changes({ since: own.txId })).resolves.toMatchObject({ changes: [] });
       expect((await tx.verify()).warnings).toBeUndefined();
     });
+  });
+
+  it('makes changes refuse a cursor the cluster has not reached (read before a rewind)', async () => {
+    const [row] = await db.query<{ ahead: string }>(
+      `SELECT (pg_catalog.pg_snapshot_xmax(pg_catalog.pg_current_snapshot())::text::numeric + 1000)::text AS ahead`,
+    );
+    for (const since of [row!.ahead, '18446744073709551615']) {
+      const err = await db.changes({ since }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'tx_ids_ahead', table: null, txId: since });
+      expect((err as Error).message).toMatch(
+        /^changes refused: the cursor \d+ is at or above this cluster's next transaction id \d+: .*docs\/operations\.md#cursors-and-checkpoints-from-ahead$/,
+      );
+    }
+    // A cursor of this cluster, even the latest, is always below.
+    const { cursor } = await db.changes({ limit: 1_000 });
+    await expect(db.changes({ since: cursor })).resolves.toMatchObject({ cursor });
   });
 
   it('makes changes and checkpoint refuse, typed, and verify warn', async () => {
@@ -62,7 +79,7 @@ describeEngines('transaction ids ahead of the cluster', (engine) => {
     expect(changes).toMatchObject(expected);
     expect(BigInt((changes as { nextTxId: string }).nextTxId)).toBeLessThan(BigInt(ahead!.tx_id));
     expect((changes as Error).message).toMatch(
-      /^changes refused: .*addresses_log holds transaction id \d+, at or above this cluster's next transaction id \d+: the data was restored from a cluster .*docs\/operations\.md/,
+      /^changes refused: .*addresses_log holds transaction id \d+, at or above this cluster's next transaction id \d+: the data was restored from a cluster .*docs\/operations\.md#restore-into-another-cluster$/,
     );
     await expect(db.changes({ since: ahead!.tx_id })).rejects.toMatchObject(expected);
     await expect(db.checkpoint()).rejects.toMatchObject({

@@ -52,7 +52,7 @@ export async function takeCheckpoint(db: Database, options: CheckpointOptions = 
       (await recordedTables(tx)).map((t) => t.table),
     );
     // Restored from a cluster ahead of this one, later checkpoints could not extend this one.
-    await refuseTxIdsAhead(tx, tables, 'checkpoint');
+    await refuseTxIdsAhead(tx, 'checkpoint', tables);
     const previous = await storedCheckpoint(tx);
     const horizon = await snapshotHorizon(tx);
     if (previous !== null && BigInt(horizon) < BigInt(previous.horizon)) {
