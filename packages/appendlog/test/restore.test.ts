@@ -54,6 +54,11 @@ async function readUntil(db: Database, since: string | null, until: string) {
   return { cursor: cursor!, txIds };
 }
 
+/** docs/operations.md, where the epoch cannot be set: use up transaction ids until past `xid8`. */
+function burn(xid8: string): string {
+  return `DO $$ BEGIN WHILE pg_current_xact_id() < '${xid8}'::xid8 LOOP COMMIT; END LOOP; END $$`;
+}
+
 function cli(args: string[]) {
   const r = spawnSync(process.execPath, [bin, ...args], {
     encoding: 'utf8',
@@ -76,6 +81,8 @@ function suite(): void {
   let cursor: string;
   let sourceRows: string[];
   let targetEpoch: bigint;
+  let sourceNext: string;
+  let hosted: Cluster | undefined;
   let adaId: string;
 
   const open = async (cluster: Cluster, database: string, user?: string): Promise<Database> => {
@@ -96,6 +103,8 @@ function suite(): void {
     source = await Cluster.create(`appendlog_src_${tag}`, { epoch: SOURCE_EPOCH });
     source.psql('postgres', `CREATE ROLE ${APP} LOGIN`);
     source.psql('postgres', 'CREATE DATABASE app');
+    // Some ten thousand transactions ahead of a new cluster of the same epoch, for the last test.
+    source.psql('app', burn(((SOURCE_EPOCH << 32n) + 10_000n).toString()));
     const owner = await open(source, 'app');
     await owner.migrate([addresses, kitchen], { appRole: APP });
     // The application writes as its least-privilege role.
@@ -139,9 +148,12 @@ function suite(): void {
       'app',
     ]);
     runOk(`${PG_BIN}/pg_dumpall`, [...source.connectionArgs, '--roles-only', '-f', rolesSql]);
-    targetEpoch = BigInt(
-      source.psql('app', 'SELECT div(pg_current_xact_id()::text::numeric, 4294967296) + 1').trim(),
-    );
+    const [next, epoch] = source
+      .psql('app', 'SELECT pg_current_xact_id(), div(pg_current_xact_id()::text::numeric, 4294967296) + 1')
+      .trim()
+      .split('|');
+    sourceNext = next!;
+    targetEpoch = BigInt(epoch!);
     expect(targetEpoch).toBe(SOURCE_EPOCH + 1n);
 
     target = await Cluster.create(`appendlog_tgt_${tag}`);
@@ -151,6 +163,7 @@ function suite(): void {
 
   afterAll(async () => {
     await Promise.all(handles.map((h) => h.close().catch(() => {})));
+    hosted?.drop();
     target?.drop();
     source?.drop();
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -324,6 +337,66 @@ function suite(): void {
     await readUntil(db, cursor, v.txId);
     expect(await db.checkpoint()).toMatchObject({ id: 2, treeSize: 8 });
     expect((await db.verify({ against: cp1 })).ok).toBe(true);
+
+    // The same with a plain-format data dump and psql: pg_dump --disable-triggers writes the
+    // DISABLE TRIGGER / ENABLE TRIGGER statements around each table's data.
+    const dataSqlOff = join(dir, 'data-disable-triggers.sql');
+    runOk(`${PG_BIN}/pg_dump`, [
+      ...source.connectionArgs,
+      '--data-only',
+      '--disable-triggers',
+      `--schema=${SCHEMA}`,
+      '-f',
+      dataSqlOff,
+      'app',
+    ]);
+    target.psql('postgres', 'CREATE DATABASE data_psql');
+    runOk(`${PG_BIN}/pg_restore`, [
+      ...target.connectionArgs,
+      '-d',
+      'data_psql',
+      '--schema-only',
+      '--exit-on-error',
+      dump,
+    ]);
+    runOk(`${PG_BIN}/psql`, [
+      ...target.connectionArgs,
+      '-d',
+      'data_psql',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '--single-transaction',
+      '-f',
+      dataSqlOff,
+    ]);
+    const viaPsql = await open(target, 'data_psql');
+    expect(await logRows(viaPsql)).toEqual(sourceRows);
+    expect(await viaPsql.verify({ against: cp1 })).toMatchObject({ ok: true, checked: 7 });
+  });
+
+  it('where the epoch cannot be set (hosted), using up transaction ids past the source’s closes a gap within one epoch', async () => {
+    // Stands for a hosted cluster in the source's epoch, some thousands of transactions behind it.
+    hosted = await Cluster.create(`appendlog_hosted_${tag}`, { epoch: SOURCE_EPOCH });
+    runOk(`${PG_BIN}/psql`, [...hosted.connectionArgs, '-d', 'postgres', '-f', rolesSql]);
+    hosted.psql('postgres', 'CREATE DATABASE app');
+    runOk(`${PG_BIN}/pg_restore`, [...hosted.connectionArgs, '-d', 'app', '--exit-on-error', dump]);
+    const owner = await open(hosted, 'app');
+    await expect(owner.changes({ since: cursor })).rejects.toMatchObject({ code: 'tx_ids_ahead' });
+
+    hosted.psql('app', burn(sourceNext));
+    expect(BigInt(hosted.psql('app', 'SELECT pg_current_xact_id()').trim())).toBeGreaterThan(
+      BigInt(sourceNext),
+    );
+    await owner.migrate([addresses, kitchen], { appRole: APP });
+    expect(await owner.verify({ against: cp1 })).toMatchObject({
+      ok: true,
+      checked: 7,
+      consistency: { ok: true },
+    });
+    const app = await open(hosted, 'app', APP);
+    const v = await app.table(addresses).update(adaId, { city: 'Tromsø' });
+    expect((await readUntil(owner, cursor, v.txId)).txIds).toEqual([v.txId]);
+    expect(await owner.checkpoint()).toMatchObject({ id: 2, treeSize: 8 });
   });
 }
 
