@@ -189,6 +189,7 @@ function suite(): void {
     ]);
     const url = target.url('plain');
     const v = cli(['verify', '--url', url, '--schema', SCHEMA]);
+    expect(v.code).toBe(0);
     expect(v.stdout).toMatch(/^intact: 7 versions checked/);
     expect(v.stdout).toMatch(/WARNING (addresses|kitchen): tx_ids_ahead — .*pg_resetwal --epoch/);
     const c = cli(['checkpoint', '--url', url, '--schema', SCHEMA]);
