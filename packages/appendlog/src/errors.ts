@@ -25,7 +25,8 @@ export type ErrorCode =
   | 'invalid_usage'
   | 'append_only'
   | 'destructive_migration'
-  | 'integrity';
+  | 'integrity'
+  | 'tx_ids_ahead';
 
 export interface AppendLogErrorOptions {
   cause?: unknown;
@@ -241,6 +242,45 @@ export class IntegrityError extends AppendLogError {
   }
 }
 
+/**
+ * A log holds versions whose transaction ids this PostgreSQL cluster has not handed out yet: the
+ * data was restored from a cluster whose transaction ids were ahead (pg_dump into a new cluster).
+ * Versions written here would get lower ids than the restored ones, so change sets and checkpoints,
+ * which order by transaction id, would miss or misplace them: `changes` and `checkpoint` refuse
+ * until the cluster is ahead of the log (docs/operations.md, "Restore into another cluster").
+ * `changes` also refuses a cursor `since` the cluster has not reached (read before a point-in-time
+ * recovery or a failover to a lagging replica): versions written next would be skipped.
+ *
+ * @example
+ * try {
+ *   await db.changes({ since: cursor });
+ * } catch (err) {
+ *   if (isAppendLogError(err) && err.code === 'tx_ids_ahead') alertOperator(err.message);
+ * }
+ */
+export class TransactionIdsAheadError extends AppendLogError {
+  /** The table whose log holds the highest transaction id ahead; null when it is the cursor `since`. */
+  readonly table: string | null;
+  /** That transaction id, or the cursor (xid8, as text). */
+  readonly txId: string;
+  /** The cluster's next transaction id when it was read (xid8, as text). */
+  readonly nextTxId: string;
+
+  constructor(
+    message: string,
+    table: string | null,
+    txId: string,
+    nextTxId: string,
+    options?: AppendLogErrorOptions,
+  ) {
+    super('tx_ids_ahead', message, options);
+    this.name = 'TransactionIdsAheadError';
+    this.table = table;
+    this.txId = txId;
+    this.nextTxId = nextTxId;
+  }
+}
+
 /** True when `err` is an appendlog error, whichever copy of the package raised it. */
 export function isAppendLogError(err: unknown): err is AppendLogError {
   return (
@@ -264,4 +304,5 @@ const ERROR_CODES = new Set<string>([
   'append_only',
   'destructive_migration',
   'integrity',
+  'tx_ids_ahead',
 ]);

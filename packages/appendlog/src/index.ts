@@ -37,6 +37,7 @@ export {
   NotFoundError,
   ReasonRequiredError,
   TimeoutError,
+  TransactionIdsAheadError,
   VersionConflictError,
 } from './errors.js';
 export type { ExportCarOptions, ExportCarResult } from './export/car.js';
@@ -53,7 +54,13 @@ export type {
   VersionRef,
 } from './integrity/inclusion.js';
 export { verifyInclusionProof } from './integrity/inclusion.js';
-export type { ConsistencyReport, Problem, VerifyFailure, VerifyResult } from './integrity/report.js';
+export type {
+  ConsistencyReport,
+  Problem,
+  VerifyFailure,
+  VerifyResult,
+  VerifyWarning,
+} from './integrity/report.js';
 export type { VerifyOptions, VerifyProgress } from './integrity/verify.js';
 export type { TableDefinition } from './migrate/definition.js';
 export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';

@@ -1,5 +1,6 @@
 import type { Database } from '../db.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { refuseTxIdsAhead } from '../integrity/tx-ids-ahead.js';
 import type { ColumnType } from '../schema/column.js';
 import { column } from '../schema/column.js';
 import { quoteLiteral } from '../schema/names.js';
@@ -77,6 +78,8 @@ const DEFAULT_LIMIT = 100;
  * every transaction below it has ended, so no version can later appear before the cursor, and
  * a slower transaction that is still open holds back the ones that committed after it
  * (DESIGN invariant 8). Readers poll, or wake on LISTEN/NOTIFY, and pass the cursor on.
+ * Refuses (`tx_ids_ahead`) a log restored from a cluster whose transaction ids are ahead of this
+ * one's, and a cursor from such a cluster (docs/operations.md).
  */
 export async function changes(db: Database, options: ChangesOptions = {}): Promise<ChangesResult> {
   if (typeof options !== 'object' || options === null)
@@ -93,6 +96,14 @@ export async function changes(db: Database, options: ChangesOptions = {}): Promi
   }
   const defs = await tablesToRead(db, options.tables);
   if (defs.length === 0) return { changes: [], cursor: since };
+  // Restored from a cluster ahead of this one, or given a cursor from one, the horizon would hide
+  // versions or skip new ones.
+  await refuseTxIdsAhead(
+    db,
+    'changes',
+    defs.map((d) => d.name),
+    since,
+  );
   const rows = await db.run<{ table_name: string; row: string }>(
     changesSql(db.schema, defs),
     [since ?? '0', limit],

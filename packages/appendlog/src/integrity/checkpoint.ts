@@ -14,6 +14,7 @@ import {
   streamLeaves,
 } from './leaves.js';
 import { MerkleAccumulator } from './merkle.js';
+import { refuseTxIdsAhead } from './tx-ids-ahead.js';
 
 /** Options of `db.checkpoint()`. */
 export interface CheckpointOptions {
@@ -30,7 +31,8 @@ const CHUNK = 1024;
  * Takes a checkpoint (docs/spec.md §7): the RFC 9162 tree over every version below the snapshot's
  * transaction horizon, stored in the catalog with the leaf data it adds, and returned as JSON to
  * keep outside the database. Refuses (IntegrityError) when the log no longer extends the
- * previous checkpoint.
+ * previous checkpoint, and (TransactionIdsAheadError) when the log holds transaction ids this
+ * cluster has not reached: restored from another cluster without the step of docs/operations.md.
  */
 export async function takeCheckpoint(db: Database, options: CheckpointOptions = {}): Promise<Checkpoint> {
   const key = options.signKey === undefined ? undefined : signingKey(options.signKey);
@@ -45,6 +47,12 @@ export async function takeCheckpoint(db: Database, options: CheckpointOptions = 
       `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.checkpoint'), pg_catalog.hashtext($1))`,
       [tx.schema],
     );
+    const tables = await existingLogs(
+      tx,
+      (await recordedTables(tx)).map((t) => t.table),
+    );
+    // Restored from a cluster ahead of this one, later checkpoints could not extend this one.
+    await refuseTxIdsAhead(tx, 'checkpoint', tables);
     const previous = await storedCheckpoint(tx);
     const horizon = await snapshotHorizon(tx);
     if (previous !== null && BigInt(horizon) < BigInt(previous.horizon)) {
@@ -52,10 +60,6 @@ export async function takeCheckpoint(db: Database, options: CheckpointOptions = 
         `the transaction horizon ${horizon} is below the previous checkpoint's (${previous.horizon})`,
       );
     }
-    const tables = await existingLogs(
-      tx,
-      (await recordedTables(tx)).map((t) => t.table),
-    );
     const acc = new MerkleAccumulator();
     const prevSize = previous?.treeSize ?? 0;
     let prefixRoot: string | null = null;

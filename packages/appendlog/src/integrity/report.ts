@@ -50,6 +50,21 @@ export interface VerifyFailure {
   detail: string;
 }
 
+/**
+ * Something that does not make the data fail verification but needs an operator: `tx_ids_ahead`,
+ * a log restored from a cluster whose transaction ids are ahead of this one's, on which `changes`
+ * and `checkpoint` refuse until the cluster is moved past them (docs/operations.md).
+ *
+ * @example
+ * for (const w of (await db.verify()).warnings ?? []) console.warn(`${w.table}: ${w.detail}`);
+ */
+export interface VerifyWarning {
+  table: string | null;
+  problem: 'tx_ids_ahead';
+  /** A sentence for people, with what to do. */
+  detail: string;
+}
+
 /** The consistency proof between a checkpoint and the log as it is now (RFC 9162 §2.1.4). */
 export interface ConsistencyReport {
   oldSize: number;
@@ -77,6 +92,8 @@ export interface VerifyResult {
   failures: VerifyFailure[];
   /** With `against`: the proof that the log extends the checkpoint. */
   consistency?: ConsistencyReport;
+  /** Present when there is one: the data verifies, but the database needs an operator. */
+  warnings?: VerifyWarning[];
 }
 
 /** Collects failures while a verification runs. */
@@ -84,6 +101,7 @@ export class Report {
   checked = 0;
   erased = 0;
   readonly failures: VerifyFailure[] = [];
+  readonly warnings: VerifyWarning[] = [];
 
   fail(
     table: string | null,
@@ -95,6 +113,10 @@ export class Report {
     this.failures.push({ table, entryId, version, problem, detail });
   }
 
+  warn(table: string | null, problem: VerifyWarning['problem'], detail: string): void {
+    this.warnings.push({ table, problem, detail });
+  }
+
   result(consistency?: ConsistencyReport): VerifyResult {
     const r: VerifyResult = {
       ok: this.failures.length === 0,
@@ -103,6 +125,7 @@ export class Report {
       failures: this.failures,
     };
     if (consistency !== undefined) r.consistency = consistency;
+    if (this.warnings.length > 0) r.warnings = this.warnings;
     return r;
   }
 }

@@ -47,7 +47,7 @@ export async function verifyAgainst(
       null,
       null,
       'checkpoint_invalid',
-      `the checkpoint's horizon ${cp.horizon} is ahead of this database's (${horizon})`,
+      `the checkpoint's horizon ${cp.horizon} is ahead of this database's (${horizon}); restored from another cluster, this database needs the step of docs/operations.md, "Restore into another cluster"`,
     );
     horizon = cp.horizon;
   }

@@ -40,6 +40,8 @@ export function formatReport(r: VerifyResult): string {
         : `checkpoint: the log is NOT a consistent extension of the checkpoint (${c.oldSize} versions)`,
     );
   }
+  for (const w of r.warnings ?? [])
+    lines.push(`WARNING ${w.table ?? '(schema)'}: ${w.problem} — ${w.detail}`);
   if (r.ok) {
     lines.unshift(`intact: ${versions}, no failure`);
     return lines.join('\n');

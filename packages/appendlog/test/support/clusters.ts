@@ -1,0 +1,149 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createConnection } from 'node:net';
+
+/** The PostgreSQL major version of the throwaway clusters, and where its programs are. */
+export const PG_VERSION = '15';
+export const PG_BIN = `/usr/lib/postgresql/${PG_VERSION}/bin`;
+/** Ports the throwaway clusters may use; 5432 is the shared cluster's and is never touched. */
+const PORTS = [5433, 5434, 5435, 5436, 5437, 5438, 5439];
+
+/** The result of a program run to its end. */
+export interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a program to its end; never throws for a non-zero exit (the caller asserts on `code`). */
+export function run(program: string, args: readonly string[]): Run {
+  const r = spawnSync(program, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Runs a program and throws with its output unless it exits 0. */
+export function runOk(program: string, args: readonly string[]): string {
+  const r = run(program, args);
+  if (r.code !== 0) throw new Error(`${program} ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
+  return r.stdout;
+}
+
+/**
+ * Why throwaway clusters cannot be made here, or null when they can: they need Debian's
+ * postgresql-common (`pg_createcluster`), the server programs of {@link PG_VERSION}, and root
+ * (clusters belong to `postgres`, and `pg_resetwal` runs as their owner through `runuser`).
+ */
+export function clusterToolsMissing(): string | null {
+  for (const program of ['pg_createcluster', 'pg_ctlcluster', 'pg_dropcluster', 'pg_lsclusters', 'runuser']) {
+    if (spawnSync('sh', ['-c', `command -v ${program}`]).status !== 0) return `${program} is not installed`;
+  }
+  if (!existsSync(`${PG_BIN}/pg_resetwal`)) return `${PG_BIN}/pg_resetwal is missing`;
+  if (process.getuid?.() !== 0) return 'making clusters needs root';
+  return null;
+}
+
+/** The ports PostgreSQL clusters of this machine are configured for. */
+function configuredPorts(): Set<number> {
+  const out = runOk('pg_lsclusters', ['-h']);
+  return new Set(out.split('\n').flatMap((line) => (line.trim() ? [Number(line.split(/\s+/)[2])] : [])));
+}
+
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+async function freePort(): Promise<number> {
+  const taken = configuredPorts();
+  for (const port of PORTS) if (!taken.has(port) && !(await listening(port))) return port;
+  throw new Error(`no free port among ${PORTS.join(', ')} for a throwaway cluster`);
+}
+
+/** A PostgreSQL cluster of its own, made with pg_createcluster; `drop` removes every trace. */
+export class Cluster {
+  private constructor(
+    readonly name: string,
+    readonly port: number,
+    readonly dataDir: string,
+  ) {}
+
+  /**
+   * Creates a cluster (trust authentication on 127.0.0.1, small buffers). With `epoch`, its
+   * transaction id epoch is set by pg_resetwal before its first start, so its transaction ids
+   * (xid8) begin at `epoch`·2^32.
+   */
+  static async create(name: string, options: { epoch?: bigint } = {}): Promise<Cluster> {
+    const port = await freePort();
+    runOk('pg_createcluster', [
+      PG_VERSION,
+      name,
+      '--port',
+      String(port),
+      '-o',
+      'shared_buffers=16MB',
+      '-o',
+      'max_connections=30',
+      '--',
+      '--auth=trust',
+    ]);
+    const line = runOk('pg_lsclusters', ['-h', PG_VERSION, name]).trim();
+    const cluster = new Cluster(name, port, line.split(/\s+/)[5]!);
+    if (options.epoch !== undefined) cluster.resetEpoch(options.epoch);
+    cluster.start();
+    return cluster;
+  }
+
+  url(database: string, user = 'postgres'): string {
+    return `postgres://${user}@127.0.0.1:${this.port}/${database}`;
+  }
+
+  /** `-h … -p … -U postgres`, for the client programs. */
+  get connectionArgs(): string[] {
+    return ['-h', '127.0.0.1', '-p', String(this.port), '-U', 'postgres'];
+  }
+
+  start(): void {
+    runOk('pg_ctlcluster', ['--skip-systemctl-redirect', PG_VERSION, this.name, 'start']);
+  }
+
+  stop(): void {
+    runOk('pg_ctlcluster', ['--skip-systemctl-redirect', PG_VERSION, this.name, 'stop']);
+  }
+
+  /** `pg_resetwal --epoch`, as the cluster's owner; the cluster must be stopped. */
+  resetEpoch(epoch: bigint): void {
+    runOk('runuser', [
+      '-u',
+      'postgres',
+      '--',
+      `${PG_BIN}/pg_resetwal`,
+      `--epoch=${epoch}`,
+      '-D',
+      this.dataDir,
+    ]);
+  }
+
+  /** Runs SQL with psql as postgres, stopping at the first error; returns the unaligned output. */
+  psql(database: string, sql: string): string {
+    return runOk(`${PG_BIN}/psql`, [
+      ...this.connectionArgs,
+      '-d',
+      database,
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-Atc',
+      sql,
+    ]);
+  }
+
+  drop(): void {
+    run('pg_dropcluster', ['--stop', PG_VERSION, this.name]);
+  }
+}
