@@ -8,5 +8,5 @@ import { perTable } from './statement-cache.js';
  */
 export const appendSql = perTable(
   (def, schema): string =>
-    `SELECT ${versionProjection(def)} FROM ${tableObjects(schema, def.name).append}($1, $2, $3, $4, $5, $6::jsonb, $7::jsonb) l`,
+    `SELECT ${versionProjection(def)} FROM ${tableObjects(schema, def.name).append}($1::text, $2::uuid, $3::integer, $4::text, $5::text, $6::jsonb, $7::jsonb) l`,
 );
