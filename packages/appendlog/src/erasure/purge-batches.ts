@@ -72,6 +72,11 @@ export async function previewDue(
   }));
 }
 
+/**
+ * One batch, one transaction: takes up to `n` due entries and redacts them. `taken` can exceed
+ * `erased.length` when another purge erased some of them between this statement's snapshot and
+ * its row locks (their `<table>_redact` returns 0): only `taken < n` means nothing more is due.
+ */
 export async function eraseBatch(
   db: Database,
   table: string,
@@ -79,7 +84,7 @@ export async function eraseBatch(
   n: number,
   batch: number,
   hooks: PurgeHooks,
-): Promise<PurgedEntry[]> {
+): Promise<{ taken: number; erased: PurgedEntry[] }> {
   const redact = erasureObjects(tableObjects(db.schema, table)).redact;
   return db.transaction(async (tx) => {
     const due = await tx.run<{ entry_id: string }>(dueSql(db, table, { capped: true, lock: true }), [now, n]);
@@ -94,13 +99,14 @@ export async function eraseBatch(
         ORDER BY seq`,
       [table],
     );
-    return done.map((r) => ({
+    const erased = done.map((r) => ({
       table,
       entryId: r.entry_id,
       reason: r.reason,
       dueAt: new Date(r.due_at),
       versions: Number(r.versions),
     }));
+    return { taken: due.length, erased };
   });
 }
 

@@ -82,10 +82,10 @@ export async function runPurge(
       }
       for (let batch = 0; remaining > 0; batch++) {
         const n = Math.min(batchSize, remaining);
-        const erased = await eraseBatch(db, table, now, n, batch, hooks);
+        const { taken, erased } = await eraseBatch(db, table, now, n, batch, hooks);
         result.erased.push(...erased);
         remaining -= erased.length;
-        if (erased.length < n) break;
+        if (taken < n) break;
       }
     }
     if (remaining <= 0 && !result.more) {
