@@ -242,7 +242,10 @@ export class Table<C extends ColumnMap> {
       if (entryId !== undefined) row.entry_id = checkEntryId(entryId, `rows[${index}].entryId`);
       for (const [c, v] of fields) row[c.sqlName] = v;
       let group = groups.get(key);
-      if (!group) groups.set(key, (group = { given, items: [] }));
+      if (!group) {
+        group = { given, items: [] };
+        groups.set(key, group);
+      }
       group.items.push({ index, row });
     });
     const out: Version<RowData<C>>[] = new Array(rows.length);
