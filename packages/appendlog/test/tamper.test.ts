@@ -6,6 +6,7 @@ import type { TableDef } from '../src/schema/table.js';
 import { canonicalContentSql, versionHashSql } from '../src/sql/canonical.js';
 import { tableObjects } from '../src/sql/names.js';
 import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { headFromLog } from './support/head-from-log.js';
 import { waitForHorizon } from './support/horizon.js';
 import { addresses, kitchen } from './support/tables.js';
 
@@ -264,33 +265,6 @@ const one = (kind: string, r: Row): Touched => ({
 const log = (schema: string, table: string) => tableObjects(schema, table).log;
 const head = (schema: string, table: string) => tableObjects(schema, table).head;
 
-/**
- * Makes the head hold version `version` of the entry as the log now has it, whole: what a
- * consistent rewrite must do too, since the head keeps a copy of the latest version.
- */
-async function headFromLog(tx: Database, schema: string, table: string, entry: string, version: number) {
-  const copied = [
-    'version',
-    'op',
-    'recorded_at',
-    'tx_id',
-    'actor',
-    'reason',
-    'meta',
-    'hash',
-    'parent_hash',
-    'redacted_at',
-    'seq',
-    ...DEFS[table]!.columns.map((c) => `"${c.sqlName}"`),
-  ];
-  await tx.query(
-    `UPDATE ${head(schema, table)} h SET ${copied.map((c) => `${c} = x.${c}`).join(', ')},
-            deleted = x.op IN ('delete', 'forget')
-       FROM ${log(schema, table)} x WHERE x.entry_id = h.entry_id AND h.entry_id = $1 AND x.version = $2`,
-    [entry, version],
-  );
-}
-
 const EDITS: Record<string, string[]> = {
   addresses: [
     `name = name || '!'`,
@@ -445,7 +419,7 @@ const TAMPER: Record<string, Tamper> = {
         [r.entry, v],
       );
     }
-    await headFromLog(tx, schema, r.table, r.entry, r.last);
+    await headFromLog(tx, schema, r.table, DEFS[r.table]!.columns, r.entry);
     const check = await tx.verify({ tables: [r.table] });
     if (!check.ok) throw new Error(`the rewrite should be consistent: ${JSON.stringify(check.failures)}`);
     const versions = [];
@@ -472,7 +446,7 @@ const TAMPER: Record<string, Tamper> = {
       `UPDATE ${l} x SET hash = ${versionHashSql(schema, r.table, 'x')} WHERE x.entry_id = $1 AND x.version = $2`,
       [r.entry, r.last + 1],
     );
-    await headFromLog(tx, schema, r.table, r.entry, r.last + 1);
+    await headFromLog(tx, schema, r.table, DEFS[r.table]!.columns, r.entry, r.last + 1);
     const check = await tx.verify({ tables: [r.table] });
     if (!check.ok) throw new Error(`the forgery should be consistent: ${JSON.stringify(check.failures)}`);
     return {
