@@ -62,11 +62,11 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
       }
       // Even inside a transaction that has just recorded (and so redacted) another due entry.
       // (On the head, a live entry takes it as an update, which its required holder refuses.)
-      const head = entry === live ? 'invalid_input' : 'invalid_state';
-      for (const [sql, code] of [
+      const attempts: Array<[string, string]> = [
         [mimic(), 'append_only'],
-        [mimicHead, head],
-      ]) {
+        [mimicHead, entry === live ? 'invalid_input' : 'invalid_state'],
+      ];
+      for (const [sql, code] of attempts) {
         await expect(
           db.transaction(async (tx) => {
             await tx.query(`INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('cards', $1)`, [
@@ -183,7 +183,7 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
     expect(await db.query('SELECT holder, pin FROM cards_head WHERE entry_id = $1', [v.entryId])).toEqual([
       { holder: null, pin: null },
     ]);
-    expect(await db.verify({ table: 'cards' })).toMatchObject({ ok: true, failures: [] });
+    expect(await db.verify({ tables: ['cards'] })).toMatchObject({ ok: true, failures: [] });
   });
 
   it('the view never reaches a forgotten entry, and never redacts a live one', async () => {
