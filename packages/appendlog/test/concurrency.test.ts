@@ -93,15 +93,18 @@ describePostgres('concurrent writers on one entry', () => {
     expect(conflicts).toBeGreaterThan(0);
   });
 
-  it('concurrent raw UPDATEs through the view never fork the chain', async () => {
-    const first = await t.db.table(counters).insert({ label: 'view', a: 0 });
+  it.each([
+    ['the view', 'counters'],
+    ['the head', 'counters_head'],
+  ])('concurrent raw UPDATEs through %s never fork the chain', async (_, target) => {
+    const first = await t.db.table(counters).insert({ label: target, a: 0 });
     let ok = 0;
     let conflicts = 0;
     await Promise.all(
       handles.slice(0, 8).map(async (db) => {
         for (let i = 0; i < 10; i++) {
           try {
-            await db.query('UPDATE counters SET a = a + 1 WHERE entry_id = $1', [first.entryId]);
+            await db.query(`UPDATE ${target} SET a = a + 1 WHERE entry_id = $1`, [first.entryId]);
             ok++;
           } catch (err) {
             if (!isAppendLogError(err) || err.code !== 'version_conflict') throw err;
@@ -115,5 +118,6 @@ describePostgres('concurrent writers on one entry', () => {
     // a = a + 1 read a stale a in every conflicting statement; those were refused, so a counts the successes.
     expect(latest.data.a).toBe(ok);
     expect(latest.version).toBe(ok + 1);
+    expect(await t.db.table(counters).verify(first.entryId)).toMatchObject({ ok: true, checked: ok + 1 });
   });
 });

@@ -7,9 +7,11 @@ import { describeEngines, describePostgres, postgres, rawPool, type TestDb } fro
 
 const cards = table('cards', { holder: c.text().notNull(), pin: c.text() });
 
-/** The exact redaction the purge performs, written by hand. */
+/** The exact redaction the purge performs on the log, written by hand. */
 const mimic = (extra = '') =>
   `UPDATE cards_log SET holder = NULL, pin = NULL, salt = NULL, redacted_at = now()${extra} WHERE entry_id = $1`;
+/** And on the head's copy of the latest version. */
+const mimicHead = `UPDATE cards_head SET holder = NULL, pin = NULL WHERE entry_id = $1`;
 
 describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
   let t: TestDb;
@@ -29,6 +31,14 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
         [entryId],
       )
     )[0]!.n;
+  /** The head's copy: still holding the pin, not redacted. */
+  const headIntact = async (entryId: string) =>
+    (
+      await db.query<{ ok: boolean }>(
+        'SELECT pin IS NOT NULL AND redacted_at IS NULL AS ok FROM cards_head WHERE entry_id = $1',
+        [entryId],
+      )
+    )[0]!.ok;
 
   it('a hand-written redaction UPDATE is refused for live, pending and even due entries', async () => {
     const wallet = db.table(cards);
@@ -46,18 +56,42 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
         `UPDATE cards_log SET pin = NULL WHERE entry_id = $1`,
         `UPDATE cards_log SET redacted_at = now() WHERE entry_id = $1`,
         `DELETE FROM cards_log WHERE entry_id = $1`,
+        `DELETE FROM cards_head WHERE entry_id = $1`,
       ]) {
         await expect(db.query(sql, [entry.entryId]), sql).rejects.toMatchObject({ code: 'append_only' });
       }
       // Even inside a transaction that has just recorded (and so redacted) another due entry.
-      await expect(
-        db.transaction(async (tx) => {
-          await tx.query(`INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('cards', $1)`, [
-            other.entryId,
-          ]);
-          await tx.query(mimic(), [entry.entryId]);
-        }),
-      ).rejects.toMatchObject({ code: 'append_only' });
+      // (On the head, a live entry takes it as an update, which its required holder refuses.)
+      const attempts: Array<[string, string]> = [
+        [mimic(), 'append_only'],
+        [mimicHead, entry === live ? 'invalid_input' : 'invalid_state'],
+      ];
+      for (const [sql, code] of attempts) {
+        await expect(
+          db.transaction(async (tx) => {
+            await tx.query(`INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('cards', $1)`, [
+              other.entryId,
+            ]);
+            await tx.query(sql, [entry.entryId]);
+          }),
+          sql,
+        ).rejects.toMatchObject({ code });
+      }
+    }
+    // The head's copy of a forgotten entry: an UPDATE that nulls its columns, outside an erasure
+    // of that entry, is a write like any other, and a forgotten entry takes none.
+    for (const entry of [pending, due]) {
+      for (const sql of [
+        mimicHead,
+        `UPDATE cards_head SET holder = NULL, pin = NULL, redacted_at = now() WHERE entry_id = $1`,
+        `UPDATE cards_head SET pin = NULL WHERE entry_id = $1`,
+        `UPDATE cards_head SET holder = NULL, pin = NULL, version = version + 1, tx_id = NULL WHERE entry_id = $1`,
+      ]) {
+        await expect(db.query(sql, [entry.entryId]), sql).rejects.toMatchObject({ code: 'invalid_state' });
+      }
+    }
+    for (const sql of ['TRUNCATE cards_log', 'TRUNCATE cards_head']) {
+      await expect(db.query(sql), sql).rejects.toMatchObject({ code: 'append_only' });
     }
     // Nor can the internal row function be called directly.
     await expect(db.query('SELECT cards_erase_rows($1, now())', [due.entryId])).rejects.toMatchObject({
@@ -67,6 +101,7 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
     expect(await intact(pending.entryId)).toBe(2);
     expect(await intact(due.entryId)).toBe(2);
     expect(await intact(other.entryId)).toBe(2);
+    for (const entry of [live, pending, due]) expect(await headIntact(entry.entryId)).toBe(true);
   });
 
   it('the guard checks the redaction itself: a trigger-issued UPDATE without a record, or a wrong shape, fails', async () => {
@@ -85,7 +120,19 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
     await expect(db.query('INSERT INTO sneak VALUES ($1)', [v.entryId])).rejects.toMatchObject({
       code: 'append_only',
     });
+    // The same for the head's copy: without the entry's erasure record, no trigger may null it.
+    await db.exec(`
+      CREATE OR REPLACE FUNCTION sneak_redact() RETURNS trigger LANGUAGE plpgsql AS $fn$
+      BEGIN
+        UPDATE cards_head SET holder = NULL, pin = NULL WHERE entry_id = NEW.entry_id;
+        RETURN NULL;
+      END $fn$;`);
+    await expect(db.query('INSERT INTO sneak VALUES ($1)', [v.entryId])).rejects.toMatchObject({
+      code: 'invalid_state',
+    });
     // The purge path with a row function that changes more (or less) than the content: refused.
+    // (The purge calls it with search_path pinned to pg_catalog, so it names its schema.)
+    const s = `"${t.schema}"`;
     const original = erasureTableDdl(tableObjects(t.schema, 'cards'), cards.columns);
     for (const set of [
       'holder = NULL, pin = NULL, salt = NULL, redacted_at = p_at, reason = NULL',
@@ -97,17 +144,47 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
       // Qualified, like the generated one: it runs on the erasure trigger's search_path (pg_catalog).
       await db.exec(`CREATE OR REPLACE FUNCTION cards_erase_rows(p_entry_id uuid, p_at timestamptz) RETURNS integer
         LANGUAGE plpgsql AS $fn$ DECLARE n integer; BEGIN
-          UPDATE ${tableObjects(t.schema, 'cards').log} SET ${set} WHERE entry_id = p_entry_id;
-          GET DIAGNOSTICS n = ROW_COUNT; RETURN n;
+          UPDATE ${s}.cards_log SET ${set} WHERE entry_id = p_entry_id; GET DIAGNOSTICS n = ROW_COUNT; RETURN n;
         END $fn$`);
       await expect(db.query('SELECT cards_redact($1)', [v.entryId]), set).rejects.toMatchObject({
         code: 'append_only',
       });
     }
+    // Nor can it use its one head UPDATE for anything but nulling the content: the rest is kept.
+    await db.exec(`CREATE OR REPLACE FUNCTION cards_erase_rows(p_entry_id uuid, p_at timestamptz) RETURNS integer
+      LANGUAGE plpgsql AS $fn$ DECLARE n integer; BEGIN
+        UPDATE ${s}.cards_log SET holder = NULL, pin = NULL, salt = NULL, redacted_at = p_at
+         WHERE entry_id = p_entry_id AND redacted_at IS NULL;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        UPDATE ${s}.cards_head SET holder = NULL, pin = NULL, reason = 'forged', hash = '\\x00'
+         WHERE entry_id = p_entry_id;
+        RETURN n;
+      END $fn$`);
+    const w = await wallet.insert({ holder: 'Kept Shape', pin: '8889' });
+    const forgotten = await wallet.forget(w.entryId, { reason: 'GDPR', after: '0 seconds' });
+    expect(await db.query('SELECT cards_redact($1) AS n', [w.entryId])).toEqual([{ n: 2 }]);
+    const [head] = await db.query<Record<string, unknown>>(
+      `SELECT holder, pin, reason, version, encode(hash, 'hex') AS hash, redacted_at IS NOT NULL AS redacted
+         FROM cards_head WHERE entry_id = $1`,
+      [w.entryId],
+    );
+    expect(head).toEqual({
+      holder: null,
+      pin: null,
+      reason: 'GDPR',
+      version: 2,
+      hash: forgotten.hash,
+      redacted: true,
+    });
     await db.exec(original);
     expect(await intact(v.entryId)).toBe(2);
+    expect(await headIntact(v.entryId)).toBe(true);
     expect(await db.query('SELECT cards_redact($1) AS n', [v.entryId])).toEqual([{ n: 2 }]);
     expect(await intact(v.entryId)).toBe(0);
+    expect(await db.query('SELECT holder, pin FROM cards_head WHERE entry_id = $1', [v.entryId])).toEqual([
+      { holder: null, pin: null },
+    ]);
+    expect(await db.verify({ tables: ['cards'] })).toMatchObject({ ok: true, failures: [] });
   });
 
   it('the view never reaches a forgotten entry, and never redacts a live one', async () => {
@@ -125,11 +202,20 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
     });
     const live = await wallet.insert({ holder: 'Still Live', pin: '5555' });
     await db.query(`UPDATE cards SET pin = NULL WHERE entry_id = $1`, [live.entryId]);
+    // Nor does the head: setting redacted_at there appends an ordinary update, not redacted.
+    await db.query(`UPDATE cards_head SET pin = '5556', redacted_at = now() WHERE entry_id = $1`, [
+      live.entryId,
+    ]);
     expect((await wallet.history(live.entryId)).map((x) => [x.op, x.data.pin, x.redactedAt])).toEqual([
       ['insert', '5555', null],
       ['update', null, null],
+      ['update', '5556', null],
+    ]);
+    expect(await db.query('SELECT redacted_at FROM cards_head WHERE entry_id = $1', [live.entryId])).toEqual([
+      { redacted_at: null },
     ]);
     expect(await intact(v.entryId)).toBe(2);
+    expect(await headIntact(v.entryId)).toBe(true);
   });
 
   it('an erasure record is what the log says, whatever the INSERT claims, and cannot be changed', async () => {
@@ -217,9 +303,15 @@ describePostgres('erasure: an application role cannot erase', () => {
       'SELECT cards_erase_rows($1, now())',
       mimic(),
       `INSERT INTO appendlog_erasures (table_name, entry_id) VALUES ('cards', $1)`,
+      `DELETE FROM cards_head WHERE entry_id = $1`,
+      `INSERT INTO cards_log (entry_id, version, op, recorded_at, tx_id, content_hash, hash, holder)
+       SELECT entry_id, version + 1, 'update', now(), tx_id, hash, hash, 'x' FROM cards_head WHERE entry_id = $1`,
     ]) {
       await expect(app.query(sql, [v.entryId]), sql).rejects.toMatchObject({ code: '42501' });
     }
+    await expect(app.query('TRUNCATE cards_head')).rejects.toMatchObject({ code: '42501' });
+    // The app may update the head (that is how raw SQL writes), but not null a forgotten entry's copy.
+    await expect(app.query(mimicHead, [v.entryId])).rejects.toMatchObject({ code: 'invalid_state' });
     await expect(app.purge()).rejects.toMatchObject({ code: 'invalid_usage' });
     expect((await app.purge({ dryRun: true })).erased.map((e) => e.entryId)).toEqual([v.entryId]);
     const [row] = await app.query<{ n: number }>(
@@ -227,6 +319,9 @@ describePostgres('erasure: an application role cannot erase', () => {
       [v.entryId],
     );
     expect(row!.n).toBe(4);
+    expect(await app.query('SELECT holder, pin FROM cards_head WHERE entry_id = $1', [v.entryId])).toEqual([
+      { holder: 'App Made', pin: '7777' },
+    ]);
 
     // The owner's purge erases it.
     expect((await t.db.purge()).erased.map((e) => e.entryId)).toEqual([v.entryId]);

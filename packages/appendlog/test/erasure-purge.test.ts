@@ -20,6 +20,18 @@ const logText = async (db: Database, name: string, entryId?: string) =>
       entryId ? [entryId] : [],
     )
   ).map((r) => r.t);
+/** The head's rows as text: it holds a copy of each entry's latest version. */
+const headText = async (db: Database, name: string) =>
+  (await db.query<{ t: string }>(`SELECT h::text AS t FROM ${name}_head h ORDER BY created_at`)).map(
+    (r) => r.t,
+  );
+/** How many times each of a table's log and head was vacuumed. */
+const vacuums = async (db: Database, name: string) =>
+  db.query<{ relname: string; n: number }>(
+    `SELECT relname, vacuum_count::int AS n FROM pg_stat_user_tables
+      WHERE relid IN ($1::regclass, $2::regclass) ORDER BY relname`,
+    [`"${db.schema}".${name}_head`, `"${db.schema}".${name}_log`],
+  );
 
 describeEngines('erasure: the purge batch', (engine) => {
   let t: TestDb;
@@ -49,6 +61,9 @@ describeEngines('erasure: the purge batch', (engine) => {
     const personal = ['Thor Odinson', '+47 99 88 77 66', 'thor@asgard.example', '1970-05-17'];
     expect((await logText(db, 'people', v1.entryId)).join('\n')).toContain('Thor Odinson');
 
+    expect((await headText(db, 'people')).join('\n')).toContain('Thor Odinson');
+    const vacuumedBefore = await vacuums(db, 'people');
+
     const checkpoint = await db.checkpoint();
     const result = await db.purge();
     expect(result.erased).toEqual([
@@ -61,9 +76,14 @@ describeEngines('erasure: the purge batch', (engine) => {
       },
     ]);
     expect(result.vacuumed).toEqual(['people']);
+    // Both hold the data: the log its versions, the head its copy of the latest. Both lose the old
+    // row versions that the purge's UPDATEs left behind.
+    expect((await vacuums(db, 'people')).map((v) => [v.relname, v.n])).toEqual(
+      vacuumedBefore.map((v) => [v.relname, v.n + 1]),
+    );
 
     // No column of any version holds the personal data: search the rows' full text output.
-    const rows = await logText(db, 'people');
+    const rows = [...(await logText(db, 'people')), ...(await headText(db, 'people'))];
     for (const value of personal) {
       expect(rows.filter((r) => r.includes(value))).toEqual([]);
     }
@@ -303,19 +323,25 @@ describePostgres('erasure: what a purge cannot reach', () => {
     await vault.forget(v.entryId, { reason: 'account closed', after: '0 seconds' });
     const pool = rawPool(1);
     const old = await pool.connect();
+    // The log's versions, then the head's copy of the latest.
     const read = async () =>
-      (await old.query(`SELECT pin FROM "${t.schema}".pins_log WHERE entry_id = $1`, [v.entryId])).rows.map(
-        (r) => r.pin,
-      );
+      (
+        await old.query(
+          `SELECT pin FROM (SELECT pin, seq FROM "${t.schema}".pins_log WHERE entry_id = $1
+                            UNION ALL SELECT pin, NULL FROM "${t.schema}".pins_head WHERE entry_id = $1) x
+            ORDER BY seq NULLS LAST`,
+          [v.entryId],
+        )
+      ).rows.map((r) => r.pin);
     try {
       // A snapshot taken before the purge: VACUUM must keep the row versions it can see.
       await old.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
-      expect(await read()).toEqual(['9090', '9090']);
+      expect(await read()).toEqual(['9090', '9090', '9090']);
       const result = await t.db.purge();
       expect(result).toMatchObject({ erased: [{ entryId: v.entryId }], vacuumed: ['pins'] });
-      expect(await read()).toEqual(['9090', '9090']);
+      expect(await read()).toEqual(['9090', '9090', '9090']);
       await old.query('COMMIT');
-      expect(await read()).toEqual([null, null]);
+      expect(await read()).toEqual([null, null, null]);
     } finally {
       old.release();
       await pool.end();

@@ -38,10 +38,16 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
         [JSON.stringify({ columns: v1Columns })],
       );
     });
-    const book = db.table(legacyV1);
-    const v = await book.insert({ name: 'Old', city: 'Before' });
-    await book.update(v.entryId, { city: 'Still before' });
-    entryId = v.entryId;
+    // Written the way 0.1.0 wrote: through its append function, which inserted into the log.
+    const [v] = await db.query<{ entry_id: string }>(
+      `SELECT entry_id::text FROM legacy_append('insert', NULL, NULL, NULL, NULL, NULL, $1)`,
+      [JSON.stringify({ name: 'Old', city: 'Before' })],
+    );
+    entryId = v!.entry_id;
+    await db.query(`SELECT 1 FROM legacy_append('update', $1, 1, NULL, NULL, NULL, $2)`, [
+      entryId,
+      JSON.stringify({ city: 'Still before' }),
+    ]);
   });
   afterAll(() => t.close());
 
@@ -81,7 +87,15 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
     expect(result.statements).toHaveLength(2);
     expect(result.statements[0]).toContain('ADD COLUMN IF NOT EXISTS columns text[]');
     expect(result.statements[1]).toContain(`appendlog table code revision ${TABLE_CODE_REVISION}`);
+    // The storage moves to head-first with the code: the head now holds the latest version whole.
+    expect(result.statements[1]).toContain('RENAME COLUMN updated_at TO recorded_at');
     expect(await codeRevision()).toBe(TABLE_CODE_REVISION);
+    expect(
+      await db.query(
+        `SELECT h.version, h.op, h.name, h.city, h.tx_id = l.tx_id AND h.parent_hash = l.parent_hash AS same
+           FROM legacy_head h JOIN legacy_log l ON l.seq = h.seq`,
+      ),
+    ).toEqual([{ version: 2, op: 'update', name: 'Old', city: 'Still before', same: true }]);
     const cols = await db.query<{ attname: string }>(
       `SELECT attname FROM pg_attribute WHERE attrelid = 'appendlog_schema_history'::regclass AND attnum > 0 ORDER BY attnum`,
     );
@@ -111,12 +125,19 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
   });
 
   it('the upgraded code keeps the chain of versions written by the old code', async () => {
+    expect((await db.table(legacyV1).get(entryId))?.data).toEqual({ name: 'Old', city: 'Still before' });
     expect((await db.table(legacyV1).update(entryId, { city: 'Upgraded' })).version).toBe(3);
-    // The old storage keeps its CHECK on op; the new code refuses a bad op before it.
+    // The old write path, an INSERT into the log, is gone with the log's chain trigger: the row
+    // brings no version, time or hashes, and the log's NOT NULLs refuse it.
     await expect(
-      db.query(`INSERT INTO legacy_log (entry_id, op, name) VALUES ($1, 'rewrite', 'x')`, [entryId]),
+      db.query(`INSERT INTO legacy_log (entry_id, op, name) VALUES ($1, 'update', 'x')`, [entryId]),
     ).rejects.toMatchObject({ code: 'invalid_input' });
+    // The old storage keeps its CHECK on op; the head's chain trigger refuses a bad op before it.
+    await expect(
+      db.query(`UPDATE legacy_head SET op = 'rewrite' WHERE entry_id = $1`, [entryId]),
+    ).rejects.toMatchObject({ code: 'invalid_input', field: 'op' });
     expect(await verifyChain(db, 'legacy')).toEqual({ checked: 3, erased: 0, failures: [] });
+    expect(await db.verify()).toMatchObject({ ok: true, checked: 3, failures: [] });
   });
 
   it('extends the old table with a notNull column with a default; old versions still verify', async () => {
@@ -155,6 +176,9 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
   });
 
   it('the upgraded history is still append-only', async () => {
+    for (const sql of ['DELETE FROM legacy_head', 'TRUNCATE legacy_head', 'DELETE FROM legacy_log']) {
+      await expect(db.query(sql), sql).rejects.toMatchObject({ code: 'append_only' });
+    }
     await expect(db.query(`UPDATE appendlog_schema_history SET summary = 'x'`)).rejects.toMatchObject({
       code: 'append_only',
     });

@@ -6,6 +6,7 @@ import type { TableDef } from '../src/schema/table.js';
 import { canonicalContentSql, versionHashSql } from '../src/sql/canonical.js';
 import { tableObjects } from '../src/sql/names.js';
 import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { headFromLog } from './support/head-from-log.js';
 import { waitForHorizon } from './support/horizon.js';
 import { addresses, kitchen } from './support/tables.js';
 
@@ -379,11 +380,16 @@ const TAMPER: Record<string, Tamper> = {
     const edit = pick([
       `version = version + 1`,
       `deleted = NOT deleted`,
-      `updated_at = updated_at + interval '1 day'`,
+      `recorded_at = recorded_at + interval '1 day'`,
       `created_at = created_at - interval '1 day'`,
       `hash = pg_catalog.sha256(hash)`,
       `op = 'forget'`,
       `seq = seq + 100000`,
+      // The head's copy of the latest version: its own columns and its content.
+      HASH_EDITS[2]!,
+      `redacted_at = now()`,
+      ...META_EDITS.filter((e) => !/^(op|recorded_at) /.test(e)),
+      ...EDITS[r.table]!,
     ]);
     await tx.query(`UPDATE ${head(schema, r.table)} SET ${edit} WHERE entry_id = $1`, [r.entry]);
     // The head's created_at mirrors version 1, the rest the latest version.
@@ -413,10 +419,7 @@ const TAMPER: Record<string, Tamper> = {
         [r.entry, v],
       );
     }
-    await tx.query(
-      `UPDATE ${head(schema, r.table)} h SET hash = x.hash FROM ${l} x WHERE x.entry_id = h.entry_id AND x.version = h.version AND h.entry_id = $1`,
-      [r.entry],
-    );
+    await headFromLog(tx, schema, r.table, DEFS[r.table]!.columns, r.entry);
     const check = await tx.verify({ tables: [r.table] });
     if (!check.ok) throw new Error(`the rewrite should be consistent: ${JSON.stringify(check.failures)}`);
     const versions = [];
@@ -443,11 +446,7 @@ const TAMPER: Record<string, Tamper> = {
       `UPDATE ${l} x SET hash = ${versionHashSql(schema, r.table, 'x')} WHERE x.entry_id = $1 AND x.version = $2`,
       [r.entry, r.last + 1],
     );
-    await tx.query(
-      `UPDATE ${head(schema, r.table)} h SET version = x.version, seq = x.seq, op = x.op, hash = x.hash, updated_at = x.recorded_at
-         FROM ${l} x WHERE x.entry_id = h.entry_id AND x.version = $2 AND h.entry_id = $1`,
-      [r.entry, r.last + 1],
-    );
+    await headFromLog(tx, schema, r.table, DEFS[r.table]!.columns, r.entry, r.last + 1);
     const check = await tx.verify({ tables: [r.table] });
     if (!check.ok) throw new Error(`the forgery should be consistent: ${JSON.stringify(check.failures)}`);
     return {

@@ -218,13 +218,22 @@ describeEngines('verify: erased versions', (engine) => {
   });
   afterAll(() => t.close());
 
-  /** What the purge batch (issue 6) does to a forgotten entry, done here by hand as a superuser. */
-  const redact = (entryId: string, opts: { keepSalt?: boolean } = {}) =>
+  /**
+   * What the purge does to a forgotten entry, done here by hand as a superuser: every version in
+   * the log, and the head's copy of the latest one (unless `logOnly`).
+   */
+  const redact = (entryId: string, opts: { keepSalt?: boolean; logOnly?: boolean } = {}) =>
     db.transaction(async (tx) => {
       await tx.query('SET LOCAL session_replication_role = replica');
       await tx.query(
         `UPDATE "${db.schema}".addresses_log SET redacted_at = now(), name = NULL, city = NULL, tel = NULL
            ${opts.keepSalt ? '' : ', salt = NULL'} WHERE entry_id = $1`,
+        [entryId],
+      );
+      if (opts.logOnly) return;
+      await tx.query(
+        `UPDATE "${db.schema}".addresses_head SET redacted_at = now(), name = NULL, city = NULL, tel = NULL
+          WHERE entry_id = $1`,
         [entryId],
       );
     });
@@ -243,6 +252,26 @@ describeEngines('verify: erased versions', (engine) => {
     await redact(v.entryId);
     expect(await db.verify()).toEqual({ ok: true, checked: 4, erased: 3, failures: [] });
     expect(await book.verify(v.entryId)).toMatchObject({ ok: true, checked: 3, erased: 3 });
+
+    // The head keeps a copy of the latest version: redacting the log alone leaves the content
+    // there, and verify says so.
+    const half = await book.insert({ name: 'Half erased', tel: '+47 556' });
+    await book.forget(half.entryId, { reason: 'GDPR #13', after: '0 seconds' });
+    await redact(half.entryId, { logOnly: true });
+    const mismatch = await db.verify();
+    expect(mismatch.failures.map((f) => [f.entryId, f.version, f.problem])).toEqual([
+      [half.entryId, 2, 'head_mismatch'],
+    ]);
+    expect(mismatch.failures[0]!.detail).toContain('redacted_at, name, tel');
+    await db.transaction(async (tx) => {
+      await tx.query('SET LOCAL session_replication_role = replica');
+      await tx.query(
+        `UPDATE "${db.schema}".addresses_head h SET redacted_at = l.redacted_at, name = NULL, tel = NULL
+           FROM "${db.schema}".addresses_log l WHERE l.seq = h.seq AND h.entry_id = $1`,
+        [half.entryId],
+      );
+    });
+    expect(await db.verify()).toEqual({ ok: true, checked: 6, erased: 5, failures: [] });
 
     // A redaction outside erasure's rules is reported.
     await redact(kept.entryId, { keepSalt: true });
@@ -289,7 +318,7 @@ describeEngines('verify: reading the log', (engine) => {
     const k = db.table(kitchen);
     // Megabytes of versions, so that the stream is abandoned while the server is still sending.
     await db.query(
-      `INSERT INTO "${db.schema}".kitchen_log (op, label) SELECT 'insert', repeat('x', 2000) || i FROM generate_series(1, 3000) i`,
+      `INSERT INTO "${db.schema}".kitchen (label) SELECT repeat('x', 2000) || i FROM generate_series(1, 3000) i`,
     );
     const stop = new Error('enough');
     await expect(

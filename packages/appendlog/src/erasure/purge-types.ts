@@ -23,9 +23,9 @@ export interface PurgeOptions {
   /** Entries per transaction (default 100). Each batch commits on its own. */
   batchSize?: number;
   /**
-   * After erasing: `true` (default) runs `VACUUM (ANALYZE)` on each affected log, so the old row
-   * versions and their statistics go; `'full'` runs `VACUUM (FULL, ANALYZE)`, which rewrites the
-   * table into new files (an exclusive lock while it runs); `false` leaves it to autovacuum.
+   * After erasing: `true` (default) runs `VACUUM (ANALYZE)` on each affected log and head, so the
+   * old row versions and their statistics go; `'full'` runs `VACUUM (FULL, ANALYZE)`, which
+   * rewrites them into new files (an exclusive lock while it runs); `false` leaves it to autovacuum.
    */
   vacuum?: boolean | 'full';
 }
@@ -74,7 +74,7 @@ export interface PurgeResult {
   scheduled: ScheduledEntry[];
   /** Entries erased by this run. */
   erased: PurgedEntry[];
-  /** Log tables vacuumed afterwards. */
+  /** Tables whose log and head were vacuumed afterwards. */
   vacuumed: string[];
   /**
    * True when due entries remain after the run: `limit` stopped it, or another transaction (a

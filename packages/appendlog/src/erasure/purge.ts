@@ -31,7 +31,7 @@ function checkOptions(options: PurgeOptions): Required<Pick<PurgeOptions, 'batch
 /**
  * Runs due erasures: first forgets deleted entries past their table's retention, then, batch by
  * batch (each its own transaction), erases every forgotten entry whose due time has passed
- * through the database's `<table>_redact` function, then VACUUMs the affected logs.
+ * through the database's `<table>_redact` function, then VACUUMs the affected logs and heads.
  * Idempotent: an entry is erased once, with one catalog record; rerunning after a crash
  * finishes the job.
  */
@@ -99,7 +99,9 @@ export async function runPurge(
     const full = options.vacuum === 'full';
     for (const table of new Set(result.erased.map((e) => e.table))) {
       // VACUUM cannot run inside a transaction: it runs on the database handle, after the batches.
-      await db.exec(`VACUUM (${full ? 'FULL, ' : ''}ANALYZE) ${tableObjects(db.schema, table).log}`);
+      // The head too: it holds a copy of the latest version, which the purge nulled by an UPDATE.
+      const o = tableObjects(db.schema, table);
+      await db.exec(`VACUUM (${full ? 'FULL, ' : ''}ANALYZE) ${o.log}, ${o.head}`);
       result.vacuumed.push(table);
     }
   }
