@@ -46,8 +46,8 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "c0cbe84019ab2610",
-        "revision": 3,
+        "digest": "edf92a236f3cb0df",
+        "revision": 4,
       }
     `);
   });

@@ -18,7 +18,7 @@ describeEngines('hashes computed in SQL match the spec implementation', (engine)
   });
   afterAll(() => t.close());
 
-  it('for every version written through the library, the view and a raw log insert', async () => {
+  it('for every version written through the library, the view and raw writes of the head', async () => {
     const k = db.table(kitchen);
     const a = await k.insert(
       {
@@ -39,7 +39,23 @@ describeEngines('hashes computed in SQL match the spec implementation', (engine)
     await k.restore(a.entryId, { actor: 'carol' });
     await k.insert({ label: '' });
     await db.query(`UPDATE kitchen SET label = 'via view', active = false WHERE entry_id = $1`, [a.entryId]);
-    await db.query(`INSERT INTO kitchen_log (op, label, born) VALUES ('insert', 'raw', DATE '9999-12-31')`);
+    const [raw] = await db.query<{ entry_id: string }>(
+      `INSERT INTO kitchen_head (label, born) VALUES ('raw', DATE '9999-12-31') RETURNING entry_id`,
+    );
+    // An update that gives its own reason and meta, the rest from the settings; then one that declares.
+    await db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL appendlog.actor = 'dba'`);
+      await tx.query(
+        `UPDATE kitchen_head SET seen_at = '9999-12-31 23:59:59.999999+00', big = -9223372036854775808,
+                reason = 'raw head', meta = '{"b": [1, "2"], "a": {}}' WHERE entry_id = $1`,
+        [raw!.entry_id],
+      );
+    });
+    await db.query(
+      `UPDATE kitchen_head SET tx_id = NULL, version = 3, op = 'delete', actor = NULL, reason = 'raw delete', meta = NULL
+        WHERE entry_id = $1`,
+      [raw!.entry_id],
+    );
 
     const cols = kitchen.columns;
     const rows = await db.transaction(async (tx) => {
@@ -53,7 +69,14 @@ describeEngines('hashes computed in SQL match the spec implementation', (engine)
            FROM kitchen_log ORDER BY seq`,
       );
     });
-    expect(rows.length).toBe(7);
+    expect(rows.length).toBe(9);
+    expect(rows.at(-2)).toMatchObject({
+      op: 'update',
+      actor: 'dba',
+      reason: 'raw head',
+      meta: '{"a": {}, "b": [1, "2"]}',
+    });
+    expect(rows.at(-1)).toMatchObject({ op: 'delete', actor: null, reason: 'raw delete' });
     for (const r of rows) {
       const content = canonicalContent(
         cols.map(
@@ -76,6 +99,15 @@ describeEngines('hashes computed in SQL match the spec implementation', (engine)
         contentHash: ch,
       });
       expect(h.toString('hex')).toBe(r.hash);
+    }
+    // Each head holds its entry's latest version, hash included.
+    const heads = await db.query<{ entry_id: string; version: number; hash: string }>(
+      `SELECT entry_id::text, version, encode(hash, 'hex') AS hash FROM kitchen_head`,
+    );
+    expect(heads.length).toBe(3);
+    for (const head of heads) {
+      const latest = rows.filter((r) => r.entry_id === head.entry_id).at(-1)!;
+      expect([head.version, head.hash]).toEqual([Number(latest.version), latest.hash]);
     }
   });
 });

@@ -49,16 +49,18 @@ describeEngines('column defaults', (engine) => {
     expect(v.data).toEqual({ label: 'lib', ...DEFAULTS });
   });
 
-  it('INSERT INTO the view and a raw INSERT INTO the log get the same defaults', async () => {
+  it('INSERT INTO the view and a raw INSERT INTO the head get the same defaults', async () => {
     const [viaView] = await db.query<{ entry_id: string }>(
       `INSERT INTO gadgets (label) VALUES ('view') RETURNING entry_id`,
     );
-    const [viaLog] = await db.query<{ entry_id: string }>(
-      `INSERT INTO gadgets_log (op, label) VALUES ('insert', 'raw') RETURNING entry_id`,
+    const [viaHead] = await db.query<{ entry_id: string }>(
+      `INSERT INTO gadgets_head (label) VALUES ('raw') RETURNING entry_id`,
     );
     const book = db.table(gadgets);
     expect((await book.get(viaView!.entry_id))?.data).toEqual({ label: 'view', ...DEFAULTS });
-    expect((await book.get(viaLog!.entry_id))?.data).toEqual({ label: 'raw', ...DEFAULTS });
+    expect((await book.get(viaHead!.entry_id))?.data).toEqual({ label: 'raw', ...DEFAULTS });
+    // The version in the log holds them too: get reads the head, history the log.
+    expect((await book.history(viaHead!.entry_id))[0]?.data).toEqual({ label: 'raw', ...DEFAULTS });
   });
 
   it('an explicit null is a null, not the default (nullable columns); a value given wins', async () => {
@@ -95,6 +97,13 @@ describeEngines('column defaults', (engine) => {
     await expect(
       db.query(`UPDATE gadgets SET status = NULL WHERE entry_id = $1`, [v.entryId]),
     ).rejects.toMatchObject({ sqlState: '23514' });
+    await expect(
+      db.query(`INSERT INTO gadgets_head (label, status) VALUES ('z', NULL)`),
+    ).rejects.toMatchObject({ code: 'invalid_input', sqlState: '23514' });
+    await expect(
+      db.query(`UPDATE gadgets_head SET status = NULL WHERE entry_id = $1`, [v.entryId]),
+    ).rejects.toMatchObject({ sqlState: '23514' });
+    expect((await book.get(v.entryId))?.data.status).toBe('open');
   });
 
   it('a default holding quotes, backslashes and the dollar quote of function bodies is just text', async () => {
@@ -115,10 +124,10 @@ describeEngines('column defaults', (engine) => {
       `INSERT INTO quirky (label) VALUES ('v') RETURNING motto`,
     );
     expect(viaView?.motto).toBe(motto);
-    const [viaLog] = await db.query<{ motto: string }>(
-      `INSERT INTO quirky_log (op, label) VALUES ('insert', 'r') RETURNING motto`,
+    const [viaHead] = await db.query<{ motto: string }>(
+      `INSERT INTO quirky_head (label) VALUES ('r') RETURNING motto`,
     );
-    expect(viaLog?.motto).toBe(motto);
+    expect(viaHead?.motto).toBe(motto);
     expect(
       (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM gadgets_log'))[0]!.n,
     ).toBeGreaterThan(0);
@@ -143,10 +152,10 @@ describeEngines('column defaults', (engine) => {
       `INSERT INTO gadgets (label) VALUES ('view') RETURNING note`,
     );
     expect(viaView?.note).toBeNull();
-    const [viaLog] = await db.query<{ note: string | null }>(
-      `INSERT INTO gadgets_log (op, label) VALUES ('insert', 'raw') RETURNING note`,
+    const [viaHead] = await db.query<{ note: string | null }>(
+      `INSERT INTO gadgets_head (label) VALUES ('raw') RETURNING note`,
     );
-    expect(viaLog?.note).toBeNull();
+    expect(viaHead?.note).toBeNull();
     expect((await book.list({ where: { label: 'lib' } }))[0]?.data.note).toBe('plain');
   });
 

@@ -120,7 +120,7 @@ describeEngines('upgrade to head-first storage: a table made by code revision 3'
   it('the old write path, an INSERT into the log, is refused: only the head appends now', async () => {
     await expect(
       db.query(`INSERT INTO legacy3_log (entry_id, op, name) VALUES ($1, 'update', 'x')`, [ids.live]),
-    ).rejects.toMatchObject({ code: 'invalid_input' });
+    ).rejects.toMatchObject({ code: 'append_only', sqlState: 'AL001' });
     expect((await db.table(legacy3).history(ids.live)).length).toBe(4);
   });
 

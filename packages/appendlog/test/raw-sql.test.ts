@@ -70,12 +70,43 @@ describeEngines('raw SQL through the view', (engine) => {
     expect(last).toMatchObject({ op: 'delete', actor: 'ctx', reason: 'cleanup' });
   });
 
-  it('refuses setting system columns through the view', async () => {
-    const v = await db.table(addresses).insert({ name: 'Vali' });
+  it('refuses setting system columns through the view, and overwrites the times an update brings', async () => {
+    const book = db.table(addresses);
+    const v = await book.insert({ name: 'Vali' });
+    // An insert that brings its own version or times is refused: appendlog assigns them.
+    for (const sql of [
+      `INSERT INTO addresses (name, version) VALUES ('Vali', 2)`,
+      `INSERT INTO addresses (name, created_at) VALUES ('Vali', '2000-01-01')`,
+      `INSERT INTO addresses (name, updated_at) VALUES ('Vali', '2000-01-01')`,
+    ]) {
+      await expect(db.query(sql), sql).rejects.toMatchObject({ code: 'invalid_input', sqlState: 'AL005' });
+    }
+    // An update that names a version other than the current or the next one is a conflict.
     await expect(
       db.query('UPDATE addresses SET version = 9 WHERE entry_id = $1', [v.entryId]),
-    ).rejects.toMatchObject({ code: 'invalid_input' });
-    expect((await db.table(addresses).history(v.entryId)).length).toBe(1);
+    ).rejects.toMatchObject({ code: 'version_conflict', sqlState: '40001', expected: 8, actual: 1 });
+    await expect(
+      db.query(`UPDATE addresses SET entry_id = gen_random_uuid() WHERE entry_id = $1`, [v.entryId]),
+    ).rejects.toMatchObject({ code: 'invalid_input', field: 'entry_id' });
+    expect((await book.history(v.entryId)).length).toBe(1);
+    // Times an update brings are replaced by appendlog's: the next version records now, and the
+    // entry keeps its creation time.
+    const [row] = await db.query<{ version: number }>(
+      `UPDATE addresses SET created_at = '2000-01-01', updated_at = '2000-01-01', city = 'Vanaheim'
+        WHERE entry_id = $1 RETURNING version`,
+      [v.entryId],
+    );
+    expect(row!.version).toBe(2);
+    const [times] = await db.query<{ created_kept: boolean; now_recorded: boolean }>(
+      `SELECT a.created_at = l.recorded_at AS created_kept, a.updated_at > l.recorded_at AS now_recorded
+         FROM addresses a JOIN addresses_log l ON l.entry_id = a.entry_id AND l.version = 1
+        WHERE a.entry_id = $1`,
+      [v.entryId],
+    );
+    expect(times).toEqual({ created_kept: true, now_recorded: true });
+    const current = await book.get(v.entryId);
+    expect(current).toMatchObject({ version: 2, data: { city: 'Vanaheim' } });
+    expect(current!.recordedAt.getTime()).toBeGreaterThan(Date.parse('2020-01-01'));
   });
 
   it('UPDATE, DELETE and TRUNCATE of the log fail, for the owner too', async () => {
@@ -85,7 +116,6 @@ describeEngines('raw SQL through the view', (engine) => {
       `DELETE FROM addresses_log`,
       `DELETE FROM addresses_log WHERE false`,
       `TRUNCATE addresses_log`,
-      `UPDATE addresses_head SET version = 99`,
       `DELETE FROM addresses_head`,
       `TRUNCATE addresses_head`,
       `UPDATE appendlog_schema_history SET change = 'x'`,
@@ -101,17 +131,142 @@ describeEngines('raw SQL through the view', (engine) => {
     expect(owner!.owner).toBe(owner!.me);
   });
 
-  it('a raw INSERT into the log is chained by the trigger, whatever the caller supplied', async () => {
-    const v = await db.table(addresses).insert({ name: 'Njord' });
+  it('a raw INSERT into the log is refused, for the owner too, whatever it brings: versions are written through the head', async () => {
+    const book = db.table(addresses);
+    const v = await book.insert({ name: 'Njord' });
+    for (const sql of [
+      // Every column a version needs, forged: nothing chained it and the head would not hold it.
+      `INSERT INTO addresses_log (entry_id, version, op, name, hash, content_hash, recorded_at, tx_id)
+       VALUES ($1, 2, 'update', 'Njord the Rich', '\\x00', '\\x00', '2000-01-01', '1')`,
+      // The old write path: the chain trigger used to complete such a row.
+      `INSERT INTO addresses_log (entry_id, op, name) VALUES ($1, 'update', 'Njord the Rich')`,
+      `INSERT INTO addresses_log (entry_id, op, name) SELECT $1, 'update', 'x' WHERE false`,
+    ]) {
+      const err = await db.query(sql, [v.entryId]).catch((e) => e);
+      expect(err, sql).toMatchObject({ code: 'append_only', sqlState: 'AL001' });
+      expect(err.message, sql).toMatch(/INSERT on .*addresses_log/);
+    }
+    expect((await book.history(v.entryId)).length).toBe(1);
+    expect((await book.update(v.entryId, { name: 'Njord the Rich' })).version).toBe(2);
+  });
+
+  it('a raw INSERT into the head that brings its own version, times, transaction or hashes is refused', async () => {
+    const book = db.table(addresses);
+    const [{ n: before } = { n: 0 }] = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM addresses_log',
+    );
+    for (const [column, value] of [
+      ['version', `2`],
+      ['recorded_at', `'2000-01-01'`],
+      ['created_at', `'2000-01-01'`],
+      ['tx_id', `'1'`],
+      ['hash', `'\\x00'`],
+      ['parent_hash', `'\\x00'`],
+      ['seq', `1`],
+      ['redacted_at', `'2000-01-01'`],
+      ['deleted', `false`],
+    ]) {
+      const sql = `INSERT INTO addresses_head (name, ${column}) VALUES ('Njord', ${value})`;
+      await expect(db.query(sql), sql).rejects.toMatchObject({ code: 'invalid_input', field: 'version' });
+    }
+    await expect(
+      db.query(`INSERT INTO addresses_head (name, op) VALUES ('Njord', 'update')`),
+    ).rejects.toMatchObject({ code: 'invalid_input', field: 'op' });
+    const [{ n: after } = { n: 0 }] = await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM addresses_log',
+    );
+    expect(after).toBe(before);
+    // Without them, the head is a write path like the view.
+    const [row] = await db.query<{ entry_id: string; version: number }>(
+      `INSERT INTO addresses_head (name, actor) VALUES ('Njord', 'dba') RETURNING entry_id, version`,
+    );
+    expect(row!.version).toBe(1);
+    expect(await book.get(row!.entry_id)).toMatchObject({ version: 1, data: { name: 'Njord' } });
+    expect((await book.history(row!.entry_id))[0]).toMatchObject({ op: 'insert', actor: 'dba' });
+  });
+
+  it('a raw UPDATE of the head is chained by the trigger, whatever hashes, times and transaction it supplies', async () => {
+    const book = db.table(addresses);
+    const v = await book.insert({ name: 'Njord' });
     await db.query(
-      `INSERT INTO addresses_log (entry_id, op, name, hash, content_hash, recorded_at, tx_id)
-       VALUES ($1, 'update', 'Njord the Rich', '\\x00', '\\x00', '2000-01-01', '1')`,
+      `UPDATE addresses_head
+          SET name = 'Njord the Rich', hash = '\\x00', parent_hash = '\\x00', recorded_at = '2000-01-01',
+              created_at = '2000-01-01', tx_id = '1', seq = 1, redacted_at = '2000-01-01', deleted = true
+        WHERE entry_id = $1`,
       [v.entryId],
     );
-    const [, v2] = await db.table(addresses).history(v.entryId);
-    expect(v2).toMatchObject({ version: 2, parentHash: v.hash });
+    const [, v2] = await book.history(v.entryId);
+    expect(v2).toMatchObject({
+      version: 2,
+      op: 'update',
+      parentHash: v.hash,
+      data: { name: 'Njord the Rich' },
+    });
     expect(v2!.hash).not.toBe('00');
     expect(v2!.recordedAt.getTime()).toBeGreaterThan(Date.parse('2020-01-01'));
+    expect(v2!.txId).not.toBe('1');
+    // The head is that version, whole: not what the statement wrote.
+    const [head] = await db.query<Record<string, unknown>>(
+      `SELECT h.version, h.seq = l.seq AS same_seq, h.hash = l.hash AS same_hash, h.tx_id = l.tx_id AS same_tx,
+              h.recorded_at = l.recorded_at AS same_time, h.parent_hash = l.parent_hash AS same_parent,
+              h.created_at = (SELECT f.recorded_at FROM addresses_log f WHERE f.entry_id = h.entry_id AND f.version = 1)
+                AS created_kept, h.redacted_at, h.deleted
+         FROM addresses_head h JOIN addresses_log l ON l.entry_id = h.entry_id AND l.version = 2
+        WHERE h.entry_id = $1`,
+      [v.entryId],
+    );
+    expect(head).toEqual({
+      version: 2,
+      same_seq: true,
+      same_hash: true,
+      same_tx: true,
+      same_time: true,
+      same_parent: true,
+      created_kept: true,
+      redacted_at: null,
+      deleted: false,
+    });
+    expect((await book.get(v.entryId))?.data.name).toBe('Njord the Rich');
+  });
+
+  it('a raw UPDATE of the head: a changed op is that op; one that declares (tx_id = NULL) must name the next version', async () => {
+    const book = db.table(addresses);
+    const v = await book.insert({ name: 'Frigg' });
+    await expect(
+      db.query(`UPDATE addresses_head SET op = 'delete' WHERE entry_id = $1`, [v.entryId]),
+    ).rejects.toMatchObject({ code: 'reason_required' });
+    await db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL appendlog.reason = 'moved out'`);
+      await tx.query(`SET LOCAL appendlog.actor = 'settings'`);
+      await tx.query(`UPDATE addresses_head SET op = 'delete', actor = 'dba' WHERE entry_id = $1`, [
+        v.entryId,
+      ]);
+    });
+    expect((await book.history(v.entryId)).at(-1)).toMatchObject({
+      version: 2,
+      op: 'delete',
+      actor: 'dba',
+      reason: 'moved out',
+    });
+    expect(await book.get(v.entryId)).toBeNull();
+    // A declaring update without the next version is a conflict, whatever else it says.
+    for (const version of ['version', 'version + 2', 'NULL']) {
+      const sql = `UPDATE addresses_head SET tx_id = NULL, op = 'restore', version = ${version} WHERE entry_id = $1`;
+      await expect(db.query(sql, [v.entryId]), sql).rejects.toMatchObject({ code: 'version_conflict' });
+    }
+    await db.query(
+      `UPDATE addresses_head SET tx_id = NULL, op = 'restore', version = 3, actor = NULL, reason = 'back', meta = '{"ticket": 7}'
+        WHERE entry_id = $1`,
+      [v.entryId],
+    );
+    expect((await book.history(v.entryId)).at(-1)).toMatchObject({
+      version: 3,
+      op: 'restore',
+      actor: null,
+      reason: 'back',
+      meta: { ticket: 7 },
+    });
+    expect((await book.get(v.entryId))?.version).toBe(3);
   });
 });
 
@@ -131,7 +286,7 @@ describePostgres('an application role', () => {
     await pool.end();
   });
 
-  it('can read and append, and is denied UPDATE/DELETE/TRUNCATE of the log by privilege', async () => {
+  it('can read and append, and is denied INSERT/UPDATE/DELETE/TRUNCATE of the log by privilege', async () => {
     const pool = rawPool(1);
     const client = await pool.connect();
     try {
@@ -145,6 +300,8 @@ describePostgres('an application role', () => {
       );
       expect(fn.rows[0].version).toBe(3);
       for (const sql of [
+        `INSERT INTO addresses_log (entry_id, version, op, recorded_at, tx_id, content_hash, hash, name)
+         VALUES (gen_random_uuid(), 1, 'insert', now(), pg_current_xact_id(), '\\x00', '\\x00', 'forged')`,
         'UPDATE addresses_log SET city = NULL',
         'DELETE FROM addresses_log',
         'TRUNCATE addresses_log',

@@ -144,10 +144,13 @@ CREATE INDEX ${quoteIdent(`${table}_head_created_idx`)} ON ${o.head} (created_at
 ${refuseTriggersDdl(o)}`;
 }
 
-/** The log refuses UPDATE (but erasure's), DELETE and TRUNCATE; the head refuses DELETE and TRUNCATE. */
+/**
+ * The log refuses an INSERT but the chain trigger's, UPDATE (but erasure's), DELETE and TRUNCATE;
+ * the head refuses DELETE and TRUNCATE.
+ */
 function refuseTriggersDdl(o: TableObjects): string {
   const s = quoteIdent(o.schema);
-  return `
+  return `${refuseLogInsertDdl(o)}
 CREATE TRIGGER appendlog_refuse_change BEFORE UPDATE OR DELETE ON ${o.log}
   FOR EACH ROW EXECUTE FUNCTION ${s}.appendlog_refuse();
 CREATE TRIGGER appendlog_refuse_delete BEFORE DELETE ON ${o.log}
@@ -159,6 +162,17 @@ CREATE TRIGGER appendlog_head_refuse_delete BEFORE DELETE ON ${o.head}
 CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON ${o.head}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 `;
+}
+
+/**
+ * Versions reach the log only from the chain trigger on the head (trigger depth 1 or more): a
+ * direct INSERT, even one that brings every column, would put a version in the log that nothing
+ * chained and the head does not hold, and the entry's next write would then collide with it.
+ */
+function refuseLogInsertDdl(o: TableObjects): string {
+  return `
+CREATE TRIGGER appendlog_refuse_insert BEFORE INSERT ON ${o.log}
+  FOR EACH STATEMENT WHEN (pg_catalog.pg_trigger_depth() < 1) EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse();`;
 }
 
 /**
@@ -197,7 +211,7 @@ UPDATE ${o.head} h
    SET ${copied.map((c) => `${quoteIdent(c)} = l.${quoteIdent(c)}`).join(', ')}
   FROM ${o.log} l
  WHERE l.seq = h.seq;
-ALTER TABLE ${o.head} ALTER COLUMN tx_id SET NOT NULL;
+ALTER TABLE ${o.head} ALTER COLUMN tx_id SET NOT NULL;${refuseLogInsertDdl(o)}
 CREATE TRIGGER appendlog_head_refuse_delete BEFORE DELETE ON ${o.head}
   FOR EACH STATEMENT EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse();
 `;
