@@ -14,6 +14,7 @@ const ENFORCING_TRIGGERS: ReadonlyArray<readonly [suffix: '_log' | '_head', name
   ['_head', 'appendlog_chain'],
   ['_head', 'appendlog_head_refuse_delete'],
   ['_head', 'appendlog_head_refuse_truncate'],
+  ['_log', 'appendlog_refuse_insert'],
   ['_log', 'appendlog_refuse_change'],
   ['_log', 'appendlog_refuse_delete'],
   ['_log', 'appendlog_refuse_truncate'],
