@@ -3,28 +3,30 @@
  * `pgbench` on the PATH) runs six writes interleaved in one pgbench run, each
  * transaction picking one of them at random, so every statement meets the same moments of the
  * machine. pgbench is the client: no Node.js, no driver, no decoding of results, prepared
- * statements. It prints each statement's mean latency and its ratios to plain's, once on one
- * client with asynchronous commit (server CPU only) and once on two clients with durable commit
- * (the setting of the update target in `npm run bench`).
+ * statements. It prints each statement's mean latency and its ratios to plain's and to the
+ * history trigger's, once on one client with asynchronous commit (server CPU only) and once on
+ * two clients with durable commit (the setting of the update target in `npm run bench`).
  *
  * The six writes, each of a random one of 1,000 entries:
  * - plain: `UPDATE` of an ordinary table (a HOT update), the baseline;
  * - app versions: that `UPDATE` and an `INSERT` of the new version into a versions table, one
  *   statement: the least any history costs, with nothing enforced by the database;
- * - appendlog: the statement the library's `update` runs, with the real chain trigger;
+ * - history trigger: the same `UPDATE`, and a plpgsql trigger copies the old row into a history
+ *   table: the approach the update target is set against;
+ * - appendlog: the statement the library's `update` runs (an `UPDATE` of the head), with the
+ *   real chain trigger, which checks, stamps and hashes the version and appends it to the log;
  * - appendlog without hashing: the same, on a table whose chain trigger has both hashes replaced
  *   by constants (what the chain's SHA-256 and their preimages cost);
- * - appendlog, stamp only: the same, on a table whose chain trigger only stamps the row (time,
- *   transaction, constants for the hashes) and neither checks nor moves the head: the cost of
- *   the statement and the log insert themselves, which no trigger work can go below;
- * - a row appended to the log, stamp only: a bare `INSERT … VALUES` into that table's log, no
- *   head read, no lock, nothing returned: what one more row in a log with appendlog's indexes
- *   costs at the least.
+ * - appendlog, stamp only: the same, on a table whose chain trigger only stamps the row (version,
+ *   time, transaction, parent hash, constants for the salt and hashes) and appends it to the log,
+ *   checking nothing: the cost of the statement, the trigger call and the log insert themselves,
+ *   which no trigger work can go below.
  *
- * The tables, their fill and the first three statements are the bench's own contenders
+ * The tables, their fill and the first four statements are the bench's own contenders
  * (bench/src/contenders), each statement read back from `pg_prepared_statements` after one
- * update. The two variants exist only in this run's schema, to take the real trigger apart; the
- * library never installs them. `--seconds=N` sets each run's length (default 20).
+ * update. The two variants are the real chain function rewritten (`pg_get_functiondef`), and
+ * exist only in this run's schema, to take the real trigger apart; the library never installs
+ * them. `--seconds=N` sets each run's length (default 20).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -35,7 +37,7 @@ import pg from 'pg';
 import type { Contender } from './src/contender.js';
 import { appVersionsContender } from './src/contenders/app-versions.js';
 import { appendlogFamily, appendlogLibContender } from './src/contenders/appendlog.js';
-import { cols } from './src/contenders/main-table.js';
+import { historyTriggerContender } from './src/contenders/history-trigger.js';
 import { plainContender } from './src/contenders/plain.js';
 import { pgClient, type SqlClient } from './src/sql-client.js';
 
@@ -59,34 +61,49 @@ function closing(sql: string, open: number): number {
   throw new Error('unbalanced parentheses in the chain function');
 }
 
-/** `sql` with the `pg_catalog.sha256(…)` call starting at `marker` replaced by `by`. */
-function replaceCall(sql: string, marker: string, by: string): string {
-  const at = sql.indexOf(marker);
+/** `marker` must occur in the chain function `sql`: its index. */
+function find(sql: string, marker: string, from = 0): number {
+  const at = sql.indexOf(marker, from);
   if (at < 0) throw new Error(`the chain function has no "${marker}": update bench/floor.ts`);
-  const open = sql.indexOf('(', at + marker.length - 'pg_catalog.sha256('.length);
-  return sql.slice(0, at) + by + sql.slice(closing(sql, open) + 1);
+  return at;
 }
+
+/** `sql` with `marker`, which ends with the opening parenthesis of a call, and that call replaced by `by`. */
+function replaceCall(sql: string, marker: string, by: string): string {
+  const at = find(sql, marker);
+  return sql.slice(0, at) + by + sql.slice(closing(sql, at + marker.length - 1) + 1);
+}
+
+/** A constant of `n` zero bytes, as wide as the value it replaces. */
+const zeros = (n: number) => `'\\x${'00'.repeat(n)}'::bytea`;
 
 /** A chain function definition (`pg_get_functiondef`) with both hashes constant. */
 function withoutHashing(def: string): string {
-  const zero = `'\\x00'::bytea`;
-  let out = replaceCall(def, 'NEW.content_hash := pg_catalog.sha256(', `NEW.content_hash := ${zero}`);
-  out = replaceCall(out, 'hash = pg_catalog.sha256(', `hash = ${zero}`);
+  let out = replaceCall(def, 'v_content_hash := pg_catalog.sha256(', `v_content_hash := ${zeros(32)}`);
+  out = replaceCall(out, 'NEW.hash := pg_catalog.sha256(', `NEW.hash := ${zeros(32)}`);
   return out;
 }
 
-/** A chain function that only stamps the row: a new version number (unique), time, tx, constants. */
-function stampOnly(fn: string): string {
-  return `
-CREATE OR REPLACE FUNCTION ${fn}() RETURNS trigger LANGUAGE plpgsql AS $fn$
-BEGIN
-  NEW.version := NEW.version + NEW.seq::integer; -- the head never moves: keep (entry_id, version) unique
+/**
+ * A chain function definition that only stamps an updated head row (the next version, time,
+ * transaction, parent hash; the salt and both hashes constant) and appends it to the log as the
+ * real one does: no checks, no settings read, no hashing.
+ */
+function stampOnly(def: string): string {
+  const nohash = withoutHashing(def);
+  const body = find(nohash, '\nBEGIN\n') + '\nBEGIN\n'.length;
+  const salt = find(nohash, '  v_salt := ', body);
+  const saltEnd = find(nohash, ';\n', salt) + 2;
+  const stamp = `  NEW.op := 'update';
+  NEW.version := OLD.version + 1;
   NEW.recorded_at := pg_catalog.clock_timestamp();
+  NEW.created_at := OLD.created_at;
+  NEW.parent_hash := OLD.hash;
+  NEW.deleted := false;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
-  NEW.content_hash := '\\x00'::bytea;
-  NEW.hash := '\\x00'::bytea;
-  RETURN NEW;
-END $fn$;`;
+  v_salt := ${zeros(16)};
+`;
+  return nohash.slice(0, body) + stamp + nohash.slice(saltEnd);
 }
 
 /**
@@ -161,26 +178,30 @@ async function main(): Promise<void> {
     const library = appendlogLibContender(appendlogFamily(sql, db), db);
     const plain = plainContender(sql);
     const appVersions = appVersionsContender(sql);
+    const trigger = historyTriggerContender(sql);
     const all: [string, string][] = [
       ['plain', await prepareWrite(plain, 'plain', 2, fromSql, sql)],
       ['app versions', await prepareWrite(appVersions, 'appv', 2, fromSql, sql)],
+      ['history trigger', await prepareWrite(trigger, 'trig', 2, fromSql, sql)],
       ['appendlog', await prepareWrite(library, 'items', 6, fromDb, sql)],
       ['appendlog without hashing', await prepareWrite(library, 'nohash', 6, fromDb, sql)],
       ['appendlog, stamp only', await prepareWrite(library, 'stamp', 6, fromDb, sql)],
-      [
-        'a row appended to the log, stamp only',
-        `INSERT INTO stamp_log (entry_id, op, version, ${cols}) VALUES ((SELECT id FROM stamp_ids WHERE n = :n), 'update', 2, 'Person', '1 Main Street', 'City ' || :k, 'PC 1', '+47 555 1')`,
-      ],
     ];
-    const [{ def } = { def: '' }] = await sql.query<{ def: string }>(
-      null,
-      `SELECT pg_get_functiondef('nohash_log_chain'::regproc) AS def`,
-    );
-    await sql.exec(withoutHashing(def));
-    await sql.exec(stampOnly('stamp_log_chain'));
+    const chainOf = async (t: string) =>
+      (
+        await sql.query<{ def: string }>(
+          null,
+          `SELECT pg_get_functiondef(tgfoid) AS def FROM pg_catalog.pg_trigger
+            WHERE tgrelid = $1::regclass AND tgname = 'appendlog_chain'`,
+          [`${t}_head`],
+        )
+      )[0]!.def;
+    await sql.exec(withoutHashing(await chainOf('nohash')));
+    await sql.exec(stampOnly(await chainOf('stamp')));
     const relations = [
       ...plain.family.relations('plain'),
       ...appVersions.family.relations('appv'),
+      ...trigger.family.relations('trig'),
       ...['items', 'nohash', 'stamp'].flatMap((t) => library.family.relations(t)),
     ];
     for (const t of relations) await sql.exec(`VACUUM ANALYZE ${t}`);
@@ -224,13 +245,17 @@ async function main(): Promise<void> {
       const failed = /number of failed transactions: (\d+)/.exec(out)?.[1];
       if (latencies.length !== files.length) fail(`could not read pgbench's output:\n${out}`);
       console.log(`\n${run.label}${failed && failed !== '0' ? ` (${failed} failed transactions)` : ''}`);
-      console.log('| statement | mean latency | latency ÷ plain | throughput ÷ plain |');
-      console.log('|---|--:|--:|--:|');
-      const base = latencies[0] ?? 1;
+      console.log(
+        '| statement | mean latency | latency ÷ plain | throughput ÷ plain | throughput ÷ history trigger |',
+      );
+      console.log('|---|--:|--:|--:|--:|');
+      const of = (label: string) => latencies[files.findIndex((f) => f.label === label)]!;
+      const plainUs = of('plain');
+      const triggerUs = of('history trigger');
       files.forEach((f, i) => {
-        const us = latencies[i] ?? 0;
+        const us = latencies[i]!;
         console.log(
-          `| ${f.label} | ${us.toFixed(0)} µs | ${(us / base).toFixed(2)}× | ${(base / us).toFixed(2)}× |`,
+          `| ${f.label} | ${us.toFixed(0)} µs | ${(us / plainUs).toFixed(2)}× | ${(plainUs / us).toFixed(2)}× | ${(triggerUs / us).toFixed(2)}× |`,
         );
       });
     }

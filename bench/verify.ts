@@ -47,22 +47,19 @@ async function populate(db: Database, name: string, versions: number): Promise<v
   const [{ n } = { n: 0 }] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${log}`);
   if (n >= versions) return;
   const entries = versions / 2;
-  // Through the log's own trigger: the same hashes the library writes.
+  const head = `"${db.schema}"."${name}_head"`;
+  // Through the head's chain trigger: the same hashes the library writes.
   for (let from = 1; from <= entries; from += 10_000) {
     const to = Math.min(entries, from + 9_999);
     await db.query(
-      `INSERT INTO ${log} (op, name, city, n, price, seen_at, doc)
-       SELECT 'insert', 'name ' || i, 'city ' || (i % 97), i, (i % 1000) / 7.0, now() - i * interval '1 minute', jsonb_build_object('i', i, 'tags', jsonb_build_array('a', 'b'))
+      `INSERT INTO ${head} (name, city, n, price, seen_at, doc)
+       SELECT 'name ' || i, 'city ' || (i % 97), i, (i % 1000) / 7.0, now() - i * interval '1 minute', jsonb_build_object('i', i, 'tags', jsonb_build_array('a', 'b'))
          FROM generate_series($1::int, $2::int) i`,
       [from, to],
     );
   }
-  const head = `"${db.schema}"."${name}_head"`;
-  await db.query(
-    `INSERT INTO ${log} (entry_id, op, name, city, n, price, seen_at, doc)
-     SELECT l.entry_id, 'update', l.name, 'moved', l.n + 1, l.price, l.seen_at, l.doc
-       FROM ${head} h JOIN ${log} l ON l.seq = h.seq WHERE h.version = 1`,
-  );
+  // The second version of every entry: the trigger carries the other columns forward.
+  await db.query(`UPDATE ${head} SET city = 'moved', n = n + 1 WHERE version = 1`);
 }
 
 /** Wall time of one verification of `table`. */

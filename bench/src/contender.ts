@@ -52,6 +52,13 @@ export interface Contender {
   readonly asOfOne: ((t: string, id: string, at: Stamp) => Promise<unknown>) | null;
   /** The whole table as it stood at `at`. */
   readonly asOfAll: ((t: string, at: Stamp) => Promise<unknown[]>) | null;
-  /** Whether this contender has a bulk path of its own (the library has none: bulk loads are SQL). */
-  readonly bulk: boolean;
+  /**
+   * The timed bulk load of `entries` × `versions` versions into the empty dataset `t`: `family`
+   * runs the family's set-based SQL load (whose tables are then sized); a function is a bulk path
+   * of the contender's own (timed, not sized); null: none.
+   */
+  readonly bulk: 'family' | BulkLoad | null;
 }
+
+/** A contender's own bulk path: `entries` × `versions` versions into the empty dataset `t`. */
+export type BulkLoad = (t: string, entries: number, versions: number) => Promise<void>;

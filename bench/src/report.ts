@@ -161,16 +161,31 @@ function median(r: EngineResult, p: Pick): number | undefined {
   )?.summary.median;
 }
 
-/** The targets of issues 2, 3, 4 and 8, evaluated on one engine's results. */
+/** Adds one target check; a value that could not be measured adds nothing. */
+type Add = (
+  target: string,
+  value: number | undefined,
+  op: '<=' | '>=',
+  limit: number,
+  unit?: TargetCheck['unit'],
+) => void;
+
+const div = (a: number | undefined, b: number | undefined) =>
+  a === undefined || b === undefined ? undefined : a / b;
+
+const VIA: [ContenderId, string][] = [
+  ['appendlog', 'library'],
+  ['appendlog-sql', 'SQL'],
+];
+
+/**
+ * The targets of issue 15 with those of issues 2, 3, 4 and 8 it leaves standing, evaluated on
+ * one engine's results. PostgreSQL's are against the history trigger (writes) and plain (reads);
+ * PGlite, single-threaded and without prepared statements, has targets of its own against plain.
+ */
 export function checkTargets(r: EngineResult, depths: readonly number[]): TargetCheck[] {
   const out: TargetCheck[] = [];
-  const add = (
-    target: string,
-    value: number | undefined,
-    op: '<=' | '>=',
-    limit: number,
-    unit: TargetCheck['unit'] = 'ratio',
-  ) => {
+  const add: Add = (target, value, op, limit, unit = 'ratio') => {
     if (value === undefined || !Number.isFinite(value)) return;
     out.push({
       engine: r.engine,
@@ -182,26 +197,91 @@ export function checkTargets(r: EngineResult, depths: readonly number[]): Target
       unit,
     });
   };
-  const div = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined ? undefined : a / b;
+  if (r.engine === 'postgres') {
+    updateTargets(r, add);
+    insertTargets(r, add);
+    readTargets(r, add, 1.1);
+  } else {
+    pgliteTargets(r, add);
+  }
+  depthTargets(r, add, depths);
+  asOfTargets(r, add, depths);
+  add(
+    'verify throughput on 100,000 versions',
+    median(r, { workload: 'verify', contender: 'appendlog' }),
+    '>=',
+    100_000,
+    'versions/s',
+  );
+  if (r.engine === 'postgres') storageTargets(r, add);
+  return out;
+}
+
+/**
+ * Update throughput with the most clients measured, through the library and the SQL view:
+ * ≥ 0.85× the history trigger with durable commits (stretch: ≥ 1× it and ≥ 0.8× plain), ≥ 0.7×
+ * it with asynchronous commits.
+ */
+function updateTargets(r: EngineResult, add: Add): void {
   const ups = r.cells.filter((c) => c.workload === 'update');
   const clients = Math.max(...ups.map((c) => c.clients));
   for (const commit of ['sync', 'async'] as const) {
     if (!ups.some((c) => c.commit === commit)) continue;
-    const mode = `${clients} client${clients > 1 ? 's' : ''}, ${commit} commit`;
+    const mode = `${clients} client${clients > 1 ? 's' : ''}, ${commit === 'sync' ? 'durable' : 'async'} commit`;
     const up = (contender: ContenderId) => median(r, { workload: 'update', contender, clients, commit });
-    for (const who of ['appendlog', 'appendlog-sql'] as const) {
-      const via = who === 'appendlog' ? 'library' : 'SQL view';
-      add(`update via ${via} ÷ plain (${mode})`, div(up(who), up('plain')), '>=', 0.8);
-      add(`update via ${via} ÷ history trigger (${mode})`, div(up(who), up('history-trigger')), '>=', 1);
-      add(`update via ${via} ÷ app versions (${mode})`, div(up(who), up('app-versions')), '>=', 1);
+    for (const [who, via] of VIA) {
+      const trig = div(up(who), up('history-trigger'));
+      if (commit === 'sync') {
+        add(`update via ${via} ÷ history trigger (${mode})`, trig, '>=', 0.85);
+        add(`update via ${via} ÷ history trigger (${mode}) (stretch)`, trig, '>=', 1);
+        add(`update via ${via} ÷ plain (${mode}) (stretch)`, div(up(who), up('plain')), '>=', 0.8);
+      } else {
+        add(`update via ${via} ÷ history trigger (${mode})`, trig, '>=', 0.7);
+      }
     }
   }
+}
+
+/** Insert latency, through the library and the SQL view: ≤ 1.3× the history trigger's, in each commit mode. */
+function insertTargets(r: EngineResult, add: Add): void {
+  for (const commit of ['sync', 'async'] as const) {
+    const ins = (contender: ContenderId) => median(r, { workload: 'insert', contender, commit });
+    for (const [who, via] of VIA) {
+      add(
+        `insert latency via ${via} ÷ history trigger (${commit === 'sync' ? 'durable' : 'async'} commit)`,
+        div(ins(who), ins('history-trigger')),
+        '<=',
+        1.3,
+      );
+    }
+  }
+}
+
+/** `get` and `list 50` latency on the large table, through the library and the SQL view, against plain. */
+function readTargets(
+  r: EngineResult,
+  add: Add,
+  limit: number,
+  workloads: readonly WorkloadId[] = ['get-large', 'list-50-large'],
+): void {
+  for (const w of workloads) {
+    const depth = r.cells.find((c) => c.workload === w)?.depth ?? null;
+    const at = (contender: ContenderId) => median(r, { workload: w, contender, depth });
+    for (const [who, via] of VIA) add(`${w} via ${via} ÷ plain`, div(at(who), at('plain')), '<=', limit);
+  }
+}
+
+/** PGlite: update ≥ 0.5× plain (its one client), `get` ≤ 1.3× plain. */
+function pgliteTargets(r: EngineResult, add: Add): void {
+  const up = (contender: ContenderId) => median(r, { workload: 'update', contender, commit: 'sync' });
+  for (const [who, via] of VIA)
+    add(`update via ${via} ÷ plain (1 client)`, div(up(who), up('plain')), '>=', 0.5);
+  readTargets(r, add, 1.3, ['get-large']);
+}
+
+/** `get` and `list 50` through the library stay flat in depth: the deepest datasets against depth 1. */
+function depthTargets(r: EngineResult, add: Add, depths: readonly number[]): void {
   const d1 = depths[0]!;
-  const large = r.cells.find((c) => c.workload === 'get-large')?.depth ?? null;
-  const get = (contender: ContenderId) => median(r, { workload: 'get-large', contender, depth: large });
-  add('get via library ÷ plain PK SELECT (large table)', div(get('appendlog'), get('plain')), '<=', 1.2);
-  add('get via SQL view ÷ plain PK SELECT (large table)', div(get('appendlog-sql'), get('plain')), '<=', 1.2);
   const deep = depths.filter((d) => d >= 1000);
   for (const d of deep.length > 0 ? deep : depths.slice(-1)) {
     for (const w of ['get', 'list-50'] as const) {
@@ -218,22 +298,21 @@ export function checkTargets(r: EngineResult, depths: readonly number[]): Target
       );
     }
   }
+}
+
+/** Time travel: one entry as of a moment flat in depth, the whole table as of a moment near a list of it. */
+function asOfTargets(r: EngineResult, add: Add, depths: readonly number[]): void {
   const dmax = depths[depths.length - 1]!;
   if (depths.includes(10) && dmax > 10) {
-    for (const who of ['appendlog', 'appendlog-sql'] as const) {
+    for (const [who, via] of VIA) {
       const at = (depth: number) => median(r, { workload: 'as-of-one', contender: who, depth });
-      add(
-        `as-of one entry via ${who === 'appendlog' ? 'library' : 'SQL'}, depth ${dmax} ÷ depth 10`,
-        div(at(dmax), at(10)),
-        '<=',
-        2,
-      );
+      add(`as-of one entry via ${via}, depth ${dmax} ÷ depth 10`, div(at(dmax), at(10)), '<=', 2);
     }
   }
   const wide = r.cells.find((c) => c.workload === 'as-of-all')?.depth ?? null;
-  for (const who of ['appendlog', 'appendlog-sql'] as const) {
+  for (const [who, via] of VIA) {
     add(
-      `as-of whole table via ${who === 'appendlog' ? 'library' : 'SQL (_as_of)'} ÷ list of the same`,
+      `as-of whole table via ${who === 'appendlog' ? via : 'SQL (_as_of)'} ÷ list of the same`,
       div(
         median(r, { workload: 'as-of-all', contender: who, depth: wide }),
         median(r, { workload: 'list-all', contender: who, depth: wide }),
@@ -242,28 +321,33 @@ export function checkTargets(r: EngineResult, depths: readonly number[]): Target
       5,
     );
   }
-  add(
-    'verify throughput on 100,000 versions',
-    median(r, { workload: 'verify', contender: 'appendlog' }),
-    '>=',
-    100_000,
-    'versions/s',
-  );
+}
+
+/** Disk per version ≤ 1.3× app versions; the library's `insertMany` loads ≥ 0.7× as many versions a second as app versions' bulk load. */
+function storageTargets(r: EngineResult, add: Add): void {
   const size = (f: SizeResult['family']) => r.sizes.find((s) => s.family === f)?.bytesCompacted;
   add(
     'disk per version: appendlog ÷ app versions (compacted)',
     div(size('appendlog'), size('app-versions')),
     '<=',
-    1.5,
+    1.3,
   );
-  return out;
+  const depth = r.cells.find((c) => c.workload === 'bulk-load')?.depth ?? null;
+  const bulk = (contender: ContenderId) =>
+    median(r, { workload: 'bulk-load', contender, depth, commit: 'sync' });
+  add(
+    'bulk load: library insertMany ÷ app versions (versions/s)',
+    div(bulk('appendlog'), bulk('app-versions')),
+    '>=',
+    0.7,
+  );
 }
 
 export function targetsTable(checks: readonly TargetCheck[]): string {
   const lines = ['', '== targets'];
   for (const c of checks) {
     lines.push(
-      `   ${c.pass ? 'PASS' : 'MISS'}  [${c.engine}] ${pad(c.target, 66)} ${pad(targetFigure(c, c.value), 11, true)} (${c.op} ${targetFigure(c, c.limit)})`,
+      `   ${c.pass ? 'PASS' : 'MISS'}  [${c.engine}] ${pad(c.target, 76)} ${pad(targetFigure(c, c.value), 11, true)} (${c.op} ${targetFigure(c, c.limit)})`,
     );
   }
   return lines.join('\n');

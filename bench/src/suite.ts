@@ -84,7 +84,9 @@ export async function runEngine(
   await bulkLoads(engine, cfg, results, sizes);
   if (engine.name === 'pglite')
     notes.push('PGlite has a single connection: the 2-client update workload runs on PostgreSQL only.');
-  notes.push('The library has no bulk API; bulk loads through SQL are the "appendlog (SQL)" row.');
+  notes.push(
+    "bulk load: the library's row is insertMany, every version a new entry; the others load entries × versions, one statement per level.",
+  );
   return {
     engine: engine.name,
     serverVersion: engine.serverVersion,

@@ -138,6 +138,6 @@ export function appVersionsContender(sql: SqlClient): Contender {
           WHERE m.created_at <= $1::timestamptz`,
         [at.iso],
       ),
-    bulk: true,
+    bulk: 'family',
   };
 }

@@ -154,6 +154,6 @@ export function historyTriggerContender(sql: SqlClient): Contender {
           WHERE valid_from <= $1::timestamptz AND valid_to > $1::timestamptz`,
         [at.iso],
       ),
-    bulk: true,
+    bulk: 'family',
   };
 }

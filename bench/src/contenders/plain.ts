@@ -60,6 +60,6 @@ export function plainContender(sql: SqlClient): Contender {
     history: null,
     asOfOne: null,
     asOfAll: null,
-    bulk: true,
+    bulk: 'family',
   };
 }
