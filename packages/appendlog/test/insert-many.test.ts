@@ -60,4 +60,25 @@ describeEngines('insertMany', (engine) => {
     expect((await book.list()).length).toBe(before + 1);
     expect(await book.insertMany([])).toEqual([]);
   });
+
+  it('leaves no way in behind it: in the same transaction, a row that brings its own hash is still refused', async () => {
+    const book = db.table(contacts);
+    const [v] = await book.insertMany([{ name: 'Loaded' }]);
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.table(contacts).insertMany([{ name: 'Also loaded' }]);
+        await tx.query(
+          `INSERT INTO contacts_head (entry_id, version, op, recorded_at, tx_id, hash, seq, deleted, created_at, name)
+           VALUES (gen_random_uuid(), 1, 'insert', now(), pg_current_xact_id(), $1, 1, false, now(), 'Forged')`,
+          [Buffer.from(v!.hash, 'hex')],
+        );
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_input' });
+    await expect(
+      db.query(`INSERT INTO contacts_log (entry_id, version, op, recorded_at, tx_id, content_hash, hash, name)
+                VALUES (gen_random_uuid(), 1, 'insert', now(), pg_current_xact_id(), '\\x00', '\\x00', 'x')`),
+    ).rejects.toMatchObject({ code: 'append_only' });
+    expect((await book.list({ where: { name: 'Forged' } })).length).toBe(0);
+    expect(await db.verify({ tables: ['contacts'] })).toMatchObject({ ok: true });
+  });
 });

@@ -63,8 +63,8 @@ interface Statements {
   update: (patched: readonly ResolvedColumn[]) => string | null;
   /** A delete, restore or forget: {@link updateSql} with the op as parameter and no columns. */
   setOp: string;
-  /** The set-based insert of {@link insertManySql} for this set of given columns, or null past the limit. */
-  insertMany: (given: readonly ResolvedColumn[]) => string | null;
+  /** A call of the table's set-based load, `<t>_insert_many`. */
+  insertMany: string;
 }
 
 /**
@@ -104,34 +104,12 @@ const statementsFor = perTable((def, schema): Statements => {
     insert: shapes((given) => insertSql(def, schema, given, proj)),
     update: shapes((patched) => updateSql(def, schema, patched, proj, "'update'")),
     setOp: updateSql(def, schema, [], proj, '$6'),
-    insertMany: shapes((given) => insertManySql(def, schema, given, proj)),
+    insertMany: `SELECT ${proj} FROM ${o.insertMany}($1::jsonb, $2::text, $3::text, $4::jsonb) l`,
   };
 });
 
-/**
- * Many new entries as one statement: the rows travel as one JSON array and are inserted into the
- * head together, each chained by the head's trigger as a single insert would be. Parameters: the
- * rows (objects keyed by SQL column name, `entry_id` optional), actor, reason, meta.
- */
-function insertManySql(
-  def: TableDef,
-  schema: string,
-  given: readonly ResolvedColumn[],
-  proj: string,
-): string {
-  const o = tableObjects(schema, def.name);
-  const cols = given.map((c) => quoteIdent(c.sqlName));
-  return `INSERT INTO ${o.head} AS l (entry_id, actor, reason, meta${cols.map((c) => `, ${c}`).join('')})
-SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()), $2, $3, $4::jsonb${cols.map((c) => `, r.${c}`).join('')}
-  FROM ROWS FROM (pg_catalog.jsonb_to_recordset($1::jsonb) AS (entry_id uuid${given
-    .map((c) => `, ${quoteIdent(c.sqlName)} ${c.type}`)
-    .join('')})) WITH ORDINALITY AS r(entry_id${cols.map((c) => `, ${c}`).join('')}, n)
- ORDER BY r.n
-RETURNING ${proj}`;
-}
-
 /** Rows per statement of `insertMany`. */
-const INSERT_MANY_BATCH = 1000;
+const INSERT_MANY_BATCH = 5000;
 
 /**
  * A new entry as one statement: an INSERT of the head, which its chain trigger turns into version
@@ -215,8 +193,8 @@ export class Table<C extends ColumnMap> {
   }
 
   /**
-   * Starts many entries at once: one statement per thousand rows (per set of columns given), in one
-   * transaction, every row chained exactly as `insert` would chain it; all are written or none.
+   * Starts many entries at once, set-based: one call of the table's `<t>_insert_many` per 5,000 rows,
+   * in one transaction, each version hashed exactly as `insert` would hash it; all are written or none.
    * Returns the versions in the order of `rows`. `entryId` may be given per row.
    *
    * @example
@@ -228,44 +206,20 @@ export class Table<C extends ColumnMap> {
   ): Promise<Version<RowData<C>>[]> {
     if (!Array.isArray(rows)) throw new InvalidInputError('insertMany takes an array of rows', 'rows');
     const ctx = resolveContext(this.#db.context, options);
-    // Validate everything before anything is written; group rows by the columns they give.
-    const groups = new Map<
-      string,
-      { given: ResolvedColumn[]; items: { index: number; row: Record<string, unknown> }[] }
-    >();
-    rows.forEach((input, index) => {
+    // Validate everything before anything is written.
+    const encoded = rows.map((input, index) => {
       const { entryId, ...data } = (input ?? {}) as Record<string, unknown>;
-      const fields = encodeFields(this.definition, data, 'insert');
-      const given = this.definition.columns.filter((c) => fields.has(c));
-      const key = given.map((c) => c.sqlName).join(',');
       const row: Record<string, unknown> = {};
       if (entryId !== undefined) row.entry_id = checkEntryId(entryId, `rows[${index}].entryId`);
-      for (const [c, v] of fields) row[c.sqlName] = v;
-      let group = groups.get(key);
-      if (!group) {
-        group = { given, items: [] };
-        groups.set(key, group);
-      }
-      group.items.push({ index, row });
+      for (const [c, v] of encodeFields(this.definition, data, 'insert')) row[c.sqlName] = v;
+      return row;
     });
-    const out: Version<RowData<C>>[] = new Array(rows.length);
+    const out: Version<RowData<C>>[] = [];
     await this.#db.transaction(async (tx) => {
-      for (const { given, items } of groups.values()) {
-        const sql =
-          this.#st.insertMany(given) ??
-          insertManySql(this.definition, tx.schema, given, versionProjection(this.definition));
-        for (let i = 0; i < items.length; i += INSERT_MANY_BATCH) {
-          const batch = items.slice(i, i + INSERT_MANY_BATCH);
-          const written = await tx.run(sql, [
-            JSON.stringify(batch.map((b) => b.row)),
-            ctx.actor,
-            ctx.reason,
-            ctx.meta,
-          ]);
-          written.forEach((r, j) => {
-            out[batch[j]!.index] = decodeVersion(this.definition, r);
-          });
-        }
+      for (let i = 0; i < encoded.length; i += INSERT_MANY_BATCH) {
+        const batch = JSON.stringify(encoded.slice(i, i + INSERT_MANY_BATCH));
+        const written = await tx.run(this.#st.insertMany, [batch, ctx.actor, ctx.reason, ctx.meta], true);
+        for (const r of written) out.push(decodeVersion(this.definition, r));
       }
     });
     return out;

@@ -334,6 +334,7 @@ export function grantsDdl(schema: string, defs: readonly TableDef[], role: strin
       `REVOKE DELETE, TRUNCATE, REFERENCES, TRIGGER ON ${o.head} FROM ${r};`,
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ${o.view} TO ${r};`,
       `GRANT EXECUTE ON FUNCTION ${o.append}(text, uuid, integer, text, text, jsonb, jsonb) TO ${r};`,
+      `GRANT EXECUTE ON FUNCTION ${o.insertMany}(jsonb, text, text, jsonb) TO ${r};`,
       `GRANT EXECUTE ON FUNCTION ${o.asOf}(timestamptz) TO ${r};`,
     );
   }

@@ -31,6 +31,30 @@ BEGIN
           HINT = 'Append a new version instead (insert, update or delete through the table''s view or the library).';
 END $fn$;
 
+-- Set-based loads (<t>_insert_many): the transactions, and tables, in which one is running. Only
+-- the owner's code writes it, and each load deletes its row before it returns.
+CREATE TABLE IF NOT EXISTS ${catalogName(schema, 'appendlog_bulk_loads')} (
+  tx_id xid8 NOT NULL,
+  table_name text NOT NULL,
+  PRIMARY KEY (tx_id, table_name)
+);
+REVOKE ALL ON ${catalogName(schema, 'appendlog_bulk_loads')} FROM PUBLIC;
+
+-- The log's INSERT refusal: versions come from the head's chain trigger (which the trigger's WHEN
+-- lets through) or from a set-based load of the same table running in this transaction.
+CREATE OR REPLACE FUNCTION ${s}.appendlog_refuse_log_insert() RETURNS trigger
+LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM ${catalogName(schema, 'appendlog_bulk_loads')} b
+              WHERE b.tx_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+                AND b.table_name OPERATOR(pg_catalog.=) pg_catalog.left(TG_TABLE_NAME, -4)) THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION 'appendlog: % on %.% refused: versions are appended by writing the head', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = '${SQLSTATE.appendOnly}',
+          HINT = 'Insert or update the table''s view or head, or use the library.';
+END $fn$;
+
 CREATE OR REPLACE FUNCTION ${s}.appendlog_head_guard() RETURNS trigger
 LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 BEGIN

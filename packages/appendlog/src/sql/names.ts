@@ -9,6 +9,7 @@ export interface TableObjects {
   view: string;
   asOf: string;
   append: string;
+  insertMany: string;
   chainFn: string;
   viewWriteFn: string;
   /** Unqualified names, for catalog lookups. */
@@ -25,6 +26,7 @@ export function tableObjects(schema: string, table: string): TableObjects {
     view: q(table),
     asOf: q(`${table}_as_of`),
     append: q(`${table}_append`),
+    insertMany: q(`${table}_insert_many`),
     chainFn: q(`${table}_log_chain`),
     viewWriteFn: q(`${table}_view_write`),
     raw: {

@@ -172,7 +172,7 @@ CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON ${o.head}
 function refuseLogInsertDdl(o: TableObjects): string {
   return `
 CREATE TRIGGER appendlog_refuse_insert BEFORE INSERT ON ${o.log}
-  FOR EACH STATEMENT WHEN (pg_catalog.pg_trigger_depth() < 1) EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse();`;
+  FOR EACH STATEMENT WHEN (pg_catalog.pg_trigger_depth() < 1) EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse_log_insert();`;
 }
 
 /**
@@ -243,6 +243,7 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
   return [
     chainFunctionDdl(o, columns),
     appendFunctionDdl(o, columns),
+    insertManyFunctionDdl(o, columns),
     viewDdl(o, columns),
     asOfFunctionDdl(o, columns),
     erasureTableDdl(o, columns),
@@ -309,6 +310,11 @@ DECLARE
   erased timestamptz;
 BEGIN
   IF TG_OP = 'INSERT' THEN
+    -- A row of a set-based load (<t>_insert_many), hashed and logged by it already.
+    IF NEW.hash IS NOT NULL AND EXISTS (SELECT 1 FROM ${catalogName(o.schema, 'appendlog_bulk_loads')} b
+                                         WHERE b.tx_id = pg_catalog.pg_current_xact_id() AND b.table_name = ${t}) THEN
+      RETURN NEW;
+    END IF;
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
     IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
@@ -480,6 +486,80 @@ BEGIN
   RETURNING * INTO r;
   RETURN r;
 END $fn$;
+`;
+}
+
+/**
+ * The set-based load: many new entries in three statements whatever their number, each version
+ * hashed exactly as the chain trigger hashes an insert (the same generated expressions), logged,
+ * then put in the head, where the chain trigger lets these pre-hashed rows through because this
+ * function registered the load in `appendlog_bulk_loads` for its own transaction (and removes it
+ * before returning, so no later statement of the transaction can pass rows off as loaded). Rows
+ * are JSON objects keyed by SQL column name, `entry_id` optional; columns a row leaves out get
+ * their defaults. SECURITY DEFINER, like the chain trigger: it writes the log as the owner.
+ */
+function insertManyFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
+  const t = quoteLiteral(o.table);
+  const cols = columns.map((c) => quoteIdent(c.sqlName));
+  const loads = catalogName(o.schema, 'appendlog_bulk_loads');
+  const defaults: Record<string, unknown> = {};
+  for (const c of columns) if (c.default !== undefined) defaults[c.sqlName] = c.default;
+  const defaultsJson = JSON.stringify(defaults).replaceAll('$', '\\u0024');
+  const setting = (name: string) => `nullif(pg_catalog.current_setting('appendlog.${name}', true), '')`;
+  const own = ['entry_id', 'version', 'op', 'recorded_at', 'tx_id', 'actor', 'reason', 'meta'];
+  return `
+CREATE OR REPLACE FUNCTION ${o.insertMany}(p_rows jsonb, p_actor text, p_reason text, p_meta jsonb)
+RETURNS SETOF ${o.head}
+LANGUAGE plpgsql SECURITY DEFINER ${PINNED_SEARCH_PATH} AS $fn$
+DECLARE
+  v_actor text := coalesce(p_actor, ${setting('actor')});
+  v_reason text := coalesce(p_reason, ${setting('reason')});
+  v_meta jsonb := coalesce(p_meta, ${setting('meta')}::jsonb);
+BEGIN
+  IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
+    RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
+      USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=rows';
+  END IF;
+  IF pg_catalog.octet_length(v_actor) > ${MAX_LABEL_BYTES} OR pg_catalog.octet_length(v_reason) > ${MAX_LABEL_BYTES}
+     OR pg_catalog.octet_length(v_meta::text) > ${MAX_VALUE_BYTES} OR pg_catalog.jsonb_typeof(v_meta) <> 'object' THEN
+    RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most ${MAX_LABEL_BYTES} bytes, and its meta is a JSON object of at most ${MAX_VALUE_BYTES} bytes'
+      USING ERRCODE = '${SQLSTATE.invalidInput}',
+            DETAIL = 'field=' || CASE WHEN pg_catalog.octet_length(v_actor) > ${MAX_LABEL_BYTES} THEN 'actor'
+                                      WHEN pg_catalog.octet_length(v_reason) > ${MAX_LABEL_BYTES} THEN 'reason'
+                                      ELSE 'meta' END;
+  END IF;
+  INSERT INTO ${loads} (tx_id, table_name) VALUES (pg_catalog.pg_current_xact_id(), ${t});
+  RETURN QUERY
+  WITH src AS (
+    SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, 1 AS version, 'insert'::text AS op,
+           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.pg_current_xact_id() AS tx_id,
+           v_actor AS actor, v_reason AS reason, v_meta AS meta,
+           pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt${cols.map((c) => `, r.${c}`).join('')}, e.n
+      FROM pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, n),
+           LATERAL pg_catalog.jsonb_populate_record(NULL::${o.head}, ${quoteLiteral(defaultsJson)}::jsonb || e.j) AS r
+  ), contented AS (
+    SELECT s.*, pg_catalog.sha256(s.salt || ${canonicalContentSql(o.schema, 's', columns)}) AS content_hash
+      FROM src s
+  ), hashed AS (
+    SELECT c.*, ${versionHashSql(o.schema, o.table, 'c', { parentHash: 'NULL::bytea' })} AS hash
+      FROM contented c
+  ), logged AS (
+    INSERT INTO ${o.log} (${[...own, 'salt', 'content_hash', 'parent_hash', 'hash', ...cols].join(', ')})
+    SELECT ${[...own, 'salt', 'content_hash', 'NULL', 'hash', ...cols].map((c) => (c === 'NULL' ? c : `h.${c}`)).join(', ')}
+      FROM hashed h ORDER BY h.n
+    RETURNING seq, entry_id
+  ), headed AS (
+    INSERT INTO ${o.head} (${[...own, 'hash', 'seq', 'deleted', 'created_at', ...cols].join(', ')})
+    SELECT ${[...own.map((c) => `h.${c}`), 'h.hash', 'l.seq', 'false', 'h.recorded_at', ...cols.map((c) => `h.${c}`)].join(', ')}
+      FROM hashed h JOIN logged l ON l.entry_id = h.entry_id
+     ORDER BY h.n
+    RETURNING *
+  )
+  SELECT * FROM headed;
+  DELETE FROM ${loads} WHERE tx_id = pg_catalog.pg_current_xact_id() AND table_name = ${t};
+END $fn$;
+-- It writes as the owner: only roles migrate grants it to may call it.
+REVOKE ALL ON FUNCTION ${o.insertMany}(jsonb, text, text, jsonb) FROM PUBLIC;
 `;
 }
 
