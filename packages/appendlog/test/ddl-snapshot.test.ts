@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "edf92a236f3cb0df",
+        "digest": "7dfe792f1064cf05",
         "revision": 4,
       }
     `);

@@ -127,11 +127,11 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
   it('the upgraded code keeps the chain of versions written by the old code', async () => {
     expect((await db.table(legacyV1).get(entryId))?.data).toEqual({ name: 'Old', city: 'Still before' });
     expect((await db.table(legacyV1).update(entryId, { city: 'Upgraded' })).version).toBe(3);
-    // The old write path, an INSERT into the log, is gone with the log's chain trigger: the row
-    // brings no version, time or hashes, and the log's NOT NULLs refuse it.
+    // The old write path, an INSERT into the log, is gone with the log's chain trigger: the log
+    // refuses every INSERT that does not come from the head's.
     await expect(
       db.query(`INSERT INTO legacy_log (entry_id, op, name) VALUES ($1, 'update', 'x')`, [entryId]),
-    ).rejects.toMatchObject({ code: 'invalid_input' });
+    ).rejects.toMatchObject({ code: 'append_only' });
     // The old storage keeps its CHECK on op; the head's chain trigger refuses a bad op before it.
     await expect(
       db.query(`UPDATE legacy_head SET op = 'rewrite' WHERE entry_id = $1`, [entryId]),

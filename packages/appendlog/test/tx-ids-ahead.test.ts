@@ -61,13 +61,17 @@ describeEngines('transaction ids ahead of the cluster', (engine) => {
 
   it('makes changes and checkpoint refuse, typed, and verify warn', async () => {
     const log = `"${t.schema}".addresses_log`;
-    const [ahead] = await db.query<{ tx_id: string }>(
-      `INSERT INTO ${log} (entry_id, version, op, recorded_at, tx_id, salt, content_hash, parent_hash, hash, name, city)
+    // A restored row from a cluster further ahead, loaded as a restore loads it: triggers off.
+    const [ahead] = await db.transaction(async (tx) => {
+      await tx.exec('SET LOCAL session_replication_role = replica');
+      return tx.query<{ tx_id: string }>(
+        `INSERT INTO ${log} (entry_id, version, op, recorded_at, tx_id, salt, content_hash, parent_hash, hash, name, city)
        SELECT pg_catalog.gen_random_uuid(), version, op, recorded_at,
               (tx_id::text::numeric + 3 * 4294967296)::text::xid8, salt, content_hash, parent_hash, hash, name, city
          FROM ${log} ORDER BY seq LIMIT 1
        RETURNING tx_id::text`,
-    );
+      );
+    });
     const expected = {
       code: 'tx_ids_ahead',
       name: 'TransactionIdsAheadError',

@@ -55,18 +55,6 @@ BEGIN
           HINT = 'Insert or update the table''s view or head, or use the library.';
 END $fn$;
 
-CREATE OR REPLACE FUNCTION ${s}.appendlog_head_guard() RETURNS trigger
-LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
-BEGIN
-  IF pg_catalog.pg_trigger_depth() < 2 THEN
-    RAISE EXCEPTION 'appendlog: % on %.% refused: the head table is derived from the log and kept by its trigger',
-      TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
-      USING ERRCODE = '${SQLSTATE.appendOnly}';
-  END IF;
-  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
-  RETURN NEW;
-END $fn$;
-
 CREATE TABLE IF NOT EXISTS ${history} (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   applied_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),

@@ -136,8 +136,9 @@ function mapSerializationFailure(
 }
 
 /**
- * A unique violation on an entry's head or on `(entry_id, version)` means two transactions
- * created the same entry at once: every other write locks the head row first, so it never races
+ * A unique violation on an entry's head or on `(entry_id, version)` is a second insert of an entry
+ * id that exists (the chain trigger appends version 1 before the head row goes in, so the log's key
+ * is usually the one that fires). Every other write locks the head row first, so it never races
  * there. Any other unique key (raw SQL) is reported as PostgreSQL words it.
  */
 function mapUniqueViolation(
@@ -145,8 +146,19 @@ function mapUniqueViolation(
   message: string,
   options: AppendLogErrorOptions,
 ): AppendLogError {
-  if (typeof e.constraint === 'string' && /_head_pkey$|_log_entry_id_version_key$/.test(e.constraint)) {
-    return new DuplicateError('a concurrent insert created this entry first', options);
+  const key =
+    typeof e.constraint === 'string'
+      ? /^(.*)(?:_head_pkey|_log_entry_id_version_key)$/.exec(e.constraint)
+      : null;
+  if (key) {
+    const id =
+      typeof e.detail === 'string'
+        ? /\(entry_id(?:, version)?\)=\(([0-9a-f-]{36})/i.exec(e.detail)?.[1]
+        : undefined;
+    return new DuplicateError(
+      id === undefined ? `${key[1]} entry already exists` : `${key[1]} entry ${id} already exists`,
+      options,
+    );
   }
   return new DuplicateError(message, options);
 }

@@ -13,6 +13,11 @@ DECLARE
   erased timestamptz;
 BEGIN
   IF TG_OP = 'INSERT' THEN
+    -- A row of a set-based load (<t>_insert_many), hashed and logged by it already.
+    IF NEW.hash IS NOT NULL AND EXISTS (SELECT 1 FROM "public"."appendlog_bulk_loads" b
+                                         WHERE b.tx_id = pg_catalog.pg_current_xact_id() AND b.table_name = 'addresses') THEN
+      RETURN NEW;
+    END IF;
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
     IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
@@ -46,6 +51,8 @@ BEGIN
     IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
     IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
     IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
+    -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
+    NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
     -- statement names, which a declared one always does, must be the next one), passes this one test; anything else goes through
     -- the checks below, which say what is wrong.
@@ -90,6 +97,12 @@ BEGIN
         -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
         SELECT l.op INTO prior_op FROM "public"."addresses_log" l WHERE l.entry_id = OLD.entry_id AND l.version = OLD.version - 1;
         PERFORM "public".appendlog_check_cancel_forget('addresses', OLD.entry_id, NEW.op, NEW.reason, NEW.meta, OLD.meta, prior_op);
+        -- The cancel's own time, not only the clock when it was checked, is before the due time.
+        IF NEW.recorded_at >= (OLD.meta -> 'erasure' ->> 'dueAt')::timestamptz THEN
+          RAISE EXCEPTION 'appendlog: the erasure of % entry % was due at %; it can no longer be cancelled',
+            'addresses', OLD.entry_id, OLD.meta -> 'erasure' ->> 'dueAt'
+            USING ERRCODE = 'AL004';
+        END IF;
       ELSIF NEW.op IN ('update', 'delete') AND OLD.deleted THEN
         RAISE EXCEPTION 'appendlog: % entry % is deleted; restore it first', 'addresses', OLD.entry_id
           USING ERRCODE = 'AL003';
@@ -104,8 +117,6 @@ BEGIN
       END IF;
     END IF;
     NEW.version := OLD.version + 1;
-    -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
-    NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     NEW.created_at := OLD.created_at;
     NEW.parent_hash := OLD.hash;
   END IF;
@@ -192,6 +203,82 @@ BEGIN
   RETURNING * INTO r;
   RETURN r;
 END $fn$;
+
+
+CREATE OR REPLACE FUNCTION "public"."addresses_insert_many"(p_rows jsonb, p_actor text, p_reason text, p_meta jsonb)
+RETURNS SETOF "public"."addresses_head"
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  v_actor text := coalesce(p_actor, nullif(pg_catalog.current_setting('appendlog.actor', true), ''));
+  v_reason text := coalesce(p_reason, nullif(pg_catalog.current_setting('appendlog.reason', true), ''));
+  v_meta jsonb := coalesce(p_meta, nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb);
+BEGIN
+  IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
+    RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
+      USING ERRCODE = 'AL005', DETAIL = 'field=rows';
+  END IF;
+  IF pg_catalog.octet_length(v_actor) > 4096 OR pg_catalog.octet_length(v_reason) > 4096
+     OR pg_catalog.octet_length(v_meta::text) > 1048576 OR pg_catalog.jsonb_typeof(v_meta) <> 'object' THEN
+    RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most 4096 bytes, and its meta is a JSON object of at most 1048576 bytes'
+      USING ERRCODE = 'AL005',
+            DETAIL = 'field=' || CASE WHEN pg_catalog.octet_length(v_actor) > 4096 THEN 'actor'
+                                      WHEN pg_catalog.octet_length(v_reason) > 4096 THEN 'reason'
+                                      ELSE 'meta' END;
+  END IF;
+  INSERT INTO "public"."appendlog_bulk_loads" (tx_id, table_name) VALUES (pg_catalog.pg_current_xact_id(), 'addresses');
+  RETURN QUERY
+  WITH src AS (
+    SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, 1 AS version, 'insert'::text AS op,
+           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.pg_current_xact_id() AS tx_id,
+           v_actor AS actor, v_reason AS reason, v_meta AS meta,
+           pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."email", e.n
+      FROM pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, n),
+           LATERAL pg_catalog.jsonb_populate_record(NULL::"public"."addresses_head", '{}'::jsonb || e.j) AS r
+  ), contented AS (
+    SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
+        pg_catalog.convert_to(s."address_line_1", 'UTF8'),
+        CASE WHEN s."city" IS NULL THEN NULL ELSE '\x63697479'::bytea END,
+        pg_catalog.convert_to(s."city", 'UTF8'),
+        CASE WHEN s."email" IS NULL THEN NULL ELSE '\x656d61696c'::bytea END,
+        pg_catalog.convert_to(s."email", 'UTF8'),
+        CASE WHEN s."name" IS NULL THEN NULL ELSE '\x6e616d65'::bytea END,
+        pg_catalog.convert_to(s."name", 'UTF8'),
+        CASE WHEN s."postcode" IS NULL THEN NULL ELSE '\x706f7374636f6465'::bytea END,
+        pg_catalog.convert_to(s."postcode", 'UTF8'),
+        CASE WHEN s."tel" IS NULL THEN NULL ELSE '\x74656c'::bytea END,
+        pg_catalog.convert_to(s."tel", 'UTF8')]::bytea[], NULL)), 21)) AS content_hash
+      FROM src s
+  ), hashed AS (
+    SELECT c.*, pg_catalog.sha256(
+      '\x0000000c617070656e646c6f672f763100000009616464726573736573'::bytea
+      || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(c.entry_id::text, 'UTF8'),
+        pg_catalog.convert_to(c.version::text, 'UTF8'),
+        pg_catalog.convert_to(c.op, 'UTF8'),
+        pg_catalog.convert_to(pg_catalog.to_char(c.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'),
+        pg_catalog.convert_to(c.tx_id::text, 'UTF8'),
+        pg_catalog.convert_to(c.actor, 'UTF8'),
+        pg_catalog.convert_to(c.reason, 'UTF8'),
+        pg_catalog.convert_to(c.meta::text, 'UTF8')]::bytea[]), 21)
+      || coalesce(NULL::bytea, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
+      || c.content_hash) AS hash
+      FROM contented c
+  ), logged AS (
+    INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
+    SELECT h.entry_id, h.version, h.op, h.recorded_at, h.tx_id, h.actor, h.reason, h.meta, h.salt, h.content_hash, NULL, h.hash, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
+      FROM hashed h ORDER BY h.n
+    RETURNING seq, entry_id
+  ), headed AS (
+    INSERT INTO "public"."addresses_head" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, hash, seq, deleted, created_at, "name", "address_line_1", "city", "postcode", "tel", "email")
+    SELECT h.entry_id, h.version, h.op, h.recorded_at, h.tx_id, h.actor, h.reason, h.meta, h.hash, l.seq, false, h.recorded_at, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
+      FROM hashed h JOIN logged l ON l.entry_id = h.entry_id
+     ORDER BY h.n
+    RETURNING *
+  )
+  SELECT * FROM headed;
+  DELETE FROM "public"."appendlog_bulk_loads" WHERE tx_id = pg_catalog.pg_current_xact_id() AND table_name = 'addresses';
+END $fn$;
+-- It writes as the owner: only roles migrate grants it to may call it.
+REVOKE ALL ON FUNCTION "public"."addresses_insert_many"(jsonb, text, text, jsonb) FROM PUBLIC;
 
 
 CREATE OR REPLACE VIEW "public"."addresses" AS
