@@ -223,6 +223,8 @@ describePostgres('typed database errors between connections', () => {
       db.transaction(async (tx) => {
         const pid = await backendPid(tx);
         const sleeping = tx.query('SELECT pg_sleep(10)');
+        // Handled now: it may reject before the terminate below has answered.
+        sleeping.catch(() => {});
         await until(`SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND query LIKE '%pg_sleep%'`, [pid]);
         await pool.query('SELECT pg_terminate_backend($1)', [pid]);
         await sleeping;

@@ -297,6 +297,7 @@ describeEngines('the search_path of the catalog functions and the owner tools', 
       'appendlog_erasure_apply',
       'appendlog_erasure_fill',
       'appendlog_forget_meta',
+      'appendlog_head_guard',
       'appendlog_refuse',
       'appendlog_refuse_log_insert',
     ]);

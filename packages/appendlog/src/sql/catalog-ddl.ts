@@ -31,6 +31,20 @@ BEGIN
           HINT = 'Append a new version instead (insert, update or delete through the table''s view or the library).';
 END $fn$;
 
+-- The head guard of table code revisions 1 to 3 (kept: a table of those revisions still names it
+-- until migrate upgrades it to head-first, whose chain trigger guards the head itself).
+CREATE OR REPLACE FUNCTION ${s}.appendlog_head_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
+BEGIN
+  IF pg_catalog.pg_trigger_depth() < 2 THEN
+    RAISE EXCEPTION 'appendlog: % on %.% refused: the head table is derived from the log and kept by its trigger',
+      TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+      USING ERRCODE = '${SQLSTATE.appendOnly}';
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $fn$;
+
 -- Set-based loads (<t>_insert_many): the transactions, and tables, in which one is running. Only
 -- the owner's code writes it, and each load deletes its row before it returns.
 CREATE TABLE IF NOT EXISTS ${catalogName(schema, 'appendlog_bulk_loads')} (

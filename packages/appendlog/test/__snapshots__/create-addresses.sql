@@ -15,6 +15,20 @@ BEGIN
           HINT = 'Append a new version instead (insert, update or delete through the table''s view or the library).';
 END $fn$;
 
+-- The head guard of table code revisions 1 to 3 (kept: a table of those revisions still names it
+-- until migrate upgrades it to head-first, whose chain trigger guards the head itself).
+CREATE OR REPLACE FUNCTION "public".appendlog_head_guard() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF pg_catalog.pg_trigger_depth() < 2 THEN
+    RAISE EXCEPTION 'appendlog: % on %.% refused: the head table is derived from the log and kept by its trigger',
+      TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+      USING ERRCODE = 'AL001';
+  END IF;
+  IF TG_OP = 'DELETE' THEN RETURN OLD; END IF;
+  RETURN NEW;
+END $fn$;
+
 -- Set-based loads (<t>_insert_many): the transactions, and tables, in which one is running. Only
 -- the owner's code writes it, and each load deletes its row before it returns.
 CREATE TABLE IF NOT EXISTS "public"."appendlog_bulk_loads" (
@@ -266,7 +280,7 @@ CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 29cc176ca41df0d43f5f350a5d512de5';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 1223f6d89023c7d0baa92529420c1623';
 
 -- next step
 
