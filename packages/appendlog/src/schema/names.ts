@@ -42,7 +42,10 @@ export function quoteIdent(name: string): string {
 
 /** A single-quoted SQL literal for generated DDL (never used for user values). */
 export function quoteLiteral(value: string): string {
-  return `'${value.replace(/'/g, "''")}'`;
+  const quoted = value.replace(/'/g, "''");
+  // Under standard_conforming_strings = off a backslash in '…' is an escape ('\' would end the
+  // literal early); in E'…' it is one always, so the doubled backslash means one whatever the setting.
+  return value.includes('\\') ? `E'${quoted.replace(/\\/g, '\\\\')}'` : `'${quoted}'`;
 }
 
 /** Validates a table name: lower snake_case, room left for the longest suffix, not reserved. */
