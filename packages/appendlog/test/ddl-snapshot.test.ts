@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "7dfe792f1064cf05",
+        "digest": "f6df92ac1c24caf5",
         "revision": 4,
       }
     `);

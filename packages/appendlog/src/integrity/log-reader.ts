@@ -1,5 +1,6 @@
 import type { Database } from '../db.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import { HEAD_COPY_COLUMNS } from '../sql/log-columns.js';
 import type { TableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
 import { CopyParser, type CopyRow } from './copy-format.js';
@@ -128,15 +129,7 @@ export async function readLog(
  * version, op, hash and times are compared by the verifier itself.
  */
 function headDiffSql(columns: RecordedTable['columns']): string {
-  const names = [
-    'tx_id',
-    'actor',
-    'reason',
-    'meta',
-    'parent_hash',
-    'redacted_at',
-    ...columns.map((c) => c.sqlName),
-  ];
+  const names = [...HEAD_COPY_COLUMNS, ...columns.map((c) => c.sqlName)];
   const checks = names.map((n) => {
     const c = quoteIdent(n);
     return `CASE WHEN h.${c} IS DISTINCT FROM l.${c} THEN ${quoteLiteral(n)} END`;

@@ -1,7 +1,8 @@
 import type { Database } from '../db.js';
+import { readCodeRevisions } from '../migrate/introspect.js';
 import { quoteIdent } from '../schema/names.js';
-import { catalogName, tableObjects } from '../sql/names.js';
-import { codeDdl, codeRevisionSql, TABLE_CODE_REVISION } from '../sql/table-ddl.js';
+import { catalogName } from '../sql/names.js';
+import { codeDdl, TABLE_CODE_REVISION } from '../sql/table-ddl.js';
 import type { RecordedTable } from './catalog.js';
 import type { Report } from './report.js';
 
@@ -27,8 +28,8 @@ const ENFORCING_TRIGGERS: ReadonlyArray<readonly [suffix: '_log' | '_head', name
  * library generates for the recorded columns, and that no erasure ran before its due time.
  */
 export async function checkInstallation(tx: Database, t: RecordedTable, report: Report): Promise<void> {
-  const revision = await codeRevision(tx, t.table);
-  if (revision === null) return; // no code at all: table_missing is reported by the column check
+  const revision = (await readCodeRevisions(tx, tx.schema, [t.table])).get(t.table);
+  if (revision === undefined) return; // no code at all: table_missing is reported by the column check
   if (revision !== TABLE_CODE_REVISION) {
     report.fail(
       t.table,
@@ -42,17 +43,6 @@ export async function checkInstallation(tx: Database, t: RecordedTable, report: 
     await checkCode(tx, t, report);
   }
   await checkErasureTimes(tx, t.table, report);
-}
-
-async function codeRevision(tx: Database, table: string): Promise<number | null> {
-  const [row] = await tx.run<{ present: boolean; revision: number | null }>(
-    `SELECT true AS present, ${codeRevisionSql('p')} AS revision
-       FROM pg_catalog.pg_proc p
-      WHERE p.oid OPERATOR(pg_catalog.=) pg_catalog.to_regprocedure($1)`,
-    [`${tableObjects(tx.schema, table).chainFn}()`],
-  );
-  if (!row) return null;
-  return row.revision === null ? 1 : Number(row.revision);
 }
 
 async function checkTriggers(tx: Database, table: string, report: Report): Promise<void> {

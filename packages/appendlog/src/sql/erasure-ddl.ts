@@ -1,5 +1,6 @@
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import { TIMESTAMP_FORMAT } from './canonical.js';
+import { LOG_OWN_COLUMN_NAMES } from './log-columns.js';
 import { catalogName, type TableObjects } from './names.js';
 import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';
@@ -228,20 +229,8 @@ export function erasureTableDdl(o: TableObjects, columns: readonly { sqlName: st
   const t = quoteLiteral(o.table);
   const erasures = catalogName(o.schema, 'appendlog_erasures');
   const cols = columns.map((c) => quoteIdent(c.sqlName));
-  const kept = [
-    'seq',
-    'entry_id',
-    'version',
-    'op',
-    'recorded_at',
-    'tx_id',
-    'actor',
-    'reason',
-    'meta',
-    'content_hash',
-    'parent_hash',
-    'hash',
-  ];
+  // Every column of the log's own but those the redaction changes.
+  const kept = LOG_OWN_COLUMN_NAMES.filter((c) => c !== 'salt' && c !== 'redacted_at');
   const row = (rec: string) => `(${kept.map((c) => `${rec}.${c}`).join(', ')})`;
   return `
 CREATE OR REPLACE FUNCTION ${e.guard}() RETURNS trigger

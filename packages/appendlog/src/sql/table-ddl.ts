@@ -14,6 +14,7 @@ import {
   viewDefaultDdl,
 } from './column-default.js';
 import { erasureTableDdl } from './erasure-ddl.js';
+import { HEAD_COPY_COLUMNS, LOG_OWN_COLUMNS, VERSION_COLUMNS } from './log-columns.js';
 import { catalogName, type TableObjects, tableObjects } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
 
@@ -74,24 +75,6 @@ export function columnChecks(c: StoredColumn): string[] {
   }
   return checks;
 }
-
-/** The log's own columns, before the table's. */
-const LOG_OWN_COLUMNS = [
-  'seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
-  'entry_id uuid NOT NULL',
-  'version integer NOT NULL',
-  'op text NOT NULL',
-  'recorded_at timestamptz NOT NULL',
-  'tx_id xid8 NOT NULL',
-  'actor text',
-  'reason text',
-  'meta jsonb',
-  'salt bytea',
-  'content_hash bytea NOT NULL',
-  'parent_hash bytea',
-  'hash bytea NOT NULL',
-  'redacted_at timestamptz',
-];
 
 /**
  * The head's own columns, before the table's: the latest version's own columns (less the salt and
@@ -184,15 +167,7 @@ CREATE TRIGGER appendlog_refuse_insert BEFORE INSERT ON ${o.log}
  */
 export function headFirstUpgradeDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
   const o = tableObjects(schema, table);
-  const copied = [
-    'tx_id',
-    'actor',
-    'reason',
-    'meta',
-    'parent_hash',
-    'redacted_at',
-    ...columns.map((c) => c.sqlName),
-  ];
+  const copied = [...HEAD_COPY_COLUMNS, ...columns.map((c) => c.sqlName)];
   return `
 DROP TRIGGER IF EXISTS appendlog_chain ON ${o.log};
 DROP TRIGGER IF EXISTS appendlog_head_guard ON ${o.head};
@@ -253,6 +228,24 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
 /** Generated functions resolve names in the system catalog only: no caller's search_path reaches them. */
 const PINNED_SEARCH_PATH = 'SET search_path = pg_catalog, pg_temp';
 
+/** A transaction's `appendlog.<name>` setting, NULL when unset or empty. */
+function settingSql(name: 'actor' | 'reason' | 'meta'): string {
+  return `nullif(pg_catalog.current_setting('appendlog.${name}', true), '')`;
+}
+
+/** plpgsql refusing an actor, reason or meta past the documented limits, whatever wrote them. */
+function labelLimitsSql(actor: string, reason: string, meta: string): string {
+  const over = (e: string) => `pg_catalog.octet_length(${e}) > ${MAX_LABEL_BYTES}`;
+  return `  IF ${over(actor)} OR ${over(reason)}
+     OR pg_catalog.octet_length(${meta}::text) > ${MAX_VALUE_BYTES} OR pg_catalog.jsonb_typeof(${meta}) <> 'object' THEN
+    RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most ${MAX_LABEL_BYTES} bytes, and its meta is a JSON object of at most ${MAX_VALUE_BYTES} bytes'
+      USING ERRCODE = '${SQLSTATE.invalidInput}',
+            DETAIL = 'field=' || CASE WHEN ${over(actor)} THEN 'actor'
+                                      WHEN ${over(reason)} THEN 'reason'
+                                      ELSE 'meta' END;
+  END IF;`;
+}
+
 /**
  * The chain trigger, BEFORE INSERT OR UPDATE on the head: the one code that writes versions.
  * An INSERT starts an entry at version 1; an UPDATE appends the next version, carrying forward
@@ -272,7 +265,6 @@ function chainFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): st
   const s = quoteIdent(o.schema);
   const cols = columns.map((c) => quoteIdent(c.sqlName));
   const erasures = catalogName(o.schema, 'appendlog_erasures');
-  const setting = (name: string) => `nullif(current_setting('appendlog.${name}', true), '')`;
   const fillRequired = columns.flatMap((c) => {
     const value = bodyDefaultSql(c);
     if (value === undefined || !c.notNull) return [];
@@ -280,21 +272,7 @@ function chainFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): st
     // A notNull column added after the entry was last written: the new version gets its default.
     return [`IF NEW.${col} IS NULL AND OLD.${col} IS NULL THEN NEW.${col} := ${value}; END IF;`];
   });
-  const logCols = [
-    'entry_id',
-    'version',
-    'op',
-    'recorded_at',
-    'tx_id',
-    'actor',
-    'reason',
-    'meta',
-    'salt',
-    'content_hash',
-    'parent_hash',
-    'hash',
-    ...cols,
-  ];
+  const logCols = [...VERSION_COLUMNS, ...cols];
   const logValues = logCols.map((c) =>
     c === 'salt' ? 'v_salt' : c === 'content_hash' ? 'v_content_hash' : `NEW.${c}`,
   );
@@ -334,9 +312,9 @@ BEGIN
     NEW.recorded_at := pg_catalog.clock_timestamp();
     NEW.created_at := NEW.recorded_at;
     NEW.parent_hash := NULL;
-    IF NEW.actor IS NULL THEN NEW.actor := ${setting('actor')}; END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := ${setting('reason')}; END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := ${setting('meta')}::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := ${settingSql('actor')}; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := ${settingSql('reason')}; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := ${settingSql('meta')}::jsonb; END IF;
   ELSE
     IF NOT declared THEN
       -- Only what the statement changed is its own; the rest comes from the transaction's settings.
@@ -345,9 +323,9 @@ BEGIN
       IF NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NEW.reason := NULL; END IF;
       IF NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NEW.meta := NULL; END IF;
     END IF;
-    IF NEW.actor IS NULL THEN NEW.actor := ${setting('actor')}; END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := ${setting('reason')}; END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := ${setting('meta')}::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := ${settingSql('actor')}; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := ${settingSql('reason')}; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := ${settingSql('meta')}::jsonb; END IF;
     -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
     NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
@@ -414,14 +392,7 @@ BEGIN
     NEW.parent_hash := OLD.hash;${fillRequired.map((l) => `\n    ${l}`).join('')}
   END IF;
 
-  IF pg_catalog.octet_length(NEW.actor) > ${MAX_LABEL_BYTES} OR pg_catalog.octet_length(NEW.reason) > ${MAX_LABEL_BYTES}
-     OR pg_catalog.octet_length(NEW.meta::text) > ${MAX_VALUE_BYTES} OR pg_catalog.jsonb_typeof(NEW.meta) <> 'object' THEN
-    RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most ${MAX_LABEL_BYTES} bytes, and its meta is a JSON object of at most ${MAX_VALUE_BYTES} bytes'
-      USING ERRCODE = '${SQLSTATE.invalidInput}',
-            DETAIL = 'field=' || CASE WHEN pg_catalog.octet_length(NEW.actor) > ${MAX_LABEL_BYTES} THEN 'actor'
-                                      WHEN pg_catalog.octet_length(NEW.reason) > ${MAX_LABEL_BYTES} THEN 'reason'
-                                      ELSE 'meta' END;
-  END IF;
+${labelLimitsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
   IF NEW.op = 'forget' THEN
     NEW.meta := ${s}.appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
@@ -505,29 +476,22 @@ function insertManyFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]
   const defaults: Record<string, unknown> = {};
   for (const c of columns) if (c.default !== undefined) defaults[c.sqlName] = c.default;
   const defaultsJson = JSON.stringify(defaults).replaceAll('$', '\\u0024');
-  const setting = (name: string) => `nullif(pg_catalog.current_setting('appendlog.${name}', true), '')`;
-  const own = ['entry_id', 'version', 'op', 'recorded_at', 'tx_id', 'actor', 'reason', 'meta'];
+  // What the head holds of the version row, its own bookkeeping aside (no salt, content hash or parent).
+  const headed = VERSION_COLUMNS.filter((c) => c !== 'salt' && c !== 'content_hash' && c !== 'parent_hash');
   return `
 CREATE OR REPLACE FUNCTION ${o.insertMany}(p_rows jsonb, p_actor text, p_reason text, p_meta jsonb)
 RETURNS SETOF ${o.head}
 LANGUAGE plpgsql SECURITY DEFINER ${PINNED_SEARCH_PATH} AS $fn$
 DECLARE
-  v_actor text := coalesce(p_actor, ${setting('actor')});
-  v_reason text := coalesce(p_reason, ${setting('reason')});
-  v_meta jsonb := coalesce(p_meta, ${setting('meta')}::jsonb);
+  v_actor text := coalesce(p_actor, ${settingSql('actor')});
+  v_reason text := coalesce(p_reason, ${settingSql('reason')});
+  v_meta jsonb := coalesce(p_meta, ${settingSql('meta')}::jsonb);
 BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
       USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=rows';
   END IF;
-  IF pg_catalog.octet_length(v_actor) > ${MAX_LABEL_BYTES} OR pg_catalog.octet_length(v_reason) > ${MAX_LABEL_BYTES}
-     OR pg_catalog.octet_length(v_meta::text) > ${MAX_VALUE_BYTES} OR pg_catalog.jsonb_typeof(v_meta) <> 'object' THEN
-    RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most ${MAX_LABEL_BYTES} bytes, and its meta is a JSON object of at most ${MAX_VALUE_BYTES} bytes'
-      USING ERRCODE = '${SQLSTATE.invalidInput}',
-            DETAIL = 'field=' || CASE WHEN pg_catalog.octet_length(v_actor) > ${MAX_LABEL_BYTES} THEN 'actor'
-                                      WHEN pg_catalog.octet_length(v_reason) > ${MAX_LABEL_BYTES} THEN 'reason'
-                                      ELSE 'meta' END;
-  END IF;
+${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   INSERT INTO ${loads} (tx_id, table_name) VALUES (pg_catalog.pg_current_xact_id(), ${t});
   RETURN QUERY
   WITH src AS (
@@ -544,13 +508,13 @@ BEGIN
     SELECT c.*, ${versionHashSql(o.schema, o.table, 'c', { parentHash: 'NULL::bytea' })} AS hash
       FROM contented c
   ), logged AS (
-    INSERT INTO ${o.log} (${[...own, 'salt', 'content_hash', 'parent_hash', 'hash', ...cols].join(', ')})
-    SELECT ${[...own, 'salt', 'content_hash', 'NULL', 'hash', ...cols].map((c) => (c === 'NULL' ? c : `h.${c}`)).join(', ')}
+    INSERT INTO ${o.log} (${[...VERSION_COLUMNS, ...cols].join(', ')})
+    SELECT ${[...VERSION_COLUMNS, ...cols].map((c) => (c === 'parent_hash' ? 'NULL' : `h.${c}`)).join(', ')}
       FROM hashed h ORDER BY h.n
     RETURNING seq, entry_id
   ), headed AS (
-    INSERT INTO ${o.head} (${[...own, 'hash', 'seq', 'deleted', 'created_at', ...cols].join(', ')})
-    SELECT ${[...own.map((c) => `h.${c}`), 'h.hash', 'l.seq', 'false', 'h.recorded_at', ...cols.map((c) => `h.${c}`)].join(', ')}
+    INSERT INTO ${o.head} (${[...headed, 'seq', 'deleted', 'created_at', ...cols].join(', ')})
+    SELECT ${[...headed.map((c) => `h.${c}`), 'l.seq', 'false', 'h.recorded_at', ...cols.map((c) => `h.${c}`)].join(', ')}
       FROM hashed h JOIN logged l ON l.entry_id = h.entry_id
      ORDER BY h.n
     RETURNING *

@@ -40,9 +40,9 @@ BEGIN
     NEW.recorded_at := pg_catalog.clock_timestamp();
     NEW.created_at := NEW.recorded_at;
     NEW.parent_hash := NULL;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; END IF;
   ELSE
     IF NOT declared THEN
       -- Only what the statement changed is its own; the rest comes from the transaction's settings.
@@ -51,9 +51,9 @@ BEGIN
       IF NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NEW.reason := NULL; END IF;
       IF NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NEW.meta := NULL; END IF;
     END IF;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(current_setting('appendlog.actor', true), ''); END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(current_setting('appendlog.reason', true), ''); END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(current_setting('appendlog.meta', true), '')::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; END IF;
     -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
     NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
