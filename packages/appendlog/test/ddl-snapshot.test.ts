@@ -46,8 +46,8 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "f6df92ac1c24caf5",
-        "revision": 4,
+        "digest": "ddcc1befe8fe6ea9",
+        "revision": 5,
       }
     `);
   });

@@ -75,7 +75,7 @@ export function dueSql(db: Database, table: string, mode: SqlMode): string {
   const due = `(l.meta ${op('->')} 'erasure' ${op('->>')} 'dueAt')::timestamptz`;
   return `SELECT h.entry_id::text AS entry_id, h.version, l.reason, ${ts(due)} AS due_at
             FROM ${o.head} h
-            JOIN ${o.log} l ON l.seq = h.seq
+            JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version = h.version
            WHERE h.op = 'forget' AND ${due} <= ${cutoffSql(mode.capped)}
              AND NOT EXISTS (SELECT 1 FROM ${catalogName(db.schema, 'appendlog_erasures')} e
                               WHERE e.table_name = ${quoteLiteral(table)} AND e.entry_id = h.entry_id)

@@ -36,7 +36,7 @@ export function erasureStatusSql(schema: string, table: string): string {
   return `SELECT h.op, h.version, l.reason, l.actor, ${ts('l.recorded_at')} AS forgotten_at,
                  l.meta ${op('->')} 'erasure' ${op('->>')} 'dueAt' AS due_at, ${ts('e.erased_at')} AS erased_at, e.versions
             FROM ${o.head} h
-            JOIN ${o.log} l ON l.seq = h.seq
+            JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version = h.version
             LEFT JOIN ${catalogName(schema, 'appendlog_erasures')} e
                    ON e.table_name = ${quoteLiteral(table)} AND e.entry_id = h.entry_id
            WHERE h.entry_id = $1`;

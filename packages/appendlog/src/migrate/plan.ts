@@ -9,6 +9,8 @@ import {
   createStorageDdl,
   HEAD_FIRST_REVISION,
   headFirstUpgradeDdl,
+  LEAN_LOG_REVISION,
+  leanLogUpgradeDdl,
   type StoredColumn,
   TABLE_CODE_REVISION,
 } from '../sql/table-ddl.js';
@@ -187,7 +189,10 @@ function storageUpgradeDdl(
   current: readonly StoredColumn[],
   revision: number,
 ): string {
-  return revision < HEAD_FIRST_REVISION ? headFirstUpgradeDdl(schema, table, current) : '';
+  return (
+    (revision < HEAD_FIRST_REVISION ? headFirstUpgradeDdl(schema, table, current) : '') +
+    (revision < LEAN_LOG_REVISION ? leanLogUpgradeDdl(schema, table) : '')
+  );
 }
 
 function planTable(

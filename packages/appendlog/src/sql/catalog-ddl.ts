@@ -54,11 +54,16 @@ CREATE TABLE IF NOT EXISTS ${catalogName(schema, 'appendlog_bulk_loads')} (
 );
 REVOKE ALL ON ${catalogName(schema, 'appendlog_bulk_loads')} FROM PUBLIC;
 
--- The log's INSERT refusal: versions come from the head's chain trigger (which the trigger's WHEN
--- lets through) or from a set-based load of the same table running in this transaction.
+-- The log's INSERT refusal: versions come from the head's chain trigger (whose INSERT fires this
+-- at trigger depth 2; a direct INSERT fires it at depth 1) or from a set-based load of the same
+-- table running in this transaction. (Tables of code revision 4 call it only at depth 1, from a
+-- trigger WHEN clause.)
 CREATE OR REPLACE FUNCTION ${s}.appendlog_refuse_log_insert() RETURNS trigger
 LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 BEGIN
+  IF pg_catalog.pg_trigger_depth() OPERATOR(pg_catalog.>) 1 THEN
+    RETURN NULL;
+  END IF;
   IF EXISTS (SELECT 1 FROM ${catalogName(schema, 'appendlog_bulk_loads')} b
               WHERE b.tx_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
                 AND b.table_name OPERATOR(pg_catalog.=) pg_catalog.left(TG_TABLE_NAME, -4)) THEN

@@ -149,7 +149,7 @@ BEGIN
       USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=table';
   END IF;
   EXECUTE pg_catalog.format(
-    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.seq = h.seq
+    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
       WHERE h.entry_id = $1 FOR UPDATE OF h',
     TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
     INTO r USING NEW.entry_id;

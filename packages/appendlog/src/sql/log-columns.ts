@@ -3,7 +3,7 @@
  * and the set-based load's INSERTs, the erasure guard and the verifier's head check derive from it.
  */
 export const LOG_OWN_COLUMNS = [
-  'seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY',
+  'seq bigint GENERATED ALWAYS AS IDENTITY',
   'entry_id uuid NOT NULL',
   'version integer NOT NULL',
   'op text NOT NULL',

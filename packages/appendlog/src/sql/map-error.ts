@@ -148,7 +148,7 @@ function mapUniqueViolation(
 ): AppendLogError {
   const key =
     typeof e.constraint === 'string'
-      ? /^(.*)(?:_head_pkey|_log_entry_id_version_key)$/.exec(e.constraint)
+      ? /^(.*)(?:_head_pkey|_log_pkey|_log_entry_id_version_key)$/.exec(e.constraint)
       : null;
   if (key) {
     const id =

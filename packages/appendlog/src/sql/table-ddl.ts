@@ -40,11 +40,17 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  *    log to the head (an UPDATE of the head appends the version); SECURITY DEFINER and a pinned
  *    search_path; the view is a simple view of the head. Storage changes too
  *    ({@link headFirstUpgradeDdl}).
+ * 5: lean log storage ({@link leanLogUpgradeDdl}): the primary key `(entry_id, version)`, no index
+ *    on `seq`, the INSERT refusal without a `WHEN` clause; the set-based load switches the chain
+ *    trigger off for its own INSERT of the head instead of the trigger testing every row.
  */
-export const TABLE_CODE_REVISION = 4;
+export const TABLE_CODE_REVISION = 5;
 
 /** The first revision with head-first storage: older tables get {@link headFirstUpgradeDdl} first. */
 export const HEAD_FIRST_REVISION = 4;
+
+/** The first revision with lean log storage: older tables get {@link leanLogUpgradeDdl} first. */
+export const LEAN_LOG_REVISION = 5;
 
 const CODE_REVISION_MARK = 'appendlog table code revision';
 
@@ -114,10 +120,12 @@ export function createStorageDdl(schema: string, table: string, columns: readonl
   return `
 CREATE TABLE ${o.log} (
 ${[...LOG_OWN_COLUMNS.map((c) => `  ${c}`), ...userCols, ...checks].join(',\n')},
-  CONSTRAINT ${quoteIdent(`${table}_log_entry_id_version_key`)} UNIQUE (entry_id, version)
+  -- One row per version of an entry: no fork can be stored, whatever wrote it.
+  CONSTRAINT ${quoteIdent(`${table}_log_pkey`)} PRIMARY KEY (entry_id, version)
 );
 CREATE INDEX ${quoteIdent(`${table}_log_entry_time_idx`)} ON ${o.log} (entry_id, recorded_at);
--- Change readers (db.changes) walk the log in (tx_id, seq) order.
+-- Change readers (db.changes) and the Merkle leaves walk the log in (tx_id, seq) order; seq, an
+-- identity, orders the versions of one transaction and needs no index of its own.
 CREATE INDEX ${quoteIdent(`${table}_log_tx_idx`)} ON ${o.log} (tx_id, seq);
 
 CREATE TABLE ${o.head} (
@@ -148,14 +156,30 @@ CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON ${o.head}
 }
 
 /**
- * Versions reach the log only from the chain trigger on the head (trigger depth 1 or more): a
- * direct INSERT, even one that brings every column, would put a version in the log that nothing
- * chained and the head does not hold, and the entry's next write would then collide with it.
+ * Versions reach the log only from the chain trigger on the head (whose INSERT runs at trigger
+ * depth 2) or a set-based load: a direct INSERT, even one that brings every column, would put a
+ * version in the log that nothing chained and the head does not hold, and the entry's next write
+ * would then collide with it. The function tests the depth itself: a `WHEN` clause would be read
+ * back from its stored text by every INSERT, which costs an update more than the call.
  */
 function refuseLogInsertDdl(o: TableObjects): string {
   return `
 CREATE TRIGGER appendlog_refuse_insert BEFORE INSERT ON ${o.log}
-  FOR EACH STATEMENT WHEN (pg_catalog.pg_trigger_depth() < 1) EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse_log_insert();`;
+  FOR EACH STATEMENT EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse_log_insert();`;
+}
+
+/**
+ * Revision 4 storage to revision 5: `seq` keeps its identity but loses its primary key and index,
+ * and the INSERT refusal loses its `WHEN` clause. The unique key `(entry_id, version)` the log had
+ * stays as it is: making it the primary key would rebuild the index under a lock that stops every
+ * read, for no difference in what it enforces. (New tables declare it as the primary key.)
+ */
+export function leanLogUpgradeDdl(schema: string, table: string): string {
+  const o = tableObjects(schema, table);
+  return `
+DROP TRIGGER IF EXISTS appendlog_refuse_insert ON ${o.log};
+ALTER TABLE ${o.log} DROP CONSTRAINT ${quoteIdent(`${table}_log_pkey`)};${refuseLogInsertDdl(o)}
+`;
 }
 
 /**
@@ -288,11 +312,6 @@ DECLARE
   erased timestamptz;
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    -- A row of a set-based load (<t>_insert_many), hashed and logged by it already.
-    IF NEW.hash IS NOT NULL AND EXISTS (SELECT 1 FROM ${catalogName(o.schema, 'appendlog_bulk_loads')} b
-                                         WHERE b.tx_id = pg_catalog.pg_current_xact_id() AND b.table_name = ${t}) THEN
-      RETURN NEW;
-    END IF;
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
     IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
@@ -461,13 +480,17 @@ END $fn$;
 }
 
 /**
- * The set-based load: many new entries in three statements whatever their number, each version
+ * The set-based load: many new entries in one statement whatever their number, each version
  * hashed exactly as the chain trigger hashes an insert (the same generated expressions), logged,
- * then put in the head, where the chain trigger lets these pre-hashed rows through because this
- * function registered the load in `appendlog_bulk_loads` for its own transaction (and removes it
- * before returning, so no later statement of the transaction can pass rows off as loaded). Rows
- * are JSON objects keyed by SQL column name, `entry_id` optional; columns a row leaves out get
- * their defaults. SECURITY DEFINER, like the chain trigger: it writes the log as the owner.
+ * then put in the head. The log admits the INSERT because this function registered the load in
+ * `appendlog_bulk_loads` for its own transaction; the head's chain trigger is switched off for
+ * the head's INSERT alone (these rows are chained already; running the trigger for each only to
+ * let it through cost a third of the load). Both are undone before the function returns, and by
+ * any error with it, so no later statement of the transaction can pass rows off as loaded. The
+ * switch takes the head's SHARE ROW EXCLUSIVE lock: other writes of the table wait for the
+ * loading transaction, reads do not. Rows are JSON objects keyed by SQL column name, `entry_id`
+ * optional; columns a row leaves out get their defaults. SECURITY DEFINER, like the chain
+ * trigger: it writes the log and switches the trigger as the owner.
  */
 function insertManyFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
   const t = quoteLiteral(o.table);
@@ -493,6 +516,7 @@ BEGIN
   END IF;
 ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   INSERT INTO ${loads} (tx_id, table_name) VALUES (pg_catalog.pg_current_xact_id(), ${t});
+  ALTER TABLE ${o.head} DISABLE TRIGGER appendlog_chain;
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, 1 AS version, 'insert'::text AS op,
@@ -520,6 +544,7 @@ ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
     RETURNING *
   )
   SELECT * FROM headed;
+  ALTER TABLE ${o.head} ENABLE TRIGGER appendlog_chain;
   DELETE FROM ${loads} WHERE tx_id = pg_catalog.pg_current_xact_id() AND table_name = ${t};
 END $fn$;
 -- It writes as the owner: only roles migrate grants it to may call it.

@@ -38,11 +38,16 @@ CREATE TABLE IF NOT EXISTS "public"."appendlog_bulk_loads" (
 );
 REVOKE ALL ON "public"."appendlog_bulk_loads" FROM PUBLIC;
 
--- The log's INSERT refusal: versions come from the head's chain trigger (which the trigger's WHEN
--- lets through) or from a set-based load of the same table running in this transaction.
+-- The log's INSERT refusal: versions come from the head's chain trigger (whose INSERT fires this
+-- at trigger depth 2; a direct INSERT fires it at depth 1) or from a set-based load of the same
+-- table running in this transaction. (Tables of code revision 4 call it only at depth 1, from a
+-- trigger WHEN clause.)
 CREATE OR REPLACE FUNCTION "public".appendlog_refuse_log_insert() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
+  IF pg_catalog.pg_trigger_depth() OPERATOR(pg_catalog.>) 1 THEN
+    RETURN NULL;
+  END IF;
   IF EXISTS (SELECT 1 FROM "public"."appendlog_bulk_loads" b
               WHERE b.tx_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
                 AND b.table_name OPERATOR(pg_catalog.=) pg_catalog.left(TG_TABLE_NAME, -4)) THEN
@@ -201,7 +206,7 @@ BEGIN
       USING ERRCODE = 'AL005', DETAIL = 'field=table';
   END IF;
   EXECUTE pg_catalog.format(
-    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.seq = h.seq
+    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
       WHERE h.entry_id = $1 FOR UPDATE OF h',
     TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
     INTO r USING NEW.entry_id;
@@ -280,12 +285,12 @@ CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 1223f6d89023c7d0baa92529420c1623';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog a90a40a017a19b6fb966663be10d2d9d';
 
 -- next step
 
 CREATE TABLE "public"."addresses_log" (
-  seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+  seq bigint GENERATED ALWAYS AS IDENTITY,
   entry_id uuid NOT NULL,
   version integer NOT NULL,
   op text NOT NULL,
@@ -305,10 +310,12 @@ CREATE TABLE "public"."addresses_log" (
   "postcode" text,
   "tel" text,
   CONSTRAINT "name_required" CHECK (redacted_at IS NOT NULL OR "name" IS NOT NULL),
-  CONSTRAINT "addresses_log_entry_id_version_key" UNIQUE (entry_id, version)
+  -- One row per version of an entry: no fork can be stored, whatever wrote it.
+  CONSTRAINT "addresses_log_pkey" PRIMARY KEY (entry_id, version)
 );
 CREATE INDEX "addresses_log_entry_time_idx" ON "public"."addresses_log" (entry_id, recorded_at);
--- Change readers (db.changes) walk the log in (tx_id, seq) order.
+-- Change readers (db.changes) and the Merkle leaves walk the log in (tx_id, seq) order; seq, an
+-- identity, orders the versions of one transaction and needs no index of its own.
 CREATE INDEX "addresses_log_tx_idx" ON "public"."addresses_log" (tx_id, seq);
 
 CREATE TABLE "public"."addresses_head" (
@@ -335,7 +342,7 @@ CREATE TABLE "public"."addresses_head" (
 CREATE INDEX "addresses_head_created_idx" ON "public"."addresses_head" (created_at, entry_id);
 
 CREATE TRIGGER appendlog_refuse_insert BEFORE INSERT ON "public"."addresses_log"
-  FOR EACH STATEMENT WHEN (pg_catalog.pg_trigger_depth() < 1) EXECUTE FUNCTION "public".appendlog_refuse_log_insert();
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse_log_insert();
 CREATE TRIGGER appendlog_refuse_change BEFORE UPDATE OR DELETE ON "public"."addresses_log"
   FOR EACH ROW EXECUTE FUNCTION "public".appendlog_refuse();
 CREATE TRIGGER appendlog_refuse_delete BEFORE DELETE ON "public"."addresses_log"
@@ -349,7 +356,7 @@ CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON "public"."addre
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 4: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 5: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -358,11 +365,6 @@ DECLARE
   erased timestamptz;
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    -- A row of a set-based load (<t>_insert_many), hashed and logged by it already.
-    IF NEW.hash IS NOT NULL AND EXISTS (SELECT 1 FROM "public"."appendlog_bulk_loads" b
-                                         WHERE b.tx_id = pg_catalog.pg_current_xact_id() AND b.table_name = 'addresses') THEN
-      RETURN NEW;
-    END IF;
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
     IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
@@ -568,6 +570,7 @@ BEGIN
                                       ELSE 'meta' END;
   END IF;
   INSERT INTO "public"."appendlog_bulk_loads" (tx_id, table_name) VALUES (pg_catalog.pg_current_xact_id(), 'addresses');
+  ALTER TABLE "public"."addresses_head" DISABLE TRIGGER appendlog_chain;
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, 1 AS version, 'insert'::text AS op,
@@ -615,6 +618,7 @@ BEGIN
     RETURNING *
   )
   SELECT * FROM headed;
+  ALTER TABLE "public"."addresses_head" ENABLE TRIGGER appendlog_chain;
   DELETE FROM "public"."appendlog_bulk_loads" WHERE tx_id = pg_catalog.pg_current_xact_id() AND table_name = 'addresses';
 END $fn$;
 -- It writes as the owner: only roles migrate grants it to may call it.
