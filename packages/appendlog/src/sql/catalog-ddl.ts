@@ -54,11 +54,27 @@ CREATE TABLE IF NOT EXISTS ${catalogName(schema, 'appendlog_bulk_loads')} (
 );
 REVOKE ALL ON ${catalogName(schema, 'appendlog_bulk_loads')} FROM PUBLIC;
 
--- The log's INSERT refusal: versions come from the head's chain trigger (whose INSERT fires this
--- at trigger depth 2; a direct INSERT fires it at depth 1) or from a set-based load of the same
--- table running in this transaction. (Tables of code revision 4 call it only at depth 1, from a
--- trigger WHEN clause.)
+-- The log's INSERT refusal of table code revision 4, called from a trigger WHEN clause at trigger
+-- depth 0: versions come from the head's chain trigger (which the WHEN lets through) or from a
+-- set-based load of the same table running in this transaction. Kept unchanged: a library of
+-- that revision re-creates it whenever it migrates, so its meaning must not change.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_refuse_log_insert() RETURNS trigger
+LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM ${catalogName(schema, 'appendlog_bulk_loads')} b
+              WHERE b.tx_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+                AND b.table_name OPERATOR(pg_catalog.=) pg_catalog.left(TG_TABLE_NAME, -4)) THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION 'appendlog: % on %.% refused: versions are appended by writing the head', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = '${SQLSTATE.appendOnly}',
+          HINT = 'Insert or update the table''s view or head, or use the library.';
+END $fn$;
+
+-- The same refusal for revision 5 on, with no WHEN clause (PostgreSQL reads one back from its
+-- stored text on every INSERT): the chain trigger's INSERT fires this at trigger depth 2 and
+-- passes; a direct INSERT (depth 1) passes only as a set-based load of the same table.
+CREATE OR REPLACE FUNCTION ${s}.appendlog_guard_log_insert() RETURNS trigger
 LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 BEGIN
   IF pg_catalog.pg_trigger_depth() OPERATOR(pg_catalog.>) 1 THEN

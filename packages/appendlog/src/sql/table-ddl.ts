@@ -165,7 +165,7 @@ CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON ${o.head}
 function refuseLogInsertDdl(o: TableObjects): string {
   return `
 CREATE TRIGGER appendlog_refuse_insert BEFORE INSERT ON ${o.log}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_refuse_log_insert();`;
+  FOR EACH STATEMENT EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_guard_log_insert();`;
 }
 
 /**

@@ -38,11 +38,27 @@ CREATE TABLE IF NOT EXISTS "public"."appendlog_bulk_loads" (
 );
 REVOKE ALL ON "public"."appendlog_bulk_loads" FROM PUBLIC;
 
--- The log's INSERT refusal: versions come from the head's chain trigger (whose INSERT fires this
--- at trigger depth 2; a direct INSERT fires it at depth 1) or from a set-based load of the same
--- table running in this transaction. (Tables of code revision 4 call it only at depth 1, from a
--- trigger WHEN clause.)
+-- The log's INSERT refusal of table code revision 4, called from a trigger WHEN clause at trigger
+-- depth 0: versions come from the head's chain trigger (which the WHEN lets through) or from a
+-- set-based load of the same table running in this transaction. Kept unchanged: a library of
+-- that revision re-creates it whenever it migrates, so its meaning must not change.
 CREATE OR REPLACE FUNCTION "public".appendlog_refuse_log_insert() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF EXISTS (SELECT 1 FROM "public"."appendlog_bulk_loads" b
+              WHERE b.tx_id OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+                AND b.table_name OPERATOR(pg_catalog.=) pg_catalog.left(TG_TABLE_NAME, -4)) THEN
+    RETURN NULL;
+  END IF;
+  RAISE EXCEPTION 'appendlog: % on %.% refused: versions are appended by writing the head', TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME
+    USING ERRCODE = 'AL001',
+          HINT = 'Insert or update the table''s view or head, or use the library.';
+END $fn$;
+
+-- The same refusal for revision 5 on, with no WHEN clause (PostgreSQL reads one back from its
+-- stored text on every INSERT): the chain trigger's INSERT fires this at trigger depth 2 and
+-- passes; a direct INSERT (depth 1) passes only as a set-based load of the same table.
+CREATE OR REPLACE FUNCTION "public".appendlog_guard_log_insert() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   IF pg_catalog.pg_trigger_depth() OPERATOR(pg_catalog.>) 1 THEN
@@ -285,7 +301,7 @@ CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog a90a40a017a19b6fb966663be10d2d9d';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 882a3618ce636f73de58a0aaae431e22';
 
 -- next step
 
@@ -342,7 +358,7 @@ CREATE TABLE "public"."addresses_head" (
 CREATE INDEX "addresses_head_created_idx" ON "public"."addresses_head" (created_at, entry_id);
 
 CREATE TRIGGER appendlog_refuse_insert BEFORE INSERT ON "public"."addresses_log"
-  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse_log_insert();
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_guard_log_insert();
 CREATE TRIGGER appendlog_refuse_change BEFORE UPDATE OR DELETE ON "public"."addresses_log"
   FOR EACH ROW EXECUTE FUNCTION "public".appendlog_refuse();
 CREATE TRIGGER appendlog_refuse_delete BEFORE DELETE ON "public"."addresses_log"
