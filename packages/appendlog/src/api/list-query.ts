@@ -43,7 +43,7 @@ export function buildListQuery<C extends ColumnMap>(
   params: unknown[],
   options: ListOptions<C>,
   times: ListTimeColumns,
-): { sql: string; params: unknown[] } {
+): { sql: string; params: unknown[]; prepare: boolean } {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('list options must be an object', 'options');
   const clauses: string[] = [];
@@ -82,7 +82,20 @@ export function buildListQuery<C extends ColumnMap>(
   order.push(times.createdAt, times.entryId);
   let sql = `${base}${clauses.map((c) => ` AND ${c}`).join('')} ORDER BY ${order.join(', ')}`;
   sql += pageSql(params, options);
-  return { sql, params };
+  return { sql, params, prepare: preparedLimit(options.limit) };
+}
+
+/**
+ * The page sizes whose statements are kept prepared on a connection. Every other limit runs as an
+ * unnamed statement, planned on each call: a limit written into the statement makes each page
+ * size a statement of its own, and an app passing `?limit=` through would otherwise leave a new
+ * prepared statement on every pooled connection for every size it was ever asked.
+ */
+const PREPARED_LIMITS: ReadonlySet<number> = new Set([1, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000]);
+
+/** Whether a statement paged by `limit` is kept prepared (see {@link PREPARED_LIMITS}). */
+export function preparedLimit(limit: number | undefined): boolean {
+  return limit === undefined || PREPARED_LIMITS.has(limit);
 }
 
 /**
@@ -90,7 +103,7 @@ export function buildListQuery<C extends ColumnMap>(
  * written into the statement, not bound: with `LIMIT $1` the generic plan of the prepared
  * statement assumes a tenth of the table, so PostgreSQL keeps choosing custom plans and re-plans
  * the list on every call (the planning cost as much as the query). Each page size becomes a
- * prepared statement of its own; apps use a handful.
+ * statement of its own, kept prepared only for the common sizes ({@link preparedLimit}).
  */
 export function pageSql(
   params: unknown[],

@@ -347,8 +347,8 @@ export class Table<C extends ColumnMap> {
 
   /** The live entries, latest versions, filtered by equality and sorted. */
   async list(options: ListOptions<C> = {}): Promise<Version<RowData<C>>[]> {
-    const { sql, params } = this.#listQuery(options);
-    const rows = await this.#db.run(sql, params, true);
+    const { sql, params, prepare } = this.#listQuery(options);
+    const rows = await this.#db.run(sql, params, prepare);
     return rows.map((r) => decodeVersion(this.definition, r));
   }
 
@@ -465,7 +465,7 @@ export class Table<C extends ColumnMap> {
     return decodeVersion(this.definition, rows[0]!);
   }
 
-  #listQuery(options: ListOptions<C>): { sql: string; params: unknown[] } {
+  #listQuery(options: ListOptions<C>): { sql: string; params: unknown[]; prepare: boolean } {
     return buildListQuery(this.definition, this.#st.listBase, [], options, {
       createdAt: 'l.created_at',
       updatedAt: 'l.recorded_at',

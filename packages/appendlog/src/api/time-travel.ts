@@ -13,7 +13,7 @@ import {
   versionProjection,
 } from './codec.js';
 import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
-import { buildListQuery, type ListOptions, pageSql } from './list-query.js';
+import { buildListQuery, type ListOptions, pageSql, preparedLimit } from './list-query.js';
 import { perTable } from './statement-cache.js';
 import { removesEntry, type Version } from './version.js';
 
@@ -115,12 +115,12 @@ export async function listAt<C extends ColumnMap>(
 ): Promise<Version<RowData<C>>[]> {
   const instant = checkInstant(when);
   const st = statements(def, db.schema);
-  const { sql, params } = buildListQuery(def, st.listAtBase, [instant], options, {
+  const { sql, params, prepare } = buildListQuery(def, st.listAtBase, [instant], options, {
     createdAt: 'h.created_at',
     updatedAt: 'l.recorded_at',
     entryId: 'h.entry_id',
   });
-  const rows = await db.run(sql, params, true);
+  const rows = await db.run(sql, params, prepare);
   return rows.map((r) => decodeVersion(def, r));
 }
 
@@ -138,7 +138,7 @@ export async function historyPage<C extends ColumnMap>(
   const params: unknown[] = [id, before];
   const st = statements(def, db.schema);
   const sql = `${st.historyPage}${pageSql(params, { limit: options.limit })}) p ORDER BY p.version`;
-  const rows = await db.run(sql, params, true);
+  const rows = await db.run(sql, params, preparedLimit(options.limit));
   if (rows.length === 0) {
     const [head] = await db.run(st.exists, [id], true);
     if (!head) throw new NotFoundError(`${def.name} entry ${id} does not exist`);
@@ -156,6 +156,6 @@ export async function deleted<C extends ColumnMap>(
     throw new InvalidInputError('deleted options must be an object', 'options');
   const params: unknown[] = [];
   const sql = statements(def, db.schema).deleted + pageSql(params, options);
-  const rows = await db.run(sql, params, true);
+  const rows = await db.run(sql, params, preparedLimit(options.limit));
   return rows.map((r) => decodeVersion(def, r));
 }
