@@ -60,6 +60,14 @@ describeEngines('typed database errors', (engine) => {
     expect(err.message).toMatch(/duplicate key value violates unique constraint "own_codes_pkey"/);
   });
 
+  it('a query holding several statements is invalid_usage on both engines, and none of them ran', async () => {
+    await db.query('CREATE TABLE several (x int)');
+    const err = await rejection(db.query('INSERT INTO several VALUES (1); INSERT INTO several VALUES (2)'));
+    expectTyped(err, 'invalid_usage', '42601');
+    expect(err.message).toMatch(/one SQL statement at a time.*nothing was run/);
+    expect(await db.query('SELECT count(*)::int AS n FROM several')).toEqual([{ n: 0 }]);
+  });
+
   it('a statement_timeout inside a transaction is a timeout (57014), where the engine has timers', async () => {
     const outcome = await db
       .transaction(async (tx) => {

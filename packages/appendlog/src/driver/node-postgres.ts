@@ -7,6 +7,7 @@ interface PgQueryable {
     text: string;
     values?: unknown[];
     name?: string;
+    queryMode?: 'extended';
   }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
@@ -23,7 +24,14 @@ function wrap(client: PgQueryable, state?: ConnectionState): Queryable {
       params: readonly unknown[] = [],
       options: QueryOptions = {},
     ): Promise<QueryResult<R>> {
-      const config: { text: string; values: unknown[]; name?: string } = { text: sql, values: [...params] };
+      // Always the extended protocol, as on PGlite: one statement per call. Without parameters
+      // node-postgres would send a simple query, which runs every statement of a script before
+      // the caller learns that it got an array of results.
+      const config: { text: string; values: unknown[]; name?: string; queryMode: 'extended' } = {
+        text: sql,
+        values: [...params],
+        queryMode: 'extended',
+      };
       if (options.name !== undefined) config.name = options.name;
       const result = await client.query(config);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };

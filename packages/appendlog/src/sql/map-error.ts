@@ -7,6 +7,7 @@ import {
   DuplicateError,
   InvalidInputError,
   InvalidStateError,
+  InvalidUsageError,
   NotFoundError,
   ReasonRequiredError,
   TimeoutError,
@@ -109,6 +110,15 @@ function mapSqlState(e: Error & DatabaseErrorShape, options: AppendLogErrorOptio
     case SQLSTATE.lockNotAvailable:
     case SQLSTATE.queryCanceled:
       return new TimeoutError(message, options);
+    case '42601':
+      // Both engines parse a query as one prepared statement, which refuses a script, unrun.
+      if (/multiple commands/.test(message)) {
+        return new InvalidUsageError(
+          'query() runs one SQL statement at a time, and this text holds several; nothing was run. Send them one by one (in a transaction if they belong together)',
+          options,
+        );
+      }
+      return e;
     default:
       if (options.sqlState !== undefined && INVALID_INPUT_STATES.has(options.sqlState)) {
         return new InvalidInputError(message, typeof e.column === 'string' ? e.column : undefined, options);
