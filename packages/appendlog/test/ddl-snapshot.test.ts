@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "ddcc1befe8fe6ea9",
+        "digest": "3868634e9fc18445",
         "revision": 5,
       }
     `);

@@ -340,6 +340,8 @@ export function grantsDdl(schema: string, defs: readonly TableDef[], role: strin
       `GRANT SELECT, INSERT, UPDATE, DELETE ON ${o.view} TO ${r};`,
       `GRANT EXECUTE ON FUNCTION ${o.append}(text, uuid, integer, text, text, jsonb, jsonb) TO ${r};`,
       `GRANT EXECUTE ON FUNCTION ${o.insertMany}(jsonb, text, text, jsonb) TO ${r};`,
+      `GRANT EXECUTE ON FUNCTION ${o.upsert}(jsonb, text, text, jsonb) TO ${r};`,
+      `GRANT EXECUTE ON FUNCTION ${o.restore}(uuid, text, text, jsonb) TO ${r};`,
       `GRANT EXECUTE ON FUNCTION ${o.asOf}(timestamptz) TO ${r};`,
     );
   }

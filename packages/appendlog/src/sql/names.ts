@@ -10,6 +10,8 @@ export interface TableObjects {
   asOf: string;
   append: string;
   insertMany: string;
+  upsert: string;
+  restore: string;
   chainFn: string;
   viewWriteFn: string;
   /** Unqualified names, for catalog lookups. */
@@ -27,6 +29,8 @@ export function tableObjects(schema: string, table: string): TableObjects {
     asOf: q(`${table}_as_of`),
     append: q(`${table}_append`),
     insertMany: q(`${table}_insert_many`),
+    upsert: q(`${table}_upsert`),
+    restore: q(`${table}_restore`),
     chainFn: q(`${table}_log_chain`),
     viewWriteFn: q(`${table}_view_write`),
     raw: {

@@ -243,6 +243,7 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
     chainFunctionDdl(o, columns),
     appendFunctionDdl(o, columns),
     insertManyFunctionDdl(o, columns),
+    sqlWritesDdl(o),
     viewDdl(o, columns),
     asOfFunctionDdl(o, columns),
     erasureTableDdl(o, columns),
@@ -336,6 +337,14 @@ BEGIN
     IF NEW.meta IS NULL THEN NEW.meta := ${settingSql('meta')}::jsonb; END IF;
   ELSE
     IF NOT declared THEN
+      -- An UPDATE that changes nothing (an ORM's full-object save, SET name = name) appends no
+      -- version, as PaperTrail and Logidze skip unchanged saves: the head row stays as it was.
+      IF NOT OLD.deleted AND NEW.entry_id = OLD.entry_id AND NEW.op IS NOT DISTINCT FROM OLD.op
+         AND (NEW.version = OLD.version OR NEW.version = OLD.version + 1)
+         AND (${['actor', 'reason', 'meta', ...cols].map((c) => `NEW.${c}`).join(', ')})
+             IS NOT DISTINCT FROM (${['actor', 'reason', 'meta', ...cols].map((c) => `OLD.${c}`).join(', ')}) THEN
+        RETURN OLD;
+      END IF;
       -- Only what the statement changed is its own; the rest comes from the transaction's settings.
       IF NEW.op IS NOT DISTINCT FROM OLD.op THEN NEW.op := 'update'; END IF;
       IF NEW.actor IS NOT DISTINCT FROM OLD.actor THEN NEW.actor := NULL; END IF;
@@ -374,15 +383,22 @@ BEGIN
         END IF;
       END IF;
       IF NEW.version IS DISTINCT FROM OLD.version + 1 AND (declared OR NEW.version IS DISTINCT FROM OLD.version) THEN
-        RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
-          ${t}, OLD.entry_id, NEW.version - 1, OLD.version
-          USING ERRCODE = '${SQLSTATE.versionConflict}',
-                DETAIL = pg_catalog.json_build_object('expected', NEW.version - 1, 'actual', OLD.version)::text;
+        IF declared THEN
+          RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+            ${t}, OLD.entry_id, NEW.version - 1, OLD.version
+            USING ERRCODE = '${SQLSTATE.versionConflict}',
+                  DETAIL = pg_catalog.json_build_object('expected', NEW.version - 1, 'actual', OLD.version)::text;
+        END IF;
+        -- Raw SQL and ORMs: SET version = version + 1 (optimistic locking) or leave it as read.
+        RAISE EXCEPTION 'appendlog: version conflict on % entry %: the statement sets version %, but the entry is at version % (a concurrent change came first)',
+          ${t}, OLD.entry_id, NEW.version, OLD.version
+          USING ERRCODE = '${SQLSTATE.versionConflict}', COLUMN = 'version',
+                DETAIL = pg_catalog.json_build_object('expected', greatest(NEW.version - 1, 1), 'actual', OLD.version)::text,
+                HINT = 'Set version = version + 1 to append the next version only if nobody else did, or leave version out.';
       END IF;
       IF NEW.op = 'insert' THEN
         RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', ${t}, OLD.entry_id, OLD.version
-          USING ERRCODE = '${SQLSTATE.versionConflict}',
-                DETAIL = pg_catalog.json_build_object('expected', 0, 'actual', OLD.version)::text;
+          USING ERRCODE = '${SQLSTATE.uniqueViolation}', CONSTRAINT = ${quoteLiteral(`${o.table}_head_pkey`)};
       ELSIF OLD.op = 'forget' THEN
         -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
         SELECT l.op INTO prior_op FROM ${o.log} l WHERE l.entry_id = OLD.entry_id AND l.version = OLD.version - 1;
@@ -423,7 +439,19 @@ ${labelLimitsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
   NEW.hash := ${versionHashSql(o.schema, o.table, 'NEW', { contentHash: 'v_content_hash' })};
   INSERT INTO ${o.log} (${logCols.join(', ')})
   VALUES (${logValues.join(', ')})
+  ON CONFLICT DO NOTHING
   RETURNING seq INTO NEW.seq;
+  IF NOT FOUND THEN
+    -- Only an INSERT of an entry id the log holds gets here (every other write holds the head
+    -- row): say what that entry is, under the SQLSTATE of any duplicate key.
+    SELECT h.op, h.version INTO prior_op, NEW.version FROM ${o.head} h WHERE h.entry_id = NEW.entry_id;
+    RAISE EXCEPTION 'appendlog: % entry % %', ${t}, NEW.entry_id,
+      CASE prior_op WHEN 'forget' THEN 'is forgotten (awaiting erasure); its id cannot be reused'
+                    WHEN 'delete' THEN ${quoteLiteral(`is deleted: restore it instead (restore() in the library, ${o.table}_restore(entry_id, reason) in SQL)`)}
+                    ELSE 'already exists (version ' || coalesce(NEW.version::text, '1') || ')' END
+      USING ERRCODE = '${SQLSTATE.uniqueViolation}', CONSTRAINT = ${quoteLiteral(`${o.table}_head_pkey`)},
+            DETAIL = 'Key (entry_id)=(' || NEW.entry_id || ') already exists.';
+  END IF;
   RETURN NEW;
 END $fn$;
 
@@ -549,6 +577,51 @@ ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
 END $fn$;
 -- It writes as the owner: only roles migrate grants it to may call it.
 REVOKE ALL ON FUNCTION ${o.insertMany}(jsonb, text, text, jsonb) FROM PUBLIC;
+`;
+}
+
+/**
+ * The writes SQL clients and ORMs cannot spell on the view: an upsert (`ON CONFLICT` cannot target
+ * a view) and a restore (an UPDATE of the view cannot reach a deleted entry, which it hides). Both
+ * go through the append function, so they chain like every other write.
+ *
+ * `<t>_upsert(data, actor, reason, meta)`: `data` is a JSON object keyed by SQL column name with
+ * the `entry_id`; a live entry gets the other keys as a patch (a new version), an unknown id starts
+ * an entry with them, a deleted one is refused (restore it first). Two upserts of one new id at
+ * once: the one that loses the insert updates what the other inserted.
+ */
+function sqlWritesDdl(o: TableObjects): string {
+  const t = quoteLiteral(o.table);
+  return `
+CREATE OR REPLACE FUNCTION ${o.upsert}(data jsonb, actor text DEFAULT NULL, reason text DEFAULT NULL, meta jsonb DEFAULT NULL)
+RETURNS ${o.head}
+LANGUAGE plpgsql ${PINNED_SEARCH_PATH} AS $fn$
+DECLARE
+  v_id uuid;
+BEGIN
+  IF pg_catalog.jsonb_typeof($1) IS DISTINCT FROM 'object' OR NOT ($1 ? 'entry_id') THEN
+    RAISE EXCEPTION 'appendlog: %_upsert takes a JSON object of columns with the entry_id', ${t}
+      USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=entry_id';
+  END IF;
+  v_id := ($1 ->> 'entry_id')::uuid;
+  LOOP
+    PERFORM 1 FROM ${o.head} h WHERE h.entry_id = v_id FOR UPDATE;
+    IF FOUND THEN
+      RETURN ${o.append}('update', v_id, NULL, $2, $3, $4, $1 - 'entry_id');
+    END IF;
+    BEGIN
+      RETURN ${o.append}('insert', v_id, NULL, $2, $3, $4, $1 - 'entry_id');
+    EXCEPTION WHEN unique_violation THEN
+      -- Another transaction inserted this id first: go round and update it.
+    END;
+  END LOOP;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION ${o.restore}(entry_id uuid, reason text, actor text DEFAULT NULL, meta jsonb DEFAULT NULL)
+RETURNS ${o.head}
+LANGUAGE sql ${PINNED_SEARCH_PATH} AS $fn$
+  SELECT * FROM ${o.append}('restore', $1, NULL, $3, $2, $4, NULL)
+$fn$;
 `;
 }
 

@@ -405,6 +405,14 @@ BEGIN
     IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; END IF;
   ELSE
     IF NOT declared THEN
+      -- An UPDATE that changes nothing (an ORM's full-object save, SET name = name) appends no
+      -- version, as PaperTrail and Logidze skip unchanged saves: the head row stays as it was.
+      IF NOT OLD.deleted AND NEW.entry_id = OLD.entry_id AND NEW.op IS NOT DISTINCT FROM OLD.op
+         AND (NEW.version = OLD.version OR NEW.version = OLD.version + 1)
+         AND (NEW.actor, NEW.reason, NEW.meta, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel")
+             IS NOT DISTINCT FROM (OLD.actor, OLD.reason, OLD.meta, OLD."name", OLD."address_line_1", OLD."city", OLD."postcode", OLD."tel") THEN
+        RETURN OLD;
+      END IF;
       -- Only what the statement changed is its own; the rest comes from the transaction's settings.
       IF NEW.op IS NOT DISTINCT FROM OLD.op THEN NEW.op := 'update'; END IF;
       IF NEW.actor IS NOT DISTINCT FROM OLD.actor THEN NEW.actor := NULL; END IF;
@@ -446,15 +454,22 @@ BEGIN
         END IF;
       END IF;
       IF NEW.version IS DISTINCT FROM OLD.version + 1 AND (declared OR NEW.version IS DISTINCT FROM OLD.version) THEN
-        RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
-          'addresses', OLD.entry_id, NEW.version - 1, OLD.version
-          USING ERRCODE = '40001',
-                DETAIL = pg_catalog.json_build_object('expected', NEW.version - 1, 'actual', OLD.version)::text;
+        IF declared THEN
+          RAISE EXCEPTION 'appendlog: version conflict on % entry %: expected version %, found %',
+            'addresses', OLD.entry_id, NEW.version - 1, OLD.version
+            USING ERRCODE = '40001',
+                  DETAIL = pg_catalog.json_build_object('expected', NEW.version - 1, 'actual', OLD.version)::text;
+        END IF;
+        -- Raw SQL and ORMs: SET version = version + 1 (optimistic locking) or leave it as read.
+        RAISE EXCEPTION 'appendlog: version conflict on % entry %: the statement sets version %, but the entry is at version % (a concurrent change came first)',
+          'addresses', OLD.entry_id, NEW.version, OLD.version
+          USING ERRCODE = '40001', COLUMN = 'version',
+                DETAIL = pg_catalog.json_build_object('expected', greatest(NEW.version - 1, 1), 'actual', OLD.version)::text,
+                HINT = 'Set version = version + 1 to append the next version only if nobody else did, or leave version out.';
       END IF;
       IF NEW.op = 'insert' THEN
         RAISE EXCEPTION 'appendlog: % entry % already exists (version %)', 'addresses', OLD.entry_id, OLD.version
-          USING ERRCODE = '40001',
-                DETAIL = pg_catalog.json_build_object('expected', 0, 'actual', OLD.version)::text;
+          USING ERRCODE = '23505', CONSTRAINT = 'addresses_head_pkey';
       ELSIF OLD.op = 'forget' THEN
         -- Forgotten: only cancelForget, before the due time, may write (docs/erasure.md).
         SELECT l.op INTO prior_op FROM "public"."addresses_log" l WHERE l.entry_id = OLD.entry_id AND l.version = OLD.version - 1;
@@ -522,7 +537,19 @@ BEGIN
       || v_content_hash);
   INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel")
   VALUES (NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, v_salt, v_content_hash, NEW.parent_hash, NEW.hash, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel")
+  ON CONFLICT DO NOTHING
   RETURNING seq INTO NEW.seq;
+  IF NOT FOUND THEN
+    -- Only an INSERT of an entry id the log holds gets here (every other write holds the head
+    -- row): say what that entry is, under the SQLSTATE of any duplicate key.
+    SELECT h.op, h.version INTO prior_op, NEW.version FROM "public"."addresses_head" h WHERE h.entry_id = NEW.entry_id;
+    RAISE EXCEPTION 'appendlog: % entry % %', 'addresses', NEW.entry_id,
+      CASE prior_op WHEN 'forget' THEN 'is forgotten (awaiting erasure); its id cannot be reused'
+                    WHEN 'delete' THEN 'is deleted: restore it instead (restore() in the library, addresses_restore(entry_id, reason) in SQL)'
+                    ELSE 'already exists (version ' || coalesce(NEW.version::text, '1') || ')' END
+      USING ERRCODE = '23505', CONSTRAINT = 'addresses_head_pkey',
+            DETAIL = 'Key (entry_id)=(' || NEW.entry_id || ') already exists.';
+  END IF;
   RETURN NEW;
 END $fn$;
 
@@ -639,6 +666,37 @@ BEGIN
 END $fn$;
 -- It writes as the owner: only roles migrate grants it to may call it.
 REVOKE ALL ON FUNCTION "public"."addresses_insert_many"(jsonb, text, text, jsonb) FROM PUBLIC;
+
+
+CREATE OR REPLACE FUNCTION "public"."addresses_upsert"(data jsonb, actor text DEFAULT NULL, reason text DEFAULT NULL, meta jsonb DEFAULT NULL)
+RETURNS "public"."addresses_head"
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+DECLARE
+  v_id uuid;
+BEGIN
+  IF pg_catalog.jsonb_typeof($1) IS DISTINCT FROM 'object' OR NOT ($1 ? 'entry_id') THEN
+    RAISE EXCEPTION 'appendlog: %_upsert takes a JSON object of columns with the entry_id', 'addresses'
+      USING ERRCODE = 'AL005', DETAIL = 'field=entry_id';
+  END IF;
+  v_id := ($1 ->> 'entry_id')::uuid;
+  LOOP
+    PERFORM 1 FROM "public"."addresses_head" h WHERE h.entry_id = v_id FOR UPDATE;
+    IF FOUND THEN
+      RETURN "public"."addresses_append"('update', v_id, NULL, $2, $3, $4, $1 - 'entry_id');
+    END IF;
+    BEGIN
+      RETURN "public"."addresses_append"('insert', v_id, NULL, $2, $3, $4, $1 - 'entry_id');
+    EXCEPTION WHEN unique_violation THEN
+      -- Another transaction inserted this id first: go round and update it.
+    END;
+  END LOOP;
+END $fn$;
+
+CREATE OR REPLACE FUNCTION "public"."addresses_restore"(entry_id uuid, reason text, actor text DEFAULT NULL, meta jsonb DEFAULT NULL)
+RETURNS "public"."addresses_head"
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $fn$
+  SELECT * FROM "public"."addresses_append"('restore', $1, NULL, $3, $2, $4, NULL)
+$fn$;
 
 
 CREATE OR REPLACE VIEW "public"."addresses" AS

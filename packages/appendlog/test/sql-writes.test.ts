@@ -1,0 +1,215 @@
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { column as c, connect, type Database, table } from '../src/index.js';
+import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+
+// What SQL clients and ORMs write through the view, and the functions for what they cannot spell
+// on a view (an upsert, a restore): the writes of issue 16 that the chain trigger decides.
+const people = table('people', { name: c.text().notNull(), city: c.text() });
+
+async function rejection(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
+  const outcome = await p.then(
+    () => null,
+    (err: unknown) => err,
+  );
+  if (!(outcome instanceof Error)) throw new Error('expected the statement to be refused');
+  return outcome as Error & Record<string, unknown>;
+}
+
+describeEngines('writes through the view as SQL clients and ORMs make them', (engine) => {
+  let t: TestDb;
+  let db: Database;
+  const versions = async (id: string) =>
+    (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM people_log WHERE entry_id = $1`, [id]))[0]!
+      .n;
+  const insert = async (name: string) =>
+    (
+      await db.query<{ entry_id: string }>(`INSERT INTO people (name) VALUES ($1) RETURNING entry_id::text`, [
+        name,
+      ])
+    )[0]!.entry_id;
+
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    await db.migrate([people]);
+  });
+  afterAll(() => t.close());
+
+  it('an UPDATE that changes nothing appends no version (a full-object save, SET name = name)', async () => {
+    const id = await insert('Same');
+    const [row] = await db.query<{ version: number }>(
+      `UPDATE people SET name = name, city = city WHERE entry_id = $1 RETURNING version`,
+      [id],
+    );
+    expect(row).toEqual({ version: 1 });
+    // The read-spread-write of an ORM: every column as read, the times in a JS Date (milliseconds).
+    const [read] = await db.query<Record<string, unknown>>(`SELECT * FROM people WHERE entry_id = $1`, [id]);
+    await db.query(
+      `UPDATE people SET name = $2, city = $3, version = $4, created_at = $5, updated_at = $6 WHERE entry_id = $1`,
+      [id, read!.name, read!.city, read!.version, read!.created_at, new Date()],
+    );
+    expect(await versions(id)).toBe(1);
+    // A real change after it is version 2, chained as usual.
+    await db.query(`UPDATE people SET city = 'Oslo' WHERE entry_id = $1`, [id]);
+    expect(await versions(id)).toBe(2);
+    expect(await db.verify()).toMatchObject({ ok: true });
+  });
+
+  it('ORM-managed columns: created_at and updated_at assignments are ignored, version = version + 1 is optimistic locking', async () => {
+    const id = await insert('Managed');
+    const [a] = await db.query<{ version: number; city: string }>(
+      `UPDATE people SET city = 'Bergen', updated_at = now(), created_at = now() - interval '1 year'
+        WHERE entry_id = $1 RETURNING version, city`,
+      [id],
+    );
+    expect(a).toEqual({ version: 2, city: 'Bergen' });
+    const [b] = await db.query<{ version: number }>(
+      `UPDATE people SET city = 'Tromsø', version = version + 1 WHERE entry_id = $1 AND version = 2 RETURNING version`,
+      [id],
+    );
+    expect(b).toEqual({ version: 3 });
+    const [times] = await db.query<{ same: boolean }>(
+      `SELECT h.created_at = l.recorded_at AS same FROM people_head h JOIN people_log l
+          ON l.entry_id = h.entry_id AND l.version = 1 WHERE h.entry_id = $1`,
+      [id],
+    );
+    expect(times).toEqual({ same: true });
+    // A stale version: the writer read version 1 and sets 2, but the entry is at 3.
+    const err = await rejection(
+      db.query(`UPDATE people SET city = 'Stale', version = 2 WHERE entry_id = $1`, [id]),
+    );
+    expect(err).toMatchObject({ code: 'version_conflict', sqlState: '40001', expected: 1, actual: 3 });
+    expect(err.message).toMatch(/the statement sets version 2, but the entry is at version 3/);
+    expect((err.cause as { column?: string }).column).toBe('version');
+    expect(await versions(id)).toBe(3);
+  });
+
+  it('an entry id that exists is a duplicate (23505) saying what the entry is: live, deleted, forgotten', async () => {
+    const live = await insert('Live');
+    const err = await rejection(db.query(`INSERT INTO people (entry_id, name) VALUES ($1, 'Again')`, [live]));
+    expect(err).toMatchObject({ code: 'duplicate', sqlState: '23505' });
+    expect(err.message).toBe(`people entry ${live} already exists (version 1)`);
+
+    const gone = await insert('Gone');
+    await db.transaction(async (tx) => {
+      await tx.query(`SET LOCAL appendlog.reason = 'duplicate'`);
+      await tx.query(`DELETE FROM people WHERE entry_id = $1`, [gone]);
+    });
+    const deleted = await rejection(
+      db.query(`INSERT INTO people (entry_id, name) VALUES ($1, 'Again')`, [gone]),
+    );
+    expect(deleted).toMatchObject({ code: 'duplicate', sqlState: '23505' });
+    expect(deleted.message).toMatch(/is deleted: restore it instead .*people_restore\(entry_id, reason\)/);
+
+    const forgotten = await db.table(people).insert({ name: 'Forgotten' });
+    await db.table(people).forget(forgotten.entryId, { reason: 'GDPR request', after: '30 days' });
+    const refused = await rejection(
+      db.query(`INSERT INTO people (entry_id, name) VALUES ($1, 'Again')`, [forgotten.entryId]),
+    );
+    expect(refused.message).toMatch(/is forgotten/);
+    expect(await versions(live)).toBe(1);
+    expect(await versions(gone)).toBe(2);
+  });
+
+  it('<t>_upsert: inserts an unknown id, patches a live entry, refuses a deleted one', async () => {
+    const id = '5b0c5c9e-8d8a-4a43-9a52-2f6f2b0e0b01';
+    const [first] = await db.query<{ version: number; op: string; name: string; actor: string }>(
+      `SELECT version, op, name, actor FROM people_upsert(jsonb_build_object('entry_id', $1::text, 'name', 'Upserted'), actor => 'importer')`,
+      [id],
+    );
+    expect(first).toEqual({ version: 1, op: 'insert', name: 'Upserted', actor: 'importer' });
+    const [second] = await db.query<{ version: number; op: string; name: string; city: string }>(
+      `SELECT version, op, name, city FROM people_upsert($1::jsonb)`,
+      [JSON.stringify({ entry_id: id, city: 'Oslo' })],
+    );
+    expect(second).toEqual({ version: 2, op: 'update', name: 'Upserted', city: 'Oslo' });
+    await db.table(people).delete(id, { reason: 'gone' });
+    const err = await rejection(
+      db.query(`SELECT * FROM people_upsert($1::jsonb)`, [JSON.stringify({ entry_id: id })]),
+    );
+    expect(err).toMatchObject({ code: 'not_found' });
+    expect(err.message).toMatch(/is deleted; restore it first/);
+    const bad = await rejection(db.query(`SELECT * FROM people_upsert('{"name": "no id"}')`));
+    expect(bad).toMatchObject({ code: 'invalid_input', field: 'entry_id' });
+  });
+
+  it('<t>_restore brings a deleted entry back with a reason', async () => {
+    const book = db.table(people);
+    const v = await book.insert({ name: 'Binned', city: 'Bodø' });
+    await book.delete(v.entryId, { reason: 'by mistake?' });
+    const [row] = await db.query<{ version: number; op: string; reason: string; city: string }>(
+      `SELECT version, op, reason, city FROM people_restore($1, 'not a mistake')`,
+      [v.entryId],
+    );
+    expect(row).toEqual({ version: 3, op: 'restore', reason: 'not a mistake', city: 'Bodø' });
+    expect((await book.get(v.entryId))?.data.city).toBe('Bodø');
+    expect(await db.verify()).toMatchObject({ ok: true });
+  });
+
+  it('RETURNING gives what was stored, also a column added later with a default', async () => {
+    const id = await insert('Before the column');
+    const v2 = table('people', {
+      name: c.text().notNull(),
+      city: c.text(),
+      country: c.text().notNull().default('NO'),
+    });
+    await db.migrate([v2]);
+    const [row] = await db.query<{ country: string; city: string }>(
+      `UPDATE people SET city = 'Narvik' WHERE entry_id = $1 RETURNING country, city`,
+      [id],
+    );
+    expect(row).toEqual({ country: 'NO', city: 'Narvik' });
+    expect(
+      await db.query(`SELECT country FROM people_log WHERE entry_id = $1 AND version = 2`, [id]),
+    ).toEqual([{ country: 'NO' }]);
+  });
+});
+
+describePostgres('upsert and restore as the least-privilege application role, concurrently', () => {
+  let t: TestDb;
+  let app: Database;
+  let appPool: pg.Pool;
+  const role = `orm_app_${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    t = await postgres.open();
+    await t.db.query(`CREATE ROLE ${role} NOLOGIN`);
+    await t.db.migrate([people], { appRole: role });
+    appPool = new pg.Pool({
+      connectionString: process.env.DATABASE_URL,
+      max: 4,
+      options: `-c search_path=${t.schema} -c role=${role}`,
+    });
+    app = await connect({ client: appPool, schema: t.schema });
+  });
+  afterAll(async () => {
+    await app.close();
+    await appPool.end();
+    await t.close();
+    const pool = rawPool(1);
+    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
+    await pool.end();
+  });
+
+  it('four connections upserting one new id at once: one insert, three updates, one chain', async () => {
+    const id = '0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a00';
+    const results = await Promise.all(
+      [1, 2, 3, 4].map((n) =>
+        app.query<{ op: string; version: number }>(`SELECT op, version FROM people_upsert($1::jsonb)`, [
+          JSON.stringify({ entry_id: id, name: `Writer ${n}` }),
+        ]),
+      ),
+    );
+    const ops = results.map((r) => r[0]!.op).sort();
+    expect(ops).toEqual(['insert', 'update', 'update', 'update']);
+    expect(results.map((r) => r[0]!.version).sort()).toEqual([1, 2, 3, 4]);
+    await app.transaction(async (tx) => {
+      await tx.query(`SET LOCAL appendlog.reason = 'test'`);
+      await tx.query(`DELETE FROM people WHERE entry_id = $1`, [id]);
+    });
+    const [restored] = await app.query<{ op: string }>(`SELECT op FROM people_restore($1, 'back')`, [id]);
+    expect(restored).toEqual({ op: 'restore' });
+    expect(await t.db.verify()).toMatchObject({ ok: true, failures: [] });
+  });
+});
