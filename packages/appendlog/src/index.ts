@@ -1,6 +1,7 @@
 export type { ChangedVersion, ChangeSet, ChangesOptions, ChangesResult } from './api/changes.js';
 export { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from './api/codec.js';
 export type { WriteContext } from './api/context.js';
+export type { Page } from './api/cursor.js';
 export type { FieldChange } from './api/diff.js';
 export type { AsOf, Instant } from './api/instant.js';
 export type { RevertOptions } from './api/revert.js';

@@ -5,6 +5,7 @@ import {
   column as c,
   type FieldChange,
   type Instant,
+  type Page,
   type Table,
   table,
   type Version,
@@ -20,8 +21,10 @@ describe('time travel types', () => {
     expectTypeOf<Book['at']>().parameter(1).toEqualTypeOf<AsOf>();
     expectTypeOf<Book['at']>().returns.resolves.toEqualTypeOf<Version<Data> | null>();
     expectTypeOf<Book['listAt']>().parameter(0).toEqualTypeOf<Instant>();
-    expectTypeOf<Book['listAt']>().returns.resolves.toEqualTypeOf<Version<Data>[]>();
-    expectTypeOf<Book['deleted']>().returns.resolves.toEqualTypeOf<Version<Data>[]>();
+    expectTypeOf<Book['listAt']>().returns.resolves.toEqualTypeOf<Page<Version<Data>>>();
+    expectTypeOf<Book['deleted']>().returns.resolves.toEqualTypeOf<Page<Version<Data>>>();
+    // A page is still an array of versions.
+    expectTypeOf<Page<Version<Data>>>().toMatchTypeOf<Version<Data>[]>();
     expectTypeOf<Book['revert']>().returns.resolves.toEqualTypeOf<Version<Data>>();
     expectTypeOf<{ version: 3 }>().toMatchTypeOf<AsOf>();
     expectTypeOf<'2026-01-01T00:00:00.123456Z'>().toMatchTypeOf<AsOf>();

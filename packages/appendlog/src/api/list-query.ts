@@ -2,6 +2,8 @@ import { InvalidInputError } from '../errors.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
 import { encodeValue } from './codec.js';
+import { afterCursorSql, asPage, cursorAfter, type OrderKey, orderFingerprint, type Page } from './cursor.js';
+import type { Version } from './version.js';
 
 type OrderField<C extends ColumnMap> = Extract<keyof C, string> | 'createdAt' | 'updatedAt';
 /** A field to sort by, ascending unless said otherwise. */
@@ -23,10 +25,14 @@ export interface ListOptions<C extends ColumnMap> {
   orderBy?: OrderBy<C>;
   limit?: number;
   offset?: number;
+  /** The `next` cursor of the page before: keyset paging, stable while entries come and go. */
+  after?: string;
 }
 
 /** SQL expressions for the system fields a list can sort by. */
 export interface ListTimeColumns {
+  /** The head table, where a cursor's entry's creation time is read back. */
+  head: string;
   createdAt: string;
   updatedAt: string;
   /** The entry id, the order's final tie-breaker. */
@@ -43,7 +49,7 @@ export function buildListQuery<C extends ColumnMap>(
   params: unknown[],
   options: ListOptions<C>,
   times: ListTimeColumns,
-): { sql: string; params: unknown[]; prepare: boolean } {
+): { sql: string; params: unknown[]; prepare: boolean; page: PageState } {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('list options must be an object', 'options');
   const clauses: string[] = [];
@@ -61,7 +67,7 @@ export function buildListQuery<C extends ColumnMap>(
     params.push(col.type === 'jsonb' ? JSON.stringify(encoded) : String(encoded));
     clauses.push(`${ref} = $${params.length}::${col.type}`);
   }
-  const order: string[] = [];
+  const keys: OrderKey[] = [];
   const raw =
     options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? options.orderBy : [options.orderBy];
   for (const item of raw) {
@@ -69,20 +75,64 @@ export function buildListQuery<C extends ColumnMap>(
     if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
       throw new InvalidInputError(`orderBy direction must be 'asc' or 'desc'`, 'orderBy');
     }
-    const dir = direction === 'desc' ? 'DESC' : 'ASC';
-    if (field === 'createdAt') order.push(`${times.createdAt} ${dir}`);
-    else if (field === 'updatedAt') order.push(`${times.updatedAt} ${dir}`);
+    const desc = direction === 'desc';
+    if (field === 'createdAt') keys.push({ sql: times.createdAt, desc, notNull: true, source: 'createdAt' });
+    else if (field === 'updatedAt')
+      keys.push({ sql: times.updatedAt, desc, notNull: true, source: 'recordedAt' });
     else {
       const col = byKey.get(field as string);
       if (!col)
         throw new InvalidInputError(`${def.name} has no column "${String(field)}" to order by`, 'orderBy');
-      order.push(`l.${quoteIdent(col.sqlName)} ${dir}`);
+      keys.push({ sql: `l.${quoteIdent(col.sqlName)}`, desc, notNull: col.notNull, source: { column: col } });
     }
   }
-  order.push(times.createdAt, times.entryId);
+  keys.push(
+    { sql: times.createdAt, desc: false, notNull: true, source: 'createdAt' },
+    { sql: times.entryId, desc: false, notNull: true, source: 'entryId' },
+  );
+  const fingerprint = orderFingerprint(def.name, keys);
+  if (options.after !== undefined) {
+    if (options.offset !== undefined)
+      throw new InvalidInputError('after and offset page the same list two ways: pass one of them', 'after');
+    clauses.push(
+      afterCursorSql(
+        options.after,
+        keys,
+        fingerprint,
+        params,
+        (id) => `(SELECT c.created_at FROM ${times.head} c WHERE c.entry_id = ${id})`,
+      ),
+    );
+  }
+  const order = keys.map((k) => `${k.sql}${k.desc ? ' DESC' : ''}`);
   let sql = `${base}${clauses.map((c) => ` AND ${c}`).join('')} ORDER BY ${order.join(', ')}`;
-  sql += pageSql(params, options);
-  return { sql, params, prepare: preparedLimit(options.limit) };
+  sql += pageSql(params, { limit: options.limit, offset: options.offset }, true);
+  return {
+    sql,
+    params,
+    prepare: preparedLimit(options.limit),
+    page: { keys, fingerprint, limit: options.limit },
+  };
+}
+
+/** What a list statement needs to turn its rows into a {@link Page}. */
+export interface PageState {
+  keys: OrderKey[];
+  fingerprint: string;
+  limit: number | undefined;
+}
+
+/**
+ * The page of `rows`, decoded, fetched with one row more than the limit ({@link pageSql}'s
+ * `peek`): that row, when it came, says there is a next page and is left out.
+ */
+export function toPage<T extends Record<string, unknown>>(
+  versions: Version<T>[],
+  page: PageState,
+): Page<Version<T>> {
+  if (page.limit === undefined || versions.length <= page.limit) return asPage(versions, null);
+  const items = versions.slice(0, page.limit);
+  return asPage(items, cursorAfter(items[items.length - 1]!, page.keys, page.fingerprint));
 }
 
 /**
@@ -108,12 +158,14 @@ export function preparedLimit(limit: number | undefined): boolean {
 export function pageSql(
   params: unknown[],
   options: { limit?: number | undefined; offset?: number | undefined },
+  peek = false,
 ): string {
   let sql = '';
   if (options.limit !== undefined) {
     if (!Number.isSafeInteger(options.limit) || options.limit < 0)
       throw new InvalidInputError('limit must be a non-negative integer', 'limit');
-    sql += ` LIMIT ${options.limit}`;
+    // peek: one row more, which tells whether a next page exists (see toPage).
+    sql += ` LIMIT ${options.limit + (peek ? 1 : 0)}`;
   }
   if (options.offset !== undefined) {
     if (!Number.isInteger(options.offset) || options.offset < 0)

@@ -27,7 +27,8 @@ import {
 import { resolveContext, type WriteContext } from './context.js';
 import { diff, type FieldChange } from './diff.js';
 import type { AsOf, Instant } from './instant.js';
-import { buildListQuery, type ListOptions } from './list-query.js';
+import type { Page } from './cursor.js';
+import { buildListQuery, type ListOptions, toPage } from './list-query.js';
 import { type RevertOptions, revert } from './revert.js';
 import { perTable } from './statement-cache.js';
 import { at, deleted, type HistoryOptions, historyPage, listAt, type PageOptions } from './time-travel.js';
@@ -345,11 +346,21 @@ export class Table<C extends ColumnMap> {
     return row ? decodeVersion(this.definition, row) : null;
   }
 
-  /** The live entries, latest versions, filtered by equality and sorted. */
-  async list(options: ListOptions<C> = {}): Promise<Version<RowData<C>>[]> {
-    const { sql, params, prepare } = this.#listQuery(options);
+  /**
+   * The live entries, latest versions, filtered by equality and sorted. With `limit`, one page:
+   * `next` is the cursor to pass as `after` for the page after it (null on the last page).
+   *
+   * @example
+   * let page = await book.list({ orderBy: 'name', limit: 50 });
+   * while (page.next) page = await book.list({ orderBy: 'name', limit: 50, after: page.next });
+   */
+  async list(options: ListOptions<C> = {}): Promise<Page<Version<RowData<C>>>> {
+    const { sql, params, prepare, page } = this.#listQuery(options);
     const rows = await this.#db.run(sql, params, prepare);
-    return rows.map((r) => decodeVersion(this.definition, r));
+    return toPage(
+      rows.map((r) => decodeVersion(this.definition, r)),
+      page,
+    );
   }
 
   /**
@@ -398,7 +409,7 @@ export class Table<C extends ColumnMap> {
    * @example
    * const then = await book.listAt('2026-11-26T09:25:10.123456Z', { where: { city: 'Oslo' }, orderBy: 'name' });
    */
-  async listAt(when: Instant, options?: ListOptions<C>): Promise<Version<RowData<C>>[]> {
+  async listAt(when: Instant, options?: ListOptions<C>): Promise<Page<Version<RowData<C>>>> {
     return listAt(this.#db, this.definition, when, options);
   }
 
@@ -431,7 +442,7 @@ export class Table<C extends ColumnMap> {
    * @example
    * for (const t of await book.deleted({ limit: 20 })) console.log(t.data.name, t.actor, t.reason, t.recordedAt);
    */
-  async deleted(options?: PageOptions): Promise<Version<RowData<C>>[]> {
+  async deleted(options?: PageOptions): Promise<Page<Version<RowData<C>>>> {
     return deleted(this.#db, this.definition, options);
   }
 
@@ -465,8 +476,9 @@ export class Table<C extends ColumnMap> {
     return decodeVersion(this.definition, rows[0]!);
   }
 
-  #listQuery(options: ListOptions<C>): { sql: string; params: unknown[]; prepare: boolean } {
+  #listQuery(options: ListOptions<C>): ReturnType<typeof buildListQuery> {
     return buildListQuery(this.definition, this.#st.listBase, [], options, {
+      head: tableObjects(this.#db.schema, this.definition.name).head,
       createdAt: 'l.created_at',
       updatedAt: 'l.recorded_at',
       entryId: 'l.entry_id',

@@ -13,7 +13,8 @@ import {
   versionProjection,
 } from './codec.js';
 import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
-import { buildListQuery, type ListOptions, pageSql, preparedLimit } from './list-query.js';
+import { afterCursorSql, type OrderKey, orderFingerprint, type Page } from './cursor.js';
+import { buildListQuery, type ListOptions, pageSql, preparedLimit, toPage } from './list-query.js';
 import { perTable } from './statement-cache.js';
 import { removesEntry, type Version } from './version.js';
 
@@ -39,6 +40,8 @@ export interface HistoryOptions {
 export interface PageOptions {
   limit?: number;
   offset?: number;
+  /** The `next` cursor of the page before (keyset paging). */
+  after?: string;
 }
 
 interface TimeTravelStatements {
@@ -68,9 +71,8 @@ const statements = perTable((def, schema): TimeTravelStatements => {
     historyPage: `SELECT * FROM (SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 AND l.version < $2
                     ORDER BY l.version DESC`,
     listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
-    // The head holds each deleted entry's tombstone whole.
-    deleted: `SELECT ${proj} FROM ${o.head} l
-               WHERE l.op = 'delete' ORDER BY l.recorded_at DESC, l.seq DESC`,
+    // The head holds each deleted entry's tombstone whole. Completed by the cursor, the order and the page.
+    deleted: `SELECT ${proj} FROM ${o.head} l WHERE l.op = 'delete'`,
   };
 });
 
@@ -112,16 +114,20 @@ export async function listAt<C extends ColumnMap>(
   def: TableDef<C>,
   when: Instant,
   options: ListOptions<C> = {},
-): Promise<Version<RowData<C>>[]> {
+): Promise<Page<Version<RowData<C>>>> {
   const instant = checkInstant(when);
   const st = statements(def, db.schema);
-  const { sql, params, prepare } = buildListQuery(def, st.listAtBase, [instant], options, {
+  const { sql, params, prepare, page } = buildListQuery(def, st.listAtBase, [instant], options, {
+    head: tableObjects(db.schema, def.name).head,
     createdAt: 'h.created_at',
     updatedAt: 'l.recorded_at',
     entryId: 'h.entry_id',
   });
   const rows = await db.run(sql, params, prepare);
-  return rows.map((r) => decodeVersion(def, r));
+  return toPage(
+    rows.map((r) => decodeVersion(def, r)),
+    page,
+  );
 }
 
 /** `history` with paging; see {@link HistoryOptions}. */
@@ -146,16 +152,32 @@ export async function historyPage<C extends ColumnMap>(
   return rows.map((r) => decodeVersion(def, r));
 }
 
+/** The order of the recycle bin: newest tombstone first, the entry id breaking ties. */
+const BIN_ORDER: OrderKey[] = [
+  { sql: 'l.recorded_at', desc: true, notNull: true, source: 'recordedAt' },
+  { sql: 'l.entry_id', desc: true, notNull: true, source: 'entryId' },
+];
+
 /** `deleted`: the tombstones of entries whose latest version is a delete, newest first. */
 export async function deleted<C extends ColumnMap>(
   db: Database,
   def: TableDef<C>,
   options: PageOptions = {},
-): Promise<Version<RowData<C>>[]> {
+): Promise<Page<Version<RowData<C>>>> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('deleted options must be an object', 'options');
   const params: unknown[] = [];
-  const sql = statements(def, db.schema).deleted + pageSql(params, options);
+  const fingerprint = orderFingerprint(`${def.name} bin`, BIN_ORDER);
+  let sql = statements(def, db.schema).deleted;
+  if (options.after !== undefined) {
+    if (options.offset !== undefined)
+      throw new InvalidInputError('after and offset page the same list two ways: pass one of them', 'after');
+    sql += ` AND ${afterCursorSql(options.after, BIN_ORDER, fingerprint, params, () => 'NULL')}`;
+  }
+  sql += ` ORDER BY l.recorded_at DESC, l.entry_id DESC${pageSql(params, options, true)}`;
   const rows = await db.run(sql, params, preparedLimit(options.limit));
-  return rows.map((r) => decodeVersion(def, r));
+  return toPage(
+    rows.map((r) => decodeVersion(def, r)),
+    { keys: BIN_ORDER, fingerprint, limit: options.limit },
+  );
 }

@@ -1,0 +1,141 @@
+import { InvalidInputError } from '../errors.js';
+import type { ResolvedColumn } from '../schema/table.js';
+import { encodeValue } from './codec.js';
+import type { Version } from './version.js';
+
+/**
+ * A page of a list: the versions, and `next`, the cursor of the page after it (null when this is
+ * the last one). It is an array, so code that reads a list as an array keeps working.
+ *
+ * @example
+ * let page = await book.list({ limit: 50 });
+ * while (page.next) page = await book.list({ limit: 50, after: page.next });
+ */
+export type Page<T> = T[] & { readonly next: string | null };
+
+/** `items` as a {@link Page} (`next` is not enumerable: JSON and spreads see the array alone). */
+export function asPage<T>(items: T[], next: string | null): Page<T> {
+  Object.defineProperty(items, 'next', { value: next, enumerable: false });
+  return items as Page<T>;
+}
+
+/** One key of a list's order, as SQL and as where its value comes from in a returned version. */
+export interface OrderKey {
+  /** The SQL expression sorted by. */
+  sql: string;
+  desc: boolean;
+  /** Never null (a system column or a notNull column): the comparison needs no NULL cases. */
+  notNull: boolean;
+  /**
+   * Where the cursor's value comes from: a user column of the version's data, the version's
+   * recording time, its entry id, or the entry's creation time, which a version does not carry:
+   * the cursor names the entry and the statement reads its `created_at` back from the head
+   * (it never changes).
+   */
+  source: { column: ResolvedColumn } | 'recordedAt' | 'entryId' | 'createdAt';
+}
+
+interface CursorBody {
+  /** What the cursor belongs to: the list's table and order. */
+  o: string;
+  /** The last entry of the page. */
+  id: string;
+  /** The order's values at that entry, encoded as SQL parameters; `createdAt` keys hold null. */
+  k: (string | null)[];
+}
+
+/** A fingerprint of a list's order, so a cursor is not taken for another list's. */
+export function orderFingerprint(table: string, keys: readonly OrderKey[]): string {
+  return `${table}:${keys.map((k) => `${k.sql}${k.desc ? '-' : '+'}`).join(',')}`;
+}
+
+function paramText(column: ResolvedColumn, value: unknown): string | null {
+  const encoded = encodeValue({ ...column, notNull: false }, value);
+  if (encoded === null || encoded === undefined) return null;
+  return column.type === 'jsonb' ? JSON.stringify(encoded) : String(encoded);
+}
+
+/** The cursor after `last`, a version this list returned. */
+export function cursorAfter(
+  last: Version<Record<string, unknown>>,
+  keys: readonly OrderKey[],
+  fingerprint: string,
+): string {
+  const k = keys.map((key) => {
+    if (key.source === 'recordedAt') return last.recordedAtIso;
+    if (key.source === 'entryId' || key.source === 'createdAt') return null;
+    return paramText(key.source.column, last.data[key.source.column.key]);
+  });
+  const body: CursorBody = { o: fingerprint, id: last.entryId, k };
+  return Buffer.from(JSON.stringify(body)).toString('base64url');
+}
+
+function readCursor(cursor: unknown, fingerprint: string, keys: number): CursorBody {
+  const bad = (why: string) => new InvalidInputError(`after: ${why}`, 'after');
+  if (typeof cursor !== 'string' || cursor === '') throw bad('expected the `next` cursor of a page');
+  let body: CursorBody;
+  try {
+    body = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as CursorBody;
+  } catch {
+    throw bad('not a cursor this library made');
+  }
+  if (
+    typeof body !== 'object' ||
+    body === null ||
+    typeof body.id !== 'string' ||
+    !/^[0-9a-f-]{36}$/i.test(body.id) ||
+    typeof body.o !== 'string' ||
+    !Array.isArray(body.k) ||
+    !body.k.every((v) => v === null || typeof v === 'string')
+  ) {
+    throw bad('not a cursor this library made');
+  }
+  if (body.o !== fingerprint) throw bad('the cursor belongs to another list (another table or order)');
+  if (body.k.length !== keys) throw bad('not a cursor this library made');
+  return body;
+}
+
+/**
+ * The condition "after the cursor" in `keys` order, its values pushed onto `params`. Keys that can
+ * be null sort as PostgreSQL sorts them (last ascending, first descending). `createdAt` is read
+ * back from the head by the cursor's entry id: `headCreatedAt` maps that parameter to SQL.
+ */
+export function afterCursorSql(
+  cursor: unknown,
+  keys: readonly OrderKey[],
+  fingerprint: string,
+  params: unknown[],
+  headCreatedAt: (idParam: string) => string,
+): string {
+  const body = readCursor(cursor, fingerprint, keys.length);
+  params.push(body.id);
+  const idParam = `$${params.length}::uuid`;
+  const values = keys.map((key, i) => {
+    if (key.source === 'entryId') return idParam;
+    if (key.source === 'createdAt') return headCreatedAt(idParam);
+    const v = body.k[i];
+    if (v === null || v === undefined) return null;
+    params.push(v);
+    const type = key.source === 'recordedAt' ? 'timestamptz' : key.source.column.type;
+    return `$${params.length}::${type}`;
+  });
+  // The usual orders (every key non-null, one direction): a row comparison an index can serve.
+  if (keys.every((k, i) => k.notNull && values[i] !== null && k.desc === keys[0]!.desc)) {
+    const op = keys[0]!.desc ? '<' : '>';
+    return `(${keys.map((k) => k.sql).join(', ')}) ${op} (${values.join(', ')})`;
+  }
+  const equal = (k: OrderKey, v: string | null) => (v === null ? `${k.sql} IS NULL` : `${k.sql} = ${v}`);
+  const beyond = (k: OrderKey, v: string | null): string | null => {
+    if (v === null) return k.desc ? `${k.sql} IS NOT NULL` : null;
+    if (k.desc) return `${k.sql} < ${v}`;
+    return k.notNull ? `${k.sql} > ${v}` : `(${k.sql} > ${v} OR ${k.sql} IS NULL)`;
+  };
+  const terms: string[] = [];
+  keys.forEach((k, i) => {
+    const past = beyond(k, values[i]!);
+    if (past === null) return;
+    const ties = keys.slice(0, i).map((p, j) => equal(p, values[j]!));
+    terms.push([...ties, past].join(' AND '));
+  });
+  return terms.length === 0 ? 'false' : `(${terms.map((t) => `(${t})`).join(' OR ')})`;
+}
