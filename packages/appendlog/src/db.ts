@@ -76,6 +76,43 @@ function statementName(sql: string): string {
   return name;
 }
 
+/**
+ * How `db.transaction` runs its transaction: the isolation level (PostgreSQL's default, read
+ * committed, unless given) and whether it may write. A read-only transaction refuses every
+ * write, chained or not, with `invalid_usage`; serializable transactions can fail with `conflict`
+ * (retryable) where PostgreSQL finds a dangerous pattern.
+ *
+ * @example
+ * await db.transaction(async (tx) => report(await tx.table(people).list()), { isolation: 'repeatable read', readOnly: true });
+ */
+export interface TransactionOptions {
+  isolation?: 'read committed' | 'repeatable read' | 'serializable';
+  readOnly?: boolean;
+}
+
+const ISOLATION_LEVELS = new Set(['read committed', 'repeatable read', 'serializable']);
+
+/** `SET TRANSACTION …` for `options`, or null when they ask for the defaults. */
+function transactionCharacteristicsSql(options: TransactionOptions): string | null {
+  if (typeof options !== 'object' || options === null)
+    throw new InvalidInputError('transaction options must be an object', 'options');
+  const parts: string[] = [];
+  if (options.isolation !== undefined) {
+    if (!ISOLATION_LEVELS.has(options.isolation))
+      throw new InvalidInputError(
+        `isolation must be 'read committed', 'repeatable read' or 'serializable', not ${JSON.stringify(options.isolation)}`,
+        'isolation',
+      );
+    parts.push(`ISOLATION LEVEL ${options.isolation.toUpperCase()}`);
+  }
+  if (options.readOnly !== undefined) {
+    if (typeof options.readOnly !== 'boolean')
+      throw new InvalidInputError('readOnly must be a boolean', 'readOnly');
+    if (options.readOnly) parts.push('READ ONLY');
+  }
+  return parts.length === 0 ? null : `SET TRANSACTION ${parts.join(', ')}`;
+}
+
 function isPGlite(client: unknown): client is PGlite {
   const c = client as { exec?: unknown; transaction?: unknown; waitReady?: unknown };
   return typeof c.exec === 'function' && typeof c.transaction === 'function' && 'waitReady' in c;
@@ -247,9 +284,15 @@ export class Database {
    *   await tx.table(accounts).update(to, { balance: '110' });
    * });
    */
-  async transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: Database) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     if (typeof fn !== 'function') throw new InvalidInputError('transaction() takes a callback', 'fn');
+    const characteristics = transactionCharacteristicsSql(options);
     if (this.#session !== undefined) {
+      if (characteristics !== null) {
+        throw new InvalidUsageError(
+          'a nested transaction is a savepoint of the outer one, which cannot change its isolation or read-only mode: pass them to the outermost db.transaction()',
+        );
+      }
       const savepoint = quoteIdent(`appendlog_sp_${++savepointCounter}`);
       await this.run(`SAVEPOINT ${savepoint}`);
       try {
@@ -262,6 +305,8 @@ export class Database {
       }
     }
     return this.#begin(async (tx) => {
+      // SET TRANSACTION must come before any query of the transaction.
+      if (characteristics !== null) await tx.run(characteristics);
       const settings = contextSettingsSql(resolveContext(this.#context, undefined));
       if (settings) await tx.run(settings.sql, settings.params);
     }, fn);

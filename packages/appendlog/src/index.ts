@@ -16,7 +16,7 @@ export type {
 export { Table } from './api/table.js';
 export type { HistoryOptions, PageOptions } from './api/time-travel.js';
 export type { Op, Version } from './api/version.js';
-export type { ConnectOptions, MigrateOptions, MigrateResult } from './db.js';
+export type { ConnectOptions, MigrateOptions, MigrateResult, TransactionOptions } from './db.js';
 export { connect, Database } from './db.js';
 export type { CancelForgetOptions, ForgetOptions } from './erasure/options.js';
 export type { PurgedEntry, PurgeOptions, PurgeResult, ScheduledEntry } from './erasure/purge-types.js';

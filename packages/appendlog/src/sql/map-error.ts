@@ -110,6 +110,11 @@ function mapSqlState(e: Error & DatabaseErrorShape, options: AppendLogErrorOptio
     case SQLSTATE.lockNotAvailable:
     case SQLSTATE.queryCanceled:
       return new TimeoutError(message, options);
+    case '25006':
+      return new InvalidUsageError(
+        `${message}: this transaction is read-only (db.transaction(fn, { readOnly: true })); write in another one`,
+        options,
+      );
     case '42601':
       // Both engines parse a query as one prepared statement, which refuses a script, unrun.
       if (/multiple commands/.test(message)) {
