@@ -1,6 +1,4 @@
 export type { ChangedVersion, ChangeSet, ChangesOptions, ChangesResult } from './api/changes.js';
-export { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from './api/codec.js';
-export type { WriteContext } from './api/context.js';
 export type { Page } from './api/cursor.js';
 export type { FieldChange } from './api/diff.js';
 export type { AsOf, Instant } from './api/instant.js';
@@ -15,12 +13,10 @@ export type {
 } from './api/table.js';
 export { Table } from './api/table.js';
 export type { HistoryOptions, PageOptions } from './api/time-travel.js';
-export type { Op, Version } from './api/version.js';
 export type { ConnectOptions, MigrateOptions, MigrateResult, TransactionOptions } from './db.js';
 export { connect, Database } from './db.js';
 export type { CancelForgetOptions, ForgetOptions } from './erasure/options.js';
 export type { PurgedEntry, PurgeOptions, PurgeResult, ScheduledEntry } from './erasure/purge-types.js';
-export type { RetentionPolicy } from './erasure/retention-policy.js';
 export type { ErasureStatus } from './erasure/status.js';
 export type { DestructiveChange, ErrorCode } from './errors.js';
 export {
@@ -65,6 +61,10 @@ export type {
 export type { VerifyOptions, VerifyProgress } from './integrity/verify.js';
 export type { TableDefinition } from './migrate/definition.js';
 export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
+export type { WriteContext } from './model/context.js';
+export type { RetentionPolicy } from './model/retention-policy.js';
+export { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from './model/values.js';
+export type { Op, Version } from './model/version.js';
 export type { ColumnInputTypes, ColumnType, ColumnValueTypes, DefaultInput } from './schema/column.js';
 export { Column, column } from './schema/column.js';
 export type {

@@ -251,7 +251,7 @@ describeEngines('erasure: the purge batch', (engine) => {
           async afterRedact({ tx, batch, index }) {
             if (batch !== 1 || index !== 0) return;
             if (pool) {
-              const [me] = await tx.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+              const [me] = await tx.run<{ pid: number }>('SELECT pg_backend_pid() AS pid');
               await pool.query('SELECT pg_terminate_backend($1)', [me!.pid]);
             } else {
               throw new Error('injected failure between two redactions');

@@ -1,13 +1,13 @@
-import type { Database } from '../db.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { refuseTxIdsAhead } from '../integrity/tx-ids-ahead.js';
+import type { Version } from '../model/version.js';
 import type { ColumnType } from '../schema/column.js';
 import { column } from '../schema/column.js';
 import { quoteLiteral } from '../schema/names.js';
 import { type ColumnMap, type TableDef, table } from '../schema/table.js';
+import type { Session } from '../session.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { decodeVersion, versionProjection } from './codec.js';
-import type { Version } from './version.js';
 
 /**
  * What `db.changes` reads: change sets after the cursor `since`, at most `limit` of them.
@@ -81,7 +81,7 @@ const DEFAULT_LIMIT = 100;
  * Refuses (`tx_ids_ahead`) a log restored from a cluster whose transaction ids are ahead of this
  * one's, and a cursor from such a cluster (docs/operations.md).
  */
-export async function changes(db: Database, options: ChangesOptions = {}): Promise<ChangesResult> {
+export async function changes(db: Session, options: ChangesOptions = {}): Promise<ChangesResult> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('changes options must be an object', 'options');
   const since = options.since ?? null;
@@ -141,7 +141,7 @@ interface CatalogColumn {
 }
 
 /** The tables to read: the ones given (checked against the catalog) or all the catalog knows. */
-async function tablesToRead(db: Database, given: readonly TableDef[] | undefined): Promise<TableDef[]> {
+async function tablesToRead(db: Session, given: readonly TableDef[] | undefined): Promise<TableDef[]> {
   const history = catalogName(db.schema, 'appendlog_schema_history');
   const [present] = await db.run<{ present: boolean }>(
     `SELECT pg_catalog.to_regclass($1) IS NOT NULL AS present`,

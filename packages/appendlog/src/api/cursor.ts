@@ -1,7 +1,7 @@
 import { InvalidInputError } from '../errors.js';
+import { encodeValue } from '../model/values.js';
+import type { Version } from '../model/version.js';
 import type { ResolvedColumn } from '../schema/table.js';
-import { encodeValue } from './codec.js';
-import type { Version } from './version.js';
 
 /**
  * A page of a list: the versions, and `next`, the cursor of the page after it (null when this is

@@ -1,17 +1,10 @@
-import type { Database } from '../db.js';
 import { InvalidStateError, NotFoundError } from '../errors.js';
+import { checkEntryId, checkVersionNumber } from '../model/values.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, ResolvedColumn, RowData, TableDef } from '../schema/table.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
-import {
-  checkEntryId,
-  checkVersionNumber,
-  decodeVersion,
-  HEAD_OP,
-  HEAD_VERSION,
-  type RawVersionRow,
-  versionProjection,
-} from './codec.js';
+import { decodeVersion, HEAD_OP, HEAD_VERSION, type RawVersionRow, versionProjection } from './codec.js';
 import { perTable } from './statement-cache.js';
 
 /**
@@ -39,7 +32,7 @@ const diffSql = perTable((def, schema): string => {
  * the data it deleted). Empty when nothing changed.
  */
 export async function diff<C extends ColumnMap>(
-  db: Database,
+  db: Session,
   def: TableDef<C>,
   entryId: string,
   fromVersion: number,

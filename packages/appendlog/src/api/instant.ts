@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { checkVersionNumber } from './codec.js';
+import { checkVersionNumber } from '../model/values.js';
 
 /**
  * A moment in time: a `Date` (millisecond precision) or an ISO 8601 string with a time zone and

@@ -1,9 +1,9 @@
 import { InvalidInputError } from '../errors.js';
+import { encodeValue } from '../model/values.js';
+import type { Version } from '../model/version.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
-import { encodeValue } from './codec.js';
 import { afterCursorSql, asPage, cursorAfter, type OrderKey, orderFingerprint, type Page } from './cursor.js';
-import type { Version } from './version.js';
 
 type OrderField<C extends ColumnMap> = Extract<keyof C, string> | 'createdAt' | 'updatedAt';
 /** A field to sort by, ascending unless said otherwise. */

@@ -1,13 +1,14 @@
-import type { Database } from '../db.js';
 import { InvalidInputError, InvalidStateError, NotFoundError, VersionConflictError } from '../errors.js';
+import { resolveContext, type WriteContext } from '../model/context.js';
+import { checkEntryId, checkVersionNumber } from '../model/values.js';
+import { removesEntry, type Version } from '../model/version.js';
 import { quoteLiteral, SYSTEM_COLUMNS } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import { appendSql } from './append-sql.js';
-import { checkEntryId, checkVersionNumber, decodeVersion } from './codec.js';
-import { resolveContext, type WriteContext } from './context.js';
+import { decodeVersion } from './codec.js';
 import { perTable } from './statement-cache.js';
-import { removesEntry, type Version } from './version.js';
 
 /**
  * Options of `revert`: who and why, extra `meta` (merged with `{ revertedTo }`), and an
@@ -47,7 +48,7 @@ const statements = perTable((def, schema): RevertStatements => {
  * writes nothing.
  */
 export async function revert<C extends ColumnMap>(
-  db: Database,
+  db: Session,
   def: TableDef<C>,
   entryId: string,
   toVersion: number,

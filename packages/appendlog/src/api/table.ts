@@ -1,5 +1,3 @@
-import type { Database } from '../db.js';
-import { forgetRequest } from '../erasure/duration.js';
 import type { CancelForgetOptions, ForgetOptions } from '../erasure/options.js';
 import {
   cancelForgetLookupSql,
@@ -11,28 +9,23 @@ import {
 import { InvalidInputError, InvalidStateError, NotFoundError, ReasonRequiredError } from '../errors.js';
 import type { VerifyResult } from '../integrity/report.js';
 import { verifyOneTable } from '../integrity/verify.js';
+import { resolveContext, type WriteContext } from '../model/context.js';
+import { forgetRequest } from '../model/duration.js';
+import { checkEntryId, checkVersionNumber } from '../model/values.js';
+import type { Op, Version } from '../model/version.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDef } from '../schema/table.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import { appendSql } from './append-sql.js';
-import {
-  checkEntryId,
-  checkVersionNumber,
-  decodeVersion,
-  encodeFields,
-  fieldParam,
-  patchJson,
-  versionProjection,
-} from './codec.js';
-import { resolveContext, type WriteContext } from './context.js';
+import { decodeVersion, encodeFields, fieldParam, patchJson, versionProjection } from './codec.js';
+import type { Page } from './cursor.js';
 import { diff, type FieldChange } from './diff.js';
 import type { AsOf, Instant } from './instant.js';
-import type { Page } from './cursor.js';
 import { buildListQuery, type ListOptions, toPage } from './list-query.js';
 import { type RevertOptions, revert } from './revert.js';
 import { perTable } from './statement-cache.js';
 import { at, deleted, type HistoryOptions, historyPage, listAt, type PageOptions } from './time-travel.js';
-import type { Op, Version } from './version.js';
 
 /** Who, why and what else, for one write. */
 export type WriteOptions = WriteContext;
@@ -168,10 +161,10 @@ RETURNING ${proj}`;
  */
 export class Table<C extends ColumnMap> {
   readonly definition: TableDef<C>;
-  readonly #db: Database;
+  readonly #db: Session;
   readonly #st: Statements;
 
-  constructor(db: Database, def: TableDef<C>) {
+  constructor(db: Session, def: TableDef<C>) {
     this.#db = db;
     this.definition = def;
     this.#st = statementsFor(def, db.schema);

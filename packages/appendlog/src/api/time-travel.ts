@@ -1,22 +1,16 @@
-import type { Database } from '../db.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { checkEntryId, checkVersionNumber } from '../model/values.js';
+import { removesEntry, type Version } from '../model/version.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
+import type { Session } from '../session.js';
 import { asOfFromSql } from '../sql/as-of.js';
 import { tableObjects } from '../sql/names.js';
-import {
-  checkEntryId,
-  checkVersionNumber,
-  decodeVersion,
-  HEAD_OP,
-  HEAD_VERSION,
-  versionProjection,
-} from './codec.js';
-import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
+import { decodeVersion, HEAD_OP, HEAD_VERSION, versionProjection } from './codec.js';
 import { afterCursorSql, type OrderKey, orderFingerprint, type Page } from './cursor.js';
+import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
 import { buildListQuery, type ListOptions, pageSql, preparedLimit, toPage } from './list-query.js';
 import { perTable } from './statement-cache.js';
-import { removesEntry, type Version } from './version.js';
 
 /**
  * Paging of `history`: `before` (a version number) keeps the versions below it, `limit` the
@@ -78,7 +72,7 @@ const statements = perTable((def, schema): TimeTravelStatements => {
 
 /** `at`: the entry as it stood at a moment or at one version; null when it was not live then. */
 export async function at<C extends ColumnMap>(
-  db: Database,
+  db: Session,
   def: TableDef<C>,
   entryId: string,
   when: AsOf,
@@ -110,7 +104,7 @@ function live<C extends ColumnMap>(
 
 /** `listAt`: the live entries as they stood at `when`, filtered, sorted and paged like `list`. */
 export async function listAt<C extends ColumnMap>(
-  db: Database,
+  db: Session,
   def: TableDef<C>,
   when: Instant,
   options: ListOptions<C> = {},
@@ -132,7 +126,7 @@ export async function listAt<C extends ColumnMap>(
 
 /** `history` with paging; see {@link HistoryOptions}. */
 export async function historyPage<C extends ColumnMap>(
-  db: Database,
+  db: Session,
   def: TableDef<C>,
   entryId: string,
   options: HistoryOptions,
@@ -160,7 +154,7 @@ const BIN_ORDER: OrderKey[] = [
 
 /** `deleted`: the tombstones of entries whose latest version is a delete, newest first. */
 export async function deleted<C extends ColumnMap>(
-  db: Database,
+  db: Session,
   def: TableDef<C>,
   options: PageOptions = {},
 ): Promise<Page<Version<RowData<C>>>> {

@@ -1,4 +1,4 @@
-import type { WriteContext } from '../api/context.js';
+import type { WriteContext } from '../model/context.js';
 
 /**
  * Options of `table.forget`: a reason (required), and when the erasure becomes due.

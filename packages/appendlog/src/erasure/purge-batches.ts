@@ -1,5 +1,5 @@
-import { resolveContext } from '../api/context.js';
-import type { Database } from '../db.js';
+import { resolveContext } from '../model/context.js';
+import type { Session } from '../session.js';
 import { erasureObjects } from '../sql/erasure-ddl.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { dueSql, retentionSql, ts } from './purge-sql.js';
@@ -11,7 +11,7 @@ export function retentionReason(deletedFor: string): string {
 }
 
 export async function scheduleByRetention(
-  db: Database,
+  db: Session,
   table: string,
   deletedFor: string,
   now: string | null,
@@ -52,7 +52,7 @@ export async function scheduleByRetention(
 }
 
 export async function previewDue(
-  db: Database,
+  db: Session,
   table: string,
   now: string | null,
   n: number,
@@ -76,7 +76,7 @@ export async function previewDue(
  * erased, fewer when a purge running at once erased one between this batch's read and its lock.
  */
 export async function eraseBatch(
-  db: Database,
+  db: Session,
   table: string,
   now: string | null,
   n: number,

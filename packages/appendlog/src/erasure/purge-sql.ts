@@ -1,6 +1,6 @@
-import type { Database } from '../db.js';
 import { InvalidStateError, InvalidUsageError } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import type { Session } from '../session.js';
 import { TIMESTAMP_FORMAT } from '../sql/canonical.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { op } from '../sql/search-path.js';
@@ -10,7 +10,7 @@ export const ts = (e: string) =>
   `pg_catalog.to_char(${e} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
 
 /** The appendlog tables of the schema: the heads carrying the chain trigger (readable by any role). */
-export async function listTables(db: Database): Promise<string[]> {
+export async function listTables(db: Session): Promise<string[]> {
   const rows = await db.run<{ table_name: string }>(
     `SELECT pg_catalog.left(c.relname, -5) AS table_name
        FROM pg_catalog.pg_trigger g
@@ -24,7 +24,7 @@ export async function listTables(db: Database): Promise<string[]> {
 }
 
 /** Refuses, before anything is written, a role that cannot run the redaction. */
-export async function checkCanRedact(db: Database, tables: readonly string[]): Promise<void> {
+export async function checkCanRedact(db: Session, tables: readonly string[]): Promise<void> {
   for (const table of tables) {
     const fn = `${quoteIdent(db.schema)}.${quoteIdent(`${table}_redact`)}(uuid)`;
     const [row] = await db.run<{ present: boolean; allowed: boolean | null }>(
@@ -60,7 +60,7 @@ export interface SqlMode {
   lock: boolean;
 }
 
-export function retentionSql(db: Database, table: string, mode: SqlMode): string {
+export function retentionSql(db: Session, table: string, mode: SqlMode): string {
   const o = tableObjects(db.schema, table);
   return `SELECT h.entry_id::text AS entry_id, h.version, ${ts('h.recorded_at')} AS deleted_at
             FROM ${o.head} h
@@ -70,7 +70,7 @@ export function retentionSql(db: Database, table: string, mode: SqlMode): string
            LIMIT $3${mode.lock ? ' FOR UPDATE OF h SKIP LOCKED' : ''}`;
 }
 
-export function dueSql(db: Database, table: string, mode: SqlMode): string {
+export function dueSql(db: Session, table: string, mode: SqlMode): string {
   const o = tableObjects(db.schema, table);
   const due = `(l.meta ${op('->')} 'erasure' ${op('->>')} 'dueAt')::timestamptz`;
   return `SELECT h.entry_id::text AS entry_id, h.version, l.reason, ${ts(due)} AS due_at

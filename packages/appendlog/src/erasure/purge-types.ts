@@ -1,4 +1,4 @@
-import type { Database } from '../db.js';
+import type { Session } from '../session.js';
 
 /**
  * Options of `db.purge()`.
@@ -86,7 +86,7 @@ export interface PurgeResult {
 /** @internal Test hooks (not exported from the package): a failure injected mid-batch. */
 export interface PurgeHooks {
   afterRedact?(step: {
-    tx: Database;
+    tx: Session;
     table: string;
     entryId: string;
     batch: number;

@@ -1,5 +1,5 @@
-import type { Database } from '../db.js';
 import { InvalidInputError } from '../errors.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import { eraseBatch, previewDue, retentionReason, scheduleByRetention, scheduled } from './purge-batches.js';
 import { checkCanRedact, dueSql, listTables, retentionSql, type SqlMode } from './purge-sql.js';
@@ -36,7 +36,7 @@ function checkOptions(options: PurgeOptions): Required<Pick<PurgeOptions, 'batch
  * finishes the job.
  */
 export async function runPurge(
-  db: Database,
+  db: Session,
   options: PurgeOptions = {},
   hooks: PurgeHooks = {},
 ): Promise<PurgeResult> {
@@ -110,7 +110,7 @@ export async function runPurge(
 
 /** After the run on a table: is anything left, locked or not, that this run would have taken? */
 async function hasMore(
-  db: Database,
+  db: Session,
   result: PurgeResult,
   table: string,
   deletedFor: string | undefined,

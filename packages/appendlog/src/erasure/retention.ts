@@ -1,5 +1,5 @@
-import type { Database } from '../db.js';
 import type { TableDef } from '../schema/table.js';
+import type { Session } from '../session.js';
 import { catalogName } from '../sql/names.js';
 
 /**
@@ -7,7 +7,7 @@ import { catalogName } from '../sql/names.js';
  * latest recorded one (a table without the option records "none" once it had one). Runs inside
  * `migrate`'s transaction, so `appendlog purge` knows the policy without the table definitions.
  */
-export async function syncRetention(tx: Database, tables: readonly TableDef[]): Promise<void> {
+export async function syncRetention(tx: Session, tables: readonly TableDef[]): Promise<void> {
   const retention = catalogName(tx.schema, 'appendlog_retention');
   for (const def of tables) {
     const wanted = def.retention?.deletedFor ?? null;
@@ -24,7 +24,7 @@ export async function syncRetention(tx: Database, tables: readonly TableDef[]): 
 }
 
 /** The tables of the schema with a retention in force, and its duration as written. */
-export async function readRetention(db: Database): Promise<Map<string, string>> {
+export async function readRetention(db: Session): Promise<Map<string, string>> {
   const retention = catalogName(db.schema, 'appendlog_retention');
   const rows = await db.run<{ table_name: string; deleted_for: string | null }>(
     `SELECT DISTINCT ON (table_name) table_name, deleted_for

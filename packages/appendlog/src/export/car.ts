@@ -4,14 +4,14 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CarWriter } from '@ipld/car/writer';
 import type { CID } from 'multiformats/cid';
-import { checkEntryId } from '../api/codec.js';
-import type { Database } from '../db.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { canonicalTimestamp, SPEC_VERSION } from '../hash/spec.js';
 import { recordedTables } from '../integrity/catalog.js';
 import { CursorReader } from '../integrity/cursor.js';
 import { READ_SETTINGS_SQL } from '../integrity/verify-chains.js';
+import { checkEntryId } from '../model/values.js';
 import { quoteIdent } from '../schema/names.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import {
   type EncodedBlock,
@@ -50,7 +50,7 @@ const PAGE = 1000;
  * const { root } = await exportCar(db, 'history.car', { entryId });
  */
 export async function exportCar(
-  db: Database,
+  db: Session,
   file: string,
   options: ExportCarOptions = {},
 ): Promise<ExportCarResult> {

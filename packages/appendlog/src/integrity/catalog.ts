@@ -1,6 +1,6 @@
-import type { Database } from '../db.js';
 import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
+import type { Session } from '../session.js';
 import { catalogName } from '../sql/names.js';
 import type { Report } from './report.js';
 
@@ -16,7 +16,7 @@ export interface RecordedTable {
  * The tables of the schema, from the append-only schema history (each table's latest recorded
  * definition), optionally narrowed to `only`. Returns an empty list when the catalog is absent.
  */
-export async function recordedTables(tx: Database, only?: readonly string[]): Promise<RecordedTable[]> {
+export async function recordedTables(tx: Session, only?: readonly string[]): Promise<RecordedTable[]> {
   const [exists] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
     catalogName(tx.schema, 'appendlog_schema_history'),
   ]);
@@ -50,7 +50,7 @@ export async function recordedTables(tx: Database, only?: readonly string[]): Pr
  * (null when the log itself is missing).
  */
 export async function checkStoredColumns(
-  tx: Database,
+  tx: Session,
   t: RecordedTable,
   report: Report,
 ): Promise<RecordedTable['columns'] | null> {

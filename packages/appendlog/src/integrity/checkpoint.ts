@@ -1,7 +1,7 @@
 import type { KeyObject } from 'node:crypto';
-import type { Database } from '../db.js';
 import { IntegrityError, InvalidStateError } from '../errors.js';
 import { SPEC_VERSION } from '../hash/spec.js';
+import type { Session } from '../session.js';
 import { catalogName } from '../sql/names.js';
 import { recordedTables } from './catalog.js';
 import { type Checkpoint, type CheckpointBody, signCheckpoint, signingKey } from './checkpoint-format.js';
@@ -34,7 +34,7 @@ const CHUNK = 1024;
  * previous checkpoint, and (TransactionIdsAheadError) when the log holds transaction ids this
  * cluster has not reached: restored from another cluster without the step of docs/operations.md.
  */
-export async function takeCheckpoint(db: Database, options: CheckpointOptions = {}): Promise<Checkpoint> {
+export async function takeCheckpoint(db: Session, options: CheckpointOptions = {}): Promise<Checkpoint> {
   const key = options.signKey === undefined ? undefined : signingKey(options.signKey);
   return db.pinnedTransaction(async (tx) => {
     if (!(await hasCheckpointCatalog(tx))) {

@@ -1,5 +1,5 @@
-import type { Database } from '../db.js';
 import { quoteIdent } from '../schema/names.js';
+import type { Session } from '../session.js';
 
 let cursorCounter = 0;
 
@@ -8,7 +8,7 @@ let cursorCounter = 0;
  * large the table. Must be used inside a transaction (cursors live in one).
  */
 export class CursorReader<R> {
-  readonly #tx: Database;
+  readonly #tx: Session;
   readonly #name: string;
   readonly #pageSize: number;
   #rows: R[] = [];
@@ -16,7 +16,7 @@ export class CursorReader<R> {
   #exhausted = false;
   #next: Promise<R[]> | null = null;
 
-  private constructor(tx: Database, name: string, pageSize: number) {
+  private constructor(tx: Session, name: string, pageSize: number) {
     this.#tx = tx;
     this.#name = name;
     this.#pageSize = pageSize;
@@ -24,7 +24,7 @@ export class CursorReader<R> {
 
   /** Declares the cursor. */
   static async open<R>(
-    tx: Database,
+    tx: Session,
     sql: string,
     params: readonly unknown[] = [],
     pageSize = 2000,

@@ -1,8 +1,8 @@
 import type { KeyObject } from 'node:crypto';
-import { checkEntryId, checkVersionNumber } from '../api/codec.js';
-import type { Database } from '../db.js';
 import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
 import { canonicalTimestamp, SPEC_VERSION } from '../hash/spec.js';
+import { checkEntryId, checkVersionNumber } from '../model/values.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import { checkStoredColumns, recordedTables } from './catalog.js';
 import { type Checkpoint, checkSignature, parseCheckpoint } from './checkpoint-format.js';
@@ -64,7 +64,7 @@ export interface InclusionProof {
 }
 
 export async function buildInclusionProof(
-  db: Database,
+  db: Session,
   ref: VersionRef,
   options: InclusionProofOptions,
 ): Promise<InclusionProof> {

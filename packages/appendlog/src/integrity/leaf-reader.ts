@@ -1,4 +1,4 @@
-import type { Database } from '../db.js';
+import type { Session } from '../session.js';
 import { catalogName } from '../sql/names.js';
 import { CursorReader } from './cursor.js';
 import { parseLeaves } from './leaf.js';
@@ -36,7 +36,7 @@ export class LeafReader {
 
 /** The log's leaves below `horizon`, in tree order, one at a time. */
 export async function logLeafReader(
-  tx: Database,
+  tx: Session,
   tables: readonly string[],
   horizon: string,
 ): Promise<LeafReader> {
@@ -54,7 +54,7 @@ export async function logLeafReader(
 
 /** The checkpoint leaf index's first `treeSize` leaves, in order, one at a time. */
 export async function storedLeafReader(
-  tx: Database,
+  tx: Session,
   treeSize: number,
   onData?: (data: Uint8Array) => void,
 ): Promise<LeafReader> {

@@ -1,5 +1,5 @@
-import type { Database } from '../db.js';
 import { quoteLiteral } from '../schema/names.js';
+import type { Session } from '../session.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { CursorReader } from './cursor.js';
 import { leafData } from './leaf.js';
@@ -17,7 +17,7 @@ export interface LogLeaf {
 }
 
 /** The tables whose log exists, by name. */
-export async function existingLogs(tx: Database, tables: readonly string[]): Promise<string[]> {
+export async function existingLogs(tx: Session, tables: readonly string[]): Promise<string[]> {
   if (tables.length === 0) return [];
   const rows = await tx.run<{ t: string }>(
     `SELECT t FROM pg_catalog.unnest($1::text[]) AS t WHERE pg_catalog.to_regclass(pg_catalog.quote_ident($2) || '.' || pg_catalog.quote_ident(t || '_log')) IS NOT NULL`,
@@ -27,14 +27,14 @@ export async function existingLogs(tx: Database, tables: readonly string[]): Pro
 }
 
 /** The transaction horizon of the current snapshot: every transaction below it has ended. */
-export async function snapshotHorizon(tx: Database): Promise<string> {
+export async function snapshotHorizon(tx: Session): Promise<string> {
   const [row] = await tx.run<{ h: string }>(
     `SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS h`,
   );
   return row!.h;
 }
 
-function leafQuery(tx: Database, tables: readonly string[]): string {
+function leafQuery(tx: Session, tables: readonly string[]): string {
   const parts = tables.map((t) => {
     const o = tableObjects(tx.schema, t);
     return `SELECT ${quoteLiteral(t)}::text AS t, l.tx_id, l.seq, l.entry_id, l.version, l.hash FROM ${o.log} l WHERE l.tx_id < $1::xid8`;
@@ -43,14 +43,14 @@ function leafQuery(tx: Database, tables: readonly string[]): string {
 }
 
 /** The tree's leaves below `$1` (a horizon), in tree order: transaction, table name (bytes), seq. */
-export function orderedLeavesSql(tx: Database, tables: readonly string[]): string {
+export function orderedLeavesSql(tx: Session, tables: readonly string[]): string {
   return `SELECT x.t, x.entry_id::text AS e, x.version::text AS v, pg_catalog.encode(x.hash, 'hex') AS h
        FROM (${leafQuery(tx, tables)}) x
       ORDER BY x.tx_id, x.t COLLATE "C", x.seq`;
 }
 
 /** How many leaves the tree below `horizon` has. */
-export async function countLeaves(tx: Database, tables: readonly string[], horizon: string): Promise<number> {
+export async function countLeaves(tx: Session, tables: readonly string[], horizon: string): Promise<number> {
   if (tables.length === 0) return 0;
   const [row] = await tx.run<{ n: string }>(`SELECT count(*)::text AS n FROM (${leafQuery(tx, tables)}) x`, [
     horizon,
@@ -64,7 +64,7 @@ export async function countLeaves(tx: Database, tables: readonly string[], horiz
  * Calls `onPage` with each page of leaves; memory stays flat.
  */
 export async function streamLeaves(
-  tx: Database,
+  tx: Session,
   tables: readonly string[],
   horizon: string,
   onPage: (leaves: LogLeaf[]) => void | Promise<void>,
@@ -104,7 +104,7 @@ export interface StoredCheckpoint {
 }
 
 /** True once the catalog has the checkpoint tables (a database migrated by this library version). */
-export async function hasCheckpointCatalog(tx: Database): Promise<boolean> {
+export async function hasCheckpointCatalog(tx: Session): Promise<boolean> {
   const [row] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
     catalogName(tx.schema, 'appendlog_checkpoint_leaves'),
   ]);
@@ -112,7 +112,7 @@ export async function hasCheckpointCatalog(tx: Database): Promise<boolean> {
 }
 
 /** A checkpoint from the catalog: the latest, or the one with `id`. */
-export async function storedCheckpoint(tx: Database, id?: number): Promise<StoredCheckpoint | null> {
+export async function storedCheckpoint(tx: Session, id?: number): Promise<StoredCheckpoint | null> {
   const rows = await tx.run<{ id: string; tree_size: string; root: string; horizon: string; body: string }>(
     `SELECT id::text, tree_size::text, pg_catalog.encode(root, 'hex') AS root, horizon::text, body::text
        FROM ${catalogName(tx.schema, 'appendlog_checkpoints')}

@@ -1,5 +1,5 @@
-import type { Database } from '../db.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import type { Session } from '../session.js';
 import { HEAD_COPY_COLUMNS } from '../sql/log-columns.js';
 import type { TableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
@@ -72,7 +72,7 @@ export interface LogReadOptions {
  * log apart.
  */
 export async function readLog(
-  tx: Database,
+  tx: Session,
   o: TableObjects,
   columns: RecordedTable['columns'],
   options: LogReadOptions,
@@ -139,7 +139,7 @@ function headDiffSql(columns: RecordedTable['columns']): string {
 
 /** Runs one binary COPY of `select` and hands each row to `onRow`; returns the number of rows. */
 async function copyRows(
-  tx: Database,
+  tx: Session,
   select: string,
   fields: number,
   onRow: (row: CopyRow) => void,

@@ -1,6 +1,6 @@
-import type { Database } from '../db.js';
 import { TransactionIdsAheadError } from '../errors.js';
 import { quoteLiteral } from '../schema/names.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 
 /** A transaction id the cluster has not handed out yet: in a log, or a change cursor. */
@@ -20,7 +20,7 @@ export interface TxIdAhead {
  * above it comes from a cluster ahead of this one. Per log it is one backward probe of the
  * `(tx_id, seq)` index; nothing is added to the write path.
  */
-function txIdsAheadSql(tx: Database, tables: readonly string[]): string {
+function txIdsAheadSql(tx: Session, tables: readonly string[]): string {
   const probes = tables.map((t) => {
     const log = tableObjects(tx.schema, t).log;
     return `SELECT ${quoteLiteral(t)}::text AS t, (SELECT pg_catalog.max(l.tx_id) FROM ${log} l
@@ -45,7 +45,7 @@ function txIdsAheadSql(tx: Database, tables: readonly string[]): string {
  * from another cluster nor rewound (docs/operations.md).
  */
 export async function findTxIdAhead(
-  tx: Database,
+  tx: Session,
   tables: readonly string[],
   since: string | null = null,
 ): Promise<TxIdAhead | null> {
@@ -57,7 +57,7 @@ export async function findTxIdAhead(
 }
 
 /** What is wrong and what to do, for the error of `changes`/`checkpoint` and verify's warning. */
-export function txIdsAheadDetail(tx: Database, ahead: TxIdAhead): string {
+export function txIdsAheadDetail(tx: Session, ahead: TxIdAhead): string {
   if (ahead.table === null) {
     return (
       `the cursor ${ahead.txId} is at or above this cluster's next transaction id ${ahead.nextTxId}: it was ` +
@@ -82,7 +82,7 @@ export function txIdsAheadDetail(tx: Database, ahead: TxIdAhead): string {
  * of the cluster's transaction ids.
  */
 export async function refuseTxIdsAhead(
-  tx: Database,
+  tx: Session,
   operation: string,
   tables: readonly string[],
   since: string | null = null,

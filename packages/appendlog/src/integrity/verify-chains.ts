@@ -1,5 +1,5 @@
-import { OPS, removesEntry } from '../api/version.js';
-import type { Database } from '../db.js';
+import { OPS, removesEntry } from '../model/version.js';
+import type { Session } from '../session.js';
 import { type TableObjects, tableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
 import type { CopyRow } from './copy-format.js';
@@ -71,7 +71,7 @@ export interface ChainOptions {
  * snapshot transaction, whose settings must make text output canonical ({@link READ_SETTINGS_SQL}).
  */
 export async function verifyChains(
-  tx: Database,
+  tx: Session,
   t: RecordedTable,
   columns: RecordedTable['columns'],
   contentReadable: boolean,
@@ -369,7 +369,7 @@ function finishEntry(report: Report, table: string, state: EntryState): void {
 
 /** Head rows of entries that have no version left at all, in pages. */
 async function orphanHeads(
-  tx: Database,
+  tx: Session,
   o: TableObjects,
   entryId: string | undefined,
   report: Report,

@@ -1,5 +1,5 @@
 import type { KeyObject } from 'node:crypto';
-import type { Database } from '../db.js';
+import type { Session } from '../session.js';
 import { type Checkpoint, checkSignature } from './checkpoint-format.js';
 import { fromHex, toHex } from './hex.js';
 import { logLeafReader, type NamedLeaf, storedLeafReader } from './leaf-reader.js';
@@ -23,7 +23,7 @@ export interface AgainstOptions {
  * `tables` are the schema's tables whose log exists. Runs in the verification's snapshot.
  */
 export async function verifyAgainst(
-  tx: Database,
+  tx: Session,
   cp: Checkpoint,
   tables: readonly string[],
   report: Report,
@@ -113,7 +113,7 @@ const keyOf = (l: NamedLeaf): string => `${l.table}\u0000${l.entryId}\u0000${l.v
  * authenticated by the checkpoint's root) and the log's versions below the checkpoint's horizon.
  */
 async function locateChanges(
-  tx: Database,
+  tx: Session,
   cp: Checkpoint,
   tables: readonly string[],
   report: Report,

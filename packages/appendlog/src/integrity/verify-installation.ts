@@ -1,6 +1,6 @@
-import type { Database } from '../db.js';
 import { readCodeRevisions } from '../migrate/introspect.js';
 import { quoteIdent } from '../schema/names.js';
+import type { Session } from '../session.js';
 import { catalogName } from '../sql/names.js';
 import { codeDdl, TABLE_CODE_REVISION } from '../sql/table-ddl.js';
 import type { RecordedTable } from './catalog.js';
@@ -27,7 +27,7 @@ const ENFORCING_TRIGGERS: ReadonlyArray<readonly [suffix: '_log' | '_head', name
  * enforcing triggers are there and enabled, that its generated functions are exactly the code this
  * library generates for the recorded columns, and that no erasure ran before its due time.
  */
-export async function checkInstallation(tx: Database, t: RecordedTable, report: Report): Promise<void> {
+export async function checkInstallation(tx: Session, t: RecordedTable, report: Report): Promise<void> {
   const revision = (await readCodeRevisions(tx, tx.schema, [t.table])).get(t.table);
   if (revision === undefined) return; // no code at all: table_missing is reported by the column check
   if (revision !== TABLE_CODE_REVISION) {
@@ -45,7 +45,7 @@ export async function checkInstallation(tx: Database, t: RecordedTable, report: 
   await checkErasureTimes(tx, t.table, report);
 }
 
-async function checkTriggers(tx: Database, table: string, report: Report): Promise<void> {
+async function checkTriggers(tx: Session, table: string, report: Report): Promise<void> {
   const rows = await tx.run<{ rel: string; name: string; enabled: string }>(
     `SELECT c.relname AS rel, g.tgname AS name, g.tgenabled::text AS enabled
        FROM pg_catalog.pg_trigger g
@@ -80,7 +80,7 @@ function generatedBodies(ddl: string): Map<string, string> {
   return bodies;
 }
 
-async function checkCode(tx: Database, t: RecordedTable, report: Report): Promise<void> {
+async function checkCode(tx: Session, t: RecordedTable, report: Report): Promise<void> {
   const expected = generatedBodies(codeDdl(tx.schema, t.table, t.definition));
   // By name: another role may have planted an overload beside a generated function; the check is
   // that the generated one is there, unchanged.
@@ -112,7 +112,7 @@ async function checkCode(tx: Database, t: RecordedTable, report: Report): Promis
   }
 }
 
-async function checkErasureTimes(tx: Database, table: string, report: Report): Promise<void> {
+async function checkErasureTimes(tx: Session, table: string, report: Report): Promise<void> {
   const erasures = catalogName(tx.schema, 'appendlog_erasures');
   const [exists] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
     erasures,

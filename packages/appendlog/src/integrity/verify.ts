@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
-import type { Database } from '../db.js';
 import { InvalidInputError } from '../errors.js';
+import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import { checkStoredColumns, type RecordedTable, recordedTables } from './catalog.js';
 import { type Checkpoint, parseCheckpoint } from './checkpoint-format.js';
@@ -44,14 +44,14 @@ export interface VerifyOptions {
   onProgress?: (progress: VerifyProgress) => void;
 }
 
-async function inSnapshot<T>(db: Database, fn: (tx: Database) => Promise<T>): Promise<T> {
+async function inSnapshot<T>(db: Session, fn: (tx: Session) => Promise<T>): Promise<T> {
   return db.snapshot(async (tx) => {
     for (const sql of READ_SETTINGS_SQL) await tx.run(sql);
     return fn(tx);
   });
 }
 
-async function countVersions(tx: Database, tables: readonly string[]): Promise<number> {
+async function countVersions(tx: Session, tables: readonly string[]): Promise<number> {
   let total = 0;
   for (const t of tables) {
     const [row] = await tx.run<{ n: string }>(
@@ -65,7 +65,7 @@ async function countVersions(tx: Database, tables: readonly string[]): Promise<n
 /**
  * Verifies the whole schema (or some tables) in one snapshot. See `Database.verify`.
  */
-export async function verifyDatabase(db: Database, options: VerifyOptions = {}): Promise<VerifyResult> {
+export async function verifyDatabase(db: Session, options: VerifyOptions = {}): Promise<VerifyResult> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('verify options must be an object', 'options');
   const against = options.against === undefined ? undefined : parseCheckpoint(options.against);
@@ -111,7 +111,7 @@ export async function verifyDatabase(db: Database, options: VerifyOptions = {}):
 }
 
 async function verifyTable(
-  tx: Database,
+  tx: Session,
   t: RecordedTable,
   report: Report,
   entryId: string | undefined,
@@ -133,7 +133,7 @@ async function verifyTable(
 /**
  * Verifies one table, or one entry of it. See `Table.verify`.
  */
-export async function verifyOneTable(db: Database, table: string, entryId?: string): Promise<VerifyResult> {
+export async function verifyOneTable(db: Session, table: string, entryId?: string): Promise<VerifyResult> {
   return inSnapshot(db, async (tx) => {
     const report = new Report();
     const [t] = await recordedTables(tx, [table]);

@@ -1,6 +1,6 @@
-import { encodeValue } from '../api/codec.js';
-import { checkRetention, type RetentionPolicy } from '../erasure/retention-policy.js';
 import { InvalidInputError } from '../errors.js';
+import { checkRetention, type RetentionPolicy } from '../model/retention-policy.js';
+import { encodeValue } from '../model/values.js';
 import type { Column, ColumnInputTypes, ColumnType } from './column.js';
 import { toSnakeCase, validateColumnName, validateTableName } from './names.js';
 

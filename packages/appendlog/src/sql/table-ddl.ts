@@ -1,5 +1,5 @@
-import { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from '../api/codec.js';
-import { OPS } from '../api/version.js';
+import { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from '../model/values.js';
+import { OPS } from '../model/version.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ResolvedColumn } from '../schema/table.js';
 import { asOfFromSql } from './as-of.js';

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../errors.js';
-import { checkLabel, checkMeta } from './codec.js';
+import { checkLabel, checkMeta } from './values.js';
 
 /**
  * Who is acting, why, and anything else worth recording with the versions written under it.

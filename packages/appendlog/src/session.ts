@@ -1,0 +1,30 @@
+import type { WriteContext } from './model/context.js';
+
+/**
+ * What every feature needs of a database handle, and nothing more: statements, scripts, binary
+ * COPY, transactions and snapshots, the schema and the write context in force. `Database`
+ * implements it; the features (`api/`, `erasure/`, `integrity/`, `export/`, `migrate/`) take a
+ * `Session`, never the `Database` class, so the facade can build them without them importing it
+ * back (docs/architecture.md, "Layers").
+ */
+export interface Session {
+  /** The schema the tables and the catalog live in. */
+  readonly schema: string;
+  readonly kind: 'pglite' | 'postgres';
+  /** The write context in force (actor, reason, meta). */
+  readonly context: WriteContext;
+  /** One statement, prepared by name on PostgreSQL when `prepare`, errors mapped to typed errors. */
+  run<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], prepare?: boolean): Promise<R[]>;
+  /** A multi-statement script (DDL). */
+  exec(sql: string): Promise<void>;
+  /** The rows of `select` in binary COPY format, on this transaction's connection. */
+  copyBinary(select: string): AsyncIterable<Uint8Array>;
+  /** Whether {@link copyBinary} streams (else it hands the whole result over at the end). */
+  readonly copyStreams: boolean;
+  /** `fn` in one transaction (a savepoint inside one). */
+  transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
+  /** `fn` in one REPEATABLE READ, read-only snapshot, its search_path pinned. */
+  snapshot<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
+  /** `fn` in a transaction whose search_path is `pg_catalog, pg_temp`. */
+  pinnedTransaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
+}
