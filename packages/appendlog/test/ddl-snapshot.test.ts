@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "3868634e9fc18445",
+        "digest": "f79eb597c0668e5e",
         "revision": 5,
       }
     `);

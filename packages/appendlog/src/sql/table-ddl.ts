@@ -437,21 +437,28 @@ ${labelLimitsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
   v_salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
   v_content_hash := pg_catalog.sha256(v_salt || ${canonicalContentSql(o.schema, 'NEW', columns)});
   NEW.hash := ${versionHashSql(o.schema, o.table, 'NEW', { contentHash: 'v_content_hash' })};
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO ${o.log} (${logCols.join(', ')})
+    VALUES (${logValues.join(', ')})
+    ON CONFLICT DO NOTHING
+    RETURNING seq INTO NEW.seq;
+    IF NOT FOUND THEN
+      -- Only an INSERT of an entry id the log holds gets here (every other write holds the head
+      -- row): say what that entry is, under the SQLSTATE of any duplicate key.
+      SELECT h.op, h.version INTO prior_op, NEW.version FROM ${o.head} h WHERE h.entry_id = NEW.entry_id;
+      RAISE EXCEPTION 'appendlog: % entry % %', ${t}, NEW.entry_id,
+        CASE prior_op WHEN 'forget' THEN 'is forgotten (awaiting erasure); its id cannot be reused'
+                      WHEN 'delete' THEN ${quoteLiteral(`is deleted: restore it instead (restore() in the library, ${o.table}_restore(entry_id, reason) in SQL)`)}
+                      ELSE 'already exists (version ' || coalesce(NEW.version::text, '1') || ')' END
+        USING ERRCODE = '${SQLSTATE.uniqueViolation}', CONSTRAINT = ${quoteLiteral(`${o.table}_head_pkey`)},
+              DETAIL = 'Key (entry_id)=(' || NEW.entry_id || ') already exists.';
+    END IF;
+    RETURN NEW;
+  END IF;
+  -- An update holds the head row: its version cannot be in the log yet.
   INSERT INTO ${o.log} (${logCols.join(', ')})
   VALUES (${logValues.join(', ')})
-  ON CONFLICT DO NOTHING
   RETURNING seq INTO NEW.seq;
-  IF NOT FOUND THEN
-    -- Only an INSERT of an entry id the log holds gets here (every other write holds the head
-    -- row): say what that entry is, under the SQLSTATE of any duplicate key.
-    SELECT h.op, h.version INTO prior_op, NEW.version FROM ${o.head} h WHERE h.entry_id = NEW.entry_id;
-    RAISE EXCEPTION 'appendlog: % entry % %', ${t}, NEW.entry_id,
-      CASE prior_op WHEN 'forget' THEN 'is forgotten (awaiting erasure); its id cannot be reused'
-                    WHEN 'delete' THEN ${quoteLiteral(`is deleted: restore it instead (restore() in the library, ${o.table}_restore(entry_id, reason) in SQL)`)}
-                    ELSE 'already exists (version ' || coalesce(NEW.version::text, '1') || ')' END
-      USING ERRCODE = '${SQLSTATE.uniqueViolation}', CONSTRAINT = ${quoteLiteral(`${o.table}_head_pkey`)},
-            DETAIL = 'Key (entry_id)=(' || NEW.entry_id || ') already exists.';
-  END IF;
   RETURN NEW;
 END $fn$;
 

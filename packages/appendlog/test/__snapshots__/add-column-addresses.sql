@@ -170,21 +170,28 @@ BEGIN
         pg_catalog.convert_to(NEW.meta::text, 'UTF8')]::bytea[]), 21)
       || coalesce(NEW.parent_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
       || v_content_hash);
+  IF TG_OP = 'INSERT' THEN
+    INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
+    VALUES (NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, v_salt, v_content_hash, NEW.parent_hash, NEW.hash, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel", NEW."email")
+    ON CONFLICT DO NOTHING
+    RETURNING seq INTO NEW.seq;
+    IF NOT FOUND THEN
+      -- Only an INSERT of an entry id the log holds gets here (every other write holds the head
+      -- row): say what that entry is, under the SQLSTATE of any duplicate key.
+      SELECT h.op, h.version INTO prior_op, NEW.version FROM "public"."addresses_head" h WHERE h.entry_id = NEW.entry_id;
+      RAISE EXCEPTION 'appendlog: % entry % %', 'addresses', NEW.entry_id,
+        CASE prior_op WHEN 'forget' THEN 'is forgotten (awaiting erasure); its id cannot be reused'
+                      WHEN 'delete' THEN 'is deleted: restore it instead (restore() in the library, addresses_restore(entry_id, reason) in SQL)'
+                      ELSE 'already exists (version ' || coalesce(NEW.version::text, '1') || ')' END
+        USING ERRCODE = '23505', CONSTRAINT = 'addresses_head_pkey',
+              DETAIL = 'Key (entry_id)=(' || NEW.entry_id || ') already exists.';
+    END IF;
+    RETURN NEW;
+  END IF;
+  -- An update holds the head row: its version cannot be in the log yet.
   INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
   VALUES (NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, v_salt, v_content_hash, NEW.parent_hash, NEW.hash, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel", NEW."email")
-  ON CONFLICT DO NOTHING
   RETURNING seq INTO NEW.seq;
-  IF NOT FOUND THEN
-    -- Only an INSERT of an entry id the log holds gets here (every other write holds the head
-    -- row): say what that entry is, under the SQLSTATE of any duplicate key.
-    SELECT h.op, h.version INTO prior_op, NEW.version FROM "public"."addresses_head" h WHERE h.entry_id = NEW.entry_id;
-    RAISE EXCEPTION 'appendlog: % entry % %', 'addresses', NEW.entry_id,
-      CASE prior_op WHEN 'forget' THEN 'is forgotten (awaiting erasure); its id cannot be reused'
-                    WHEN 'delete' THEN 'is deleted: restore it instead (restore() in the library, addresses_restore(entry_id, reason) in SQL)'
-                    ELSE 'already exists (version ' || coalesce(NEW.version::text, '1') || ')' END
-      USING ERRCODE = '23505', CONSTRAINT = 'addresses_head_pkey',
-            DETAIL = 'Key (entry_id)=(' || NEW.entry_id || ') already exists.';
-  END IF;
   RETURN NEW;
 END $fn$;
 
