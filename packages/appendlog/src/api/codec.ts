@@ -4,7 +4,7 @@ import type { Op, Version } from '../model/version.js';
 import type { ColumnType } from '../schema/column.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { ResolvedColumn, TableDef } from '../schema/table.js';
-import { TIMESTAMP_FORMAT } from '../sql/canonical.js';
+import { utcIsoSql } from '../sql/canonical.js';
 
 /**
  * Validates `input` against the table and returns its values keyed by SQL column name, each in
@@ -74,14 +74,13 @@ function readExpr(alias: string, col: { sqlName: string; type: ColumnType }): st
     case 'date':
       return `pg_catalog.to_char(${ref}, 'YYYY-MM-DD')`;
     case 'timestamptz':
-      return `pg_catalog.to_char(${ref} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
+      return utcIsoSql(ref);
     default:
       return `${ref}::text`;
   }
 }
 
-const ts = (ref: string) =>
-  `pg_catalog.to_char(${ref} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
+const ts = utcIsoSql;
 
 /**
  * Aliases of the head's columns that some reads select beside a version. A user column may be

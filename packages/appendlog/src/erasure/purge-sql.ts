@@ -1,13 +1,12 @@
 import { InvalidStateError, InvalidUsageError } from '../errors.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { Session } from '../session.js';
-import { TIMESTAMP_FORMAT } from '../sql/canonical.js';
+import { utcIsoSql } from '../sql/canonical.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { op } from '../sql/search-path.js';
 
 /** A timestamp column as canonical UTC text. */
-export const ts = (e: string) =>
-  `pg_catalog.to_char(${e} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
+export const ts = utcIsoSql;
 
 /** The appendlog tables of the schema: the heads carrying the chain trigger (readable by any role). */
 export async function listTables(db: Session): Promise<string[]> {

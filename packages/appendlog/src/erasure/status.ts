@@ -1,5 +1,5 @@
 import { quoteLiteral } from '../schema/names.js';
-import { TIMESTAMP_FORMAT } from '../sql/canonical.js';
+import { utcIsoSql } from '../sql/canonical.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { op } from '../sql/search-path.js';
 
@@ -32,7 +32,7 @@ interface ErasureCommon {
 /** The statement reading an entry's erasure status (`$1`: entry id). */
 export function erasureStatusSql(schema: string, table: string): string {
   const o = tableObjects(schema, table);
-  const ts = (e: string) => `pg_catalog.to_char(${e} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
+  const ts = utcIsoSql;
   return `SELECT h.op, h.version, l.reason, l.actor, ${ts('l.recorded_at')} AS forgotten_at,
                  l.meta ${op('->')} 'erasure' ${op('->>')} 'dueAt' AS due_at, ${ts('e.erased_at')} AS erased_at, e.versions
             FROM ${o.head} h

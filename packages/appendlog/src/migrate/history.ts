@@ -1,6 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { quoteLiteral } from '../schema/names.js';
-import { TIMESTAMP_FORMAT } from '../sql/canonical.js';
+import { utcIsoSql } from '../sql/canonical.js';
 import { catalogName } from '../sql/names.js';
 import { op } from '../sql/search-path.js';
 import type { TableDefinition } from './definition.js';
@@ -92,7 +92,7 @@ export async function readSchemaHistory(
   // to_jsonb reads whichever columns this catalog has, so an old catalog reads fine before its upgrade.
   const rows = await sql.run<{ record: string; applied_at: string }>(
     `SELECT (pg_catalog.to_jsonb(h) ${op('-')} 'applied_at')::text AS record,
-            pg_catalog.to_char(h.applied_at AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)}) AS applied_at
+            ${utcIsoSql('h.applied_at')} AS applied_at
        FROM ${history} h
       WHERE $1::text IS NULL OR h.table_name = $1::text
       ORDER BY h.seq`,

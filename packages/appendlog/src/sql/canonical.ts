@@ -9,6 +9,14 @@ export const HASH_DOMAIN = 'appendlog/v1';
 export const TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
 
 /**
+ * SQL giving the `timestamptz` expression `expr` as ISO 8601 text in UTC with microseconds (the
+ * spec's form, and the only one every driver returns identically whatever the session's settings).
+ */
+export function utcIsoSql(expr: string): string {
+  return `pg_catalog.to_char(${expr} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
+}
+
+/**
  * The SQL expression for a value's canonical text (docs/spec.md §2). Every branch is immune to
  * TimeZone, DateStyle and extra_float_digits: timestamps go through `AT TIME ZONE 'UTC'` and
  * `to_char`, and there are no floating-point types.
@@ -20,7 +28,7 @@ export function canonicalTextSql(expr: string, type: ColumnType): string {
     case 'date':
       return `pg_catalog.to_char(${expr}, 'YYYY-MM-DD')`;
     case 'timestamptz':
-      return `pg_catalog.to_char(${expr} AT TIME ZONE 'UTC', ${quoteLiteral(TIMESTAMP_FORMAT)})`;
+      return utcIsoSql(expr);
     default:
       return `(${expr})::text`;
   }
