@@ -1,8 +1,8 @@
 import { InvalidInputError } from '../errors.js';
-import { checkEntryId, checkVersionNumber, describeValue, encodeJson, encodeValue } from '../model/values.js';
+import { describeValue, encodeValue } from '../model/values.js';
 import type { Op, Version } from '../model/version.js';
 import type { ColumnType } from '../schema/column.js';
-import { quoteIdent, quoteLiteral } from '../schema/names.js';
+import { quoteIdent, } from '../schema/names.js';
 import type { ResolvedColumn, TableDef } from '../schema/table.js';
 import { utcIsoSql } from '../sql/canonical.js';
 

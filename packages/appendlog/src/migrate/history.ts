@@ -1,5 +1,4 @@
 import { InvalidInputError } from '../errors.js';
-import { quoteLiteral } from '../schema/names.js';
 import { utcIsoSql } from '../sql/canonical.js';
 import { catalogName } from '../sql/names.js';
 import { op } from '../sql/search-path.js';
