@@ -1,12 +1,20 @@
 import { defineConfig } from 'vitest/config';
 
+const report = process.env.APPENDLOG_TEST_REPORT;
+
 export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'docs/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    reporters: process.env.APPENDLOG_TEST_REPORT ? ['default', 'json'] : ['default'],
-    outputFile: process.env.APPENDLOG_TEST_REPORT ? { json: process.env.APPENDLOG_TEST_REPORT } : {},
+    // One fresh PGlite data directory for the whole run; tests start from copies of it.
+    globalSetup: ['packages/appendlog/test/support/global-setup.ts'],
+    reporters: [
+      'default',
+      ...(report ? ['json'] : []),
+      './packages/appendlog/test/support/skip-notice-reporter.ts',
+    ],
+    outputFile: report ? { json: report } : {},
   },
 });

@@ -18,6 +18,7 @@ import { rawPublicKeyHex } from '../src/integrity/checkpoint-format.js';
 import { redactUrl } from '../src/redact-url.js';
 import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
+import { freshDataDir } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +51,7 @@ describe('appendlog CLI on a PGlite data directory', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-'));
     data = join(dir, 'data');
-    const db = await connect({ dataDir: data });
+    const db = await connect({ dataDir: freshDataDir(data) });
     await db.migrate([addresses]);
     const book = db.table(addresses);
     for (let i = 0; i < 4; i++) {
@@ -202,7 +203,7 @@ describe('appendlog CLI: no database is not an intact one [pglite]', () => {
 
   it('a data directory with no appendlog tables: verify says there is nothing to verify and exits 2, as does every command that reads', async () => {
     const bare = join(dir, 'bare');
-    const db = await connect({ dataDir: bare });
+    const db = await connect({ dataDir: freshDataDir(bare) });
     await db.migrate([]);
     await db.close();
     for (const { args, nothing } of readCommands(dir)) {
