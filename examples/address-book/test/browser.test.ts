@@ -182,7 +182,7 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
     expect(await page.getByRole('link', { name: 'Charles Babbage' }).count()).toBe(0);
     await page.getByRole('link', { name: 'Erasures' }).click();
     await page.getByRole('button', { name: 'Run the purge now' }).click();
-    await page.getByText('The purge erased 1 forgotten people.').waitFor();
+    await page.getByText('The purge erased 1 forgotten person.').waitFor();
     await page.getByRole('link', { name: 'A forgotten person' }).first().click();
     const versions = page.locator('.timeline .entry');
     await expect.poll(() => versions.count()).toBe(2);

@@ -11,7 +11,7 @@ export function timeTravelRoutes({ book }: Deps): Hono<Env> {
   app.get('/as-of', async (c) => {
     const asked = c.req.query('at') ?? '';
     let at = asked === '' ? null : readInstant(asked);
-    const notATime = `“${asked}” is not a date and time that exists; give one like 2026-11-26T09:30:00`;
+    const notATime = `“${asked}” is not a real date and time; give one like 2026-11-26T09:30:00`;
     let error = asked !== '' && at === null ? notATime : undefined;
     let people: PersonVersion[] = [];
     if (at !== null) {
