@@ -112,9 +112,7 @@ describeBrowser('Address Book edges in headless Chromium [pglite]', () => {
   it('a date that does not exist is refused in the words typed', async () => {
     await page.goto(`${app.url}/as-of?at=2026-02-30T10:00`);
     const error = await page.locator('#f-at-error').textContent();
-    expect(error).toBe(
-      '“2026-02-30T10:00” is not a real date and time; give one like 2026-11-26T09:30:00',
-    );
+    expect(error).toBe('“2026-02-30T10:00” is not a real date and time; give one like 2026-11-26T09:30:00');
     expect(error).not.toMatch(/\bat is\b|Z/);
     await hasLayoutAndBadge();
   });
