@@ -1,4 +1,7 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
+
+const report = process.env.APPENDLOG_TEST_REPORT;
 
 export default defineConfig({
   test: {
@@ -6,7 +9,16 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
-    reporters: process.env.APPENDLOG_TEST_REPORT ? ['default', 'json'] : ['default'],
-    outputFile: process.env.APPENDLOG_TEST_REPORT ? { json: process.env.APPENDLOG_TEST_REPORT } : {},
+    // Vitest's default is one worker per core but one, a single worker on a 2-core machine; many
+    // files here wait on child processes (the CLI, tsx, Chromium), so two keep both cores busy.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // One fresh PGlite data directory for the whole run; tests start from copies of it.
+    globalSetup: ['packages/appendlog/test/support/global-setup.ts'],
+    reporters: [
+      'default',
+      ...(report ? ['json'] : []),
+      './packages/appendlog/test/support/skip-notice-reporter.ts',
+    ],
+    outputFile: report ? { json: report } : {},
   },
 });

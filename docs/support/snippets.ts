@@ -62,6 +62,30 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/**
+ * Makes a reader's project as a tutorial does: runs its install commands (`sh` lines, in order,
+ * in one shell) in a scratch folder that also holds `appendlog`, a link to this repository
+ * standing for the reader's clone. Returns the scratch folder and the folder the commands ended
+ * in (the project). npm may answer from its cache (prefer-offline): what is installed is the same.
+ *
+ * @example
+ * const { root, project } = await installProject('mkdir app && cd app\nnpm init -y');
+ */
+export async function installProject(commands: string): Promise<{ root: string; project: string }> {
+  const root = mkdtempSync(join(tmpdir(), 'appendlog-tutorial-'));
+  symlinkSync(repo, join(root, 'appendlog'), 'dir');
+  const env: NodeJS.ProcessEnv = { ...process.env, npm_config_prefer_offline: 'true' };
+  for (const key of Object.keys(env))
+    if (key.startsWith('npm_') && key !== 'npm_config_prefer_offline') delete env[key];
+  try {
+    const { stdout } = await run('sh', ['-e', '-c', `${commands}\npwd`], { cwd: root, env });
+    return { root, project: stdout.trimEnd().split('\n').at(-1)! };
+  } catch (err) {
+    rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 export interface SnippetRun {
   /** What the script printed. */
   stdout: string;
@@ -82,13 +106,17 @@ export async function runSnippet(options: {
   script: string;
   files?: Record<string, string>;
   typecheck?: boolean;
+  /** A project `installProject` made: the code runs there, with `npx tsx <name>`, on its own packages. */
+  project?: { dir: string; name: string };
 }): Promise<SnippetRun> {
-  const dir = mkdtempSync(join(tmpdir(), 'appendlog-snippet-'));
+  const project = options.project;
+  const dir = project?.dir ?? mkdtempSync(join(tmpdir(), 'appendlog-snippet-'));
+  const name = project?.name ?? 'snippet.ts';
   try {
-    for (const [name, code] of Object.entries(options.files ?? {}))
-      writeFileSync(join(dir, name), `${code}\n`);
-    writeFileSync(join(dir, 'snippet.ts'), `${options.script}\n`);
-    writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
+    for (const [file, code] of Object.entries(options.files ?? {}))
+      writeFileSync(join(dir, file), `${code}\n`);
+    writeFileSync(join(dir, name), `${options.script}\n`);
+    if (!project) writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
     writeFileSync(
       join(dir, 'tsconfig.json'),
       JSON.stringify({
@@ -97,19 +125,19 @@ export async function runSnippet(options: {
         include: ['*.ts'],
       }),
     );
-    symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    if (!project) symlinkSync(join(repo, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    const tsc = join(project ? dir : repo, 'node_modules', 'typescript', 'bin', 'tsc');
+    const env = { ...process.env, DATABASE_URL: '' };
     const [checked, executed] = await Promise.all([
       options.typecheck === false
         ? null
         : run(process.execPath, [tsc, '-p', dir], { cwd: dir }).catch((e: { stdout: string }) => e),
-      run(process.execPath, ['--import', 'tsx', join(dir, 'snippet.ts')], {
-        cwd: dir,
-        env: { ...process.env, DATABASE_URL: '' },
-      }),
+      project
+        ? run('npx', ['tsx', name], { cwd: dir, env })
+        : run(process.execPath, ['--import', 'tsx', join(dir, name)], { cwd: dir, env }),
     ]);
     return { stdout: executed.stdout, typecheck: checked === null ? null : checked.stdout };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (!project) rmSync(dir, { recursive: true, force: true });
   }
 }

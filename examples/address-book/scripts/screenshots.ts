@@ -1,5 +1,5 @@
 // Regenerates the screenshots in docs/images/: `npm run screenshots -w address-book`.
-// Runs the app on a fresh in-memory PGlite with the seed data, drives Debian's Chromium.
+// Runs the app on a fresh in-memory PGlite with the seed data, drives the Chromium on PATH.
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'appendlog';

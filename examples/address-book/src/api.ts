@@ -16,7 +16,8 @@ function errorBody(err: AppendLogError) {
   return {
     error: {
       code: err.code,
-      message: err.message,
+      // The library's own words name the table ("a addresses entry"); say what the caller sends.
+      message: err.code === 'reason_required' ? 'a reason is required: send it as "reason"' : err.message,
       ...(details.field !== undefined && { field: details.field }),
       ...(details.expected !== undefined && { expected: details.expected, actual: details.actual }),
     },

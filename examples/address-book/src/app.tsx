@@ -7,13 +7,14 @@ import { getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import { apiRoutes } from './api.js';
-import type { Deps, Env } from './context.js';
+import { type Deps, type Env, pageOf } from './context.js';
 import { readActor } from './input.js';
 import { IntegrityMonitor } from './integrity.js';
 import { activityRoutes } from './routes/activity.js';
 import { binRoutes } from './routes/bin.js';
 import { editRoutes } from './routes/edit.js';
 import { erasureRoutes } from './routes/erasure.js';
+import { notFound } from './routes/helpers.js';
 import { historyRoutes } from './routes/history.js';
 import { identityRoutes } from './routes/identity.js';
 import { integrityRoutes } from './routes/integrity.js';
@@ -45,8 +46,22 @@ export function createApp(db: Database): Hono<Env> {
     }),
   );
 
-  // An address book entry is small: refuse large bodies before reading them.
-  app.use(bodyLimit({ maxSize: 64 * 1024, onError: (c) => c.text('Request body too large', 413) }));
+  // An address book entry is small: refuse large bodies before reading them. A form gets its
+  // page back with the reason on top (nothing of the post was read); the API gets a JSON error.
+  app.use(
+    bodyLimit({
+      maxSize: MAX_BODY,
+      onError: async (c) => {
+        if (c.req.path.startsWith('/api/'))
+          return c.json({ error: { code: 'too_large', message: TOO_LARGE } }, 413);
+        const headers = new Headers({ [TOO_LARGE_HEADER]: '1' });
+        const cookie = c.req.header('cookie');
+        if (cookie !== undefined) headers.set('cookie', cookie);
+        const page = await app.fetch(new Request(new URL(formPageOf(c.req.path), c.req.url), { headers }));
+        return page.status === 200 ? new Response(page.body, { status: 413, headers: page.headers }) : page;
+      },
+    }),
+  );
 
   // Who is acting (a name, not an account) and the session's CSRF token, from cookies.
   app.use(async (c, next) => {
@@ -58,8 +73,9 @@ export function createApp(db: Database): Hono<Env> {
       setCookie(c, 'csrf', token, { path: '/', httpOnly: true, sameSite: 'Lax' });
     }
     c.set('csrf', token);
-    const page = c.req.method === 'GET' && !c.req.path.startsWith('/api/') && c.req.path !== '/style.css';
-    c.set('integrity', page ? await deps.integrity.current() : undefined);
+    const page = !c.req.path.startsWith('/api/') && c.req.path !== '/style.css';
+    c.set('integrity', page ? () => deps.integrity.current() : undefined);
+    c.set('problem', c.req.header(TOO_LARGE_HEADER) === '1' ? TOO_LARGE : undefined);
     await next();
     if (c.req.method !== 'GET' && c.req.method !== 'HEAD') deps.integrity.invalidate();
   });
@@ -73,10 +89,7 @@ export function createApp(db: Database): Hono<Env> {
   // Forms: the browser must say the post comes from this site, and carry this session's token.
   const refuse = (c: Context<Env>) =>
     c.html(
-      <Layout
-        page={{ actor: c.var.actor, csrf: c.var.csrf, path: '/', integrity: undefined }}
-        title="Refused"
-      >
+      <Layout page={{ ...pageOf(c), path: '/' }} title="Refused">
         <h1>That form was refused</h1>
         <p>
           It came from another site or from an old page. Nothing was changed. <a href="/">Start again</a>
@@ -111,5 +124,21 @@ export function createApp(db: Database): Hono<Env> {
   ])
     app.route('/', routes(deps));
   app.route('/', identityRoutes());
+  app.notFound((c) => notFound(c, 'There is no such page.'));
   return app;
+}
+
+const MAX_BODY = 64 * 1024;
+const TOO_LARGE =
+  'What you sent is too large (more than 64 KB), so none of it was read and nothing was saved.';
+/** Marks the internal request that shows a form again after a post too large to read. */
+const TOO_LARGE_HEADER = 'x-address-book-too-large';
+
+/** The page holding the form a post came from. */
+function formPageOf(path: string): string {
+  if (path === '/people') return '/new';
+  if (path === '/whoami') return '/whoami';
+  const m = /^\/people\/([^/]+)(\/delete|\/forget)?$/.exec(path);
+  if (m) return m[2] === undefined ? `/people/${m[1]}/edit` : path;
+  return '/';
 }

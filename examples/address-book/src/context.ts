@@ -11,8 +11,10 @@ export interface Env {
     actor: string | null;
     /** The per-session CSRF token. */
     csrf: string;
-    /** The last verification, for the header badge (pages only). */
-    integrity: IntegrityStatus | undefined;
+    /** The last verification, for the header badge: asked for only when a page is rendered. */
+    integrity: (() => Promise<IntegrityStatus>) | undefined;
+    /** A problem with the request itself to show above the page (a post too large to read). */
+    problem: string | undefined;
   };
 }
 
@@ -31,6 +33,7 @@ export function pageOf(c: Context<Env>): PageContext {
     csrf: c.var.csrf,
     path: url.pathname + url.search,
     integrity: c.var.integrity,
+    problem: c.var.problem,
   };
 }
 

@@ -7,13 +7,28 @@ const MAX_LENGTH = 200;
 const CONTROL = /\p{Cc}/u;
 const TEL = /^[0-9+()\-. ]*$/;
 
+const graphemes = new Intl.Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * The length of a text as a person counts it: one per character seen, so an emoji, a flag or a
+ * letter with combining accents is one, however many UTF-16 units it takes.
+ */
+export function visibleLength(text: string): number {
+  let n = 0;
+  for (const _ of graphemes.segment(text)) n++;
+  return n;
+}
+
 /** Checks one optional text value: trimmed, empty means null. Returns the value or an error message. */
 function text(value: unknown, max = MAX_LENGTH): { value: string | null } | { error: string } {
   if (value === undefined || value === null) return { value: null };
   if (typeof value !== 'string') return { error: 'must be text' };
   const trimmed = value.trim();
   if (CONTROL.test(trimmed)) return { error: 'contains control characters' };
-  if (trimmed.length > max) return { error: `is too long (at most ${max} characters)` };
+  // The visible count is the rule; the byte cap keeps what one character can carry bounded.
+  if (visibleLength(trimmed) > max || Buffer.byteLength(trimmed) > max * 8) {
+    return { error: `is too long (at most ${max} characters)` };
+  }
   return { value: trimmed === '' ? null : trimmed };
 }
 
@@ -47,6 +62,13 @@ export function readPerson(
     if (!FIELDS.some((f) => f.key === key)) errors[key as FieldKey] = `Unknown field "${key}"`;
   }
   return { data, errors };
+}
+
+/** What was typed into each person field, unchanged, to show the form again after an error. */
+export function typedPerson(input: Record<string, unknown>): Record<FieldKey, string> {
+  return Object.fromEntries(
+    FIELDS.map(({ key }) => [key, typeof input[key] === 'string' ? input[key] : '']),
+  ) as Record<FieldKey, string>;
 }
 
 /** A reason for a change: required for deletes, optional for edits. */
@@ -86,10 +108,22 @@ export function readVersion(value: unknown): number | null {
 export function readInstant(value: unknown): string | null {
   if (typeof value !== 'string') return null;
   const text = value.trim();
-  const m = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$/.exec(text);
+  const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::(\d{2})(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?$/.exec(
+    text,
+  );
   if (!m) return null;
-  const iso = m[3] === undefined ? `${text}Z` : text;
-  return Number.isNaN(Date.parse(iso)) ? null : iso;
+  // Date.parse rolls February 30 over into March: check the calendar fields themselves.
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map((f) => Number(f ?? 0)) as number[];
+  const utc = new Date(Date.UTC(year!, month! - 1, day!, hour!, minute!, second!));
+  const exists =
+    utc.getUTCFullYear() === year &&
+    utc.getUTCMonth() === month! - 1 &&
+    utc.getUTCDate() === day &&
+    utc.getUTCHours() === hour &&
+    utc.getUTCMinutes() === minute &&
+    utc.getUTCSeconds() === second;
+  if (!exists || (m[8] !== undefined && !/^(Z|[+-](0\d|1[0-4]):[0-5]\d)$/.test(m[8]))) return null;
+  return m[8] === undefined ? `${text}Z` : text;
 }
 
 /** True when `value` looks like an entry id; anything else is answered with a 404 before any query. */

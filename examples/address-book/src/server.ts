@@ -1,9 +1,21 @@
+import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { connect } from 'appendlog';
 import { createApp } from './app.js';
 import { addresses } from './schema.js';
 import { seedIfEmpty } from './seed.js';
+import { count } from './words.js';
+
+// The port first: when it is taken, say so in one line before opening or seeding anything.
+const port = Number(process.env.PORT ?? 3000);
+const busy = await portInUse(port);
+if (busy) {
+  console.error(
+    `Port ${port} is in use: stop what runs there, or start on another port, e.g. PORT=${port + 1} npm start`,
+  );
+  process.exit(1);
+}
 
 // PostgreSQL when DATABASE_URL is set; otherwise embedded PGlite, kept on disk in DATA_DIR.
 const url = process.env.DATABASE_URL;
@@ -15,12 +27,12 @@ if (await seedIfEmpty(db)) console.log('Seeded a few people with some history.')
 // Erase forgotten people whose request is due: at start, then every hour (usually a cron job).
 const purge = async () => {
   const { erased } = await db.purge();
-  if (erased.length > 0) console.log(`Purge: erased ${erased.length} forgotten people.`);
+  if (erased.length > 0)
+    console.log(`Purge: erased ${count(erased.length, 'forgotten person', 'forgotten people')}.`);
 };
 await purge();
 setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3_600_000).unref();
 
-const port = Number(process.env.PORT ?? 3000);
 const server = serve({ fetch: createApp(db).fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
   console.log(`Address Book at http://localhost:${info.port}`);
@@ -29,3 +41,15 @@ const server = serve({ fetch: createApp(db).fetch, port }, (info) => {
 const stop = () => server.close(() => db.close().then(() => process.exit(0)));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
+
+/** True when something already listens on `port` (on any address, as the server will bind). */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer()
+      .once('error', (err: NodeJS.ErrnoException) =>
+        err.code === 'EADDRINUSE' ? resolve(true) : reject(err),
+      )
+      .once('listening', () => probe.close(() => resolve(false)))
+      .listen(port);
+  });
+}

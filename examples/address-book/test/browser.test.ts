@@ -1,16 +1,10 @@
-import { connect, type Database } from 'appendlog';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses } from '../src/schema.js';
-import { browserMissing, launchChromium, startServer } from './harness.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { describeBrowser, openBrowserApp } from './browser-suite.js';
 
-const skip = process.env.APPENDLOG_SKIP_BROWSER === '1';
-const missing = browserMissing();
-
-// Without Chromium this suite fails loudly, unless skipping was asked for.
-(skip ? describe.skip : describe)('Address Book in headless Chromium [pglite]', () => {
-  let db: Database;
-  let server: { url: string; close(): Promise<void> };
+describeBrowser('Address Book in headless Chromium [pglite]', () => {
+  let app: Awaited<ReturnType<typeof openBrowserApp>>;
+  let server: { url: string };
   let browser: Browser;
   /** Alice's browser profile: its own cookies. */
   let alice: BrowserContext;
@@ -45,18 +39,14 @@ const missing = browserMissing();
   };
 
   beforeAll(async () => {
-    if (missing !== null) throw new Error(missing);
-    db = await connect();
-    await db.migrate([addresses]);
-    server = await startServer(db);
-    browser = await launchChromium();
+    app = await openBrowserApp();
+    server = app;
+    browser = app.browser;
     alice = await browser.newContext();
   }, 120_000);
 
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await db?.close();
+    await app?.close();
   });
 
   it('create, edit twice, history and diffs, revert, delete with a reason, restore from the bin, time travel', async () => {
@@ -192,7 +182,7 @@ const missing = browserMissing();
     expect(await page.getByRole('link', { name: 'Charles Babbage' }).count()).toBe(0);
     await page.getByRole('link', { name: 'Erasures' }).click();
     await page.getByRole('button', { name: 'Run the purge now' }).click();
-    await page.getByText('The purge erased 1 forgotten people.').waitFor();
+    await page.getByText('The purge erased 1 forgotten person.').waitFor();
     await page.getByRole('link', { name: 'A forgotten person' }).first().click();
     const versions = page.locator('.timeline .entry');
     await expect.poll(() => versions.count()).toBe(2);

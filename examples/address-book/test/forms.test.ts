@@ -231,7 +231,7 @@ describeEngines('Address Book pages and forms', (engine) => {
     const early = await (await browser.get('/as-of?at=2000-01-01T00:00')).text();
     expect(early).toContain('Nobody was in the address book then.');
     const bad = await browser.get('/as-of?at=yesterday');
-    expect(await bad.text()).toContain('Give a date and time');
+    expect(await bad.text()).toContain('“yesterday” is not a real date and time; give one like');
     const form = await (await browser.get('/as-of')).text();
     expect(form).toContain('type="datetime-local"');
   });

@@ -1,20 +1,42 @@
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { delimiter, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Database } from 'appendlog';
 import { type Browser, chromium } from 'playwright-core';
 import { createApp } from '../src/app.js';
 
-/** Debian's Chromium; the tests never download a browser. */
-export const CHROMIUM = '/usr/bin/chromium';
+/**
+ * The Chromium the browser tests drive: `$CHROMIUM` if set, else the first `chromium` or
+ * `chromium-browser` on PATH (Debian's package installs /usr/bin/chromium). Null when there is
+ * none. The tests never download a browser.
+ */
+export function findChromium(env: NodeJS.ProcessEnv = process.env): string | null {
+  if (env.CHROMIUM) return existsSync(env.CHROMIUM) ? env.CHROMIUM : null;
+  for (const dir of (env.PATH ?? '').split(delimiter)) {
+    for (const name of ['chromium', 'chromium-browser']) {
+      const path = join(dir, name);
+      if (dir !== '' && isExecutable(path)) return path;
+    }
+  }
+  return null;
+}
 
-/** Why the browser tests cannot run here, or null when they can. */
+function isExecutable(path: string): boolean {
+  try {
+    accessSync(path, constants.X_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** Why the browser tests cannot run here (a short reason), or null when they can. */
 export function browserMissing(): string | null {
-  if (existsSync(CHROMIUM)) return null;
-  return (
-    `${CHROMIUM} is missing, so the browser tests cannot run. Install Debian's Chromium ` +
-    '(apt-get update && apt-get install -y chromium; .ci/run does it), or set APPENDLOG_SKIP_BROWSER=1 to skip them.'
-  );
+  if (findChromium() !== null) return null;
+  return process.env.CHROMIUM
+    ? `CHROMIUM=${process.env.CHROMIUM} is not there`
+    : 'no chromium on PATH; apt-get install chromium, or set CHROMIUM to a Chromium binary';
 }
 
 /** Serves the app on a free local port. */
@@ -35,8 +57,10 @@ export async function startServer(db: Database): Promise<{ url: string; close():
  * own (it refuses the flag in `args`) and deletes it on close.
  */
 export async function launchChromium(): Promise<Browser> {
+  const executablePath = findChromium();
+  if (executablePath === null) throw new Error(`cannot launch Chromium: ${browserMissing()}`);
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath,
     args: [
       '--headless',
       '--no-sandbox',

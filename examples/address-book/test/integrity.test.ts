@@ -39,11 +39,11 @@ describeEngines('Address Book integrity badge and report', (engine) => {
       ]);
     });
     const report = await (await browser.get('/integrity')).text();
-    expect(report).toContain('problems found');
+    expect(report).toContain('⚠ 1 problem found');
     expect(report).toContain('<code>content_hash_mismatch</code>');
     expect(report).toContain(`href="/people/${ada!.entryId}/history">version 1</a>`);
     expect(await (await browser.get('/')).text()).toMatch(/class="badge bad"[^>]*>⚠ \d+ integrity problems?/);
-    expect(await (await browser.get(`/people/${ada!.entryId}`)).text()).toContain('integrity problems');
+    expect(await (await browser.get(`/people/${ada!.entryId}`)).text()).toContain('⚠ 1 integrity problem ·');
     const verify = await api(browser.app, 'GET', `/people/${ada!.entryId}/verify`);
     expect(verify.body).toMatchObject({
       ok: false,

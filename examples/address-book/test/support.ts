@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect, type Database } from 'appendlog';
 import type { Hono } from 'hono';
 import { describe } from 'vitest';
+import { freshPGlite } from '../../../packages/appendlog/test/support/pglite-snapshot.js';
 import { createApp } from '../src/app.js';
 import type { Env } from '../src/context.js';
 import { addresses } from '../src/schema.js';
@@ -25,9 +26,16 @@ export interface Engine {
 const pglite: Engine = {
   name: 'pglite',
   async open() {
-    const db = await connect();
+    const client = await freshPGlite();
+    const db = await connect({ client });
     await db.migrate([addresses]);
-    return { db, close: () => db.close() };
+    return {
+      db,
+      async close() {
+        await db.close();
+        await client.close();
+      },
+    };
   },
 };
 

@@ -144,6 +144,7 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
   }
   let driver: Driver;
   if (options.url !== undefined) {
+    checkUrl(options.url);
     // Raw SQL through this handle sees appendlog's schema first, as the library does.
     const searchPath = schema === 'public' ? {} : { options: `-c search_path=${quoteIdent(schema)},public` };
     driver = await openPostgres(options.url, { ...searchPath, ...options.pool });
@@ -156,6 +157,30 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
   }
   await checkServer(driver, options.url);
   return new Database(driver, schema, undefined, {});
+}
+
+/**
+ * A connection string node-postgres reads as meant: `postgres://` or `postgresql://`, or a socket
+ * directory. Anything else it would resolve against a host named `base`, and fail far from the typo.
+ */
+function checkUrl(url: string): void {
+  const expected = 'expected postgres://user:password@host:5432/database';
+  if (typeof url !== 'string' || !/^(postgres(ql)?:\/\/|\/)/i.test(url.trim())) {
+    throw new InvalidInputError(
+      `"${redactUrl(String(url))}" is not a PostgreSQL connection URL (${expected})`,
+      'url',
+    );
+  }
+  if (url.startsWith('/')) return;
+  try {
+    new URL(url);
+  } catch (cause) {
+    throw new InvalidInputError(
+      `"${redactUrl(url)}" is not a valid connection URL: ${(cause as Error).message} (${expected})`,
+      'url',
+      { cause },
+    );
+  }
 }
 
 /** Fails fast, with a clear message, when the server is unreachable or too old. */

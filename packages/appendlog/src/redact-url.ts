@@ -1,5 +1,6 @@
 /**
- * A connection string fit to print: the password, if any, replaced by `***`.
+ * A connection string fit to print: the password, if any, replaced by `***`. Text that is not a
+ * URL is printed as given, a `user:password@` in it masked the same way.
  *
  * @example
  * redactUrl('postgres://app:s3cret@db:5432/app'); // 'postgres://app:***@db:5432/app'
@@ -10,6 +11,6 @@ export function redactUrl(url: string): string {
     if (parsed.password) parsed.password = '***';
     return parsed.toString();
   } catch {
-    return '(unparseable url)';
+    return url.replace(/^([^:/@\s]*:\/\/[^:/@\s]*:)[^@]*@/, '$1***@');
   }
 }

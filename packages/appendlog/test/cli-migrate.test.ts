@@ -2,9 +2,10 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Database } from '../src/index.js';
+import { freshDataDir } from './support/pglite-snapshot.js';
 
 const here = import.meta.dirname;
 const cli = resolve(here, '../dist/cli/main.js');
@@ -39,12 +40,13 @@ interface Target {
 }
 
 function pgliteTarget(): Target {
-  const dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-'));
+  // A fresh PGlite data directory: creating one is the test at the end of this file.
+  const dir = freshDataDir(join(mkdtempSync(join(tmpdir(), 'appendlog-cli-')), 'data'));
   return {
     name: 'pglite',
     flags: ['--data-dir', dir],
     open: () => connect({ dataDir: dir }),
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    cleanup: async () => rmSync(dirname(dir), { recursive: true, force: true }),
   };
 }
 

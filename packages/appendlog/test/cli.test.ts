@@ -13,11 +13,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../src/index.js';
+import { errorLine } from '../src/cli/errors.js';
+import { connect, InvalidInputError } from '../src/index.js';
 import { rawPublicKeyHex } from '../src/integrity/checkpoint-format.js';
 import { redactUrl } from '../src/redact-url.js';
 import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
+import { freshDataDir } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
@@ -50,7 +52,7 @@ describe('appendlog CLI on a PGlite data directory', () => {
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'appendlog-cli-'));
     data = join(dir, 'data');
-    const db = await connect({ dataDir: data });
+    const db = await connect({ dataDir: freshDataDir(data) });
     await db.migrate([addresses]);
     const book = db.table(addresses);
     for (let i = 0; i < 4; i++) {
@@ -142,6 +144,59 @@ describe('appendlog CLI on a PGlite data directory', () => {
     expect(c.code).toBe(1);
     expect(c.stderr).toContain('no checkpoint taken');
     expect(existsSync(join(dir, 'cp2.json'))).toBe(false);
+    // Against the checkpoint taken before the edit: its stored hashes still extend it, but a log
+    // that fails verification is not reported as a consistent extension.
+    const against = cli(['verify', '--data-dir', data, '--against', join(dir, 'cp.json')]);
+    expect(against.code).toBe(1);
+    expect(against.stdout).toMatch(/^FAILED: 1 failure; /);
+    expect(against.stdout).not.toContain('consistent extension');
+    expect(against.stdout).toContain(
+      'checkpoint: NOT proven: the stored hashes extend the checkpoint (8 versions), but the log does not verify (failures below)',
+    );
+  });
+});
+
+describe('appendlog CLI: its words and exit codes', () => {
+  it('bad usage exits 2 (1 means failures found); --help and --version exit 0', () => {
+    const option = cli(['verify', '--bogus']);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("error: unknown option '--bogus'");
+    const command = cli(['frobnicate']);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain("error: unknown command 'frobnicate'");
+    const nested = cli(['schema', 'history', '--bogus']);
+    expect(nested.code).toBe(2);
+    expect(cli(['check-car']).code).toBe(2); // its <file> is missing
+    expect(cli(['--help']).code).toBe(0);
+    expect(cli(['verify', '--help']).code).toBe(0);
+    const version = cli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+  });
+
+  it('a URL that is not one: names it (password masked) and says what is wrong', () => {
+    const text = cli(['verify', '--url', 'not a url']);
+    expect(text.code).toBe(2);
+    expect(text.stderr).toBe(
+      'appendlog: "not a url" is not a PostgreSQL connection URL (expected postgres://user:password@host:5432/database) (invalid_input)\n',
+    );
+    const broken = cli(['verify', '--url', 'postgres://app:s3cret@[::1:5432/db']);
+    expect(broken.code).toBe(2);
+    expect(broken.stderr).toBe(
+      'appendlog: "postgres://app:***@[::1:5432/db" is not a valid connection URL: Invalid URL (expected postgres://user:password@host:5432/database) (invalid_input)\n',
+    );
+    const scheme = cli(['verify'], { DATABASE_URL: 'mysql://root@localhost/app' });
+    expect(scheme.stderr).toContain('"mysql://root@localhost/app" is not a PostgreSQL connection URL');
+  });
+
+  it('says "appendlog:" once, however the message began', () => {
+    expect(errorLine(new InvalidInputError('appendlog: appendlog: no such thing', 'x'))).toBe(
+      'appendlog: no such thing (invalid_input)',
+    );
+    expect(errorLine(new Error('appendlog: PGlite returned no blob for a COPY'))).toBe(
+      'appendlog: PGlite returned no blob for a COPY',
+    );
+    expect(errorLine('plain')).toBe('appendlog: plain');
   });
 });
 
@@ -202,7 +257,7 @@ describe('appendlog CLI: no database is not an intact one [pglite]', () => {
 
   it('a data directory with no appendlog tables: verify says there is nothing to verify and exits 2, as does every command that reads', async () => {
     const bare = join(dir, 'bare');
-    const db = await connect({ dataDir: bare });
+    const db = await connect({ dataDir: freshDataDir(bare) });
     await db.migrate([]);
     await db.close();
     for (const { args, nothing } of readCommands(dir)) {

@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
 import { describe, expect, it } from 'vitest';
 import { connect } from '../src/index.js';
 import { describePostgres, rawPool } from './support/engines.js';
+import { freshPGlite } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
 
 describe('drivers', () => {
@@ -25,7 +25,7 @@ describe('drivers', () => {
   });
 
   it('connect({ client }) adopts an existing PGlite and leaves it open', async () => {
-    const pglite = await PGlite.create();
+    const pglite = await freshPGlite();
     const db = await connect({ client: pglite });
     expect(db.kind).toBe('pglite');
     await db.migrate([addresses]);

@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { column as c, connect, type Database, table } from '../src/index.js';
 import { describeEngines, type TestDb } from './support/engines.js';
+import { freshDataDir } from './support/pglite-snapshot.js';
 
 const run = promisify(execFile);
 const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -44,8 +45,8 @@ describeEngines('appendlog purge (CLI)', (engine) => {
       target = ['--url', process.env.DATABASE_URL!, '--schema', t.schema];
     } else {
       dir = await mkdtemp(join(tmpdir(), 'appendlog-cli-'));
-      db = await connect({ dataDir: dir });
-      target = ['--data-dir', dir];
+      db = await connect({ dataDir: freshDataDir(join(dir, 'data')) });
+      target = ['--data-dir', join(dir, 'data')];
     }
     await db.migrate([notes]);
   });
@@ -81,7 +82,7 @@ describeEngines('appendlog purge (CLI)', (engine) => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--limit takes a positive integer');
 
-    if (dir) db = await connect({ dataDir: dir });
+    if (dir) db = await connect({ dataDir: join(dir, 'data') });
     // The log's versions and the head's copy of each entry's latest.
     const text = await db.query<{ t: string }>(
       'SELECT l::text AS t FROM notes_log l UNION ALL SELECT h::text FROM notes_head h',

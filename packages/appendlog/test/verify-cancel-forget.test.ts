@@ -11,6 +11,7 @@ import { tableObjects } from '../src/sql/names.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { headFromLog } from './support/head-from-log.js';
 import { waitForHorizon } from './support/horizon.js';
+import { freshDataDir } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
 
 describeEngines('verify: what may follow a forget', (engine) => {
@@ -199,7 +200,7 @@ describe('appendlog checkpoint after a cancelled forget', () => {
   it('verifies first, then takes the checkpoint (PGlite data directory, the built binary)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'appendlog-cancel-'));
     try {
-      const db = await connect({ dataDir: join(dir, 'data') });
+      const db = await connect({ dataDir: freshDataDir(join(dir, 'data')) });
       await db.migrate([addresses]);
       const book = db.table(addresses);
       const v = await book.insert({ name: 'Regretted' });

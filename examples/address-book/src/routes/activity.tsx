@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { activity, RANGES, type RangeName } from '../activity.js';
 import type { Deps, Env } from '../context.js';
 import { ActivityChart } from '../views/chart.js';
+import { count } from '../words.js';
 import { render } from './helpers.js';
 
 /** Changes over time, straight from the log: a chart and who made them. */
@@ -19,8 +20,8 @@ export function activityRoutes({ db }: Deps): Hono<Env> {
       <>
         <h1>Activity</h1>
         <p class="muted">
-          Every change is a row in the log, so this chart is one <code>GROUP BY</code> away: {data.total}{' '}
-          changes in the {RANGES[data.range].label}.
+          Every change is a row in the log, so this chart is one <code>GROUP BY</code> away:{' '}
+          {count(data.total, 'change')} in the {RANGES[data.range].label}.
         </p>
         <nav class="tabs">
           {(Object.keys(RANGES) as RangeName[]).map((r) => (

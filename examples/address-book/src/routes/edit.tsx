@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
-import { type FieldErrors, readPerson, readReason, readVersion } from '../input.js';
+import { type FieldErrors, readPerson, readReason, readVersion, typedPerson } from '../input.js';
 import type { FieldKey, Person } from '../schema.js';
 import { DiffTable, fieldChanges, PersonForm, VersionMeta } from '../views/parts.js';
 import {
@@ -42,15 +42,17 @@ export function editRoutes(deps: Deps): Hono<Env> {
     if (current.op === 'delete') return c.redirect(`/people/${id}`, 303);
     const body = await c.req.parseBody();
     const { data, errors } = readPerson(pick(body));
-    const { reason, error: reasonError } = readReason(body.reason, false);
+    const typed = typedPerson(body);
+    const { reason: checkedReason, error: reasonError } = readReason(body.reason, false);
     if (reasonError) errors.reason = reasonError;
+    const reason = reasonError ? String(body.reason ?? '') : checkedReason;
     const expected = readVersion(body.expectedVersion);
     if (expected === null || expected > current.version) {
       return editPage(
         c,
         {
           current,
-          values: data,
+          values: typed,
           reason,
           errors: { ...errors, version: 'This form is out of date; open it again' },
         },
@@ -58,7 +60,7 @@ export function editRoutes(deps: Deps): Hono<Env> {
       );
     }
     if (expected !== current.version) return conflictPage(c, history, expected, data, reason);
-    if (Object.keys(errors).length > 0) return editPage(c, { current, values: data, reason, errors }, 422);
+    if (Object.keys(errors).length > 0) return editPage(c, { current, values: typed, reason, errors }, 422);
 
     const changes = fieldChanges(current.data, { ...current.data, ...data });
     if (changes.length === 0) return c.redirect(`/people/${id}?notice=unchanged`, 303);
@@ -69,7 +71,7 @@ export function editRoutes(deps: Deps): Hono<Env> {
     } catch (err) {
       const e = asAppError(err);
       if (e?.code === 'invalid_input')
-        return editPage(c, { current, values: data, reason, errors: fieldError(e) }, 422);
+        return editPage(c, { current, values: typed, reason, errors: fieldError(e) }, 422);
       // Lost a race between reading and writing: same answer as a stale form.
       if (e?.code === 'version_conflict')
         return conflictPage(c, (await historyOf(deps, id))!, expected, data, reason);

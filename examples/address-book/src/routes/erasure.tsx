@@ -3,6 +3,7 @@ import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
 import { ErasureLine, Notice, PersonCard, TextField } from '../views/parts.js';
+import { count } from '../words.js';
 import { type C, historyOf, needActor, notFound, type PersonVersion, render } from './helpers.js';
 
 /** When a forget is due: until then it can be cancelled; then the purge erases the content. */
@@ -85,7 +86,7 @@ export function erasureRoutes(deps: Deps): Hono<Env> {
       'Erasures',
       <>
         {erased !== undefined && (
-          <Notice>{`The purge erased ${Number(erased) || 0} forgotten people.`}</Notice>
+          <Notice>{`The purge erased ${count(Number(erased) || 0, 'forgotten person', 'forgotten people')}.`}</Notice>
         )}
         <h1>Erasure requests</h1>
         <p class="muted">

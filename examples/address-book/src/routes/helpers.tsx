@@ -10,7 +10,7 @@ export type C = Context<Env>;
 export type PersonVersion = Version<Person>;
 
 /** Answers a full page inside the layout. */
-export function render(c: C, title: string, body: Child, status: 200 | 400 | 404 | 409 | 422 = 200) {
+export function render(c: C, title: string, body: Child, status: 200 | 400 | 404 | 409 | 413 | 422 = 200) {
   return c.html(
     <Layout page={pageOf(c)} title={title}>
       {body}
@@ -19,14 +19,15 @@ export function render(c: C, title: string, body: Child, status: 200 | 400 | 404
   );
 }
 
-export function notFound(c: C) {
+/** The 404 page; `what` says what is missing (by default, the person). */
+export function notFound(c: C, what = 'There is no such person.') {
   return render(
     c,
     'Not found',
     <>
       <h1>Not found</h1>
       <p>
-        There is no such person. <a href="/">Back to the list</a>
+        {what} <a href="/">Back to the list</a>
       </p>
     </>,
     404,

@@ -3,6 +3,7 @@ import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
 import { DiffTable, ErasureLine, fieldChanges, PersonCard, Time, VersionMeta } from '../views/parts.js';
+import { count } from '../words.js';
 import { type C, historyOf, needActor, notFound, type PersonVersion, render } from './helpers.js';
 
 const PAGE = 50;
@@ -35,7 +36,7 @@ export function historyRoutes(deps: Deps): Hono<Env> {
           </p>
         )}
         <p class="muted">
-          {all.length} versions, newest first. Each one is chained to the one before by its hash.
+          {count(all.length, 'version')}, newest first. Each one is chained to the one before by its hash.
         </p>
         <ol class="timeline">
           {shown.toReversed().map((v) => {
@@ -86,9 +87,13 @@ export function historyRoutes(deps: Deps): Hono<Env> {
   app.get('/people/:id/versions/:version', async (c) => {
     const history = await historyOf(deps, c.req.param('id'));
     const n = readVersion(c.req.param('version'));
-    const v = history && n !== null ? history[n - 1] : undefined;
-    if (!history || !v) return notFound(c);
+    if (!history) return notFound(c);
     const latest = history.at(-1)!;
+    const v = n !== null ? history[n - 1] : undefined;
+    if (!v) {
+      const has = history.length === 1 ? 'only version 1' : `versions 1 to ${history.length}`;
+      return notFound(c, `There is no such version: this person has ${has}.`);
+    }
     if (latest.op === 'forget') {
       const erasure = (await book.erasure(v.entryId))!;
       return render(

@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import type { Deps, Env } from '../context.js';
 import { isEntryId } from '../input.js';
 import { Time } from '../views/parts.js';
+import { count } from '../words.js';
 import { render } from './helpers.js';
 
 /** The integrity report: every hash recomputed, every chain link and the head table checked. */
@@ -22,9 +23,11 @@ export function integrityRoutes({ integrity }: Deps): Hono<Env> {
           and that the current state agrees with the log.
         </p>
         <section class={result.ok ? 'banner verified' : 'banner conflict'}>
-          <h2>{result.ok ? '✓ Everything verifies' : `⚠ ${result.failures.length} problems found`}</h2>
+          <h2>
+            {result.ok ? '✓ Everything verifies' : `⚠ ${count(result.failures.length, 'problem')} found`}
+          </h2>
           <p>
-            {result.checked} versions checked
+            {count(result.checked, 'version')} checked
             {result.erased > 0 && `, ${result.erased} of them erased on request (their hashes still verify)`},
             at <Time at={result.at} />.
           </p>

@@ -1,11 +1,12 @@
 import { Hono } from 'hono';
 import { activity } from '../activity.js';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
-import { type FieldErrors, readPerson } from '../input.js';
+import { type FieldErrors, readPerson, typedPerson } from '../input.js';
 import { FIELDS } from '../schema.js';
 import { ActivityChart } from '../views/chart.js';
 import { CsrfField } from '../views/layout.js';
 import { ErasureLine, Notice, PersonCard, PersonForm, Time, VersionMeta } from '../views/parts.js';
+import { count } from '../words.js';
 import { fieldError, historyOf, needActor, notFound, pick, render } from './helpers.js';
 
 const NOTICES: Record<string, string> = {
@@ -109,14 +110,17 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
 
   app.post('/people', async (c) => {
     if (c.var.actor === null) return needActor(c);
-    const { data, errors } = readPerson(pick(await c.req.parseBody()));
-    if (Object.keys(errors).length > 0 || data.name === undefined) return newForm(c, data, errors);
+    const body = pick(await c.req.parseBody());
+    const { data, errors } = readPerson(body);
+    // On any error the form comes back with what was typed, as typed.
+    if (Object.keys(errors).length > 0 || data.name === undefined)
+      return newForm(c, typedPerson(body), errors);
     try {
       const v = await book.insert({ ...data, name: data.name }, { actor: c.var.actor });
       return c.redirect(`/people/${v.entryId}?notice=created`, 303);
     } catch (err) {
       const e = asAppError(err);
-      if (e?.code === 'invalid_input') return newForm(c, data, fieldError(e));
+      if (e?.code === 'invalid_input') return newForm(c, typedPerson(body), fieldError(e));
       throw err;
     }
   });
@@ -157,8 +161,11 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
             )}
           </div>
           <p class="meta-line">
-            <a href={`/people/${id}/history`}>History ({history.length} versions, content hidden)</a> ·{' '}
-            {check.ok ? `✓ the chain verifies (${check.erased} versions erased)` : '⚠ integrity problems'}
+            <a href={`/people/${id}/history`}>History ({count(history.length, 'version')}, content hidden)</a>{' '}
+            ·{' '}
+            {check.ok
+              ? `✓ the chain verifies (${count(check.erased, 'version')} erased)`
+              : '⚠ integrity problems'}
           </p>
         </>,
       );
@@ -197,15 +204,15 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
         <PersonCard data={latest.data} />
         <p class="meta-line">
           <VersionMeta v={latest} /> ·{' '}
-          <a href={`/people/${id}/history`}>History ({history.length} versions)</a> ·{' '}
+          <a href={`/people/${id}/history`}>History ({count(history.length, 'version')})</a> ·{' '}
           <a href={`/people/${id}/forget`} class="danger-link">
             Forget this person
           </a>
         </p>
         <p class="hash" title="SHA-256 of this version, chained to the previous one">
           {check.ok
-            ? `✓ all ${check.checked} versions verify`
-            : `⚠ ${check.failures.length} integrity problems`}{' '}
+            ? `✓ ${check.checked === 1 ? 'its one version verifies' : `all ${check.checked} versions verify`}`
+            : `⚠ ${count(check.failures.length, 'integrity problem')}`}{' '}
           · hash <code>{latest.hash.slice(0, 16)}…</code>
           {latest.parentHash && (
             <>

@@ -11,7 +11,8 @@ export function timeTravelRoutes({ book }: Deps): Hono<Env> {
   app.get('/as-of', async (c) => {
     const asked = c.req.query('at') ?? '';
     let at = asked === '' ? null : readInstant(asked);
-    let error = asked !== '' && at === null ? 'Give a date and time, like 2026-11-26T09:30:00' : undefined;
+    const notATime = `“${asked}” is not a real date and time; give one like 2026-11-26T09:30:00`;
+    let error = asked !== '' && at === null ? notATime : undefined;
     let people: PersonVersion[] = [];
     if (at !== null) {
       try {
@@ -19,7 +20,8 @@ export function timeTravelRoutes({ book }: Deps): Hono<Env> {
       } catch (err) {
         const e = asAppError(err);
         if (e?.code !== 'invalid_input') throw err;
-        error = e.message;
+        // The library names its parameter and the zone added here; say it in the visitor's words.
+        error = notATime;
         at = null;
       }
     }

@@ -24,6 +24,21 @@ function tooltip(b: Bucket, range: Activity['range']): string {
 }
 
 /**
+ * The y axis's ticks for counts up to `max`: 0 and round steps (1, 2 or 5 times a power of ten),
+ * at most five, the last at or above `max`.
+ *
+ * @example
+ * niceTicks(7); // [0, 2, 4, 6, 8]
+ */
+export function niceTicks(max: number): number[] {
+  if (max <= 4) return Array.from({ length: max + 1 }, (_, i) => i);
+  const rough = max / 4;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough)!;
+  return Array.from({ length: Math.ceil(max / step) + 1 }, (_, i) => i * step);
+}
+
+/**
  * A stacked bar chart of changes per bucket, coloured by kind of change, as inline SVG:
  * rendered on the server, no script, a native tooltip on every bar.
  */
@@ -34,11 +49,11 @@ export function ActivityChart(props: { activity: Activity; height?: number }) {
   const pad = { top: 12, right: 8, bottom: 24, left: 32 };
   const plotW = width - pad.left - pad.right;
   const plotH = height - pad.top - pad.bottom;
-  const max = Math.max(1, ...buckets.map((b) => b.total));
+  const ticks = niceTicks(Math.max(1, ...buckets.map((b) => b.total)));
+  const top = ticks.at(-1)!;
   const step = plotW / buckets.length;
   const barW = Math.max(2, step * 0.72);
-  const y = (n: number) => (n / max) * plotH;
-  const ticks = max <= 4 ? Array.from({ length: max + 1 }, (_, i) => i) : [0, Math.round(max / 2), max];
+  const y = (n: number) => (n / top) * plotH;
   const labelEvery = Math.ceil(buckets.length / 8);
   return (
     <figure class="chart">

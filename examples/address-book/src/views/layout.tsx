@@ -1,6 +1,7 @@
 import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import type { IntegrityStatus } from '../integrity.js';
+import { count } from '../words.js';
 
 export interface PageContext {
   /** The name the visitor acts as (from the cookie), or null before they chose one. */
@@ -9,8 +10,10 @@ export interface PageContext {
   csrf: string;
   /** The current path, to come back to after choosing a name. */
   path: string;
-  /** The last verification of the log, shown as a badge. */
-  integrity?: IntegrityStatus | undefined;
+  /** The last verification of the log, shown as a badge on every page. */
+  integrity?: (() => Promise<IntegrityStatus>) | undefined;
+  /** A problem with the request to show above the content. */
+  problem?: string | undefined;
 }
 
 const NAV = [
@@ -45,10 +48,17 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
                 </a>
               ))}
             </nav>
-            {props.page.integrity && <IntegrityBadge status={props.page.integrity} />}
+            {props.page.integrity && <IntegrityBadge status={props.page.integrity()} />}
             <ActingAs page={props.page} />
           </header>
-          <main>{props.children}</main>
+          <main>
+            {props.page.problem && (
+              <p class="banner problem" role="alert">
+                {props.page.problem}
+              </p>
+            )}
+            {props.children}
+          </main>
           <footer>
             Every change appends a version to a hash-chained log; nothing is ever overwritten. Built with
             appendlog. “Acting as” is a name you choose, not an account: real accounts come later.
@@ -79,16 +89,16 @@ function ActingAs(props: { page: PageContext }) {
 }
 
 /** Green when every hash and chain link verified, red with the count of problems otherwise. */
-function IntegrityBadge(props: { status: IntegrityStatus }) {
-  const { ok, checked, failures, at } = props.status;
-  const title = `${checked} versions verified at ${at.toISOString().slice(11, 19)} UTC`;
+async function IntegrityBadge(props: { status: Promise<IntegrityStatus> }) {
+  const { ok, checked, failures, at } = await props.status;
+  const title = `${count(checked, 'version')} verified at ${at.toISOString().slice(11, 19)} UTC`;
   return ok ? (
     <a class="badge ok" href="/integrity" title={title}>
       ✓ Log verified
     </a>
   ) : (
     <a class="badge bad" href="/integrity" title={title}>
-      ⚠ {failures.length} integrity {failures.length === 1 ? 'problem' : 'problems'}
+      ⚠ {count(failures.length, 'integrity problem')}
     </a>
   );
 }

@@ -36,8 +36,12 @@ const OP_LABEL: Record<Op, string> = {
   forget: 'forgotten',
 };
 
-export function OpBadge(props: { op: Op }) {
-  return <span class={`op op-${props.op}`}>{OP_LABEL[props.op]}</span>;
+/** What a version did; a revert is an update whose meta names the version it went back to. */
+export function OpBadge(props: { v: Version<Person> }) {
+  const { op, meta } = props.v;
+  if (op === 'update' && typeof meta?.revertedTo === 'number')
+    return <span class="op op-revert">reverted</span>;
+  return <span class={`op op-${op}`}>{OP_LABEL[op]}</span>;
 }
 
 /** Who, when and why of one version. */
@@ -45,8 +49,7 @@ export function VersionMeta(props: { v: Version<Person> }) {
   const { v } = props;
   return (
     <span class="meta">
-      <OpBadge op={v.op} /> v{v.version} by <strong>{v.actor ?? 'unknown'}</strong> on{' '}
-      <Time at={v.recordedAt} />
+      <OpBadge v={v} /> v{v.version} by <strong>{v.actor ?? 'unknown'}</strong> on <Time at={v.recordedAt} />
       {v.reason !== null && (
         <>
           {' '}

@@ -1,15 +1,12 @@
 #!/usr/bin/env node
-import { isAppendLogError } from '../errors.js';
+import { CommanderError } from 'commander';
+import { errorLine, exitCodeOf } from './errors.js';
 import { buildProgram } from './program.js';
 
 try {
   await buildProgram().parseAsync(process.argv);
 } catch (err) {
-  if (isAppendLogError(err)) {
-    console.error(`appendlog: ${err.message} (${err.code})`);
-  } else {
-    // connect() already says `appendlog: …` in its messages.
-    console.error(err instanceof Error ? `appendlog: ${err.message.replace(/^appendlog: /, '')}` : err);
-  }
-  process.exitCode = 2;
+  // Commander has printed its own usage error (or the help) already.
+  if (!(err instanceof CommanderError)) console.error(errorLine(err));
+  process.exitCode = exitCodeOf(err);
 }

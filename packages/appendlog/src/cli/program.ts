@@ -21,5 +21,11 @@ export function buildProgram(): Command {
   registerVerify(program);
   registerCheckpoint(program);
   registerExport(program);
+  // Usage errors throw (main.ts exits 2) instead of exiting 1, the code for failures found.
+  for (const command of allCommands(program)) command.exitOverride();
   return program;
+}
+
+function allCommands(command: Command): Command[] {
+  return [command, ...command.commands.flatMap(allCommands)];
 }

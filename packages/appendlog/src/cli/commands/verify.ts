@@ -34,10 +34,14 @@ export function formatReport(r: VerifyResult): string {
   const versions = `${r.checked.toLocaleString('en')} version${r.checked === 1 ? '' : 's'} checked (${r.erased} erased)`;
   if (r.consistency) {
     const c = r.consistency;
+    // The proof runs over the stored version hashes; a log that fails verification does not
+    // match them, so it is not shown to extend the checkpoint even when they do.
     lines.push(
-      c.ok
-        ? `checkpoint: the log (${c.newSize} versions) is a consistent extension of the checkpoint (${c.oldSize} versions)`
-        : `checkpoint: the log is NOT a consistent extension of the checkpoint (${c.oldSize} versions)`,
+      !c.ok
+        ? `checkpoint: the log is NOT a consistent extension of the checkpoint (${c.oldSize} versions)`
+        : r.ok
+          ? `checkpoint: the log (${c.newSize} versions) is a consistent extension of the checkpoint (${c.oldSize} versions)`
+          : `checkpoint: NOT proven: the stored hashes extend the checkpoint (${c.oldSize} versions), but the log does not verify (failures below)`,
     );
   }
   for (const w of r.warnings ?? [])
