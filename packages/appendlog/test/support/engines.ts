@@ -32,6 +32,8 @@ export const pglite: Engine = {
   name: 'pglite',
   async open() {
     const db = await connect();
+    // Like the shared PostgreSQL database (support/global-setup.ts): the DDL guard is tested on its own.
+    await db.exec(`SET appendlog.ddl_guard = 'off'`);
     return {
       db,
       schema: 'public',
