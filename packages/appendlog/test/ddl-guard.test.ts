@@ -29,7 +29,10 @@ async function freshDatabase(user?: string): Promise<{ name: string; url: string
   return { name, url: target.toString() };
 }
 
-const withCountry = table('addresses', { ...addresses.definition, country: c.text().notNull().default('NO') });
+const withCountry = table('addresses', {
+  ...addresses.definition,
+  country: c.text().notNull().default('NO'),
+});
 
 /** The refusals every engine must give, as the owner (a superuser here). */
 function refusals(getDb: () => Database) {
@@ -75,9 +78,11 @@ function refusals(getDb: () => Database) {
       await tx.exec('ALTER TABLE addresses_head DISABLE TRIGGER appendlog_chain');
       await tx.exec('ALTER TABLE addresses_head ENABLE TRIGGER appendlog_chain');
     });
-    await expect(db.exec('ALTER TABLE addresses_head DISABLE TRIGGER appendlog_chain')).rejects.toMatchObject({
-      code: 'append_only',
-    });
+    await expect(db.exec('ALTER TABLE addresses_head DISABLE TRIGGER appendlog_chain')).rejects.toMatchObject(
+      {
+        code: 'append_only',
+      },
+    );
   });
 
   it('migrate still extends the table, and the log verifies', async () => {
