@@ -3,7 +3,7 @@ import { and, eq, sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addresses } from '../src/drizzle/schema.js';
+import { addresses, addressesAsOf, addressesLog } from '../src/generated/drizzle.js';
 import { addresses as addressesTable } from '../src/tables.js';
 import { describePostgres, freshDatabase, type ScenarioDb } from './support.js';
 
@@ -63,6 +63,22 @@ describePostgres('Drizzle through the view', () => {
     ]);
     expect(history[2]).toMatchObject({ actor: 'drizzle-user', reason: 'moved away' });
     expect(await s.db.verify()).toMatchObject({ ok: true, checked: 3 });
+  });
+
+  it('reads the log and the as-of function through the generated schema', async () => {
+    const log = await db
+      .select({ version: addressesLog.version, op: addressesLog.op, reason: addressesLog.reason })
+      .from(addressesLog)
+      .where(eq(addressesLog.entryId, id))
+      .orderBy(addressesLog.version);
+    expect(log).toEqual([
+      { version: 1, op: 'insert', reason: null },
+      { version: 2, op: 'update', reason: null },
+      { version: 3, op: 'delete', reason: 'moved away' },
+    ]);
+    const v2 = (await s.db.table(addressesTable).history(id))[1]!;
+    const { rows } = await db.execute(addressesAsOf(v2.recordedAtIso));
+    expect(rows.filter((r) => r.entry_id === id).map((r) => [r.version, r.city])).toEqual([[2, 'Bergen']]);
   });
 
   it('toAppendLogError reads the SQLSTATE off the cause of the error Drizzle throws', async () => {

@@ -2,7 +2,7 @@ import { toAppendLogError } from 'appendlog';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DB } from '../src/kysely/schema.js';
+import { addressesAsOf, type DB } from '../src/generated/kysely.js';
 import { addresses } from '../src/tables.js';
 import { describePostgres, freshDatabase, type ScenarioDb } from './support.js';
 
@@ -71,6 +71,28 @@ describePostgres('Kysely through the view', () => {
     ]);
     expect(history[2]).toMatchObject({ actor: 'kysely-user', reason: 'moved away' });
     expect(await s.db.verify()).toMatchObject({ ok: true, checked: 3 });
+  });
+
+  it('reads the log and the as-of function through the generated types', async () => {
+    const log = await kysely
+      .selectFrom('addresses_log')
+      .select(['version', 'op', 'city', 'reason'])
+      .where('entry_id', '=', id)
+      .orderBy('version')
+      .execute();
+    expect(log).toEqual([
+      { version: 1, op: 'insert', city: 'Oslo', reason: null },
+      { version: 2, op: 'update', city: 'Bergen', reason: null },
+      { version: 3, op: 'delete', city: 'Bergen', reason: 'moved away' },
+    ]);
+    // As of version 2's own time (microseconds, so the ISO string, not the Date).
+    const v2 = (await s.db.table(addresses).history(id))[1]!;
+    const asOf = await kysely
+      .selectFrom(addressesAsOf(v2.recordedAtIso))
+      .selectAll()
+      .where('entry_id', '=', id)
+      .execute();
+    expect(asOf.map((r) => [r.version, r.city])).toEqual([[2, 'Bergen']]);
   });
 
   it('toAppendLogError reads the SQLSTATE off the pg error Kysely throws', async () => {

@@ -9,6 +9,7 @@ import { Cluster, clusterToolsMissing, PG_BIN, run, runOk } from './support/clus
 
 /** The DDL guard's escape hatch for a whole session, as pg_restore and psql take it. */
 const ALLOW_DDL = { PGOPTIONS: '-c appendlog.allow_ddl=on' };
+
 import { describePostgres } from './support/engines.js';
 import { addresses, kitchen } from './support/tables.js';
 
@@ -313,15 +314,19 @@ function suite(): void {
     // Into a schema made by migrate(), the catalog's rows collide with the dump's.
     target.psql('postgres', 'CREATE DATABASE data_migrated');
     await (await open(target, 'data_migrated')).migrate([addresses, kitchen], { appRole: APP });
-    const collide = run(`${PG_BIN}/pg_restore`, [
-      ...target.connectionArgs,
-      '-d',
-      'data_migrated',
-      '--data-only',
-      '--disable-triggers',
-      '--single-transaction',
-      dump,
-    ], ALLOW_DDL);
+    const collide = run(
+      `${PG_BIN}/pg_restore`,
+      [
+        ...target.connectionArgs,
+        '-d',
+        'data_migrated',
+        '--data-only',
+        '--disable-triggers',
+        '--single-transaction',
+        dump,
+      ],
+      ALLOW_DDL,
+    );
     expect(collide.code).not.toBe(0);
     expect(collide.stderr).toContain('appendlog_schema_history_pkey');
 
@@ -334,15 +339,19 @@ function suite(): void {
       '--exit-on-error',
       dump,
     ]);
-    runOk(`${PG_BIN}/pg_restore`, [
-      ...target.connectionArgs,
-      '-d',
-      'data_loaded',
-      '--data-only',
-      '--disable-triggers',
-      '--single-transaction',
-      dump,
-    ], ALLOW_DDL);
+    runOk(
+      `${PG_BIN}/pg_restore`,
+      [
+        ...target.connectionArgs,
+        '-d',
+        'data_loaded',
+        '--data-only',
+        '--disable-triggers',
+        '--single-transaction',
+        dump,
+      ],
+      ALLOW_DDL,
+    );
     const db = await open(target, 'data_loaded');
     expect(await logRows(db)).toEqual(sourceRows);
     expect(await db.verify()).toEqual({ ok: true, checked: 7, erased: 0, failures: [] });
@@ -375,16 +384,20 @@ function suite(): void {
       '--exit-on-error',
       dump,
     ]);
-    runOk(`${PG_BIN}/psql`, [
-      ...target.connectionArgs,
-      '-d',
-      'data_psql',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '--single-transaction',
-      '-f',
-      dataSqlOff,
-    ], ALLOW_DDL);
+    runOk(
+      `${PG_BIN}/psql`,
+      [
+        ...target.connectionArgs,
+        '-d',
+        'data_psql',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--single-transaction',
+        '-f',
+        dataSqlOff,
+      ],
+      ALLOW_DDL,
+    );
     const viaPsql = await open(target, 'data_psql');
     expect(await logRows(viaPsql)).toEqual(sourceRows);
     expect(await viaPsql.verify({ against: cp1 })).toMatchObject({ ok: true, checked: 7 });
