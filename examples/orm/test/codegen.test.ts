@@ -13,8 +13,10 @@ const cli = join(dirname(require.resolve('appendlog')), 'cli/main.js');
 const tsc = join(dirname(require.resolve('typescript')), '../bin/tsc');
 const work = join(root, 'generated', `codegen-${process.pid}`);
 
-async function codegen(flag: string, config: string): Promise<string> {
-  const { stdout } = await run(process.execPath, [cli, 'codegen', flag, '--config', config], { cwd: root });
+async function codegen(flag: string, config: string, ...more: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [cli, 'codegen', flag, '--config', config, ...more], {
+    cwd: root,
+  });
   return stdout;
 }
 
@@ -62,6 +64,12 @@ export default [table('kitchen', {
     );
     writeFileSync(join(work, 'kysely.ts'), await codegen('--kysely', join(work, 'kitchen.config.mjs')));
     writeFileSync(join(work, 'drizzle.ts'), await codegen('--drizzle', join(work, 'kitchen.config.mjs')));
+    const ledgerKysely = await codegen('--kysely', join(work, 'kitchen.config.mjs'), '--schema', 'ledger');
+    expect(ledgerKysely).toContain("'ledger.kitchen': KitchenView;");
+    writeFileSync(join(work, 'kysely-ledger.ts'), ledgerKysely);
+    const ledgerDrizzle = await codegen('--drizzle', join(work, 'kitchen.config.mjs'), '--schema', 'ledger');
+    expect(ledgerDrizzle).toContain("const appendlogSchema = pgSchema('ledger');");
+    writeFileSync(join(work, 'drizzle-ledger.ts'), ledgerDrizzle);
     writeFileSync(
       join(work, 'use-kysely.ts'),
       `import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
@@ -122,6 +130,8 @@ export const log = db.select().from(kitchenLog);
         'node',
         join(work, 'use-kysely.ts'),
         join(work, 'use-drizzle.ts'),
+        join(work, 'kysely-ledger.ts'),
+        join(work, 'drizzle-ledger.ts'),
       ],
       { cwd: root },
     ).catch((e: { stdout: string; code: number }) => e);
