@@ -12,10 +12,10 @@ import { SQLSTATE } from './sqlstate.js';
  *
  * It does not try to tell whether it runs inside an explicit transaction block: PostgreSQL gives a
  * function no way to know (the checks `SET LOCAL` and `LOCK` use are skipped below the top level,
- * and `transaction_timestamp() = statement_timestamp()` also holds for the first statement of a
- * block and for every statement of a multi-statement query string). Called alone in autocommit it
- * lasts only for its own statement, so a delete that follows is refused for want of a reason
- * rather than recorded with anyone else's. See docs/sql-and-orms.md.
+ * and `transaction_timestamp() = statement_timestamp()` holds in autocommit but also inside a
+ * block sent as one query string, the statement time being the arrival of the client's message).
+ * Called alone in autocommit it lasts only for its own statement, so a delete that follows is
+ * refused for want of a reason rather than recorded with anyone else's. See docs/sql-and-orms.md.
  *
  * The values are checked against the limits the chain trigger applies, so a bad one fails here,
  * where it was set.
