@@ -42,3 +42,31 @@ describePostgres('drizzle-kit push --force against the DDL guard', () => {
     expect(await s.db.verify()).toMatchObject({ ok: true, checked: 1 });
   });
 });
+
+// The own-schema layout: appendlog in `ledger`, drizzle-kit told schemaFilter: ['public']. Without
+// the guard (ddl_guard off), schemaFilter alone keeps push away from appendlog's schema.
+describePostgres('drizzle-kit push --force with schemaFilter, appendlog in a schema of its own', () => {
+  let s: ScenarioDb;
+
+  beforeAll(async () => {
+    s = await freshDatabase('orm_drizzle_kit_own', { schema: 'ledger', noGuard: true });
+    await s.db.table(addresses).insert({ name: 'Ada', city: 'Oslo' });
+  });
+  afterAll(() => s?.drop());
+
+  it('creates the application’s table in public and leaves ledger as it was', async () => {
+    await run(process.execPath, [drizzleKit, 'push', '--force', '--config', 'drizzle-own-schema.config.ts'], {
+      cwd: root,
+      env: { ...process.env, DRIZZLE_URL: s.url },
+      timeout: 120_000,
+    });
+    const [left] = await s.db.query<Record<string, boolean>>(
+      `SELECT to_regclass('public.notes') IS NOT NULL AS notes, to_regclass('ledger.addresses') IS NOT NULL AS view,
+              to_regclass('ledger.addresses_head') IS NOT NULL AS head, to_regclass('ledger.addresses_log') IS NOT NULL AS log,
+              to_regclass('ledger.appendlog_schema_history') IS NOT NULL AS history,
+              (SELECT count(*) FROM pg_event_trigger) = 0 AS unguarded`,
+    );
+    expect(left).toEqual({ notes: true, view: true, head: true, log: true, history: true, unguarded: true });
+    expect(await s.db.verify()).toMatchObject({ ok: true, checked: 1 });
+  });
+});

@@ -25,7 +25,14 @@ export interface ScenarioDb {
   drop(): Promise<void>;
 }
 
-export async function freshDatabase(prefix: string): Promise<ScenarioDb> {
+export interface FreshOptions {
+  /** appendlog's schema (`connect({ schema })`); public by default. */
+  schema?: string;
+  /** Migrate without installing the DDL guard (`appendlog.ddl_guard = off` for the session). */
+  noGuard?: boolean;
+}
+
+export async function freshDatabase(prefix: string, options: FreshOptions = {}): Promise<ScenarioDb> {
   if (!url) throw new Error('DATABASE_URL is not set');
   const name = `${prefix}_${randomBytes(5).toString('hex')}`;
   const admin = new pg.Client({ connectionString: url });
@@ -34,7 +41,12 @@ export async function freshDatabase(prefix: string): Promise<ScenarioDb> {
   await admin.end();
   const target = new URL(url);
   target.pathname = `/${name}`;
-  const db = await connect({ url: target.toString() });
+  const appendlogUrl = new URL(target);
+  if (options.noGuard) appendlogUrl.searchParams.set('options', '-c appendlog.ddl_guard=off');
+  const db = await connect({
+    url: appendlogUrl.toString(),
+    ...(options.schema ? { schema: options.schema } : {}),
+  });
   await db.migrate([addresses]);
   return {
     url: target.toString(),
