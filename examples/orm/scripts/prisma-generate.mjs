@@ -24,16 +24,22 @@ esac
 );
 chmodSync(stub, 0o755);
 try {
-  const result = spawnSync('npx', ['prisma', 'generate'], {
-    stdio: 'inherit',
-    env: {
-      ...process.env,
-      PRISMA_SCHEMA_ENGINE_BINARY: stub,
-      PRISMA_HIDE_UPDATE_MESSAGE: '1',
-      CHECKPOINT_DISABLE: '1',
-    },
-  });
-  process.exitCode = result.status ?? 1;
+  // The default layout (prisma.config.ts), then the own-schema one.
+  for (const schema of [[], ['--schema', 'prisma/own-schema/schema.prisma']]) {
+    const result = spawnSync('npx', ['prisma', 'generate', ...schema], {
+      stdio: 'inherit',
+      env: {
+        ...process.env,
+        PRISMA_SCHEMA_ENGINE_BINARY: stub,
+        PRISMA_HIDE_UPDATE_MESSAGE: '1',
+        CHECKPOINT_DISABLE: '1',
+      },
+    });
+    if (result.status !== 0) {
+      process.exitCode = result.status ?? 1;
+      break;
+    }
+  }
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -2,6 +2,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { toAppendLogError } from 'appendlog';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PrismaClient } from '../generated/prisma/client.js';
+import { PrismaClient as LedgerClient } from '../generated/prisma-ledger/client.js';
 import { addresses } from '../src/tables.js';
 import { describePostgres, freshDatabase, type ScenarioDb } from './support.js';
 
@@ -71,6 +72,42 @@ describePostgres('Prisma (driver adapter for pg) through the view', () => {
       meta: { driverAdapterError: { cause: { originalCode: 'AL002' } } },
     });
     expect(toAppendLogError(err)).toMatchObject({ code: 'reason_required', sqlState: 'AL002', cause: err });
+  });
+});
+
+// The own-schema layout: appendlog's view in `ledger` (connect({ schema: 'ledger' })), the model
+// placed there with `schemas` and `@@schema` (prisma/own-schema/schema.prisma).
+describePostgres('Prisma with appendlog in a schema of its own', () => {
+  let s: ScenarioDb;
+  let prisma: LedgerClient;
+
+  beforeAll(async () => {
+    s = await freshDatabase('orm_prisma_ledger', { schema: 'ledger' });
+    prisma = new LedgerClient({ adapter: new PrismaPg({ connectionString: s.url }) });
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await s?.drop();
+  });
+
+  it('writes ledger.addresses and deletes with ledger.appendlog_context', async () => {
+    const created = await prisma.address.create({ data: { name: 'Ada', city: 'Oslo' } });
+    const updated = await prisma.address.updateMany({
+      where: { entryId: created.entryId, version: 1 },
+      data: { city: 'Bergen' },
+    });
+    expect(updated.count).toBe(1);
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT ledger.appendlog_context(reason => ${'moved away'})`;
+      await tx.address.delete({ where: { entryId: created.entryId } });
+    });
+    const history = await s.db.table(addresses).history(created.entryId);
+    expect(history.map((v) => [v.op, v.data.city, v.reason])).toEqual([
+      ['insert', 'Oslo', null],
+      ['update', 'Bergen', null],
+      ['delete', 'Bergen', 'moved away'],
+    ]);
+    expect(await s.db.verify()).toMatchObject({ ok: true, checked: 3 });
   });
 });
 
