@@ -81,6 +81,17 @@ describePostgres('Drizzle through the view', () => {
     expect(rows.filter((r) => r.entry_id === id).map((r) => [r.version, r.city])).toEqual([[2, 'Bergen']]);
   });
 
+  it('read, spread, write: set({ ...row, city }) leaves out the columns appendlog sets', async () => {
+    const [inserted] = await db.insert(addresses).values({ name: 'Cy', city: 'Oslo' }).returning();
+    const [row] = await db.select().from(addresses).where(eq(addresses.entryId, inserted!.entryId));
+    const [saved] = await db
+      .update(addresses)
+      .set({ ...row!, city: 'Bergen' })
+      .where(eq(addresses.entryId, row!.entryId))
+      .returning();
+    expect(saved).toMatchObject({ version: 2, city: 'Bergen', name: 'Cy' });
+  });
+
   it('toAppendLogError reads the SQLSTATE off the cause of the error Drizzle throws', async () => {
     const [row] = await db.insert(addresses).values({ name: 'Bo' }).returning({ entryId: addresses.entryId });
     const err = await db
@@ -92,10 +103,9 @@ describePostgres('Drizzle through the view', () => {
   });
 });
 
-// needs trigger work (issue 16 items 2 and 3): restore, upsert, duplicate ids as 23505.
+// needs trigger work (issue 16 item 2): restore, upsert, duplicate ids as 23505.
 describe('Drizzle through the view, after the trigger work', () => {
   it.todo('restores the deleted entry with addresses_restore(entry_id, reason)');
   it.todo('upserts with addresses_upsert(...)');
   it.todo('a duplicate entry_id is 23505, which toAppendLogError maps to duplicate');
-  it.todo('set({ ...row, city }) (the read-spread-write pattern) is accepted');
 });

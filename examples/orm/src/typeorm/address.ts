@@ -1,4 +1,11 @@
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import {
+  Column,
+  CreateDateColumn,
+  Entity,
+  PrimaryGeneratedColumn,
+  UpdateDateColumn,
+  VersionColumn,
+} from 'typeorm';
 
 /**
  * The view `addresses` as a TypeORM entity (never synchronized: appendlog's migrate owns the
@@ -32,4 +39,30 @@ export class Address {
 
   @Column({ type: 'text', nullable: true })
   tel!: string | null;
+}
+
+/**
+ * The same view with TypeORM's managed columns: `@VersionColumn` (save() sends
+ * `version = version + 1`, which appendlog takes as the next version) and `@CreateDateColumn` /
+ * `@UpdateDateColumn` (appendlog sets both times whatever TypeORM sends).
+ */
+@Entity({ name: 'addresses', synchronize: false })
+export class ManagedAddress {
+  @PrimaryGeneratedColumn('uuid', { name: 'entry_id' })
+  entryId!: string;
+
+  @VersionColumn({ type: 'integer' })
+  version!: number;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+
+  @Column({ type: 'text' })
+  name!: string;
+
+  @Column({ type: 'text', nullable: true })
+  city!: string | null;
 }
