@@ -12,7 +12,8 @@ export default defineConfig({
     // Vitest's default is one worker per core but one, a single worker on a 2-core machine; many
     // files here wait on child processes (the CLI, tsx, Chromium), so two keep both cores busy.
     maxWorkers: Math.max(2, availableParallelism() - 1),
-    // One fresh PGlite data directory for the whole run; tests start from copies of it.
+    // One fresh PGlite data directory for the whole run (tests start from copies of it), and no
+    // DDL guard in the shared PostgreSQL database.
     globalSetup: ['packages/appendlog/test/support/global-setup.ts'],
     reporters: [
       'default',

@@ -77,3 +77,4 @@ export type {
   TableOptions,
 } from './schema/table.js';
 export { table } from './schema/table.js';
+export { toAppendLogError } from './sql/client-error.js';

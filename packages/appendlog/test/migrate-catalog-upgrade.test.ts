@@ -122,6 +122,11 @@ describeEngines('catalog upgrade: a schema made by an older appendlog', (engine)
     const [, upgrade] = await db.schemaHistory();
     expect(upgrade).toMatchObject({ seq: 2, change: 'upgrade_code', definition: { columns: v1Columns } });
     expect(await db.migrate([legacyV1])).toEqual({ statements: [], changes: [], behind: [] });
+    // Catalog change 2 (issue 16): appendlog_context() arrives with the upgraded catalog.
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT appendlog_context(reason => 'upgraded')`);
+      expect(await tx.query(`SELECT current_setting('appendlog.reason') AS r`)).toEqual([{ r: 'upgraded' }]);
+    });
   });
 
   it('the upgraded code keeps the chain of versions written by the old code', async () => {

@@ -6,6 +6,10 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Checkpoint, connect, type Database } from '../src/index.js';
 import { Cluster, clusterToolsMissing, PG_BIN, run, runOk } from './support/clusters.js';
+
+/** The DDL guard's escape hatch for a whole session, as pg_restore and psql take it. */
+const ALLOW_DDL = { PGOPTIONS: '-c appendlog.allow_ddl=on' };
+
 import { describePostgres } from './support/engines.js';
 import { addresses, kitchen } from './support/tables.js';
 
@@ -294,18 +298,35 @@ function suite(): void {
   });
 
   it('a data-only load with --disable-triggers into the dump’s own schema keeps every hash and verifies', async () => {
-    // Into a schema made by migrate(), the catalog's rows collide with the dump's.
-    target.psql('postgres', 'CREATE DATABASE data_migrated');
-    await (await open(target, 'data_migrated')).migrate([addresses, kitchen], { appRole: APP });
-    const collide = run(`${PG_BIN}/pg_restore`, [
+    // DISABLE TRIGGER is DDL on appendlog's tables: the DDL guard (which the dump brought along)
+    // lets it through only for a session that opens the escape hatch, as docs/operations.md says.
+    const refusedByGuard = run(`${PG_BIN}/pg_restore`, [
       ...target.connectionArgs,
       '-d',
-      'data_migrated',
+      'data_refused',
       '--data-only',
       '--disable-triggers',
       '--single-transaction',
       dump,
     ]);
+    expect(refusedByGuard.code).not.toBe(0);
+    expect(refusedByGuard.stderr).toMatch(/ALTER TABLE refused: .* is part of appendlog's log/);
+    // Into a schema made by migrate(), the catalog's rows collide with the dump's.
+    target.psql('postgres', 'CREATE DATABASE data_migrated');
+    await (await open(target, 'data_migrated')).migrate([addresses, kitchen], { appRole: APP });
+    const collide = run(
+      `${PG_BIN}/pg_restore`,
+      [
+        ...target.connectionArgs,
+        '-d',
+        'data_migrated',
+        '--data-only',
+        '--disable-triggers',
+        '--single-transaction',
+        dump,
+      ],
+      ALLOW_DDL,
+    );
     expect(collide.code).not.toBe(0);
     expect(collide.stderr).toContain('appendlog_schema_history_pkey');
 
@@ -318,15 +339,19 @@ function suite(): void {
       '--exit-on-error',
       dump,
     ]);
-    runOk(`${PG_BIN}/pg_restore`, [
-      ...target.connectionArgs,
-      '-d',
-      'data_loaded',
-      '--data-only',
-      '--disable-triggers',
-      '--single-transaction',
-      dump,
-    ]);
+    runOk(
+      `${PG_BIN}/pg_restore`,
+      [
+        ...target.connectionArgs,
+        '-d',
+        'data_loaded',
+        '--data-only',
+        '--disable-triggers',
+        '--single-transaction',
+        dump,
+      ],
+      ALLOW_DDL,
+    );
     const db = await open(target, 'data_loaded');
     expect(await logRows(db)).toEqual(sourceRows);
     expect(await db.verify()).toEqual({ ok: true, checked: 7, erased: 0, failures: [] });
@@ -359,16 +384,20 @@ function suite(): void {
       '--exit-on-error',
       dump,
     ]);
-    runOk(`${PG_BIN}/psql`, [
-      ...target.connectionArgs,
-      '-d',
-      'data_psql',
-      '-v',
-      'ON_ERROR_STOP=1',
-      '--single-transaction',
-      '-f',
-      dataSqlOff,
-    ]);
+    runOk(
+      `${PG_BIN}/psql`,
+      [
+        ...target.connectionArgs,
+        '-d',
+        'data_psql',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '--single-transaction',
+        '-f',
+        dataSqlOff,
+      ],
+      ALLOW_DDL,
+    );
     const viaPsql = await open(target, 'data_psql');
     expect(await logRows(viaPsql)).toEqual(sourceRows);
     expect(await viaPsql.verify({ against: cp1 })).toMatchObject({ ok: true, checked: 7 });

@@ -144,6 +144,9 @@ describePostgres('owner tools under a search_path the application can write to',
   beforeAll(async () => {
     admin = new pg.Pool({ connectionString: server.href, max: 1 });
     await admin.query(`CREATE DATABASE ${dbName}`);
+    // The search_path hardening on its own: the DDL guard would refuse planting an overload among
+    // appendlog's functions before the attack could be tried (ddl-guard.test.ts tests the guard).
+    await admin.query(`ALTER DATABASE ${dbName} SET appendlog.ddl_guard = off`);
     await admin.query(`CREATE ROLE ${app} LOGIN`);
     // The test's own checks see pg_catalog only: with public on the path, even pg_catalog listed
     // first, `relname LIKE '…'` would call the planted ~~(name, name), an exact match.
@@ -293,6 +296,7 @@ describeEngines('the search_path of the catalog functions and the owner tools', 
     );
     expect(rows.map((r) => r.name)).toEqual([
       'appendlog_check_cancel_forget',
+      'appendlog_context',
       'appendlog_enc',
       'appendlog_erasure_apply',
       'appendlog_erasure_fill',

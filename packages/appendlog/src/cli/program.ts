@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
 import { registerCheckpoint } from './commands/checkpoint.js';
+import { codegenCommand } from './commands/codegen.js';
 import { registerExport } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
 import { registerPurge } from './commands/purge.js';
@@ -17,7 +18,7 @@ export function buildProgram(): Command {
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
   registerPurge(program);
-  program.addCommand(migrateCommand()).addCommand(schemaCommand());
+  program.addCommand(migrateCommand()).addCommand(schemaCommand()).addCommand(codegenCommand());
   registerVerify(program);
   registerCheckpoint(program);
   registerExport(program);

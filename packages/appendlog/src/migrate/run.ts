@@ -4,6 +4,7 @@ import type { TableDef } from '../schema/table.js';
 import { catalogName } from '../sql/names.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
+import { planDdlGuard, withDdlAllowed } from './ddl-guard.js';
 import { readRecordedDefinitions } from './history.js';
 import { readCodeRevisions, readExistingTables } from './introspect.js';
 import { planMigration, type SchemaChange } from './plan.js';
@@ -54,6 +55,11 @@ export interface MigrateResult {
    * after a newer migration, and nothing was done for them.
    */
   behind: string[];
+  /**
+   * What the caller should know and nothing refused: only present when there is something,
+   * such as the DDL guard not installed for want of a superuser (docs/sql-and-orms.md).
+   */
+  notices?: string[];
 }
 
 /** Refuses anything but a list of distinct table definitions and well-formed options. */
@@ -114,17 +120,25 @@ export async function runMigration(
     codeRevisions,
   });
   if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
+  const guard = await planDdlGuard(tx);
+  const statements = guard.statement === undefined ? plan.statements : [...plan.statements, guard.statement];
   const result: MigrateResult = {
-    statements: plan.statements,
+    statements,
     changes: plan.changes.map(({ table, change, columns, summary }) => ({ table, change, columns, summary })),
     behind: plan.behind,
   };
+  if (guard.notice !== undefined) result.notices = [guard.notice];
   if (options.dryRun) return result;
   // After the advisory lock: a second migrator must wait for the first, however long it takes.
-  if (options.lockTimeoutMs !== undefined && plan.statements.length > 0) {
+  if (options.lockTimeoutMs !== undefined && statements.length > 0) {
     await tx.run(`SELECT pg_catalog.set_config('lock_timeout', $1, true)`, [`${options.lockTimeoutMs}ms`]);
   }
-  for (const sql of plan.statements) await tx.exec(sql);
+  // migrate is the sanctioned way to change appendlog's objects: the DDL guard lets it through.
+  if (statements.length > 0) {
+    await withDdlAllowed(tx, async () => {
+      for (const sql of statements) await tx.exec(sql);
+    });
+  }
   for (const change of plan.changes) {
     await tx.run(
       `INSERT INTO ${catalogName(schema, 'appendlog_schema_history')}

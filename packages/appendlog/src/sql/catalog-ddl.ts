@@ -1,4 +1,5 @@
 import { quoteIdent } from '../schema/names.js';
+import { contextFunctionDdl } from './context-ddl.js';
 import { erasureCatalogDdl } from './erasure-ddl.js';
 import { catalogName } from './names.js';
 import { TRUSTED_SEARCH_PATH } from './search-path.js';
@@ -6,7 +7,8 @@ import { SQLSTATE } from './sqlstate.js';
 
 /**
  * The objects every appendlog schema shares: the field-encoding function of the hash spec,
- * the guard functions behind the append-only triggers, and the append-only schema history.
+ * the guard functions behind the append-only triggers, the append-only schema history, and
+ * `appendlog_context`, the SQL way to set a transaction's actor, reason and meta.
  * Idempotent; run under the migration lock.
  */
 export function catalogDdl(schema: string): string {
@@ -127,5 +129,5 @@ CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE 
 DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON ${checkpointLeaves};
 CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpointLeaves}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
-${erasureCatalogDdl(schema)}`;
+${erasureCatalogDdl(schema)}${contextFunctionDdl(schema)}`;
 }

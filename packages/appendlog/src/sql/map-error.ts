@@ -15,7 +15,7 @@ import {
 } from '../errors.js';
 import { SQLSTATE } from './sqlstate.js';
 
-interface DatabaseErrorShape {
+export interface DatabaseErrorShape {
   code?: unknown;
   message?: unknown;
   detail?: unknown;
@@ -88,7 +88,7 @@ function isConnectionLoss(e: Error & DatabaseErrorShape, sqlState: string | unde
   );
 }
 
-function mapSqlState(e: Error & DatabaseErrorShape, options: AppendLogErrorOptions): unknown {
+export function mapSqlState(e: Error & DatabaseErrorShape, options: AppendLogErrorOptions): unknown {
   const message = e.message.replace(/^appendlog: /, '');
   switch (options.sqlState) {
     case SQLSTATE.appendOnly:

@@ -297,11 +297,31 @@ DROP TRIGGER IF EXISTS appendlog_retention_refuse_truncate ON "public"."appendlo
 CREATE TRIGGER appendlog_retention_refuse_truncate BEFORE TRUNCATE ON "public"."appendlog_retention"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+CREATE OR REPLACE FUNCTION "public".appendlog_context(actor text DEFAULT NULL, reason text DEFAULT NULL, meta jsonb DEFAULT NULL)
+RETURNS void LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  IF pg_catalog.octet_length(actor) OPERATOR(pg_catalog.>) 4096 OR pg_catalog.octet_length(reason) OPERATOR(pg_catalog.>) 4096
+     OR pg_catalog.octet_length(meta::text) OPERATOR(pg_catalog.>) 1048576
+     OR pg_catalog.jsonb_typeof(meta) OPERATOR(pg_catalog.<>) 'object' THEN
+    RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most 4096 bytes, and its meta is a JSON object of at most 1048576 bytes'
+      USING ERRCODE = 'AL005',
+            DETAIL = 'field=' || CASE WHEN pg_catalog.octet_length(actor) OPERATOR(pg_catalog.>) 4096 THEN 'actor'
+                                      WHEN pg_catalog.octet_length(reason) OPERATOR(pg_catalog.>) 4096 THEN 'reason'
+                                      ELSE 'meta' END;
+  END IF;
+  IF actor IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.actor', actor, true); END IF;
+  IF reason IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.reason', reason, true); END IF;
+  IF meta IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.meta', meta::text, true); END IF;
+END $fn$;
+COMMENT ON FUNCTION "public".appendlog_context(text, text, jsonb) IS
+  'Sets appendlog.actor, appendlog.reason and appendlog.meta for the current transaction only; NULL leaves one as it is, '''' clears it.';
+GRANT EXECUTE ON FUNCTION "public".appendlog_context(text, text, jsonb) TO PUBLIC;
+
 -- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 882a3618ce636f73de58a0aaae431e22';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 5ebc0440bc305fcb0cd86ea18378f3d1';
 
 -- next step
 

@@ -16,15 +16,19 @@ export interface Run {
 }
 
 /** Runs a program to its end; never throws for a non-zero exit (the caller asserts on `code`). */
-export function run(program: string, args: readonly string[]): Run {
-  const r = spawnSync(program, args, { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+export function run(program: string, args: readonly string[], env?: Record<string, string>): Run {
+  const r = spawnSync(program, args, {
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    env: env === undefined ? process.env : { ...process.env, ...env },
+  });
   if (r.error) throw r.error;
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 /** Runs a program and throws with its output unless it exits 0. */
-export function runOk(program: string, args: readonly string[]): string {
-  const r = run(program, args);
+export function runOk(program: string, args: readonly string[], env?: Record<string, string>): string {
+  const r = run(program, args, env);
   if (r.code !== 0) throw new Error(`${program} ${args.join(' ')} exited ${r.code}:\n${r.stderr}${r.stdout}`);
   return r.stdout;
 }

@@ -35,6 +35,8 @@ export const pglite: Engine = {
   async open() {
     const client = await freshPGlite();
     const db = await connect({ client });
+    // Like the shared PostgreSQL database (support/global-setup.ts): the DDL guard is tested on its own.
+    await db.exec(`SET appendlog.ddl_guard = 'off'`);
     return {
       db,
       schema: 'public',

@@ -68,5 +68,6 @@ function report(result: MigrateResult, dryRun: boolean): string {
       `${dryRun ? '-- ' : ''}${table}: this definition is an older one from the schema history (a newer one was migrated); left as it is`,
     );
   }
+  for (const notice of result.notices ?? []) lines.push(`${dryRun ? '-- ' : ''}notice: ${notice}`);
   return `${lines.join('\n')}\n`;
 }

@@ -1,0 +1,165 @@
+import pg from 'pg';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { connect, type Database } from '../src/index.js';
+import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { addresses } from './support/tables.js';
+
+// Issue 16 item 1: appendlog_context(actor, reason, meta), the SQL way to label a transaction's writes.
+describeEngines('appendlog_context() in SQL', (engine) => {
+  let t: TestDb;
+  let db: Database;
+
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    await db.migrate([addresses]);
+  });
+  afterAll(() => t.close());
+
+  const settings = (q: Database) =>
+    q.query<{ actor: string | null; reason: string | null; meta: string | null }>(
+      `SELECT current_setting('appendlog.actor', true) AS actor,
+              current_setting('appendlog.reason', true) AS reason,
+              current_setting('appendlog.meta', true) AS meta`,
+    );
+
+  it('takes bind parameters by name and labels the transaction’s delete', async () => {
+    const v = await db.table(addresses).insert({ name: 'Ask' });
+    await db.transaction(async (tx) => {
+      await tx.query('SELECT appendlog_context(reason => $1, actor => $2, meta => $3)', [
+        'moved away',
+        'clerk-7',
+        JSON.stringify({ ticket: 42 }),
+      ]);
+      await tx.query('DELETE FROM addresses WHERE entry_id = $1', [v.entryId]);
+    });
+    expect((await db.table(addresses).history(v.entryId)).at(-1)).toMatchObject({
+      version: 2,
+      op: 'delete',
+      actor: 'clerk-7',
+      reason: 'moved away',
+      meta: { ticket: 42 },
+    });
+  });
+
+  it('NULL leaves a setting as it is, an empty string clears it', async () => {
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT appendlog_context('alice', 'first', '{"a":1}')`);
+      await tx.query(`SELECT appendlog_context(reason => 'second')`);
+      expect(await settings(tx)).toEqual([{ actor: 'alice', reason: 'second', meta: '{"a": 1}' }]);
+      await tx.query(`SELECT appendlog_context(actor => '', meta => NULL)`);
+      expect(await settings(tx)).toEqual([{ actor: '', reason: 'second', meta: '{"a": 1}' }]);
+    });
+  });
+
+  it('lasts for the transaction only: committed or rolled back, the next transaction starts clean', async () => {
+    const v = await db.table(addresses).insert({ name: 'Embla' });
+    await db.transaction(async (tx) => {
+      await tx.query(`SELECT appendlog_context(actor => 'bob', reason => 'kept to this transaction')`);
+    });
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`SELECT appendlog_context(reason => 'rolled back')`);
+        throw new Error('rollback');
+      }),
+    ).rejects.toThrow('rollback');
+    // The same connection (PGlite has only one; the pool below has max 1): no reason reaches this delete.
+    await expect(
+      db.transaction((tx) => tx.query('DELETE FROM addresses WHERE entry_id = $1', [v.entryId])),
+    ).rejects.toMatchObject({ code: 'reason_required', sqlState: 'AL002' });
+    expect(await db.table(addresses).get(v.entryId)).not.toBeNull();
+  });
+
+  it('called alone outside a transaction block it lasts for its own statement only', async () => {
+    const v = await db.table(addresses).insert({ name: 'Hod' });
+    await db.query(`SELECT appendlog_context(reason => 'autocommit')`);
+    await expect(db.query('DELETE FROM addresses WHERE entry_id = $1', [v.entryId])).rejects.toMatchObject({
+      code: 'reason_required',
+    });
+    // Within one statement it applies: the EXISTS is an init plan, run before the delete's rows.
+    await db.query(
+      `WITH ctx AS MATERIALIZED (SELECT appendlog_context(reason => 'one statement'))
+       DELETE FROM addresses WHERE entry_id = $1 AND EXISTS (SELECT FROM ctx)`,
+      [v.entryId],
+    );
+    expect((await db.table(addresses).history(v.entryId)).at(-1)).toMatchObject({
+      op: 'delete',
+      reason: 'one statement',
+    });
+  });
+
+  it('refuses values past the trigger’s limits, naming the field', async () => {
+    await expect(db.query(`SELECT appendlog_context(meta => '[1,2]')`)).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'meta',
+      sqlState: 'AL005',
+    });
+    for (const field of ['actor', 'reason']) {
+      await expect(
+        db.query(`SELECT appendlog_context(${field} => $1)`, ['x'.repeat(4097)]),
+      ).rejects.toMatchObject({ code: 'invalid_input', field });
+    }
+    await db.query(`SELECT appendlog_context(actor => $1)`, ['x'.repeat(4096)]);
+  });
+});
+
+describePostgres('appendlog_context() through a pool, as the application role', () => {
+  let t: TestDb;
+  let appPool: pg.Pool;
+  let app: Database;
+  const role = `ctx_${Math.random().toString(36).slice(2, 8)}`;
+
+  beforeAll(async () => {
+    t = await postgres.open();
+    await t.db.query(`CREATE ROLE ${role} NOLOGIN`);
+    await t.db.migrate([addresses], { appRole: role });
+    // One connection, so every request below reuses the previous one's session.
+    appPool = new pg.Pool({
+      connectionString: process.env.DATABASE_URL,
+      max: 1,
+      options: `-c search_path=${t.schema} -c role=${role}`,
+    });
+    app = await connect({ client: appPool, schema: t.schema });
+  });
+  afterAll(async () => {
+    await app.close();
+    await appPool.end();
+    await t.close();
+    const pool = rawPool(1);
+    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
+    await pool.end();
+  });
+
+  it('the app role may call it, and one request’s reason never reaches the next request’s delete', async () => {
+    const insert = async (name: string) =>
+      (
+        await appPool.query<{ entry_id: string }>(
+          'INSERT INTO addresses (name) VALUES ($1) RETURNING entry_id',
+          [name],
+        )
+      ).rows[0]!.entry_id;
+    const a = await insert('Frigg');
+    const b = await insert('Freyr');
+    const client = await appPool.connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT appendlog_context(reason => $1, actor => $2)', ['request one', 'u1']);
+      await client.query('DELETE FROM addresses WHERE entry_id = $1', [a]);
+      await client.query('COMMIT');
+      // The next request on the same session deletes without a reason: refused, nothing recorded.
+      await client.query('BEGIN');
+      await expect(client.query('DELETE FROM addresses WHERE entry_id = $1', [b])).rejects.toMatchObject({
+        code: 'AL002',
+      });
+      await client.query('ROLLBACK');
+    } finally {
+      client.release();
+    }
+    expect((await app.table(addresses).history(a)).at(-1)).toMatchObject({
+      op: 'delete',
+      reason: 'request one',
+      actor: 'u1',
+    });
+    expect(await app.table(addresses).get(b)).not.toBeNull();
+  });
+});
