@@ -2,7 +2,7 @@ import { toAppendLogError } from 'appendlog';
 import { and, eq, sql } from 'drizzle-orm';
 import { drizzle, type NodePgDatabase } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addresses, addressesAsOf, addressesLog } from '../src/generated/drizzle.js';
 import { addresses as addressesTable } from '../src/tables.js';
 import { describePostgres, freshDatabase, type ScenarioDb } from './support.js';
@@ -101,11 +101,29 @@ describePostgres('Drizzle through the view', () => {
     expect(err).toMatchObject({ cause: { code: 'AL002' } });
     expect(toAppendLogError(err)).toMatchObject({ code: 'reason_required', sqlState: 'AL002', cause: err });
   });
-});
 
-// needs trigger work (issue 16 item 2): restore, upsert, duplicate ids as 23505.
-describe('Drizzle through the view, after the trigger work', () => {
-  it.todo('restores the deleted entry with addresses_restore(entry_id, reason)');
-  it.todo('upserts with addresses_upsert(...)');
-  it.todo('a duplicate entry_id is 23505, which toAppendLogError maps to duplicate');
+  it('a duplicate entry_id is 23505 (duplicate); a deleted entry comes back with addresses_restore; addresses_upsert patches it', async () => {
+    const [row] = await db.insert(addresses).values({ name: 'Cy' }).returning({ entryId: addresses.entryId });
+    const entryId = row!.entryId;
+    const dup = await db
+      .insert(addresses)
+      .values({ entryId, name: 'Cy again' })
+      .catch((e: unknown) => e);
+    expect(toAppendLogError(dup)).toMatchObject({ code: 'duplicate', sqlState: '23505' });
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`SELECT appendlog_context(reason => ${'moved'})`);
+      await tx.delete(addresses).where(eq(addresses.entryId, entryId));
+    });
+    await db.execute(sql`SELECT addresses_restore(${entryId}::uuid, ${'back'})`);
+    const up = await db.execute(
+      sql`SELECT op, version FROM addresses_upsert(${JSON.stringify({ entry_id: entryId, city: 'Bodø' })}::jsonb)`,
+    );
+    expect(up.rows).toEqual([{ op: 'update', version: 4 }]);
+    expect((await s.db.table(addressesTable).history(entryId)).map((v) => v.op)).toEqual([
+      'insert',
+      'delete',
+      'restore',
+      'update',
+    ]);
+  });
 });

@@ -1,7 +1,7 @@
 import { column as c, table, toAppendLogError } from 'appendlog';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addressesAsOf, type DB } from '../src/generated/kysely.js';
 import { addresses } from '../src/tables.js';
 import { describePostgres, freshDatabase, type ScenarioDb } from './support.js';
@@ -108,9 +108,9 @@ describePostgres('Kysely through the view', () => {
   });
 });
 
-// The trigger side of issue 16, being rewritten separately: the skipped tests describe the
-// intended behaviour until that work lands. (Untagged: CI counts skipped [postgres] tests as a failure.)
-describe('Kysely through the view, after the trigger work', () => {
+// What the chain trigger decides for ORM writes: duplicate and deleted ids, no-op updates,
+// RETURNING after a default, the restore and upsert functions.
+describePostgres('Kysely: the writes the chain trigger decides', () => {
   let s: ScenarioDb;
   let kysely: Kysely<DB>;
 
@@ -140,8 +140,7 @@ describe('Kysely through the view, after the trigger work', () => {
     expect(toAppendLogError(err)).toMatchObject({ code: 'duplicate' });
   });
 
-  // needs trigger work (issue 16 item 2)
-  it.skip('inserting a deleted entry’s id says to restore it; addresses_restore(entry_id, reason) does', async () => {
+  it('inserting a deleted entry’s id says to restore it; addresses_restore(entry_id, reason) does', async () => {
     const { entry_id } = await insert('Bo');
     await kysely.transaction().execute(async (trx) => {
       await sql`SELECT appendlog_context(reason => ${'gone'})`.execute(trx);
@@ -161,8 +160,7 @@ describe('Kysely through the view, after the trigger work', () => {
     ]);
   });
 
-  // needs trigger work (issue 16 item 5)
-  it.skip('an UPDATE that changes nothing appends no version', async () => {
+  it('an UPDATE that changes nothing appends no version', async () => {
     const { entry_id } = await insert('Cy');
     const r = await kysely
       .updateTable('addresses')
@@ -187,6 +185,21 @@ describe('Kysely through the view, after the trigger work', () => {
     expect((await s.db.table(withCountry).get(entry_id))?.data.country).toBe('NO');
   });
 
-  // needs trigger work (issue 16 item 2): its signature is the trigger work's to decide.
-  it.todo('upserts with addresses_upsert(...)');
+  it('upserts with addresses_upsert(data, actor, reason, meta): an unknown id starts, a live one is patched', async () => {
+    const entry_id = '7d1e0f2a-3b4c-4d5e-8f60-718293a4b5c6';
+    const upsert = (data: Record<string, unknown>) =>
+      sql<{ op: string; version: number }>`
+        SELECT op, version FROM addresses_upsert(${JSON.stringify(data)}::jsonb, reason => ${'import'})`.execute(
+        kysely,
+      );
+    expect((await upsert({ entry_id, name: 'Ed' })).rows).toEqual([{ op: 'insert', version: 1 }]);
+    expect((await upsert({ entry_id, city: 'Bergen' })).rows).toEqual([{ op: 'update', version: 2 }]);
+    const row = await kysely
+      .selectFrom('addresses')
+      .selectAll()
+      .where('entry_id', '=', entry_id)
+      .executeTakeFirst();
+    expect(row).toMatchObject({ name: 'Ed', city: 'Bergen', version: 2 });
+    expect((await s.db.verify()).ok).toBe(true);
+  });
 });

@@ -1,6 +1,6 @@
 import { toAppendLogError } from 'appendlog';
 import postgres from 'postgres';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addresses } from '../src/tables.js';
 import { describePostgres, freshDatabase, type ScenarioDb } from './support.js';
 
@@ -64,11 +64,29 @@ describePostgres('postgres.js through the view', () => {
     const bad = await sql`SELECT appendlog_context(meta => ${sql.json([1])})`.catch((e: unknown) => e);
     expect(toAppendLogError(bad)).toMatchObject({ code: 'invalid_input', field: 'meta' });
   });
-});
 
-// needs trigger work (issue 16 items 2 and 3): restore, upsert, duplicate ids as 23505.
-describe('postgres.js through the view, after the trigger work', () => {
-  it.todo('restores the deleted entry with addresses_restore(entry_id, reason)');
-  it.todo('upserts with addresses_upsert(...)');
-  it.todo('a duplicate entry_id is 23505, which toAppendLogError maps to duplicate');
+  it('a duplicate entry_id is 23505 (duplicate); addresses_restore and addresses_upsert', async () => {
+    const [row] = await sql<
+      { entry_id: string }[]
+    >`INSERT INTO addresses (name) VALUES ('Cy') RETURNING entry_id`;
+    const entryId = row!.entry_id;
+    const dup = await sql`INSERT INTO addresses (entry_id, name) VALUES (${entryId}, 'Cy again')`.catch(
+      (e: unknown) => e,
+    );
+    expect(toAppendLogError(dup)).toMatchObject({ code: 'duplicate', sqlState: '23505' });
+    await sql.begin(async (tx) => {
+      await tx`SELECT appendlog_context(reason => ${'moved'})`;
+      await tx`DELETE FROM addresses WHERE entry_id = ${entryId}`;
+    });
+    await sql`SELECT addresses_restore(${entryId}::uuid, ${'back'})`;
+    const up =
+      await sql`SELECT op, version FROM addresses_upsert(${sql.json({ entry_id: entryId, city: 'Bodø' })})`;
+    expect([...up]).toEqual([{ op: 'update', version: 4 }]);
+    expect((await s.db.table(addresses).history(entryId)).map((v) => v.op)).toEqual([
+      'insert',
+      'delete',
+      'restore',
+      'update',
+    ]);
+  });
 });

@@ -1,6 +1,6 @@
 import { PrismaPg } from '@prisma/adapter-pg';
 import { toAppendLogError } from 'appendlog';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { PrismaClient } from '../generated/prisma/client.js';
 import { PrismaClient as LedgerClient } from '../generated/prisma-ledger/client.js';
 import { addresses } from '../src/tables.js';
@@ -111,10 +111,45 @@ describePostgres('Prisma with appendlog in a schema of its own', () => {
   });
 });
 
-// needs trigger work (issue 16 item 2): a duplicate id is 40001 today, which Prisma reports as
-// P2034 "write conflict, retry"; restore and upsert have no SQL path yet.
-describe('Prisma through the view, after the trigger work', () => {
-  it.todo('a duplicate entryId is 23505 (P2002 in Prisma), which toAppendLogError maps to duplicate');
-  it.todo('restores the deleted entry with addresses_restore(entry_id, reason) via $executeRaw');
-  it.todo('upserts with addresses_upsert(...) via $queryRaw');
+// The writes the chain trigger decides: a duplicate id, a restore and an upsert.
+describePostgres('Prisma: duplicate ids, restore and upsert', () => {
+  let s: ScenarioDb;
+  let prisma: PrismaClient;
+
+  beforeAll(async () => {
+    s = await freshDatabase('orm_prisma_writes');
+    prisma = new PrismaClient({ adapter: new PrismaPg({ connectionString: s.url }) });
+  });
+  afterAll(async () => {
+    await prisma?.$disconnect();
+    await s?.drop();
+  });
+
+  it('a duplicate entryId is 23505, P2002 in Prisma (not P2034 "write conflict, retry"), and toAppendLogError says duplicate', async () => {
+    const ada = await prisma.address.create({ data: { name: 'Ada' } });
+    const err = await prisma.address
+      .create({ data: { entryId: ada.entryId, name: 'Again' } })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'PrismaClientKnownRequestError', code: 'P2002' });
+    expect(toAppendLogError(err)).toMatchObject({ code: 'duplicate', sqlState: '23505' });
+  });
+
+  it('restores a deleted entry with addresses_restore and upserts with addresses_upsert', async () => {
+    const bo = await prisma.address.create({ data: { name: 'Bo', city: 'Oslo' } });
+    await prisma.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT appendlog_context(reason => ${'mistake'})`;
+      await tx.address.delete({ where: { entryId: bo.entryId } });
+    });
+    await prisma.$executeRaw`SELECT addresses_restore(${bo.entryId}::uuid, ${'not a mistake'})`;
+    const rows = await prisma.$queryRaw<{ op: string; version: number }[]>`
+      SELECT op, version FROM addresses_upsert(${JSON.stringify({ entry_id: bo.entryId, city: 'Bergen' })}::jsonb)`;
+    expect(rows).toEqual([{ op: 'update', version: 4 }]);
+    expect(await prisma.address.findUnique({ where: { entryId: bo.entryId } })).toMatchObject({
+      city: 'Bergen',
+      version: 4,
+    });
+    const history = await s.db.table(addresses).history(bo.entryId);
+    expect(history.map((v) => v.op)).toEqual(['insert', 'delete', 'restore', 'update']);
+    expect(await s.db.verify()).toMatchObject({ ok: true });
+  });
 });

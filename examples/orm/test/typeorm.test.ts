@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { toAppendLogError } from 'appendlog';
 import { DataSource, OptimisticLockVersionMismatchError, type Repository } from 'typeorm';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addresses } from '../src/tables.js';
 import { Address, ManagedAddress } from '../src/typeorm/address.js';
 import { describePostgres, freshDatabase, type ScenarioDb } from './support.js';
@@ -92,11 +92,26 @@ describePostgres('TypeORM through the view', () => {
     expect(err).toMatchObject({ name: 'QueryFailedError', driverError: { code: 'AL002' } });
     expect(toAppendLogError(err)).toMatchObject({ code: 'reason_required', sqlState: 'AL002', cause: err });
   });
-});
 
-// needs trigger work (issue 16 item 2): restore, upsert, duplicate ids as 23505.
-describe('TypeORM through the view, after the trigger work', () => {
-  it.todo('restores the deleted entry with addresses_restore(entry_id, reason)');
-  it.todo('upserts with addresses_upsert(...)');
-  it.todo('a duplicate entry_id is 23505, which toAppendLogError maps to duplicate');
+  it('a duplicate entry_id is 23505 (duplicate); a deleted entry comes back with addresses_restore; addresses_upsert patches it', async () => {
+    const saved = await repo.save(repo.create({ name: 'Cy' }));
+    const dup = await repo.insert({ entryId: saved.entryId, name: 'Cy again' }).catch((e: unknown) => e);
+    expect(dup).toMatchObject({ name: 'QueryFailedError', driverError: { code: '23505' } });
+    expect(toAppendLogError(dup)).toMatchObject({ code: 'duplicate' });
+    await dataSource.transaction(async (em) => {
+      await em.query(`SELECT appendlog_context(reason => $1)`, ['moved']);
+      await em.delete(Address, { entryId: saved.entryId });
+    });
+    await dataSource.query(`SELECT addresses_restore($1, $2)`, [saved.entryId, 'back']);
+    const up = await dataSource.query(`SELECT op, version FROM addresses_upsert($1::jsonb)`, [
+      JSON.stringify({ entry_id: saved.entryId, city: 'Bodø' }),
+    ]);
+    expect(up).toEqual([{ op: 'update', version: 4 }]);
+    expect((await s.db.table(addresses).history(saved.entryId)).map((v) => v.op)).toEqual([
+      'insert',
+      'delete',
+      'restore',
+      'update',
+    ]);
+  });
 });

@@ -33,7 +33,7 @@ export function logColumns(def: TableDef): GenColumn[] {
       sqlName,
       key: camel(sqlName),
       type: type as GenColumn['type'],
-      notNull: / NOT NULL| PRIMARY KEY/.test(spec),
+      notNull: / NOT NULL| PRIMARY KEY| GENERATED ALWAYS AS IDENTITY/.test(spec),
       system: true,
     };
   });
