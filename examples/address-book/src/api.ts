@@ -16,7 +16,7 @@ function errorBody(err: AppendLogError) {
   return {
     error: {
       code: err.code,
-      // The library's own words name the table ("a addresses entry"); say what the caller sends.
+      // The library names its own call (delete(id, { reason })); say what an HTTP caller sends.
       message: err.code === 'reason_required' ? 'a reason is required: send it as "reason"' : err.message,
       ...(details.field !== undefined && { field: details.field }),
       ...(details.expected !== undefined && { expected: details.expected, actual: details.actual }),

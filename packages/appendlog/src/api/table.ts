@@ -246,7 +246,7 @@ export class Table<C extends ColumnMap> {
     const ctx = resolveContext(this.#db.context, options);
     if (ctx.reason === null || ctx.reason.trim() === '') {
       throw new ReasonRequiredError(
-        `deleting a ${this.definition.name} entry needs a reason: delete(id, { reason })`,
+        `deleting an entry of ${this.definition.name} needs a reason: delete(id, { reason })`,
       );
     }
     return this.#write(this.#st.setOp, id, expectedOf(options), options, ['delete']);
@@ -271,14 +271,14 @@ export class Table<C extends ColumnMap> {
     const id = checkEntryId(entryId);
     if (typeof options !== 'object' || options === null) {
       throw new ReasonRequiredError(
-        `forgetting a ${this.definition.name} entry needs a reason: forget(id, { reason })`,
+        `forgetting an entry of ${this.definition.name} needs a reason: forget(id, { reason })`,
       );
     }
     const call = { ...options, meta: { ...options.meta, erasure: forgetRequest(options.after) } };
     const ctx = resolveContext(this.#db.context, call);
     if (ctx.reason === null || ctx.reason.trim() === '') {
       throw new ReasonRequiredError(
-        `forgetting a ${this.definition.name} entry needs a reason: forget(id, { reason })`,
+        `forgetting an entry of ${this.definition.name} needs a reason: forget(id, { reason })`,
       );
     }
     return this.#write(this.#st.setOp, id, expectedOf(options), call, ['forget']);
@@ -297,7 +297,7 @@ export class Table<C extends ColumnMap> {
     const ctx = resolveContext(this.#db.context, options);
     if (ctx.reason === null || ctx.reason.trim() === '') {
       throw new ReasonRequiredError(
-        `cancelling the forget of a ${this.definition.name} entry needs a reason: cancelForget(id, { reason })`,
+        `cancelling the forget of an entry of ${this.definition.name} needs a reason: cancelForget(id, { reason })`,
       );
     }
     const [row] = await this.#db.run<{ version: number; op: string; prior_op: string | null }>(
