@@ -46,7 +46,10 @@ export type { CarCheck, CarFailure } from './export/car-read.js';
 export { carRoots, checkCar, readCar } from './export/car-read.js';
 export type { CheckpointOptions } from './integrity/checkpoint.js';
 export type { Checkpoint, CheckpointBody, CheckpointSignature } from './integrity/checkpoint-format.js';
-export { checkpointMessage, checkSignature, parseCheckpoint } from './integrity/checkpoint-format.js';
+export { checkpointMessage } from './integrity/checkpoint-format.js';
+export { checkpointNote, checkpointText } from './integrity/checkpoint-note.js';
+export { parseCheckpoint } from './integrity/checkpoint-parse.js';
+export { checkSignature, type TrustedKey } from './integrity/checkpoint-sign.js';
 export type {
   InclusionCheck,
   InclusionProof,
@@ -54,6 +57,7 @@ export type {
   VersionRef,
 } from './integrity/inclusion.js';
 export { verifyInclusionProof } from './integrity/inclusion.js';
+export { verifierKey } from './integrity/note.js';
 export type {
   ConsistencyReport,
   Problem,

@@ -157,7 +157,8 @@ function mapUniqueViolation(
   options: AppendLogErrorOptions,
 ): AppendLogError {
   // The chain trigger's own words (an entry id that exists, is deleted or is forgotten).
-  if (typeof e.message === 'string' && e.message.startsWith('appendlog: ')) return new DuplicateError(message, options);
+  if (typeof e.message === 'string' && e.message.startsWith('appendlog: '))
+    return new DuplicateError(message, options);
   const key =
     typeof e.constraint === 'string'
       ? /^(.*)(?:_head_pkey|_log_pkey|_log_entry_id_version_key)$/.exec(e.constraint)
