@@ -50,6 +50,8 @@ export { checkpointMessage } from './integrity/checkpoint-format.js';
 export { checkpointNote, checkpointText } from './integrity/checkpoint-note.js';
 export { parseCheckpoint } from './integrity/checkpoint-parse.js';
 export { checkSignature, type TrustedKey } from './integrity/checkpoint-sign.js';
+export { checkCosignatures, type Witness } from './integrity/checkpoint-witnesses.js';
+export type { ConsistencyProof, ConsistencyProofOptions } from './integrity/consistency-proof.js';
 export type {
   InclusionCheck,
   InclusionProof,
@@ -66,6 +68,12 @@ export type {
   VerifyWarning,
 } from './integrity/report.js';
 export type { VerifyOptions, VerifyProgress } from './integrity/verify.js';
+export {
+  type Witnessed,
+  type WitnessOptions,
+  witnessCheckpoint,
+  witnessVerifierKey,
+} from './integrity/witness.js';
 export type { TableDefinition } from './migrate/definition.js';
 export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
 export type { ColumnInputTypes, ColumnType, ColumnValueTypes, DefaultInput } from './schema/column.js';

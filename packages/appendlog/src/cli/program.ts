@@ -6,6 +6,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { registerPurge } from './commands/purge.js';
 import { schemaCommand } from './commands/schema.js';
 import { registerVerify } from './commands/verify.js';
+import { registerWitness } from './commands/witness.js';
 
 /**
  * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
   program.addCommand(migrateCommand()).addCommand(schemaCommand());
   registerVerify(program);
   registerCheckpoint(program);
+  registerWitness(program);
   registerExport(program);
   return program;
 }

@@ -161,12 +161,14 @@ export interface VerifierKey {
  * parseVerifierKey('example.com/foo+530d903a+AekyeRrm56hApGFkyQR4ZCbV54Id2LKaANYcrnKv3U2k');
  */
 export function parseVerifierKey(vkey: string): VerifierKey {
-  const parts = vkey.split('+');
   const wrong = (what: string): never => {
     throw new InvalidInputError(`not a verifier key (name+keyid+key): ${what}`, 'publicKey');
   };
-  if (parts.length !== 3) wrong(`"${vkey.slice(0, 60)}"`);
-  const [name, id, b64] = parts as [string, string, string];
+  // The name and key ID hold no "+"; the base64 key after them may.
+  const first = vkey.indexOf('+');
+  const second = first < 0 ? -1 : vkey.indexOf('+', first + 1);
+  if (second < 0) wrong(`"${vkey.slice(0, 60)}"`);
+  const [name, id, b64] = [vkey.slice(0, first), vkey.slice(first + 1, second), vkey.slice(second + 1)];
   if (!isKeyName(name)) wrong('bad name');
   if (!/^[0-9a-f]{8}$/.test(id)) wrong('the key ID is not 8 lowercase hex digits');
   const bytes = Buffer.from(b64, 'base64');

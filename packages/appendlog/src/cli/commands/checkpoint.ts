@@ -1,6 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { signingKey } from '../../integrity/checkpoint-format.js';
 import { checkpointNote } from '../../integrity/checkpoint-note.js';
+import { verifierKey } from '../../integrity/note.js';
 import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 import { progressBar } from '../progress.js';
 import { formatReport, readUserFile } from './verify.js';
@@ -49,7 +51,9 @@ export function registerCheckpoint(program: Command): void {
       } else {
         writeFileSync(flags.out, text);
         const summary = `checkpoint ${cp.id} of ${cp.origin}: ${cp.treeSize} versions, root ${cp.root}${cp.signature ? ', signed' : ''} → ${flags.out}`;
-        console.log(flags.json ? JSON.stringify(cp, null, 2) : summary);
+        const vkey =
+          signKey === undefined ? '' : `\nverifier key: ${verifierKey(cp.origin!, signingKey(signKey))}`;
+        console.log(flags.json ? JSON.stringify(cp, null, 2) : `${summary}${vkey}`);
       }
     } finally {
       bar.stop();
