@@ -14,6 +14,11 @@ import { ConnectionError, InvalidInputError, InvalidUsageError } from './errors.
 import { type CheckpointOptions, takeCheckpoint } from './integrity/checkpoint.js';
 import type { Checkpoint } from './integrity/checkpoint-format.js';
 import {
+  buildConsistencyProof,
+  type ConsistencyProof,
+  type ConsistencyProofOptions,
+} from './integrity/consistency-proof.js';
+import {
   buildInclusionProof,
   type InclusionProof,
   type InclusionProofOptions,
@@ -389,7 +394,7 @@ export class Database {
    *
    * @example
    * const { ok, checked, erased, failures } = await db.verify();
-   * const r = await db.verify({ against: JSON.parse(readFileSync('checkpoint.json', 'utf8')) });
+   * const r = await db.verify({ against: readFileSync('checkpoint', 'utf8'), publicKey });
    */
   async verify(options: VerifyOptions = {}): Promise<VerifyResult> {
     return verifyDatabase(this, options);
@@ -397,14 +402,27 @@ export class Database {
 
   /**
    * Takes a checkpoint: the Merkle tree head over every version committed so far, stored in the
-   * catalog and returned as JSON to keep elsewhere, optionally signed with Ed25519.
+   * catalog and returned to keep elsewhere, optionally signed with Ed25519. `checkpointNote(cp)`
+   * is its C2SP tlog-checkpoint signed note.
    *
    * @example
    * const cp = await db.checkpoint({ signKey: readFileSync('checkpoint-key.pem', 'utf8') });
-   * writeFileSync('checkpoint.json', JSON.stringify(cp, null, 2));
+   * writeFileSync('checkpoint', checkpointNote(cp));
    */
   async checkpoint(options: CheckpointOptions = {}): Promise<Checkpoint> {
     return takeCheckpoint(this, options);
+  }
+
+  /**
+   * The RFC 9162 consistency proof from the tree of the first `oldSize` versions to a stored
+   * checkpoint (the latest by default), built from the catalog's leaf index: what a witness
+   * checks before it cosigns (`witnessCheckpoint`).
+   *
+   * @example
+   * const { checkpoint, proof } = await db.consistencyProof(lastCosigned.treeSize);
+   */
+  async consistencyProof(oldSize: number, options: ConsistencyProofOptions = {}): Promise<ConsistencyProof> {
+    return buildConsistencyProof(this, oldSize, options);
   }
 
   /**

@@ -43,7 +43,12 @@ export type { CarCheck, CarFailure } from './export/car-read.js';
 export { carRoots, checkCar, readCar } from './export/car-read.js';
 export type { CheckpointOptions } from './integrity/checkpoint.js';
 export type { Checkpoint, CheckpointBody, CheckpointSignature } from './integrity/checkpoint-format.js';
-export { checkpointMessage, checkSignature, parseCheckpoint } from './integrity/checkpoint-format.js';
+export { checkpointMessage } from './integrity/checkpoint-format.js';
+export { checkpointNote, checkpointText } from './integrity/checkpoint-note.js';
+export { parseCheckpoint } from './integrity/checkpoint-parse.js';
+export { checkSignature, type TrustedKey } from './integrity/checkpoint-sign.js';
+export { checkCosignatures, type Witness } from './integrity/checkpoint-witnesses.js';
+export type { ConsistencyProof, ConsistencyProofOptions } from './integrity/consistency-proof.js';
 export type {
   InclusionCheck,
   InclusionProof,
@@ -51,6 +56,7 @@ export type {
   VersionRef,
 } from './integrity/inclusion.js';
 export { verifyInclusionProof } from './integrity/inclusion.js';
+export { verifierKey } from './integrity/note.js';
 export type {
   ConsistencyReport,
   Problem,
@@ -59,6 +65,12 @@ export type {
   VerifyWarning,
 } from './integrity/report.js';
 export type { VerifyOptions, VerifyProgress } from './integrity/verify.js';
+export {
+  type Witnessed,
+  type WitnessOptions,
+  witnessCheckpoint,
+  witnessVerifierKey,
+} from './integrity/witness.js';
 export type { TableDefinition } from './migrate/definition.js';
 export type { SchemaChangeKind, SchemaHistoryOptions, SchemaHistoryRecord } from './migrate/history.js';
 export type { WriteContext } from './model/context.js';

@@ -17,6 +17,7 @@ import { errorLine } from '../src/cli/errors.js';
 import { connect, InvalidInputError } from '../src/index.js';
 import { rawPublicKeyHex } from '../src/integrity/checkpoint-format.js';
 import { redactUrl } from '../src/redact-url.js';
+import { readVkey, verifyNote } from './support/c2sp-verifier.js';
 import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
 import { freshDataDir } from './support/pglite-snapshot.js';
@@ -87,20 +88,102 @@ describe('appendlog CLI on a PGlite data directory', () => {
     const { privateKey } = generateKeyPairSync('ed25519');
     const keyFile = join(dir, 'key.pem');
     writeFileSync(keyFile, privateKey.export({ format: 'pem', type: 'pkcs8' }));
-    const out = join(dir, 'cp.json');
-    const c = cli(['checkpoint', '--data-dir', data, '--out', out, '--sign-key', keyFile]);
+    const out = join(dir, 'checkpoint');
+    const c = cli([
+      'checkpoint',
+      '--data-dir',
+      data,
+      '--out',
+      out,
+      '--sign-key',
+      keyFile,
+      '--origin',
+      'example.com/book',
+    ]);
     expect(c.stderr).toBe('');
     expect(c.code).toBe(0);
-    expect(c.stdout).toMatch(/^checkpoint 1: 8 versions, root [0-9a-f]{64}, signed/);
-    const cp = JSON.parse(readFileSync(out, 'utf8'));
-    expect(cp).toMatchObject({ id: 1, treeSize: 8, signature: { publicKey: rawPublicKeyHex(privateKey) } });
-    const v = cli(['verify', '--data-dir', data, '--against', out, '--public-key', cp.signature.publicKey]);
-    expect(v.stdout).toContain('consistent extension of the checkpoint (8 versions)');
-    expect(v.code).toBe(0);
+    expect(c.stdout).toMatch(/^checkpoint 1 of example\.com\/book: 8 versions, root [0-9a-f]{64}, signed/);
+    const vkey = /verifier key: (\S+)/.exec(c.stdout)![1]!;
+    const note = readFileSync(out, 'utf8');
+    expect(note.split('\n').slice(0, 2)).toEqual(['example.com/book', '8']);
+    expect(verifyNote(note, [readVkey(vkey)])).toBe(true);
+    for (const key of [rawPublicKeyHex(privateKey), vkey]) {
+      const v = cli(['verify', '--data-dir', data, '--against', out, '--public-key', key]);
+      expect(v.stdout).toContain('consistent extension of the checkpoint (8 versions)');
+      expect(v.code).toBe(0);
+    }
     const other = rawPublicKeyHex(generateKeyPairSync('ed25519').privateKey);
     const w = cli(['verify', '--data-dir', data, '--against', out, '--public-key', other]);
     expect(w.code).toBe(1);
-    expect(w.stdout).toContain('signed by another key');
+    expect(w.stdout).toContain('not signed by the trusted key');
+  });
+
+  it('witness: cosigns the log checkpoints after a consistency proof; verify --witness asks for it', () => {
+    const witnessKey = join(dir, 'witness.pem');
+    writeFileSync(
+      witnessKey,
+      generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }),
+    );
+    const logKey = join(dir, 'log.pem');
+    const log = generateKeyPairSync('ed25519');
+    writeFileSync(logKey, log.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+    const logPub = join(dir, 'log.pub.pem');
+    writeFileSync(logPub, log.publicKey.export({ format: 'pem', type: 'spki' }));
+    const state = join(dir, 'witness-state');
+    const cosigned = join(dir, 'cosigned');
+    const name = ['--name', 'witness.example/w1', '--sign-key', witnessKey];
+    const vkey = cli(['witness', ...name, '--print-key']).stdout.trim();
+    expect(vkey).toMatch(/^witness\.example\/w1\+[0-9a-f]{8}\+/);
+    expect(cli(['checkpoint', '--data-dir', data, '--sign-key', logKey]).code).toBe(0);
+    const w = cli([
+      'witness',
+      '--data-dir',
+      data,
+      ...name,
+      '--log-key',
+      logPub,
+      '--state',
+      state,
+      '--out',
+      cosigned,
+    ]);
+    expect(w.stderr).toBe('');
+    expect(w.code).toBe(0);
+    expect(readFileSync(state, 'utf8')).toBe(readFileSync(cosigned, 'utf8'));
+    const ok = cli([
+      'verify',
+      '--data-dir',
+      data,
+      '--against',
+      cosigned,
+      '--public-key',
+      logPub,
+      '--witness',
+      vkey,
+    ]);
+    expect(ok.stdout).toContain('consistent extension');
+    expect(ok.code).toBe(0);
+    const stranger = cli(['witness', '--name', 'w2', '--sign-key', logKey, '--print-key']).stdout.trim();
+    const two = cli([
+      'verify',
+      '--data-dir',
+      data,
+      '--against',
+      cosigned,
+      '--witness',
+      vkey,
+      '--witness',
+      stranger,
+      '--witness-quorum',
+      '2',
+    ]);
+    expect(two.code).toBe(1);
+    expect(two.stdout).toContain('checkpoint_witnesses');
+    // The witness refuses a checkpoint signed by another key than the log's, and keeps its state.
+    const before = readFileSync(state, 'utf8');
+    const bad = cli(['witness', '--data-dir', data, ...name, '--log-key', vkey, '--state', state]);
+    expect(bad.code).not.toBe(0);
+    expect(readFileSync(state, 'utf8')).toBe(before);
   });
 
   it('export --car and check-car', () => {
@@ -326,10 +409,11 @@ describePostgres('appendlog CLI on PostgreSQL', () => {
       'intact: 2 versions checked',
     );
     await waitForHorizon(t.db, ['addresses']);
-    const out = join(dir, 'cp.json');
+    const out = join(dir, 'checkpoint');
     const c = cli(['checkpoint', '--schema', t.schema, '--out', out], { DATABASE_URL: url });
     expect(c.code).toBe(0);
-    expect(JSON.parse(readFileSync(out, 'utf8'))).toMatchObject({ schema: t.schema, treeSize: 2 });
+    const lines = readFileSync(out, 'utf8').split('\n');
+    expect([lines[1], lines[4]]).toEqual(['2', `schema ${t.schema}`]);
     expect(cli(['verify', '--schema', t.schema, '--against', out], { DATABASE_URL: url }).code).toBe(0);
 
     const pool = rawPool(1);

@@ -11,12 +11,9 @@ import {
   versionHash,
 } from '../src/hash/spec.js';
 import type { Database } from '../src/index.js';
-import {
-  checkpointMessage,
-  checkSignature,
-  parseCheckpoint,
-  signCheckpoint,
-} from '../src/integrity/checkpoint-format.js';
+import { checkpointMessage } from '../src/integrity/checkpoint-format.js';
+import { parseCheckpoint } from '../src/integrity/checkpoint-parse.js';
+import { checkSignature, signCheckpoint } from '../src/integrity/checkpoint-sign.js';
 import { VersionHasher } from '../src/integrity/hasher.js';
 import { fromHex, toHex } from '../src/integrity/hex.js';
 import { leafData, parseLeaves } from '../src/integrity/leaf.js';

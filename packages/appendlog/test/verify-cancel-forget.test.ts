@@ -217,7 +217,9 @@ describe('appendlog checkpoint after a cancelled forget', () => {
         },
       );
       expect(r.stderr).toBe('');
-      expect(r.stdout).toMatch(/^checkpoint 1: 3 versions, root [0-9a-f]{64}/);
+      expect(r.stdout).toMatch(
+        /^checkpoint 1 of appendlog\.local\/public\/[0-9a-f]{20}: 3 versions, root [0-9a-f]{64}/,
+      );
       expect(r.status).toBe(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -1,7 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database } from '../src/index.js';
-import { parseCheckpoint } from '../src/integrity/checkpoint-format.js';
+import { parseCheckpoint } from '../src/integrity/checkpoint-parse.js';
 import { type InclusionProof, verifyInclusionProof } from '../src/integrity/inclusion.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';

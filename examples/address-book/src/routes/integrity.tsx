@@ -65,8 +65,8 @@ export function integrityRoutes({ integrity }: Deps): Hono<Env> {
         <p class="muted">
           A chain stops silent edits of single versions, not a database superuser who rewrites a whole chain.
           Checkpoints kept outside the database close that gap:{' '}
-          <code>npx appendlog checkpoint --out checkpoint.json</code>, later{' '}
-          <code>npx appendlog verify --against checkpoint.json</code>.
+          <code>npx appendlog checkpoint --out checkpoint</code>, later{' '}
+          <code>npx appendlog verify --against checkpoint</code>.
         </p>
       </>,
     );

@@ -2,7 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { describeValue, encodeValue } from '../model/values.js';
 import type { Op, Version } from '../model/version.js';
 import type { ColumnType } from '../schema/column.js';
-import { quoteIdent, } from '../schema/names.js';
+import { quoteIdent } from '../schema/names.js';
 import type { ResolvedColumn, TableDef } from '../schema/table.js';
 import { utcIsoSql } from '../sql/canonical.js';
 

@@ -7,6 +7,7 @@ import { migrateCommand } from './commands/migrate.js';
 import { registerPurge } from './commands/purge.js';
 import { schemaCommand } from './commands/schema.js';
 import { registerVerify } from './commands/verify.js';
+import { registerWitness } from './commands/witness.js';
 
 /**
  * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   program.addCommand(migrateCommand()).addCommand(schemaCommand()).addCommand(codegenCommand());
   registerVerify(program);
   registerCheckpoint(program);
+  registerWitness(program);
   registerExport(program);
   // Usage errors throw (main.ts exits 2) instead of exiting 1, the code for failures found.
   for (const command of allCommands(program)) command.exitOverride();

@@ -26,9 +26,29 @@ export interface VersionBlock {
   hash: Uint8Array;
   /** The parent version's block; null for version 1. */
   parent: CID | null;
-  /** Canonical texts of the non-null columns; null once redacted. */
-  data: Record<string, string> | null;
+  /** Canonical texts of the non-null columns (large ones as chunk links); null once redacted. */
+  data: Record<string, string | ChunkedText> | null;
   redacted: boolean;
+}
+
+/** A column value stored outside its version block: raw blocks whose concatenation is its UTF-8 text. */
+export interface ChunkedText {
+  chunks: CID[];
+  /** The text's length in UTF-8 bytes. */
+  bytes: number;
+}
+
+/** No block of an export is larger than this (what Kubo accepts without --allow-big-block). */
+export const MAX_BLOCK_BYTES = 1024 * 1024;
+/** Values longer than this (UTF-8 bytes) are chunked; chunks are this long, the last shorter. */
+export const CHUNK_BYTES = 256 * 1024;
+/** The multicodec of raw blocks. */
+export const RAW_CODE = 0x55;
+
+/** A raw block (codec 0x55) of bytes, with its CIDv1 (sha2-256). */
+export async function encodeRaw(bytes: Uint8Array): Promise<EncodedBlock> {
+  const digest = await sha256.digest(bytes);
+  return { cid: CID.create(1, RAW_CODE, digest), bytes };
 }
 
 /** One page of an export's entry list: `[entryId, CID of the entry's latest version]` pairs. */

@@ -6,7 +6,13 @@ import { sha256 } from 'multiformats/hashes/sha2';
 import { SPEC_VERSION } from '../hash/spec.js';
 import { VersionHasher } from '../integrity/hasher.js';
 import { toHex } from '../integrity/hex.js';
-import type { EntryPage, ExportRoot, VersionBlock } from './car-blocks.js';
+import {
+  type ChunkedText,
+  type EntryPage,
+  type ExportRoot,
+  RAW_CODE,
+  type VersionBlock,
+} from './car-blocks.js';
 
 /** One failure found in a CAR export. */
 export interface CarFailure {
@@ -46,6 +52,10 @@ export async function* readCar(file: string): AsyncGenerator<{ cid: CID; value: 
   const blocks = await CarBlockIterator.fromIterable(createReadStream(file));
   for await (const { cid, bytes } of blocks) {
     const digest = await sha256.digest(bytes);
+    if (cid.code === RAW_CODE) {
+      yield { cid, value: bytes, valid: CID.create(1, RAW_CODE, digest).equals(cid) };
+      continue;
+    }
     const valid = cid.code === dagCbor.code && CID.create(1, dagCbor.code, digest).equals(cid);
     yield { cid, value: dagCbor.decode(bytes), valid };
   }
@@ -87,6 +97,7 @@ export async function checkCar(file: string): Promise<CarCheck> {
   const pending: Array<{ cid: string; child: Seen; parent: string }> = [];
   const links = new Map<string, string>();
   const pages = new Map<string, EntryPage>();
+  const raw = new Map<string, Uint8Array>();
   let rootBlock: ExportRoot | null = null;
   let erased = 0;
   let count = 0;
@@ -104,6 +115,10 @@ export async function checkCar(file: string): Promise<CarCheck> {
   for await (const { cid, value, valid } of readCar(file)) {
     const id = cid.toString();
     if (!valid) fail(id, null, 'the block does not hash to its CID');
+    if (value instanceof Uint8Array) {
+      raw.set(id, value);
+      continue;
+    }
     if (id === rootCid) {
       rootBlock = value as ExportRoot;
       continue;
@@ -123,7 +138,7 @@ export async function checkCar(file: string): Promise<CarCheck> {
     } else if (v.data === null || v.salt === null) {
       fail(id, seen, 'the content is missing');
     } else {
-      const data = v.data;
+      const data = joinChunks(v.data, raw, (problem) => fail(id, seen, problem));
       const content = hasher.contentHash(
         v.salt,
         hasher.columns.map((c) => data[c] ?? null),
@@ -202,4 +217,25 @@ export async function checkCar(file: string): Promise<CarCheck> {
     }
   }
   return { ok: failures.length === 0, root: rootCid, versions: count, erased, failures };
+}
+
+/** A version's data with chunked values joined back from their raw blocks (written before it). */
+function joinChunks(
+  data: Record<string, string | ChunkedText>,
+  raw: ReadonlyMap<string, Uint8Array>,
+  fail: (problem: string) => void,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(data)) {
+    if (typeof v === 'string') {
+      out[k] = v;
+      continue;
+    }
+    const parts = (Array.isArray(v?.chunks) ? v.chunks : []).map((c) => raw.get(String(c)));
+    if (parts.some((p) => p === undefined)) fail(`a chunk of column ${k} is missing`);
+    const bytes = Buffer.concat(parts.filter((p) => p !== undefined));
+    if (bytes.length !== v?.bytes) fail(`column ${k} is not ${v?.bytes} bytes long`);
+    out[k] = bytes.toString('utf8');
+  }
+  return out;
 }

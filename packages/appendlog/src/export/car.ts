@@ -14,12 +14,15 @@ import { quoteIdent } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import {
+  type ChunkedText,
   type EncodedBlock,
   type EntryPage,
   type ExportTable,
   encodeBlock,
+  RAW_CODE,
   type VersionBlock,
 } from './car-blocks.js';
+import { encodeVersionBlock } from './car-chunks.js';
 
 /** Options of `exportCar`. */
 export interface ExportCarOptions {
@@ -61,7 +64,13 @@ export async function exportCar(
   const { writer, out } = CarWriter.create([placeholder]);
   const written = pipeline(Readable.from(out), createWriteStream(file));
   let blocks = 0;
+  const chunks = new Set<string>();
   const put = async (b: EncodedBlock): Promise<CID> => {
+    // Equal chunks share a CID: each is written once.
+    if (b.cid.code === RAW_CODE) {
+      if (chunks.has(b.cid.toString())) return b.cid;
+      chunks.add(b.cid.toString());
+    }
     await writer.put(b);
     blocks += 1;
     return b.cid;
@@ -120,7 +129,7 @@ export async function exportCar(
               parent = null;
             }
             const redacted = String(r.red) === 'true';
-            let data: Record<string, string> | null = null;
+            let data: Record<string, string | ChunkedText> | null = null;
             if (!redacted) {
               data = {};
               t.columns.forEach((c, i) => {
@@ -148,7 +157,7 @@ export async function exportCar(
               data,
               redacted,
             };
-            parent = await put(await encodeBlock(block));
+            parent = await put(await encodeVersionBlock(block, put));
             count += 1;
           }
           versions += rows.length;

@@ -1,17 +1,25 @@
-import { createPrivateKey, createPublicKey, type KeyObject, sign, verify } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 import { field, SPEC_VERSION } from '../hash/spec.js';
 
 /** The domain tag that opens a checkpoint's signed message (docs/spec.md §7.2). */
 export const CHECKPOINT_DOMAIN = `${SPEC_VERSION}/checkpoint`;
 
-/** An Ed25519 signature over a checkpoint's body. */
+/**
+ * The log's Ed25519 signature of a checkpoint. With `origin`, it is a C2SP signed-note signature
+ * over the checkpoint's note text (docs/spec.md §7.2) by the key named `keyName` (the origin);
+ * without, the signature of the earlier JSON format over `checkpointMessage`.
+ */
 export interface CheckpointSignature {
   algorithm: 'ed25519';
-  /** The raw 32-byte public key, hex. */
-  publicKey: string;
+  /** The raw 32-byte public key, hex. A checkpoint read from a signed note does not carry it. */
+  publicKey?: string;
   /** The 64-byte signature, hex. */
   value: string;
+  /** The note signature's key name (signed notes only). */
+  keyName?: string;
+  /** The note signature's 4-byte key ID, 8 hex digits (signed notes only). */
+  keyId?: string;
 }
 
 /**
@@ -25,6 +33,11 @@ export interface CheckpointSignature {
  */
 export interface Checkpoint {
   spec: typeof SPEC_VERSION;
+  /**
+   * The log's name, the first line of its C2SP checkpoint note and the key name of its signature.
+   * Absent only from checkpoints of the earlier JSON format.
+   */
+  origin?: string;
   /** The schema whose tables the tree covers. */
   schema: string;
   /** The checkpoint's number in the database's catalog (1, 2, 3 …). */
@@ -37,19 +50,20 @@ export interface Checkpoint {
   horizon: string;
   /** When it was taken, `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
   createdAt: string;
+  /** The tables whose versions the tree holds (C2SP checkpoints only). */
+  tables?: string[];
   signature?: CheckpointSignature;
+  /** Further signature lines of the note (witness cosignatures), verbatim, `— name base64`. */
+  cosignatures?: string[];
 }
 
 /** The body of a checkpoint: everything but the signature. */
-export type CheckpointBody = Omit<Checkpoint, 'signature'>;
+export type CheckpointBody = Omit<Checkpoint, 'signature' | 'cosignatures'>;
 
-const HEX32 = /^[0-9a-f]{64}$/;
-const HEX64 = /^[0-9a-f]{128}$/;
-const DECIMAL = /^(0|[1-9]\d{0,19})$/;
-const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+export const HEX32 = /^[0-9a-f]{64}$/;
 
 /**
- * The bytes a checkpoint signature covers: `F(domain) ‖ F(schema) ‖ F(id) ‖ F(tree size) ‖
+ * The bytes the signature of a checkpoint of the earlier JSON format covers: `F(domain) ‖ F(schema) ‖ F(id) ‖ F(tree size) ‖
  * F(root hex) ‖ F(horizon) ‖ F(createdAt)` (docs/spec.md §7.2).
  *
  * @example
@@ -94,50 +108,25 @@ export function rawPublicKeyHex(key: KeyObject): string {
   return Buffer.from(String(jwk.x), 'base64url').toString('hex');
 }
 
-/**
- * Signs a checkpoint body with an Ed25519 key (pure Ed25519, deterministic).
- *
- * @example
- * const signed = signCheckpoint(body, readFileSync('checkpoint-key.pem', 'utf8'));
- */
-export function signCheckpoint(body: CheckpointBody, key: string | Buffer | KeyObject): Checkpoint {
-  const k = signingKey(key);
-  const value = sign(null, checkpointMessage(body), k).toString('hex');
+/** A checkpoint's own fields, without signatures, in their usual order. */
+export function checkpointFields(body: CheckpointBody): CheckpointBody {
+  const { spec, origin, schema, id, treeSize, root, horizon, createdAt, tables } = body;
   return {
-    ...stripSignature(body),
-    signature: { algorithm: 'ed25519', publicKey: rawPublicKeyHex(k), value },
+    spec,
+    ...(origin === undefined ? {} : { origin }),
+    schema,
+    id,
+    treeSize,
+    root,
+    horizon,
+    createdAt,
+    ...(tables === undefined ? {} : { tables: [...tables] }),
   };
 }
 
-/**
- * Checks a checkpoint's signature. With `trustedKey` (raw hex, PEM or KeyObject), the signature
- * must also be by that key. Returns a problem description, or null when it verifies.
- *
- * @example
- * const problem = checkSignature(checkpoint, trustedPublicKeyHex);
- * if (problem) throw new Error(problem);
- */
-export function checkSignature(cp: Checkpoint, trustedKey?: string | KeyObject): string | null {
-  if (cp.signature === undefined) return trustedKey === undefined ? null : 'the checkpoint is not signed';
-  let key: KeyObject;
-  try {
-    key = publicKeyFromHex(cp.signature.publicKey);
-  } catch {
-    return 'the checkpoint signature carries a malformed public key';
-  }
-  if (trustedKey !== undefined) {
-    const trusted =
-      typeof trustedKey === 'string' && HEX32.test(trustedKey)
-        ? trustedKey
-        : rawPublicKeyHex(asPublicKey(trustedKey));
-    if (trusted !== cp.signature.publicKey)
-      return 'the checkpoint is signed by another key than the trusted one';
-  }
-  const ok = verify(null, checkpointMessage(cp), key, Buffer.from(cp.signature.value, 'hex'));
-  return ok ? null : 'the checkpoint signature does not verify: the checkpoint was altered';
-}
-
-function asPublicKey(key: string | KeyObject): KeyObject {
+/** A public key given as raw hex, PEM or KeyObject. */
+export function asPublicKey(key: string | KeyObject): KeyObject {
+  if (typeof key === 'string' && HEX32.test(key)) return publicKeyFromHex(key);
   if (typeof key !== 'string' && key.type === 'public') return key;
   try {
     return createPublicKey(key);
@@ -155,57 +144,4 @@ export function publicKeyFromHex(hex: string): KeyObject {
     key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(hex, 'hex').toString('base64url') },
     format: 'jwk',
   });
-}
-
-function stripSignature(body: CheckpointBody | Checkpoint): CheckpointBody {
-  const { spec, schema, id, treeSize, root, horizon, createdAt } = body;
-  return { spec, schema, id, treeSize, root, horizon, createdAt };
-}
-
-/**
- * Validates a checkpoint (parsed JSON, or its text) and returns it typed. Unknown fields are
- * refused, so a checkpoint never carries something its signature does not cover.
- *
- * @example
- * const cp = parseCheckpoint(readFileSync('checkpoint.json', 'utf8'));
- */
-export function parseCheckpoint(input: unknown): Checkpoint {
-  let value = input;
-  if (typeof input === 'string') {
-    try {
-      value = JSON.parse(input);
-    } catch (cause) {
-      throw new InvalidInputError('the checkpoint is not JSON', 'checkpoint', { cause });
-    }
-  }
-  const bad = (what: string): never => {
-    throw new InvalidInputError(`not an appendlog checkpoint: ${what}`, 'checkpoint');
-  };
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return bad('expected an object');
-  const v = value as Record<string, unknown>;
-  const allowed = new Set(['spec', 'schema', 'id', 'treeSize', 'root', 'horizon', 'createdAt', 'signature']);
-  for (const k of Object.keys(v)) if (!allowed.has(k)) bad(`unknown field "${k}"`);
-  if (v.spec !== SPEC_VERSION) bad(`spec must be "${SPEC_VERSION}", got ${JSON.stringify(v.spec)}`);
-  if (typeof v.schema !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(v.schema)) bad('schema');
-  if (!Number.isSafeInteger(v.id) || (v.id as number) < 1) bad('id must be a positive integer');
-  if (!Number.isSafeInteger(v.treeSize) || (v.treeSize as number) < 0)
-    bad('treeSize must be a non-negative integer');
-  if (typeof v.root !== 'string' || !HEX32.test(v.root)) bad('root must be 64 lowercase hex digits');
-  if (typeof v.horizon !== 'string' || !DECIMAL.test(v.horizon))
-    bad('horizon must be a decimal transaction id');
-  if (typeof v.createdAt !== 'string' || !TIME.test(v.createdAt))
-    bad('createdAt must be YYYY-MM-DDTHH:MM:SS.ffffffZ');
-  const cp: Checkpoint = stripSignature(v as unknown as CheckpointBody);
-  if (v.signature !== undefined) {
-    const s = v.signature as Record<string, unknown>;
-    if (typeof s !== 'object' || s === null || Array.isArray(s)) return bad('signature must be an object');
-    for (const k of Object.keys(s))
-      if (!['algorithm', 'publicKey', 'value'].includes(k)) bad(`unknown signature field "${k}"`);
-    if (s.algorithm !== 'ed25519') bad('signature.algorithm must be "ed25519"');
-    if (typeof s.publicKey !== 'string' || !HEX32.test(s.publicKey))
-      bad('signature.publicKey must be 64 hex digits');
-    if (typeof s.value !== 'string' || !HEX64.test(s.value)) bad('signature.value must be 128 hex digits');
-    cp.signature = { algorithm: 'ed25519', publicKey: s.publicKey as string, value: s.value as string };
-  }
-  return cp;
 }

@@ -1,10 +1,11 @@
-import type { KeyObject } from 'node:crypto';
-import { IntegrityError, InvalidStateError } from '../errors.js';
+import { type KeyObject, randomBytes } from 'node:crypto';
+import { IntegrityError, InvalidInputError, InvalidStateError } from '../errors.js';
 import { SPEC_VERSION } from '../hash/spec.js';
 import type { Session } from '../session.js';
 import { catalogName } from '../sql/names.js';
 import { recordedTables } from './catalog.js';
-import { type Checkpoint, type CheckpointBody, signCheckpoint, signingKey } from './checkpoint-format.js';
+import { type Checkpoint, type CheckpointBody, signingKey } from './checkpoint-format.js';
+import { signCheckpoint } from './checkpoint-sign.js';
 import { toHex } from './hex.js';
 import {
   existingLogs,
@@ -14,12 +15,20 @@ import {
   streamLeaves,
 } from './leaves.js';
 import { MerkleAccumulator } from './merkle.js';
+import { isKeyName } from './note.js';
 import { refuseTxIdsAhead } from './tx-ids-ahead.js';
 
 /** Options of `db.checkpoint()`. */
 export interface CheckpointOptions {
   /** An Ed25519 private key (PEM text or KeyObject) to sign the checkpoint with. */
   signKey?: string | Buffer | KeyObject;
+  /**
+   * The log's origin: the first line of its C2SP checkpoint and its signature's key name, a name
+   * no other log uses, e.g. `example.com/addresses`. The first checkpoint records it; later ones
+   * keep it (a different one is refused). Default: `appendlog.local/<schema>/<random>`, chosen at
+   * the first checkpoint that has one, so two databases never share it.
+   */
+  origin?: string;
   /** Called as leaves are hashed, with the count so far. */
   onProgress?: (leaves: number) => void;
 }
@@ -29,13 +38,19 @@ const CHUNK = 1024;
 
 /**
  * Takes a checkpoint (docs/spec.md §7): the RFC 9162 tree over every version below the snapshot's
- * transaction horizon, stored in the catalog with the leaf data it adds, and returned as JSON to
- * keep outside the database. Refuses (IntegrityError) when the log no longer extends the
+ * transaction horizon, stored in the catalog with the leaf data it adds, and returned to keep
+ * outside the database (`checkpointNote` gives its C2SP signed note). Refuses (IntegrityError) when the log no longer extends the
  * previous checkpoint, and (TransactionIdsAheadError) when the log holds transaction ids this
  * cluster has not reached: restored from another cluster without the step of docs/operations.md.
  */
 export async function takeCheckpoint(db: Session, options: CheckpointOptions = {}): Promise<Checkpoint> {
   const key = options.signKey === undefined ? undefined : signingKey(options.signKey);
+  if (options.origin !== undefined && !isKeyName(options.origin)) {
+    throw new InvalidInputError(
+      `origin "${options.origin}" must be non-empty, without spaces, "+" or control characters`,
+      'origin',
+    );
+  }
   return db.pinnedTransaction(async (tx) => {
     if (!(await hasCheckpointCatalog(tx))) {
       throw new InvalidStateError(
@@ -54,6 +69,11 @@ export async function takeCheckpoint(db: Session, options: CheckpointOptions = {
     // Restored from a cluster ahead of this one, later checkpoints could not extend this one.
     await refuseTxIdsAhead(tx, 'checkpoint', tables);
     const previous = await storedCheckpoint(tx);
+    const origin = logOrigin(
+      tx.schema,
+      (previous?.body as { origin?: unknown } | undefined)?.origin,
+      options.origin,
+    );
     const horizon = await snapshotHorizon(tx);
     if (previous !== null && BigInt(horizon) < BigInt(previous.horizon)) {
       throw new InvalidStateError(
@@ -100,12 +120,14 @@ export async function takeCheckpoint(db: Session, options: CheckpointOptions = {
     );
     const body: CheckpointBody = {
       spec: SPEC_VERSION,
+      origin,
       schema: tx.schema,
       id,
       treeSize: acc.size,
       root: toHex(acc.root()),
       horizon,
       createdAt: now!.t,
+      tables,
     };
     const checkpoint: Checkpoint = key === undefined ? body : signCheckpoint(body, key);
     await tx.run(
@@ -115,4 +137,18 @@ export async function takeCheckpoint(db: Session, options: CheckpointOptions = {
     );
     return checkpoint;
   });
+}
+
+/** The origin of the log: the recorded one, else the one asked for, else a fresh random one. */
+function logOrigin(schema: string, recorded: unknown, asked: string | undefined): string {
+  if (typeof recorded === 'string') {
+    if (asked !== undefined && asked !== recorded) {
+      throw new InvalidInputError(
+        `this log's origin is "${recorded}" since its first checkpoint; a log keeps its origin`,
+        'origin',
+      );
+    }
+    return recorded;
+  }
+  return asked ?? `appendlog.local/${schema}/${randomBytes(10).toString('hex')}`;
 }

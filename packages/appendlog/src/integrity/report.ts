@@ -19,6 +19,7 @@ export type Problem =
   | 'head_mismatch'
   | 'log_missing'
   | 'checkpoint_invalid'
+  | 'checkpoint_witnesses'
   | 'checkpoint_inconsistent'
   | 'checkpoint_truncated'
   | 'checkpoint_missing_version'

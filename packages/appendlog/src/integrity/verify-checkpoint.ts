@@ -1,9 +1,17 @@
 import type { KeyObject } from 'node:crypto';
 import type { Session } from '../session.js';
-import { type Checkpoint, checkSignature } from './checkpoint-format.js';
+import type { Checkpoint } from './checkpoint-format.js';
+import { checkSignature } from './checkpoint-sign.js';
+import { checkCosignatures, type Witness } from './checkpoint-witnesses.js';
 import { fromHex, toHex } from './hex.js';
 import { logLeafReader, type NamedLeaf, storedLeafReader } from './leaf-reader.js';
-import { countLeaves, hasCheckpointCatalog, snapshotHorizon, streamLeaves } from './leaves.js';
+import {
+  countLeaves,
+  hasCheckpointCatalog,
+  snapshotHorizon,
+  storedCheckpoint,
+  streamLeaves,
+} from './leaves.js';
 import { leafHash, MerkleAccumulator } from './merkle.js';
 import { verifyConsistency } from './merkle-verify.js';
 import { consistencyRanges, RangeRoots } from './proof-ranges.js';
@@ -11,8 +19,12 @@ import type { ConsistencyReport, Report } from './report.js';
 
 /** Options for checking the log against a checkpoint. */
 export interface AgainstOptions {
-  /** The key the checkpoint must be signed with (raw hex, PEM or KeyObject). */
+  /** The key the checkpoint must be signed with (raw hex, PEM, KeyObject or C2SP verifier key). */
   publicKey?: string | KeyObject;
+  /** Witnesses trusted to cosign the checkpoint; with `witnessQuorum`, how many must have. */
+  witnesses?: readonly Witness[];
+  /** How many of `witnesses` must have cosigned the checkpoint (default: all of them). */
+  witnessQuorum?: number;
   onProgress?: (leaves: number, total: number) => void;
 }
 
@@ -31,6 +43,11 @@ export async function verifyAgainst(
 ): Promise<ConsistencyReport> {
   const signatureProblem = checkSignature(cp, options.publicKey);
   if (signatureProblem !== null) report.fail(null, null, null, 'checkpoint_invalid', signatureProblem);
+  const witnesses = options.witnesses ?? [];
+  if (witnesses.length > 0) {
+    const problem = checkCosignatures(cp, witnesses, options.witnessQuorum ?? witnesses.length);
+    if (problem !== null) report.fail(null, null, null, 'checkpoint_witnesses', problem);
+  }
   if (cp.schema !== tx.schema) {
     report.fail(
       null,
@@ -38,6 +55,17 @@ export async function verifyAgainst(
       null,
       'checkpoint_invalid',
       `the checkpoint is of schema "${cp.schema}", not "${tx.schema}"`,
+    );
+  }
+  const recorded = (await hasCheckpointCatalog(tx)) ? await storedCheckpoint(tx) : null;
+  const origin = (recorded?.body as { origin?: unknown } | undefined)?.origin;
+  if (cp.origin !== undefined && typeof origin === 'string' && cp.origin !== origin) {
+    report.fail(
+      null,
+      null,
+      null,
+      'checkpoint_invalid',
+      `the checkpoint is of the log "${cp.origin}", not of this one ("${origin}")`,
     );
   }
   let horizon = await snapshotHorizon(tx);

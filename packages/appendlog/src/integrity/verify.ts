@@ -3,7 +3,9 @@ import { InvalidInputError } from '../errors.js';
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import { checkStoredColumns, type RecordedTable, recordedTables } from './catalog.js';
-import { type Checkpoint, parseCheckpoint } from './checkpoint-format.js';
+import type { Checkpoint } from './checkpoint-format.js';
+import { parseCheckpoint } from './checkpoint-parse.js';
+import { checkCosignatures, type Witness } from './checkpoint-witnesses.js';
 import { existingLogs } from './leaves.js';
 import { Report, type VerifyResult } from './report.js';
 import { findTxIdAhead, txIdsAheadDetail } from './tx-ids-ahead.js';
@@ -34,8 +36,18 @@ export interface VerifyOptions {
    * consistent extension of it, and name what changed when it is not.
    */
   against?: Checkpoint | string;
-  /** The Ed25519 public key the checkpoint must be signed with (raw hex, PEM or KeyObject). */
+  /**
+   * The Ed25519 public key the checkpoint must be signed with: raw hex, PEM, KeyObject, or the
+   * log's C2SP verifier key (`origin+keyid+base64`).
+   */
   publicKey?: string | KeyObject;
+  /**
+   * Witnesses trusted to cosign the checkpoint (C2SP tlog-cosignature): their verifier keys as
+   * `appendlog witness --print-key` prints them, or `{ name, publicKey }`.
+   */
+  witnesses?: readonly Witness[];
+  /** How many of `witnesses` must have cosigned the checkpoint (N of M; default: all of them). */
+  witnessQuorum?: number;
   /**
    * Versions per progress report (default 5000); on PGlite, whose COPY hands a result over whole,
    * also the versions read per page.
@@ -69,6 +81,10 @@ export async function verifyDatabase(db: Session, options: VerifyOptions = {}): 
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('verify options must be an object', 'options');
   const against = options.against === undefined ? undefined : parseCheckpoint(options.against);
+  const witnesses = options.witnesses ?? [];
+  // Bad witness keys or quorum are refused before anything is read.
+  if (witnesses.length > 0 && against !== undefined)
+    checkCosignatures(against, witnesses, options.witnessQuorum ?? witnesses.length);
   return inSnapshot(db, async (tx) => {
     const report = new Report();
     const all = await recordedTables(tx);
@@ -104,6 +120,8 @@ export async function verifyDatabase(db: Session, options: VerifyOptions = {}): 
     );
     const consistency = await verifyAgainst(tx, against, tables, report, {
       ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
+      witnesses,
+      ...(options.witnessQuorum === undefined ? {} : { witnessQuorum: options.witnessQuorum }),
       onProgress: (done, n) => options.onProgress?.({ phase: 'checkpoint', done, total: n }),
     });
     return report.result(consistency);

@@ -19,11 +19,8 @@ import {
   versionHash,
 } from '../../src/hash/spec.js';
 import { connect, type Database } from '../../src/index.js';
-import {
-  type CheckpointBody,
-  checkpointMessage,
-  signCheckpoint,
-} from '../../src/integrity/checkpoint-format.js';
+import { type CheckpointBody, checkpointMessage } from '../../src/integrity/checkpoint-format.js';
+import { signCheckpoint } from '../../src/integrity/checkpoint-sign.js';
 import { toHex } from '../../src/integrity/hex.js';
 import { leafData } from '../../src/integrity/leaf.js';
 import { leafHash, merkleRoot } from '../../src/integrity/merkle.js';

@@ -1,5 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { signingKey } from '../../integrity/checkpoint-format.js';
+import { checkpointNote } from '../../integrity/checkpoint-note.js';
+import { verifierKey } from '../../integrity/note.js';
 import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 import { progressBar } from '../progress.js';
 import { formatReport, readUserFile } from './verify.js';
@@ -7,6 +10,7 @@ import { formatReport, readUserFile } from './verify.js';
 interface CheckpointFlags extends ConnectionFlags {
   out?: string;
   signKey?: string;
+  origin?: string;
   verify: boolean;
 }
 
@@ -16,8 +20,9 @@ export function registerCheckpoint(program: Command): void {
     program
       .command('checkpoint')
       .description('take a checkpoint (Merkle tree head over every version) to keep outside the database')
-      .option('--out <file>', 'write the checkpoint JSON to this file (default: stdout)')
+      .option('--out <file>', 'write the checkpoint (a C2SP signed note) to this file (default: stdout)')
       .option('--sign-key <file>', 'sign it with this Ed25519 private key (PEM)')
+      .option('--origin <name>', "the log's name, recorded by its first checkpoint (default: a random one)")
       .option('--no-verify', 'skip verifying the log first'),
   ).action(async (flags: CheckpointFlags) => {
     const signKey = flags.signKey === undefined ? undefined : readUserFile(flags.signKey, 'sign key');
@@ -36,16 +41,19 @@ export function registerCheckpoint(program: Command): void {
       }
       const cp = await db.checkpoint({
         ...(signKey === undefined ? {} : { signKey }),
+        ...(flags.origin === undefined ? {} : { origin: flags.origin }),
         onProgress: (n) => bar.update('checkpoint', n, n),
       });
       bar.stop();
-      const text = `${JSON.stringify(cp, null, 2)}\n`;
+      const text = checkpointNote(cp);
       if (flags.out === undefined) {
-        process.stdout.write(text);
+        process.stdout.write(flags.json ? `${JSON.stringify(cp, null, 2)}\n` : text);
       } else {
         writeFileSync(flags.out, text);
-        const summary = `checkpoint ${cp.id}: ${cp.treeSize} versions, root ${cp.root}${cp.signature ? ', signed' : ''} → ${flags.out}`;
-        console.log(flags.json ? JSON.stringify(cp, null, 2) : summary);
+        const summary = `checkpoint ${cp.id} of ${cp.origin}: ${cp.treeSize} versions, root ${cp.root}${cp.signature ? ', signed' : ''} → ${flags.out}`;
+        const vkey =
+          signKey === undefined ? '' : `\nverifier key: ${verifierKey(cp.origin!, signingKey(signKey))}`;
+        console.log(flags.json ? JSON.stringify(cp, null, 2) : `${summary}${vkey}`);
       }
     } finally {
       bar.stop();

@@ -9,6 +9,8 @@ interface VerifyFlags extends ConnectionFlags {
   against?: string;
   table: string[];
   publicKey?: string;
+  witness: string[];
+  witnessQuorum?: string;
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
@@ -22,10 +24,15 @@ export function readUserFile(path: string, what: string): string {
   }
 }
 
-/** A public key given on the command line: 64 hex digits, or a PEM file. */
+const VKEY = /^[^\s+]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+$/;
+
+/** A public key given on the command line: 64 hex digits, a C2SP verifier key, or a file of either or PEM. */
 export function publicKeyArg(value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
-  return /^[0-9a-f]{64}$/i.test(value) ? value.toLowerCase() : readUserFile(value, 'public key');
+  if (/^[0-9a-f]{64}$/i.test(value)) return value.toLowerCase();
+  if (VKEY.test(value)) return value;
+  const text = readUserFile(value, 'public key');
+  return VKEY.test(text.trim()) || /^[0-9a-f]{64}$/i.test(text.trim()) ? text.trim().toLowerCase() : text;
 }
 
 /** A readable report of a verification, one line per failure. */
@@ -69,18 +76,37 @@ export function registerVerify(program: Command): void {
       .description(
         'recompute every hash from the column values, check the chains, the head tables and a checkpoint',
       )
-      .option('--against <file>', 'a checkpoint JSON file: prove the log still extends it')
+      .option(
+        '--against <file>',
+        'a checkpoint (signed note, or JSON of the earlier format): prove the log still extends it',
+      )
       .option('--table <name>', 'verify only this table (repeatable)', collect, [])
-      .option('--public-key <hex-or-pem-file>', 'the Ed25519 key the checkpoint must be signed with'),
+      .option(
+        '--public-key <key-or-file>',
+        'the Ed25519 key the checkpoint must be signed with (hex, verifier key or PEM file)',
+      )
+      .option(
+        '--witness <vkey-or-file>',
+        'a witness trusted to cosign the checkpoint (repeatable)',
+        collect,
+        [],
+      )
+      .option('--witness-quorum <n>', 'how many of the --witness keys must have cosigned it (default: all)'),
   ).action(async (flags: VerifyFlags) => {
     const against = flags.against === undefined ? undefined : readUserFile(flags.against, 'checkpoint');
     const publicKey = publicKeyArg(flags.publicKey);
+    const witnesses = flags.witness.map((w) => publicKeyArg(w)!);
+    const quorum = flags.witnessQuorum === undefined ? undefined : Number(flags.witnessQuorum);
+    if (quorum !== undefined && witnesses.length === 0)
+      throw new InvalidInputError('--witness-quorum needs --witness keys', 'witness-quorum');
     const db = await openExisting(flags, 'nothing to verify');
     const bar = progressBar(flags.json);
     try {
       const result = await db.verify({
         ...(against === undefined ? {} : { against }),
         ...(publicKey === undefined ? {} : { publicKey }),
+        ...(witnesses.length === 0 ? {} : { witnesses }),
+        ...(quorum === undefined ? {} : { witnessQuorum: quorum }),
         ...(flags.table.length > 0 ? { tables: flags.table } : {}),
         onProgress: (p) => bar.update(p.phase === 'versions' ? 'versions  ' : 'checkpoint', p.done, p.total),
       });
