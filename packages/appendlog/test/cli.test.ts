@@ -229,7 +229,7 @@ describe('appendlog CLI on a PGlite data directory', () => {
     expect(existsSync(join(dir, 'cp2.json'))).toBe(false);
     // Against the checkpoint taken before the edit: its stored hashes still extend it, but a log
     // that fails verification is not reported as a consistent extension.
-    const against = cli(['verify', '--data-dir', data, '--against', join(dir, 'cp.json')]);
+    const against = cli(['verify', '--data-dir', data, '--against', join(dir, 'checkpoint')]);
     expect(against.code).toBe(1);
     expect(against.stdout).toMatch(/^FAILED: 1 failure; /);
     expect(against.stdout).not.toContain('consistent extension');
