@@ -91,10 +91,11 @@ function ActingAs(props: { page: PageContext }) {
 /** Green when every hash and chain link verified, red with the count of problems otherwise. */
 async function IntegrityBadge(props: { status: Promise<IntegrityStatus> }) {
   const { ok, checked, failures, at } = await props.status;
-  const title = `${count(checked, 'version')} verified at ${at.toISOString().slice(11, 19)} UTC`;
+  const time = `${at.toISOString().slice(11, 16)} UTC`;
+  const title = `${count(checked, 'version')} verified at ${at.toISOString().slice(11, 19)} UTC; verify now on the integrity page`;
   return ok ? (
     <a class="badge ok" href="/integrity" title={title}>
-      ✓ Log verified
+      ✓ Log verified <span class="badge-time">{time}</span>
     </a>
   ) : (
     <a class="badge bad" href="/integrity" title={title}>
