@@ -55,6 +55,9 @@ const postgres: Engine = {
   },
 };
 
+/** PostgreSQL when DATABASE_URL is set (tests that only make sense there), else null. */
+export const postgresEngine: Engine | null = url ? postgres : null;
+
 /** `describe` once per engine (PGlite always, PostgreSQL with DATABASE_URL), tagged for CI. */
 export function describeEngines(name: string, fn: (engine: Engine) => void): void {
   for (const engine of url ? [pglite, postgres] : [pglite])
