@@ -46,12 +46,14 @@ export async function search(
     postcode: string | null;
     tel: string | null;
   }>(
-    `SELECT entry_id::text, version, actor, reason, recorded_at, name, address_line_1, city, postcode, tel
-       FROM ${head}
-      WHERE ${options.in === 'bin' ? "op = 'delete'" : 'NOT deleted'}
-        AND (name ILIKE $1 OR address_line_1 ILIKE $1 OR city ILIKE $1 OR postcode ILIKE $1 OR tel ILIKE $1)
-        AND ($2::text IS NULL OR (name, entry_id) > ($2::text, $3::uuid))
-      ORDER BY name, entry_id
+    `SELECT h.entry_id::text AS entry_id, h.version, h.actor, h.reason, h.recorded_at,
+            h.name, h.address_line_1, h.city, h.postcode, h.tel
+       FROM ${head} h
+      WHERE ${options.in === 'bin' ? "h.op = 'delete'" : 'NOT h.deleted'}
+        AND (h.name ILIKE $1 OR h.address_line_1 ILIKE $1 OR h.city ILIKE $1 OR h.postcode ILIKE $1
+             OR h.tel ILIKE $1)
+        AND ($2::text IS NULL OR (h.name, h.entry_id) > ($2::text, $3::uuid))
+      ORDER BY h.name, h.entry_id
       LIMIT $4`,
     [pattern, cursor?.[0] ?? null, cursor?.[1] ?? null, options.limit + 1],
   );

@@ -90,11 +90,11 @@ export function erasureRoutes(deps: Deps): Hono<Env> {
       const cursor = erasureCursor(afterOf(c));
       // Newest request first, keyset-paged on (recorded_at, entry_id); the status per row on this page only.
       const rows = await db.query<{ entry_id: string; at: string }>(
-        `SELECT entry_id::text, recorded_at::text AS at
-         FROM "${db.schema.replaceAll('"', '""')}".addresses_head
-        WHERE op = 'forget'
-          AND ($1::timestamptz IS NULL OR (recorded_at, entry_id) < ($1::timestamptz, $2::uuid))
-        ORDER BY recorded_at DESC, entry_id DESC
+        `SELECT h.entry_id::text AS entry_id, h.recorded_at::text AS at
+         FROM "${db.schema.replaceAll('"', '""')}".addresses_head h
+        WHERE h.op = 'forget'
+          AND ($1::timestamptz IS NULL OR (h.recorded_at, h.entry_id) < ($1::timestamptz, $2::uuid))
+        ORDER BY h.recorded_at DESC, h.entry_id DESC
         LIMIT $3`,
         [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1],
       );
