@@ -172,7 +172,11 @@ function deletePage(
         recorded with the deletion.
       </p>
       <PersonCard data={current.data} />
-      {errors.version && <p class="error">{errors.version}</p>}
+      {errors.version && (
+        <p class="error" role="alert">
+          {errors.version}
+        </p>
+      )}
       <form method="post" action={`/people/${current.entryId}/delete`} class="person-form" novalidate>
         <CsrfField page={pageOf(c)} />
         <input type="hidden" name="expectedVersion" value={String(current.version)} />

@@ -174,7 +174,11 @@ function forgetPage(
         for good. The history keeps who asked, when and why, and the hash chain still verifies.
       </p>
       <PersonCard data={latest.data} />
-      {errors.version && <p class="error">{errors.version}</p>}
+      {errors.version && (
+        <p class="error" role="alert">
+          {errors.version}
+        </p>
+      )}
       <form method="post" action={`/people/${latest.entryId}/forget`} class="person-form" novalidate>
         <CsrfField page={pageOf(c)} />
         <input type="hidden" name="expectedVersion" value={String(latest.version)} />

@@ -12,7 +12,7 @@ export type PersonVersion = Version<Person>;
 /** Answers a full page inside the layout. */
 export function render(c: C, title: string, body: Child, status: 200 | 400 | 404 | 409 | 413 | 422 = 200) {
   return c.html(
-    <Layout page={pageOf(c)} title={title}>
+    <Layout page={pageOf(c)} title={status === 409 || status === 422 ? `Error: ${title}` : title}>
       {body}
     </Layout>,
     status,
@@ -115,7 +115,7 @@ export function Pager(props: { c: C; next: string | null; shown: number; noun: s
   if (onFirst && props.next === null) return null;
   return (
     <nav class="pager" aria-label={`Pages of ${props.noun}`}>
-      <p class="muted">
+      <p class="muted pager-note">
         {props.shown} {props.noun} on this page{props.next === null ? ', the last' : '; there are more'}.
       </p>
       {!onFirst && <a href={first.pathname + first.search}>← First page</a>}{' '}

@@ -37,13 +37,20 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
           <link rel="stylesheet" href="/style.css" />
         </head>
         <body>
+          <a class="skip-link" href="#content">
+            Skip to content
+          </a>
           <header class="top">
             <a class="brand" href="/">
               Address Book
             </a>
-            <nav>
+            <nav aria-label="Main">
               {NAV.map((n) => (
-                <a href={n.href} class={isCurrent(props.page.path, n.href) ? 'current' : undefined}>
+                <a
+                  href={n.href}
+                  class={isCurrent(props.page.path, n.href) ? 'current' : undefined}
+                  aria-current={isCurrent(props.page.path, n.href) ? 'page' : undefined}
+                >
                   {n.label}
                 </a>
               ))}
@@ -51,7 +58,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
             {props.page.integrity && <IntegrityBadge status={props.page.integrity()} />}
             <ActingAs page={props.page} />
           </header>
-          <main>
+          <main id="content" tabindex={-1}>
             {props.page.problem && (
               <p class="banner problem" role="alert">
                 {props.page.problem}
