@@ -129,4 +129,18 @@ describeEngines('Address Book paging, search and the integrity badge', (engine) 
     );
     expect(Number(await badge())).toBe(before + 1);
   });
+
+  it('gives keyboard and screen reader users a skip link, labelled navs and the chart as a table', async () => {
+    const home = await (await browser.get('/')).text();
+    expect(home).toMatch(/<body><a class="skip-link" href="#content">Skip to content<\/a>/);
+    expect(home).toContain('<main id="content" tabindex="-1">');
+    expect(home).toContain('<nav aria-label="Main">');
+    expect(home).toMatch(/<a href="\/" class="current" aria-current="page">People<\/a>/);
+    const activity = await (await browser.get('/activity?range=days')).text();
+    expect(activity).toContain('<nav class="tabs" aria-label="Chart period">');
+    // Today's row: the 7 people loaded (and whatever the tests before wrote), counted in the table.
+    const today = new Date().toISOString().slice(0, 10);
+    const row = new RegExp(`<tr><th scope="row">${today}</th><td>(\\d+)</td>`).exec(activity);
+    expect(Number(row?.[1])).toBeGreaterThanOrEqual(7);
+  });
 });
