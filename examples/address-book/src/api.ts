@@ -2,7 +2,9 @@ import { type AppendLogError, InvalidInputError } from 'appendlog';
 import { type Context, Hono } from 'hono';
 import { asAppError, type Deps, type Env, statusOf } from './context.js';
 import { isEntryId, readActor, readInstant, readPerson, readReason, readVersion } from './input.js';
-import { FIELDS, type Person } from './schema.js';
+import { MAX_PAGE, PAGE_SIZE } from './routes/helpers.js';
+import type { Person } from './schema.js';
+import { search } from './search.js';
 
 type C = Context<Env>;
 
@@ -94,14 +96,18 @@ export function apiRoutes({ book, db }: Deps): Hono<Env> {
     return reason;
   };
 
+  /** `?limit=` (default 50, at most 200) and `?after=` (the `next` of the page before). */
+  const pageOf = (c: C) => ({
+    limit: Math.min(numberParam(c.req.query('limit'), 'limit') ?? PAGE_SIZE, MAX_PAGE),
+    after: c.req.query('after') || undefined,
+  });
+
   api.get('/people', async (c) => {
-    const q = (c.req.query('q') ?? '').trim().toLowerCase();
-    const people = await book.list({ orderBy: 'name' });
-    return c.json(
-      q === ''
-        ? people
-        : people.filter((p) => FIELDS.some(({ key }) => p.data[key]?.toLowerCase().includes(q))),
-    );
+    const q = (c.req.query('q') ?? '').trim();
+    const { limit, after } = pageOf(c);
+    if (q !== '') return c.json(await search(db, q, { in: 'book', limit, after }));
+    const page = await book.list({ orderBy: 'name', limit, after });
+    return c.json({ items: page, next: page.next });
   });
 
   api.post('/people', async (c) => {
@@ -214,15 +220,20 @@ export function apiRoutes({ book, db }: Deps): Hono<Env> {
 
   api.get('/verify', async (c) => c.json(await db.verify()));
 
-  api.get('/bin', async (c) =>
-    c.json(await book.deleted({ limit: numberParam(c.req.query('limit'), 'limit') ?? 100 })),
-  );
+  api.get('/bin', async (c) => {
+    const q = (c.req.query('q') ?? '').trim();
+    const { limit, after } = pageOf(c);
+    if (q !== '') return c.json(await search(db, q, { in: 'bin', limit, after }));
+    const page = await book.deleted({ limit, after });
+    return c.json({ items: page, next: page.next });
+  });
 
   api.get('/as-of', async (c) => {
     const at = readInstant(c.req.query('at') ?? '');
     if (at === null)
       throw new InvalidInputError('at must be an ISO 8601 time, like 2026-11-26T09:30:00Z', 'at');
-    return c.json(await book.listAt(at, { orderBy: 'name' }));
+    const page = await book.listAt(at, { orderBy: 'name', ...pageOf(c) });
+    return c.json({ items: page, next: page.next });
   });
 
   api.all('*', (c) =>

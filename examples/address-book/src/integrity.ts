@@ -6,40 +6,47 @@ export interface IntegrityStatus extends VerifyResult {
 }
 
 /**
- * Runs `db.verify()` for the header badge: at most once per `ttlMs`, and again after any write.
- * Verifying recomputes every hash in TypeScript, which is quick for an address book; a big
- * database would verify on a schedule instead (`appendlog verify`).
+ * Keeps the last `db.verify()` for the header badge without making pages wait for it: a page
+ * shows the last result (with its time) and, when that is older than `intervalMs`, starts one
+ * verification in the background for the pages after it. Writes do not trigger one. Only the
+ * very first page after start waits, for the first result. `/integrity` verifies on demand.
+ *
+ * Verifying recomputes every hash of the log, so it grows with the log (about 0.2 s at 20,000
+ * versions): at most one runs at a time, and by default at most one every five minutes.
  */
 export class IntegrityMonitor {
   readonly #db: Database;
-  readonly #ttlMs: number;
-  #last: Promise<IntegrityStatus> | null = null;
-  #takenAt = 0;
+  readonly #intervalMs: number;
+  #last: IntegrityStatus | null = null;
+  #running: Promise<IntegrityStatus> | null = null;
 
-  constructor(db: Database, ttlMs = 30_000) {
+  constructor(db: Database, intervalMs = 5 * 60_000) {
     this.#db = db;
-    this.#ttlMs = ttlMs;
+    this.#intervalMs = intervalMs;
   }
 
-  /** The latest result, verifying again when it is stale. */
+  /** The last result; starts a background run when it is stale (waits only when there is none). */
   current(): Promise<IntegrityStatus> {
-    if (this.#last === null || Date.now() - this.#takenAt > this.#ttlMs) return this.fresh();
-    return this.#last;
+    const last = this.#last;
+    if (last === null) return this.#running ?? this.fresh();
+    if (Date.now() - last.at.getTime() > this.#intervalMs && this.#running === null) {
+      this.fresh().catch((err) => console.error('background verify failed:', err));
+    }
+    return Promise.resolve(last);
   }
 
-  /** Verifies now. */
+  /** Verifies now (a run of its own, so it sees every write before it) and keeps the result. */
   fresh(): Promise<IntegrityStatus> {
-    this.#takenAt = Date.now();
-    const run = this.#db.verify().then((r) => ({ ...r, at: new Date() }));
-    this.#last = run;
-    run.catch(() => {
-      if (this.#last === run) this.#last = null;
+    const run = this.#db.verify().then((r) => {
+      const status = { ...r, at: new Date() };
+      this.#last = status;
+      return status;
     });
+    this.#running = run;
+    const done = () => {
+      if (this.#running === run) this.#running = null;
+    };
+    run.then(done, done);
     return run;
-  }
-
-  /** Something was written: the next page verifies again. */
-  invalidate(): void {
-    this.#last = null;
   }
 }

@@ -17,10 +17,18 @@ if (busy) {
   process.exit(1);
 }
 
-// PostgreSQL when DATABASE_URL is set; otherwise embedded PGlite, kept on disk in DATA_DIR.
+// PostgreSQL when DATABASE_URL is set, with a pool of POOL_SIZE connections (10) so requests run side
+// by side; otherwise embedded PGlite, kept on disk in DATA_DIR (one connection: its queries take turns).
 const url = process.env.DATABASE_URL;
 const dataDir = process.env.DATA_DIR ?? fileURLToPath(new URL('../.data', import.meta.url));
-const db = url ? await connect({ url }) : await connect({ dataDir });
+const poolSize = Number(process.env.POOL_SIZE ?? 10);
+if (!Number.isInteger(poolSize) || poolSize < 1) {
+  console.error(
+    `POOL_SIZE must be a whole number of connections, at least 1 (got "${process.env.POOL_SIZE}")`,
+  );
+  process.exit(1);
+}
+const db = url ? await connect({ url, pool: { max: poolSize } }) : await connect({ dataDir });
 await db.migrate([addresses]);
 if (await seedIfEmpty(db)) console.log('Seeded a few people with some history.');
 
@@ -33,7 +41,11 @@ const purge = async () => {
 await purge();
 setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3_600_000).unref();
 
-const server = serve({ fetch: createApp(db).fetch, port }, (info) => {
+// The header badge shows the last full verify; one runs in the background at most every
+// VERIFY_EVERY_MINUTES (5) while pages are served, and /integrity runs one on demand.
+const verifyEveryMinutes = Number(process.env.VERIFY_EVERY_MINUTES ?? 5);
+const app = createApp(db, { verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 5) * 60_000 });
+const server = serve({ fetch: app.fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
   console.log(`Address Book at http://localhost:${info.port}`);
 });

@@ -7,7 +7,7 @@ import { api, describeEngines, type TestBook } from './support.js';
 describeEngines('Address Book JSON API', (engine) => {
   let t: TestBook;
   let app: Hono<Env>;
-  const count = async () => (await api(app, 'GET', '/people')).body.length;
+  const count = async () => (await api(app, 'GET', '/people')).body.items.length;
 
   beforeAll(async () => {
     t = await engine.open();
@@ -35,7 +35,8 @@ describeEngines('Address Book JSON API', (engine) => {
     expect(read).toMatchObject({ status: 200, body: { entryId: created.body.entryId, version: 1 } });
     await api(app, 'POST', '/people', { data: { name: 'Alan Turing', city: 'Wilmslow' } });
     const found = await api(app, 'GET', '/people?q=wilms');
-    expect(found.body.map((p) => p.data.name)).toEqual(['Alan Turing']);
+    expect(found.body.items.map((p) => p.data.name)).toEqual(['Alan Turing']);
+    expect(found.body.next).toBeNull();
   });
 
   it('updates with expectedVersion and answers 409 with both versions on a stale one, writing nothing', async () => {
@@ -128,16 +129,19 @@ describeEngines('Address Book JSON API', (engine) => {
     expect(older.body.map((v) => v.version)).toEqual([1]);
 
     const asOf = await api(app, 'GET', `/as-of?at=${encodeURIComponent(v2.recordedAtIso)}`);
-    expect(asOf.body.find((p) => p.entryId === id)).toMatchObject({ version: 2, data: { city: 'Wilmslow' } });
+    expect(asOf.body.items.find((p) => p.entryId === id)).toMatchObject({
+      version: 2,
+      data: { city: 'Wilmslow' },
+    });
     expect(await api(app, 'GET', '/as-of?at=yesterday')).toMatchObject({
       status: 422,
       body: { error: { field: 'at' } },
     });
-    expect((await api(app, 'GET', '/as-of?at=2000-01-01T00:00:00Z')).body).toEqual([]);
+    expect((await api(app, 'GET', '/as-of?at=2000-01-01T00:00:00Z')).body).toEqual({ items: [], next: null });
 
     await api(app, 'DELETE', `/people/${id}`, { reason: 'duplicate' });
     const bin = await api(app, 'GET', '/bin');
-    expect(bin.body[0]).toMatchObject({ entryId: id, op: 'delete', reason: 'duplicate' });
+    expect(bin.body.items[0]).toMatchObject({ entryId: id, op: 'delete', reason: 'duplicate' });
   });
 
   it('maps unknown entries to 404 and malformed ids to 422', async () => {

@@ -55,6 +55,9 @@ const postgres: Engine = {
   },
 };
 
+/** PostgreSQL when DATABASE_URL is set (tests that only make sense there), else null. */
+export const postgresEngine: Engine | null = url ? postgres : null;
+
 /** `describe` once per engine (PGlite always, PostgreSQL with DATABASE_URL), tagged for CI. */
 export function describeEngines(name: string, fn: (engine: Engine) => void): void {
   for (const engine of url ? [pglite, postgres] : [pglite])
@@ -114,7 +117,7 @@ export class Client {
   }
 }
 
-/** What the API answers: a version, a list of versions, or an error. */
+/** What the API answers: a version, a list of versions, a page of them, or an error. */
 export type ApiBody = {
   entryId: string;
   version: number;
@@ -125,6 +128,9 @@ export type ApiBody = {
   meta: Record<string, unknown> | null;
   data: Record<string, string | null>;
   error?: { code: string; message: string; field?: string; expected?: number; actual?: number };
+  /** A page of a list: its entries and the cursor of the next page. */
+  items: Array<{ entryId: string; version: number; op: string; data: Record<string, string | null> }>;
+  next: string | null;
 } & Array<{ entryId: string; version: number; op: string; data: Record<string, string | null> }>;
 
 /** Calls the JSON API. */

@@ -23,9 +23,13 @@ export function activityRoutes({ db }: Deps): Hono<Env> {
           Every change is a row in the log, so this chart is one <code>GROUP BY</code> away:{' '}
           {count(data.total, 'change')} in the {RANGES[data.range].label}.
         </p>
-        <nav class="tabs">
+        <nav class="tabs" aria-label="Chart period">
           {(Object.keys(RANGES) as RangeName[]).map((r) => (
-            <a href={`/activity?range=${r}`} class={r === data.range ? 'tab current' : 'tab'}>
+            <a
+              href={`/activity?range=${r}`}
+              class={r === data.range ? 'tab current' : 'tab'}
+              aria-current={r === data.range ? 'page' : undefined}
+            >
               {RANGES[r].label}
             </a>
           ))}

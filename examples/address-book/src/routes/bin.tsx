@@ -1,66 +1,101 @@
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, isEntryId, readReason, readVersion } from '../input.js';
+import { search } from '../search.js';
 import { CsrfField } from '../views/layout.js';
 import { Notice, PersonCard, TextField, Time } from '../views/parts.js';
-import { type C, needActor, notFound, type PersonVersion, render } from './helpers.js';
+import {
+  afterOf,
+  type C,
+  limitOf,
+  needActor,
+  notFound,
+  Pager,
+  type PersonVersion,
+  paged,
+  render,
+} from './helpers.js';
 
 /** Deleting (soft, with a required reason), the recycle bin, and restoring. */
-export function binRoutes({ book }: Deps): Hono<Env> {
+export function binRoutes({ book, db }: Deps): Hono<Env> {
   const app = new Hono<Env>();
 
-  app.get('/bin', async (c) => {
-    const bin = await book.deleted({ limit: 200 });
-    return render(
-      c,
-      'Recycle bin',
-      <>
-        {c.req.query('notice') === 'deleted' && (
-          <Notice>Moved to the recycle bin. It can be restored.</Notice>
-        )}
-        <h1>Recycle bin</h1>
-        <p class="muted">
-          Deleted people, newest first. Restoring appends a version; the deletion stays in the history.
-        </p>
-        {bin.length === 0 ? (
-          <p class="empty">The recycle bin is empty.</p>
-        ) : (
-          <table class="bin">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>Deleted</th>
-                <th>Reason</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {bin.map((t) => (
+  app.get('/bin', (c) =>
+    paged(c, async () => {
+      const q = (c.req.query('q') ?? '').trim();
+      const limit = limitOf(c);
+      const after = afterOf(c);
+      // Newest first from the library; a search runs in the database, by name.
+      const page =
+        q === ''
+          ? await book.deleted({ limit, after }).then((p) => ({ items: p, next: p.next }))
+          : await search(db, q, { in: 'bin', limit, after });
+      const bin = page.items;
+      return render(
+        c,
+        'Recycle bin',
+        <>
+          {c.req.query('notice') === 'deleted' && (
+            <Notice>Moved to the recycle bin. It can be restored.</Notice>
+          )}
+          <h1>Recycle bin</h1>
+          <p class="muted">
+            Deleted people, {q === '' ? 'newest first' : 'by name'}. Restoring appends a version; the deletion
+            stays in the history.
+          </p>
+          <form method="get" action="/bin" class="search">
+            <input
+              type="search"
+              name="q"
+              value={q}
+              placeholder="Search the recycle bin"
+              aria-label="Search the recycle bin"
+            />
+            <button type="submit">Search</button>
+          </form>
+          {bin.length === 0 ? (
+            <p class="empty">
+              {q === '' ? 'The recycle bin is empty.' : 'Nobody in the bin matches that search.'}
+            </p>
+          ) : (
+            <table class="bin">
+              <thead>
                 <tr>
-                  <td>
-                    <a href={`/people/${t.entryId}/history`}>{t.data.name}</a>
-                  </td>
-                  <td class="muted">
-                    <Time at={t.recordedAt} /> by {t.actor ?? 'unknown'}
-                  </td>
-                  <td>{t.reason}</td>
-                  <td>
-                    <form method="post" action={`/people/${t.entryId}/restore`}>
-                      <CsrfField page={pageOf(c)} />
-                      <input type="hidden" name="expectedVersion" value={String(t.version)} />
-                      <button type="submit" class="secondary small" aria-label={`Restore ${t.data.name}`}>
-                        Restore
-                      </button>
-                    </form>
-                  </td>
+                  <th>Name</th>
+                  <th>Deleted</th>
+                  <th>Reason</th>
+                  <th>Action</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-      </>,
-    );
-  });
+              </thead>
+              <tbody>
+                {bin.map((t) => (
+                  <tr>
+                    <td>
+                      <a href={`/people/${t.entryId}/history`}>{t.data.name}</a>
+                    </td>
+                    <td class="muted">
+                      <Time at={t.recordedAt} /> by {t.actor ?? 'unknown'}
+                    </td>
+                    <td>{t.reason}</td>
+                    <td>
+                      <form method="post" action={`/people/${t.entryId}/restore`}>
+                        <CsrfField page={pageOf(c)} />
+                        <input type="hidden" name="expectedVersion" value={String(t.version)} />
+                        <button type="submit" class="secondary small" aria-label={`Restore ${t.data.name}`}>
+                          Restore
+                        </button>
+                      </form>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <Pager c={c} next={page.next} shown={bin.length} noun="deleted people" />
+        </>,
+      );
+    }),
+  );
 
   app.get('/people/:id/delete', async (c) => {
     if (c.var.actor === null) return needActor(c);
@@ -137,7 +172,11 @@ function deletePage(
         recorded with the deletion.
       </p>
       <PersonCard data={current.data} />
-      {errors.version && <p class="error">{errors.version}</p>}
+      {errors.version && (
+        <p class="error" role="alert">
+          {errors.version}
+        </p>
+      )}
       <form method="post" action={`/people/${current.entryId}/delete`} class="person-form" novalidate>
         <CsrfField page={pageOf(c)} />
         <input type="hidden" name="expectedVersion" value={String(current.version)} />

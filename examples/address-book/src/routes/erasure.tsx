@@ -1,10 +1,22 @@
+import { InvalidInputError } from 'appendlog';
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
-import { type FieldErrors, readReason, readVersion } from '../input.js';
+import { type FieldErrors, isEntryId, readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
 import { ErasureLine, Notice, PersonCard, TextField } from '../views/parts.js';
 import { count } from '../words.js';
-import { type C, historyOf, needActor, notFound, type PersonVersion, render } from './helpers.js';
+import {
+  afterOf,
+  type C,
+  historyOf,
+  limitOf,
+  needActor,
+  notFound,
+  Pager,
+  type PersonVersion,
+  paged,
+  render,
+} from './helpers.js';
 
 /** When a forget is due: until then it can be cancelled; then the purge erases the content. */
 const GRACE = [
@@ -72,50 +84,67 @@ export function erasureRoutes(deps: Deps): Hono<Env> {
     return c.redirect(`/people/${id}?notice=unforgotten`, 303);
   });
 
-  app.get('/erasures', async (c) => {
-    const rows = await db.query<{ entry_id: string }>(
-      `SELECT entry_id::text FROM "${db.schema.replaceAll('"', '""')}".addresses_head
-        WHERE op = 'forget' ORDER BY recorded_at DESC LIMIT 200`,
-    );
-    const requests = await Promise.all(
-      rows.map(async (r) => ({ entryId: r.entry_id, status: (await book.erasure(r.entry_id))! })),
-    );
-    const erased = c.req.query('erased');
-    return render(
-      c,
-      'Erasures',
-      <>
-        {erased !== undefined && (
-          <Notice>{`The purge erased ${count(Number(erased) || 0, 'forgotten person', 'forgotten people')}.`}</Notice>
-        )}
-        <h1>Erasure requests</h1>
-        <p class="muted">
-          People forgotten on request. They left every list, search, the recycle bin and time travel at once;
-          once due, the purge erases the content of all their versions. Who asked, when and why stays, and the
-          hashes still verify.
-        </p>
-        <form method="post" action="/erasures/purge">
-          <CsrfField page={pageOf(c)} />
-          <button type="submit" class="secondary">
-            Run the purge now
-          </button>{' '}
-          <span class="muted">(normally a scheduled job: the server runs it every hour)</span>
-        </form>
-        {requests.length === 0 ? (
-          <p class="empty">Nobody has been forgotten.</p>
-        ) : (
-          <ul class="erasures">
-            {requests.map((r) => (
-              <li>
-                <a href={`/people/${r.entryId}/history`}>A forgotten person</a>:{' '}
-                <ErasureLine status={r.status} />
-              </li>
-            ))}
-          </ul>
-        )}
-      </>,
-    );
-  });
+  app.get('/erasures', (c) =>
+    paged(c, async () => {
+      const limit = limitOf(c);
+      const cursor = erasureCursor(afterOf(c));
+      // Newest request first, keyset-paged on (recorded_at, entry_id); the status per row on this page only.
+      const rows = await db.query<{ entry_id: string; at: string }>(
+        `SELECT h.entry_id::text AS entry_id, h.recorded_at::text AS at
+         FROM "${db.schema.replaceAll('"', '""')}".addresses_head h
+        WHERE h.op = 'forget'
+          AND ($1::timestamptz IS NULL OR (h.recorded_at, h.entry_id) < ($1::timestamptz, $2::uuid))
+        ORDER BY h.recorded_at DESC, h.entry_id DESC
+        LIMIT $3`,
+        [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1],
+      );
+      const shown = rows.slice(0, limit);
+      const last = shown.at(-1);
+      const next =
+        rows.length > limit && last
+          ? `e.${Buffer.from(JSON.stringify([last.at, last.entry_id])).toString('base64url')}`
+          : null;
+      const requests = await Promise.all(
+        shown.map(async (r) => ({ entryId: r.entry_id, status: (await book.erasure(r.entry_id))! })),
+      );
+      const erased = c.req.query('erased');
+      return render(
+        c,
+        'Erasures',
+        <>
+          {erased !== undefined && (
+            <Notice>{`The purge erased ${count(Number(erased) || 0, 'forgotten person', 'forgotten people')}.`}</Notice>
+          )}
+          <h1>Erasure requests</h1>
+          <p class="muted">
+            People forgotten on request. They left every list, search, the recycle bin and time travel at
+            once; once due, the purge erases the content of all their versions. Who asked, when and why stays,
+            and the hashes still verify.
+          </p>
+          <form method="post" action="/erasures/purge">
+            <CsrfField page={pageOf(c)} />
+            <button type="submit" class="secondary">
+              Run the purge now
+            </button>{' '}
+            <span class="muted">(normally a scheduled job: the server runs it every hour)</span>
+          </form>
+          {requests.length === 0 ? (
+            <p class="empty">Nobody has been forgotten.</p>
+          ) : (
+            <ul class="erasures">
+              {requests.map((r) => (
+                <li>
+                  <a href={`/people/${r.entryId}/history`}>A forgotten person</a>:{' '}
+                  <ErasureLine status={r.status} />
+                </li>
+              ))}
+            </ul>
+          )}
+          <Pager c={c} next={next} shown={requests.length} noun="requests" />
+        </>,
+      );
+    }),
+  );
 
   app.post('/erasures/purge', async (c) => {
     if (c.var.actor === null) return needActor(c);
@@ -145,7 +174,11 @@ function forgetPage(
         for good. The history keeps who asked, when and why, and the hash chain still verifies.
       </p>
       <PersonCard data={latest.data} />
-      {errors.version && <p class="error">{errors.version}</p>}
+      {errors.version && (
+        <p class="error" role="alert">
+          {errors.version}
+        </p>
+      )}
       <form method="post" action={`/people/${latest.entryId}/forget`} class="person-form" novalidate>
         <CsrfField page={pageOf(c)} />
         <input type="hidden" name="expectedVersion" value={String(latest.version)} />
@@ -171,4 +204,26 @@ function forgetPage(
     </>,
     status,
   );
+}
+
+/** The (recorded_at, entry_id) an erasures cursor holds; a cursor of anything else is refused. */
+function erasureCursor(after: string | undefined): [string, string] | null {
+  if (after === undefined) return null;
+  try {
+    if (after.startsWith('e.')) {
+      const value: unknown = JSON.parse(Buffer.from(after.slice(2), 'base64url').toString('utf8'));
+      if (
+        Array.isArray(value) &&
+        value.length === 2 &&
+        typeof value[0] === 'string' &&
+        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/.test(value[0]) &&
+        typeof value[1] === 'string' &&
+        isEntryId(value[1])
+      )
+        return [value[0], value[1]];
+    }
+  } catch {
+    // the typed error below
+  }
+  throw new InvalidInputError('after is not a cursor of the erasures list', 'after');
 }

@@ -2,7 +2,7 @@ import type { Version } from 'appendlog';
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
-import { type FieldErrors, isEntryId } from '../input.js';
+import { type FieldErrors, isEntryId, readVersion } from '../input.js';
 import { FIELDS, type Person } from '../schema.js';
 import { Layout } from '../views/layout.js';
 
@@ -12,7 +12,7 @@ export type PersonVersion = Version<Person>;
 /** Answers a full page inside the layout. */
 export function render(c: C, title: string, body: Child, status: 200 | 400 | 404 | 409 | 413 | 422 = 200) {
   return c.html(
-    <Layout page={pageOf(c)} title={title}>
+    <Layout page={pageOf(c)} title={status === 409 || status === 422 ? `Error: ${title}` : title}>
       {body}
     </Layout>,
     status,
@@ -59,4 +59,71 @@ export function pick(body: Record<string, unknown>): Record<string, unknown> {
 export function fieldError(e: { message: string; field?: string | undefined }): FieldErrors {
   const field = FIELDS.find((f) => f.key === e.field)?.key ?? 'name';
   return { [field]: e.message };
+}
+
+/** Rows per page of every list, unless `?limit=` asks for fewer (or more, up to `MAX_PAGE`). */
+export const PAGE_SIZE = 50;
+export const MAX_PAGE = 200;
+
+/** The page size a request asks for: `?limit=` between 1 and `MAX_PAGE`, else `PAGE_SIZE`. */
+export function limitOf(c: C): number {
+  const n = readVersion(c.req.query('limit'));
+  return n === null ? PAGE_SIZE : Math.min(n, MAX_PAGE);
+}
+
+/** The cursor a request continues from (`?after=`), or undefined on the first page. */
+export function afterOf(c: C): string | undefined {
+  const after = c.req.query('after');
+  return after === undefined || after === '' ? undefined : after;
+}
+
+/**
+ * Runs a paged read; a cursor the library (or the search) refuses, from an old or edited link,
+ * answers a page that says so and links to the first page, instead of a 500.
+ */
+export async function paged(c: C, read: () => Promise<Response>): Promise<Response> {
+  try {
+    return await read();
+  } catch (err) {
+    const e = asAppError(err);
+    if (e?.code !== 'invalid_input' || (e as { field?: string }).field !== 'after') throw err;
+    const first = new URL(c.req.url);
+    first.searchParams.delete('after');
+    return render(
+      c,
+      'Page link out of date',
+      <>
+        <h1>That page link does not fit this list</h1>
+        <p>
+          It belongs to another list or order, or was edited.{' '}
+          <a href={first.pathname + first.search}>Start from the first page</a>
+        </p>
+      </>,
+      400,
+    );
+  }
+}
+
+/** "Next page" (and "first page" after it) under a list: nothing is left out without a link to it. */
+export function Pager(props: { c: C; next: string | null; shown: number; noun: string }) {
+  const url = new URL(props.c.req.url);
+  const onFirst = !url.searchParams.has('after');
+  const first = new URL(url);
+  first.searchParams.delete('after');
+  const nextUrl = new URL(url);
+  if (props.next !== null) nextUrl.searchParams.set('after', props.next);
+  if (onFirst && props.next === null) return null;
+  return (
+    <nav class="pager" aria-label={`Pages of ${props.noun}`}>
+      <p class="muted pager-note">
+        {props.shown} {props.noun} on this page{props.next === null ? ', the last' : '; there are more'}.
+      </p>
+      {!onFirst && <a href={first.pathname + first.search}>← First page</a>}{' '}
+      {props.next !== null && (
+        <a href={nextUrl.pathname + nextUrl.search} rel="next">
+          Next page →
+        </a>
+      )}
+    </nav>
+  );
 }

@@ -162,7 +162,9 @@ export function historyRoutes(deps: Deps): Hono<Env> {
         'Not reverted',
         <>
           <h1>Not reverted</h1>
-          <p class="error">{message}</p>
+          <p class="error" role="alert">
+            {message}
+          </p>
           <p>
             Nothing was changed. <a href={`/people/${id}/history`}>Back to the history</a>
           </p>

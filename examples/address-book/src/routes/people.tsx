@@ -2,12 +2,23 @@ import { Hono } from 'hono';
 import { activity } from '../activity.js';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, readPerson, typedPerson } from '../input.js';
-import { FIELDS } from '../schema.js';
+import { search } from '../search.js';
 import { ActivityChart } from '../views/chart.js';
 import { CsrfField } from '../views/layout.js';
 import { ErasureLine, Notice, PersonCard, PersonForm, Time, VersionMeta } from '../views/parts.js';
 import { count } from '../words.js';
-import { fieldError, historyOf, needActor, notFound, pick, render } from './helpers.js';
+import {
+  afterOf,
+  fieldError,
+  historyOf,
+  limitOf,
+  needActor,
+  notFound,
+  Pager,
+  paged,
+  pick,
+  render,
+} from './helpers.js';
 
 const NOTICES: Record<string, string> = {
   created: 'Created. This is version 1 of the entry.',
@@ -27,69 +38,86 @@ export function peopleRoutes(deps: Deps): Hono<Env> {
   const { book, db } = deps;
   const app = new Hono<Env>();
 
-  app.get('/', async (c) => {
-    const q = (c.req.query('q') ?? '').trim();
-    const needle = q.toLowerCase();
-    const people = await book.list({ orderBy: 'name' });
-    const shown = people.filter((p) => FIELDS.some(({ key }) => p.data[key]?.toLowerCase().includes(needle)));
-    const chart = await activity(db);
-    return render(
-      c,
-      'People',
-      <>
-        <div class="page-head">
-          <h1>People</h1>
-          <a class="button" href="/new">
-            Add a person
-          </a>
-        </div>
-        <form method="get" action="/" class="search">
-          <input
-            type="search"
-            name="q"
-            value={q}
-            placeholder="Search names, addresses, phone numbers"
-            aria-label="Search"
-          />
-          <button type="submit">Search</button>
-        </form>
-        {shown.length === 0 ? (
-          <p class="empty">{q === '' ? 'Nobody here yet.' : 'Nobody matches that search.'}</p>
-        ) : (
-          <table class="people">
-            <thead>
-              <tr>
-                <th>Name</th>
-                <th>City</th>
-                <th>Telephone</th>
-                <th>Last change</th>
-              </tr>
-            </thead>
-            <tbody>
-              {shown.map((p) => (
+  app.get('/', (c) =>
+    paged(c, async () => {
+      const q = (c.req.query('q') ?? '').trim();
+      const limit = limitOf(c);
+      const after = afterOf(c);
+      // Search runs in the database; without one, the library pages the list by name.
+      const page =
+        q === ''
+          ? await book.list({ orderBy: 'name', limit, after }).then((p) => ({ items: p, next: p.next }))
+          : await search(db, q, { in: 'book', limit, after });
+      const shown = page.items;
+      // The chart only on the first page of the whole list, where it is an overview.
+      const chart = q === '' && after === undefined ? await activity(db) : null;
+      return render(
+        c,
+        q === '' ? 'People' : `People matching “${q}”`,
+        <>
+          <div class="page-head">
+            <h1>People</h1>
+            <a class="button" href="/new">
+              Add a person
+            </a>
+          </div>
+          <form method="get" action="/" class="search">
+            <input
+              type="search"
+              name="q"
+              value={q}
+              placeholder="Search names, addresses, phone numbers"
+              aria-label="Search"
+            />
+            <button type="submit">Search</button>
+          </form>
+          {q !== '' && (
+            <p class="muted">
+              Deleted people are in the recycle bin:{' '}
+              <a href={`/bin?q=${encodeURIComponent(q)}`}>search the bin for “{q}”</a>.
+            </p>
+          )}
+          {shown.length === 0 ? (
+            <p class="empty">{q === '' ? 'Nobody here yet.' : 'Nobody matches that search.'}</p>
+          ) : (
+            <table class="people">
+              <thead>
                 <tr>
-                  <td>
-                    <a href={`/people/${p.entryId}`}>{p.data.name}</a>
-                  </td>
-                  <td>{p.data.city ?? ''}</td>
-                  <td>{p.data.tel ?? ''}</td>
-                  <td class="muted">
-                    v{p.version} by {p.actor ?? 'unknown'}, <Time at={p.recordedAt} />
-                  </td>
+                  <th>Name</th>
+                  <th>City</th>
+                  <th>Telephone</th>
+                  <th>Last change</th>
                 </tr>
-              ))}
-            </tbody>
-          </table>
-        )}
-        <section class="panel">
-          <h2>
-            Activity <a href="/activity">(more)</a>
-          </h2>
-          <ActivityChart activity={chart} height={140} />
-        </section>
-      </>,
-    );
-  });
+              </thead>
+              <tbody>
+                {shown.map((p) => (
+                  <tr>
+                    <td>
+                      <a href={`/people/${p.entryId}`}>{p.data.name}</a>
+                    </td>
+                    <td>{p.data.city ?? ''}</td>
+                    <td>{p.data.tel ?? ''}</td>
+                    <td class="muted">
+                      v{p.version} by {p.actor ?? 'unknown'}, <Time at={p.recordedAt} />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <Pager c={c} next={page.next} shown={shown.length} noun="people" />
+          {chart !== null && (
+            <section class="panel">
+              <h2>
+                Activity <a href="/activity">(more)</a>
+              </h2>
+              <ActivityChart activity={chart} height={140} />
+            </section>
+          )}
+        </>,
+      );
+    }),
+  );
 
   const newForm = (
     c: Parameters<typeof render>[0],

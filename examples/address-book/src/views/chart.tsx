@@ -104,6 +104,49 @@ export function ActivityChart(props: { activity: Activity; height?: number }) {
           </span>
         ))}
       </figcaption>
+      <ChartTable activity={props.activity} />
     </figure>
+  );
+}
+
+/** The chart's numbers as a table, for keyboards and screen readers: the periods with changes. */
+function ChartTable(props: { activity: Activity }) {
+  const { buckets, range } = props.activity;
+  const busy = buckets.filter((b) => b.total > 0);
+  return (
+    <details class="chart-data">
+      <summary>The numbers as a table</summary>
+      {busy.length === 0 ? (
+        <p class="muted">No changes in this period.</p>
+      ) : (
+        <table>
+          <caption class="muted">Periods without changes are left out.</caption>
+          <thead>
+            <tr>
+              <th scope="col">{range === 'days' ? 'Day' : 'Time (UTC)'}</th>
+              {OPS.map(({ label }) => (
+                <th scope="col">{label}</th>
+              ))}
+              <th scope="col">total</th>
+            </tr>
+          </thead>
+          <tbody>
+            {busy.map((b) => (
+              <tr>
+                <th scope="row">
+                  {range === 'days'
+                    ? b.start.toISOString().slice(0, 10)
+                    : b.start.toISOString().slice(0, 16).replace('T', ' ')}
+                </th>
+                {OPS.map(({ op }) => (
+                  <td>{String(b.counts[op])}</td>
+                ))}
+                <td>{String(b.total)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </details>
   );
 }

@@ -37,13 +37,20 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
           <link rel="stylesheet" href="/style.css" />
         </head>
         <body>
+          <a class="skip-link" href="#content">
+            Skip to content
+          </a>
           <header class="top">
             <a class="brand" href="/">
               Address Book
             </a>
-            <nav>
+            <nav aria-label="Main">
               {NAV.map((n) => (
-                <a href={n.href} class={isCurrent(props.page.path, n.href) ? 'current' : undefined}>
+                <a
+                  href={n.href}
+                  class={isCurrent(props.page.path, n.href) ? 'current' : undefined}
+                  aria-current={isCurrent(props.page.path, n.href) ? 'page' : undefined}
+                >
                   {n.label}
                 </a>
               ))}
@@ -51,7 +58,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
             {props.page.integrity && <IntegrityBadge status={props.page.integrity()} />}
             <ActingAs page={props.page} />
           </header>
-          <main>
+          <main id="content" tabindex={-1}>
             {props.page.problem && (
               <p class="banner problem" role="alert">
                 {props.page.problem}
@@ -91,10 +98,11 @@ function ActingAs(props: { page: PageContext }) {
 /** Green when every hash and chain link verified, red with the count of problems otherwise. */
 async function IntegrityBadge(props: { status: Promise<IntegrityStatus> }) {
   const { ok, checked, failures, at } = await props.status;
-  const title = `${count(checked, 'version')} verified at ${at.toISOString().slice(11, 19)} UTC`;
+  const time = `${at.toISOString().slice(11, 16)} UTC`;
+  const title = `${count(checked, 'version')} verified at ${at.toISOString().slice(11, 19)} UTC; verify now on the integrity page`;
   return ok ? (
     <a class="badge ok" href="/integrity" title={title}>
-      ✓ Log verified
+      ✓ Log verified <span class="badge-time">{time}</span>
     </a>
   ) : (
     <a class="badge bad" href="/integrity" title={title}>

@@ -168,7 +168,7 @@ export function TextField(props: {
         aria-describedby={props.error ? `${id}-error` : undefined}
       />
       {props.error && (
-        <p class="error" id={`${id}-error`}>
+        <p class="error" id={`${id}-error`} role="alert">
           {props.error}
         </p>
       )}
