@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "f79eb597c0668e5e",
+        "digest": "c62b8b0d4869416a",
         "revision": 5,
       }
     `);

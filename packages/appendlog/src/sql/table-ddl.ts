@@ -419,7 +419,7 @@ BEGIN
       IF NEW.op IN ('delete', 'forget') AND coalesce(pg_catalog.btrim(NEW.reason), '') = '' THEN
         RAISE EXCEPTION 'appendlog: a % of % entry % needs a reason', NEW.op, ${t}, OLD.entry_id
           USING ERRCODE = '${SQLSTATE.reasonRequired}',
-                HINT = 'Pass { reason } to the library, or SET LOCAL appendlog.reason = ''…'' before raw SQL.';
+                HINT = 'Pass { reason } to the library, or in SQL call SELECT appendlog_context(reason => ''…'') in the same transaction first.';
       END IF;
     END IF;
     NEW.version := OLD.version + 1;
