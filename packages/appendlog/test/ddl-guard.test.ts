@@ -63,6 +63,26 @@ function refusals(getDb: () => Database) {
     ]);
   });
 
+  it('lets insertMany switch the chain trigger for its own load, and leaves the hatch shut', async () => {
+    const db = getDb();
+    await db.transaction(async (tx) => {
+      const loaded = await tx.table(addresses).insertMany([{ name: 'Bulk 1' }, { name: 'Bulk 2' }]);
+      expect(loaded).toHaveLength(2);
+      const [hatch] = await tx.query<{ v: string | null }>(
+        `SELECT nullif(current_setting('appendlog.allow_ddl', true), '') AS v`,
+      );
+      expect(hatch).toEqual({ v: null });
+    });
+    await expect(db.exec('ALTER TABLE addresses_head DISABLE TRIGGER appendlog_chain')).rejects.toMatchObject(
+      {
+        code: 'append_only',
+      },
+    );
+    expect(await db.query(`SELECT tgenabled FROM pg_trigger WHERE tgname = 'appendlog_chain'`)).toEqual([
+      { tgenabled: 'O' },
+    ]);
+  });
+
   it('lets through what is not appendlog’s, indexes of one’s own, grants and comments', async () => {
     const db = getDb();
     await db.exec(`CREATE TABLE notes (n text); ALTER TABLE notes ADD COLUMN m text; DROP TABLE notes`);

@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "c62b8b0d4869416a",
+        "digest": "6b6317ac728507da",
         "revision": 5,
       }
     `);

@@ -544,6 +544,7 @@ DECLARE
   v_actor text := coalesce(p_actor, ${settingSql('actor')});
   v_reason text := coalesce(p_reason, ${settingSql('reason')});
   v_meta jsonb := coalesce(p_meta, ${settingSql('meta')}::jsonb);
+  v_allow_ddl text;
 BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
@@ -551,6 +552,9 @@ BEGIN
   END IF;
 ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   INSERT INTO ${loads} (tx_id, table_name) VALUES (pg_catalog.pg_current_xact_id(), ${t});
+  -- The DDL guard (docs/sql-and-orms.md) lets appendlog's own switch through, and only it.
+  v_allow_ddl := pg_catalog.current_setting('appendlog.allow_ddl', true);
+  PERFORM pg_catalog.set_config('appendlog.allow_ddl', 'on', true);
   ALTER TABLE ${o.head} DISABLE TRIGGER appendlog_chain;
   RETURN QUERY
   WITH src AS (
@@ -580,6 +584,7 @@ ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   )
   SELECT * FROM headed;
   ALTER TABLE ${o.head} ENABLE TRIGGER appendlog_chain;
+  PERFORM pg_catalog.set_config('appendlog.allow_ddl', coalesce(v_allow_ddl, ''), true);
   DELETE FROM ${loads} WHERE tx_id = pg_catalog.pg_current_xact_id() AND table_name = ${t};
 END $fn$;
 -- It writes as the owner: only roles migrate grants it to may call it.
