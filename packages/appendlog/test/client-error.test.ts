@@ -27,9 +27,10 @@ describeEngines('toAppendLogError on a driver’s own error', (engine) => {
 
 describePostgres('toAppendLogError on node-postgres errors', () => {
   let t: TestDb;
-  const pool = rawPool(1);
+  let pool: ReturnType<typeof rawPool>;
 
   beforeAll(async () => {
+    pool = rawPool(1);
     t = await postgres.open();
     await t.db.migrate([addresses]);
   });
