@@ -1,9 +1,14 @@
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { column as c, connect, type Database, table } from '../src/index.js';
+import { column as c, type Database, table } from '../src/index.js';
 import { erasureTableDdl } from '../src/sql/erasure-ddl.js';
 import { tableObjects } from '../src/sql/names.js';
-import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import {
+  type AppRoleDb,
+  describeEngines,
+  describePostgres,
+  openAppRole,
+  type TestDb,
+} from './support/engines.js';
 
 const cards = table('cards', { holder: c.text().notNull(), pin: c.text() });
 
@@ -263,30 +268,15 @@ describeEngines('erasure: the single sanctioned UPDATE', (engine) => {
 describePostgres('erasure: an application role cannot erase', () => {
   let t: TestDb;
   let app: Database;
-  let appPool: pg.Pool;
-  const role = `app_${Math.random().toString(36).slice(2, 8)}`;
+  let role: string;
+  let session: AppRoleDb;
 
   beforeAll(async () => {
-    t = await postgres.open();
-    await t.db.query(`CREATE ROLE ${role} NOLOGIN`);
-    await t.db.migrate([cards], { appRole: role });
     // Every connection of this pool acts as the application role.
-    const pool = new pg.Pool({
-      connectionString: process.env.DATABASE_URL,
-      max: 2,
-      options: `-c search_path=${t.schema} -c role=${role}`,
-    });
-    appPool = pool;
-    app = await connect({ client: pool, schema: t.schema });
+    session = await openAppRole('app', [cards], 2);
+    ({ t, app, role } = session);
   });
-  afterAll(async () => {
-    await app.close();
-    await appPool.end();
-    await t.close();
-    const pool = rawPool(1);
-    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
-    await pool.end();
-  });
+  afterAll(() => session.close());
 
   it('may forget and cancel, may read erasure status, and is denied every redaction path', async () => {
     const [who] = await app.query<{ me: string }>('SELECT current_user AS me');

@@ -1,7 +1,12 @@
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { column as c, connect, type Database, table } from '../src/index.js';
-import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { column as c, type Database, table } from '../src/index.js';
+import {
+  type AppRoleDb,
+  describeEngines,
+  describePostgres,
+  openAppRole,
+  type TestDb,
+} from './support/engines.js';
 
 // Issue 14: what an application that is hostile, or owned by an attacker, can do with the role
 // `migrate({ appRole })` set up; and what `verify` reports of what only the owner could do.
@@ -14,29 +19,14 @@ const people = table(
 describePostgres('a hostile application role', () => {
   let t: TestDb;
   let app: Database;
-  let appPool: pg.Pool;
-  const role = `hostile_${Math.random().toString(36).slice(2, 8)}`;
+  let session: AppRoleDb;
 
   beforeAll(async () => {
-    t = await postgres.open();
-    await t.db.query(`CREATE ROLE ${role} NOLOGIN`);
-    await t.db.migrate([people], { appRole: role });
     // One connection: the attack's temp objects live in one session.
-    appPool = new pg.Pool({
-      connectionString: process.env.DATABASE_URL,
-      max: 1,
-      options: `-c search_path=${t.schema} -c role=${role}`,
-    });
-    app = await connect({ client: appPool, schema: t.schema });
+    session = await openAppRole('hostile', [people], 1);
+    ({ t, app } = session);
   });
-  afterAll(async () => {
-    await app.close();
-    await appPool.end();
-    await t.close();
-    const pool = rawPool(1);
-    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
-    await pool.end();
-  });
+  afterAll(() => session.close());
 
   it('cannot move a head from a trigger of its own: every head write is a chained version, the purge erases nothing live', async () => {
     const book = app.table(people);

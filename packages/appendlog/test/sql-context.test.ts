@@ -1,7 +1,13 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, type Database } from '../src/index.js';
-import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import type { Database } from '../src/index.js';
+import {
+  type AppRoleDb,
+  describeEngines,
+  describePostgres,
+  openAppRole,
+  type TestDb,
+} from './support/engines.js';
 import { addresses } from './support/tables.js';
 
 // Issue 16 item 1: appendlog_context(actor, reason, meta), the SQL way to label a transaction's writes.
@@ -104,31 +110,16 @@ describeEngines('appendlog_context() in SQL', (engine) => {
 });
 
 describePostgres('appendlog_context() through a pool, as the application role', () => {
-  let t: TestDb;
-  let appPool: pg.Pool;
   let app: Database;
-  const role = `ctx_${Math.random().toString(36).slice(2, 8)}`;
+  let appPool: pg.Pool;
+  let session: AppRoleDb;
 
   beforeAll(async () => {
-    t = await postgres.open();
-    await t.db.query(`CREATE ROLE ${role} NOLOGIN`);
-    await t.db.migrate([addresses], { appRole: role });
     // One connection, so every request below reuses the previous one's session.
-    appPool = new pg.Pool({
-      connectionString: process.env.DATABASE_URL,
-      max: 1,
-      options: `-c search_path=${t.schema} -c role=${role}`,
-    });
-    app = await connect({ client: appPool, schema: t.schema });
+    session = await openAppRole('ctx', [addresses], 1);
+    ({ app, pool: appPool } = session);
   });
-  afterAll(async () => {
-    await app.close();
-    await appPool.end();
-    await t.close();
-    const pool = rawPool(1);
-    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
-    await pool.end();
-  });
+  afterAll(() => session.close());
 
   it('the app role may call it, and one request’s reason never reaches the next request’s delete', async () => {
     const insert = async (name: string) =>

@@ -1,7 +1,12 @@
-import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { column as c, connect, type Database, table } from '../src/index.js';
-import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { column as c, type Database, table } from '../src/index.js';
+import {
+  type AppRoleDb,
+  describeEngines,
+  describePostgres,
+  openAppRole,
+  type TestDb,
+} from './support/engines.js';
 
 // What SQL clients and ORMs write through the view, and the functions for what they cannot spell
 // on a view (an upsert, a restore): the writes of issue 16 that the chain trigger decides.
@@ -169,28 +174,13 @@ describeEngines('writes through the view as SQL clients and ORMs make them', (en
 describePostgres('upsert and restore as the least-privilege application role, concurrently', () => {
   let t: TestDb;
   let app: Database;
-  let appPool: pg.Pool;
-  const role = `orm_app_${Math.random().toString(36).slice(2, 8)}`;
+  let session: AppRoleDb;
 
   beforeAll(async () => {
-    t = await postgres.open();
-    await t.db.query(`CREATE ROLE ${role} NOLOGIN`);
-    await t.db.migrate([people], { appRole: role });
-    appPool = new pg.Pool({
-      connectionString: process.env.DATABASE_URL,
-      max: 4,
-      options: `-c search_path=${t.schema} -c role=${role}`,
-    });
-    app = await connect({ client: appPool, schema: t.schema });
+    session = await openAppRole('orm_app', [people], 4);
+    ({ t, app } = session);
   });
-  afterAll(async () => {
-    await app.close();
-    await appPool.end();
-    await t.close();
-    const pool = rawPool(1);
-    await pool.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
-    await pool.end();
-  });
+  afterAll(() => session.close());
 
   it('four connections upserting one new id at once: one insert, three updates, one chain', async () => {
     const id = '0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a00';

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe } from 'vitest';
-import { connect, type Database } from '../../src/index.js';
+import { connect, type Database, type TableDef } from '../../src/index.js';
 import { freshPGlite } from './pglite-snapshot.js';
 
 /** A database engine the shared suites run against. */
@@ -92,4 +92,54 @@ export function describePostgres(name: string, fn: () => void): void {
 export function rawPool(max = 2): pg.Pool {
   if (!url) throw new Error('DATABASE_URL is not set');
   return new pg.Pool({ connectionString: url, max });
+}
+
+/** A PostgreSQL test schema migrated for a fresh least-privilege role, and handles acting as it. */
+export interface AppRoleDb {
+  /** The owner's side: the schema, as `postgres.open()` gives it. */
+  t: TestDb;
+  /** The role `migrate({ appRole })` set up. */
+  role: string;
+  /** A pool whose every connection acts as the role, on the schema's search_path. */
+  pool: pg.Pool;
+  /** The library on that pool. */
+  app: Database;
+  /** Closes the handles, drops the schema and the role. */
+  close(): Promise<void>;
+}
+
+/**
+ * `tables` migrated in a fresh schema with `appRole` set to a new NOLOGIN role named
+ * `<prefix>_<random>`, and a pool of `max` connections acting as it (what an application's own
+ * credentials can do, which the guarantees must hold against).
+ */
+export async function openAppRole(
+  prefix: string,
+  tables: readonly TableDef[],
+  max: number,
+): Promise<AppRoleDb> {
+  const t = await postgres.open();
+  const role = `${prefix}_${Math.random().toString(36).slice(2, 8)}`;
+  await t.db.query(`CREATE ROLE ${role} NOLOGIN`);
+  await t.db.migrate(tables, { appRole: role });
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    options: `-c search_path=${t.schema} -c role=${role}`,
+  });
+  const app = await connect({ client: pool, schema: t.schema });
+  return {
+    t,
+    role,
+    pool,
+    app,
+    async close() {
+      await app.close();
+      await pool.end();
+      await t.close();
+      const admin = rawPool(1);
+      await admin.query(`DROP OWNED BY ${role}; DROP ROLE ${role}`).catch(() => {});
+      await admin.end();
+    },
+  };
 }
