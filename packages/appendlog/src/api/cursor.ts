@@ -49,7 +49,8 @@ export function orderFingerprint(table: string, keys: readonly OrderKey[]): stri
   return `${table}:${keys.map((k) => `${k.sql}${k.desc ? '-' : '+'}`).join(',')}`;
 }
 
-function paramText(column: ResolvedColumn, value: unknown): string | null {
+/** `value` checked for `column` and written as the text of a `$n::<type>` parameter (null for null). */
+export function textParam(column: ResolvedColumn, value: unknown): string | null {
   const encoded = encodeValue({ ...column, notNull: false }, value);
   if (encoded === null || encoded === undefined) return null;
   return column.type === 'jsonb' ? JSON.stringify(encoded) : String(encoded);
@@ -64,7 +65,7 @@ export function cursorAfter(
   const k = keys.map((key) => {
     if (key.source === 'recordedAt') return last.recordedAtIso;
     if (key.source === 'entryId' || key.source === 'createdAt') return null;
-    return paramText(key.source.column, last.data[key.source.column.key]);
+    return textParam(key.source.column, last.data[key.source.column.key]);
   });
   const body: CursorBody = { o: fingerprint, id: last.entryId, k };
   return Buffer.from(JSON.stringify(body)).toString('base64url');
@@ -96,18 +97,21 @@ function readCursor(cursor: unknown, fingerprint: string, keys: number): CursorB
 }
 
 /**
- * The condition "after the cursor" in `keys` order, its values pushed onto `params`. Keys that can
+ * The condition "after the cursor `page.after`" in `keys` order (with no `offset` beside it), its
+ * values pushed onto `params`. Keys that can
  * be null sort as PostgreSQL sorts them (last ascending, first descending). `createdAt` is read
  * back from the head by the cursor's entry id: `headCreatedAt` maps that parameter to SQL.
  */
 export function afterCursorSql(
-  cursor: unknown,
+  page: { after?: unknown; offset?: unknown },
   keys: readonly OrderKey[],
   fingerprint: string,
   params: unknown[],
   headCreatedAt: (idParam: string) => string,
 ): string {
-  const body = readCursor(cursor, fingerprint, keys.length);
+  if (page.offset !== undefined)
+    throw new InvalidInputError('after and offset page the same list two ways: pass one of them', 'after');
+  const body = readCursor(page.after, fingerprint, keys.length);
   params.push(body.id);
   const idParam = `$${params.length}::uuid`;
   const values = keys.map((key, i) => {

@@ -1,9 +1,16 @@
 import { InvalidInputError } from '../errors.js';
-import { encodeValue } from '../model/values.js';
 import type { Version } from '../model/version.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
-import { afterCursorSql, asPage, cursorAfter, type OrderKey, orderFingerprint, type Page } from './cursor.js';
+import {
+  afterCursorSql,
+  asPage,
+  cursorAfter,
+  type OrderKey,
+  orderFingerprint,
+  type Page,
+  textParam,
+} from './cursor.js';
 
 type OrderField<C extends ColumnMap> = Extract<keyof C, string> | 'createdAt' | 'updatedAt';
 /** A field to sort by, ascending unless said otherwise. */
@@ -63,8 +70,7 @@ export function buildListQuery<C extends ColumnMap>(
       clauses.push(`${ref} IS NULL`);
       continue;
     }
-    const encoded = encodeValue({ ...col, notNull: false }, value);
-    params.push(col.type === 'jsonb' ? JSON.stringify(encoded) : String(encoded));
+    params.push(textParam(col, value));
     clauses.push(`${ref} = $${params.length}::${col.type}`);
   }
   const keys: OrderKey[] = [];
@@ -92,11 +98,9 @@ export function buildListQuery<C extends ColumnMap>(
   );
   const fingerprint = orderFingerprint(def.name, keys);
   if (options.after !== undefined) {
-    if (options.offset !== undefined)
-      throw new InvalidInputError('after and offset page the same list two ways: pass one of them', 'after');
     clauses.push(
       afterCursorSql(
-        options.after,
+        options,
         keys,
         fingerprint,
         params,

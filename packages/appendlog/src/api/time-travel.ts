@@ -164,9 +164,7 @@ export async function deleted<C extends ColumnMap>(
   const fingerprint = orderFingerprint(`${def.name} bin`, BIN_ORDER);
   let sql = statements(def, db.schema).deleted;
   if (options.after !== undefined) {
-    if (options.offset !== undefined)
-      throw new InvalidInputError('after and offset page the same list two ways: pass one of them', 'after');
-    sql += ` AND ${afterCursorSql(options.after, BIN_ORDER, fingerprint, params, () => 'NULL')}`;
+    sql += ` AND ${afterCursorSql(options, BIN_ORDER, fingerprint, params, () => 'NULL')}`;
   }
   sql += ` ORDER BY l.recorded_at DESC, l.entry_id DESC${pageSql(params, options, true)}`;
   const rows = await db.run(sql, params, preparedLimit(options.limit));

@@ -12,6 +12,7 @@ import { READ_SETTINGS_SQL } from '../integrity/verify-chains.js';
 import { checkEntryId } from '../model/values.js';
 import { quoteIdent } from '../schema/names.js';
 import type { Session } from '../session.js';
+import { utcIsoSql } from '../sql/canonical.js';
 import { tableObjects } from '../sql/names.js';
 import {
   type ChunkedText,
@@ -90,7 +91,7 @@ export async function exportCar(
       const chosen =
         options.tables === undefined ? all : all.filter((t) => options.tables!.includes(t.table));
       const [exportedAt] = await tx.run<{ t: string }>(
-        `SELECT pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`,
+        `SELECT ${utcIsoSql('pg_catalog.clock_timestamp()')} AS t`,
       );
       const tables: ExportTable[] = [];
       for (const t of chosen) {

@@ -2,6 +2,7 @@ import { type KeyObject, randomBytes } from 'node:crypto';
 import { IntegrityError, InvalidInputError, InvalidStateError } from '../errors.js';
 import { SPEC_VERSION } from '../hash/spec.js';
 import type { Session } from '../session.js';
+import { utcIsoSql } from '../sql/canonical.js';
 import { catalogName } from '../sql/names.js';
 import { recordedTables } from './catalog.js';
 import { type Checkpoint, type CheckpointBody, signingKey } from './checkpoint-format.js';
@@ -115,9 +116,7 @@ export async function takeCheckpoint(db: Session, options: CheckpointOptions = {
           : `the first ${prevSize} versions no longer hash to checkpoint ${previous.id}'s root: checkpointed history was rewritten. Run verify against that checkpoint`,
       );
     }
-    const [now] = await tx.run<{ t: string }>(
-      `SELECT pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS t`,
-    );
+    const [now] = await tx.run<{ t: string }>(`SELECT ${utcIsoSql('pg_catalog.clock_timestamp()')} AS t`);
     const body: CheckpointBody = {
       spec: SPEC_VERSION,
       origin,
