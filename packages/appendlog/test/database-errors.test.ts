@@ -10,17 +10,8 @@ import {
   TimeoutError,
 } from '../src/index.js';
 import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { rejection } from './support/rejection.js';
 import { addresses } from './support/tables.js';
-
-/** The error `p` rejects with (fails the test if it resolves). */
-async function rejection(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  const outcome = await p.then(
-    (value) => ({ value }),
-    (err: unknown) => ({ err }),
-  );
-  if (!('err' in outcome)) throw new Error(`expected a rejection, got ${JSON.stringify(outcome.value)}`);
-  return outcome.err as Error & Record<string, unknown>;
-}
 
 /** A typed error with the SQLSTATE on top and the driver's own error, carrying it too, as cause. */
 function expectTyped(err: Error & Record<string, unknown>, code: string, sqlState: string | undefined): void {

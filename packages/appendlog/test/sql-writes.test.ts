@@ -7,19 +7,11 @@ import {
   openAppRole,
   type TestDb,
 } from './support/engines.js';
+import { rejection } from './support/rejection.js';
 
 // What SQL clients and ORMs write through the view, and the functions for what they cannot spell
 // on a view (an upsert, a restore): the writes of issue 16 that the chain trigger decides.
 const people = table('people', { name: c.text().notNull(), city: c.text() });
-
-async function rejection(p: Promise<unknown>): Promise<Error & Record<string, unknown>> {
-  const outcome = await p.then(
-    () => null,
-    (err: unknown) => err,
-  );
-  if (!(outcome instanceof Error)) throw new Error('expected the statement to be refused');
-  return outcome as Error & Record<string, unknown>;
-}
 
 describeEngines('writes through the view as SQL clients and ORMs make them', (engine) => {
   let t: TestDb;
