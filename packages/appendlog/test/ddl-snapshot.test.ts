@@ -46,8 +46,8 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "6b6317ac728507da",
-        "revision": 5,
+        "digest": "99b412c72a175ddf",
+        "revision": 6,
       }
     `);
   });

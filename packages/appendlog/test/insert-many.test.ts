@@ -8,6 +8,19 @@ const contacts = table('contacts', {
   kind: c.text().notNull().default('person'),
 });
 
+// No column has a default: the load reads its rows with one jsonb_to_recordset, typed per column.
+const readings = table('readings', {
+  label: c.text(),
+  count: c.integer(),
+  big: c.bigint(),
+  amount: c.numeric(),
+  ok: c.boolean(),
+  day: c.date(),
+  at: c.timestamptz(),
+  doc: c.jsonb<{ k: unknown }>(),
+  ref: c.uuid(),
+});
+
 describeEngines('insertMany', (engine) => {
   let t: TestDb;
   let db: Database;
@@ -15,7 +28,7 @@ describeEngines('insertMany', (engine) => {
   beforeAll(async () => {
     t = await engine.open();
     db = t.db;
-    await db.migrate([contacts]);
+    await db.migrate([contacts, readings]);
   });
   afterAll(() => t.close());
 
@@ -80,5 +93,33 @@ describeEngines('insertMany', (engine) => {
     ).rejects.toMatchObject({ code: 'append_only' });
     expect((await book.list({ where: { name: 'Forged' } })).length).toBe(0);
     expect(await db.verify({ tables: ['contacts'] })).toMatchObject({ ok: true });
+  });
+
+  it('loads every column type as insert writes it, with no labels, and through SQL with keys it ignores', async () => {
+    const r = db.table(readings);
+    const full = {
+      label: 'é ü 🙂',
+      count: -7,
+      big: '9007199254740993',
+      amount: '12.3400',
+      ok: false,
+      day: '2026-02-28',
+      at: new Date('2026-12-05T01:02:03.456Z'),
+      doc: { k: [1, 'two', null] },
+      ref: '0b7f7f2e-5d7e-4a43-9d1e-0d0c1e2f3a4b',
+    };
+    const loaded = await r.insertMany([full, {}, { label: null, doc: null }]);
+    const one = await r.insert(full);
+    expect(loaded[0]!.data).toEqual(one.data);
+    expect(loaded[1]!.data).toEqual(Object.fromEntries(Object.keys(full).map((k) => [k, null])));
+    expect(loaded.every((v) => v.actor === null && v.reason === null && v.meta === null)).toBe(true);
+    // Raw SQL: keys that name no user column (here the log's own version and hash) are ignored.
+    const [row] = await db.query<{ entry_id: string; version: number }>(
+      `SELECT entry_id::text, version FROM readings_insert_many($1::jsonb, 'sql', NULL, NULL)`,
+      [JSON.stringify([{ label: 'raw', count: 3, version: 9, hash: 'ff' }])],
+    );
+    expect(row!.version).toBe(1);
+    expect((await r.get(row!.entry_id))?.data).toMatchObject({ label: 'raw', count: 3 });
+    expect(await db.verify({ tables: ['readings'] })).toMatchObject({ ok: true, checked: 5 });
   });
 });

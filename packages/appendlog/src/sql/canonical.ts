@@ -113,3 +113,42 @@ export function versionHashSql(
       || coalesce(${from.parentHash ?? `${rec}.parent_hash`}, '\\x${'00'.repeat(32)}'::bytea)
       || ${from.contentHash ?? `${rec}.content_hash`})`;
 }
+
+/**
+ * The fields of a set-based load's version hash that every row of one load shares, as one
+ * `bytea` to compute once per load: `F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)` and the all-zero
+ * parent of a first version. The arguments are SQL expressions (plpgsql variables in
+ * `<t>_insert_many`).
+ */
+export function firstVersionSharedFieldsSql(
+  txId: string,
+  actor: string,
+  reason: string,
+  meta: string,
+): string {
+  const fields = [`${txId}::text`, actor, reason, `${meta}::text`];
+  return `${fieldsSql(`ARRAY[${fields.map(utf8Sql).join(', ')}]::bytea[]`)} || '\\x${'00'.repeat(32)}'::bytea`;
+}
+
+/**
+ * The version hash of a first version written by a set-based load (docs/spec.md §4), from its
+ * entry id, its recorded time, the fields every row of the load shares
+ * ({@link firstVersionSharedFieldsSql}) and its content hash: the same bytes as
+ * {@link versionHashSql}, with a few function calls per row instead of a dozen. An entry id's
+ * text is always 36 characters, and version and op are `1` and `insert`, so their `F` prefixes
+ * are constants.
+ */
+export function firstVersionHashSql(
+  tableName: string,
+  entryId: string,
+  recordedAt: string,
+  shared: string,
+  contentHash: string,
+): string {
+  const head = Buffer.concat([field(HASH_DOMAIN), field(tableName)]).toString('hex');
+  const mid = Buffer.concat([field('1'), field('insert')]).toString('hex');
+  const time = utf8Sql(canonicalTextSql(recordedAt, 'timestamptz'));
+  return `pg_catalog.sha256('\\x${head}00000024'::bytea || ${utf8Sql(`${entryId}::text`)}
+      || '\\x${mid}'::bytea || ${fieldsSql(`ARRAY[${time}]`)}
+      || ${shared} || ${contentHash})`;
+}

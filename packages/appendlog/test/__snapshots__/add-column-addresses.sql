@@ -4,7 +4,7 @@ ALTER TABLE "public"."addresses_head" ADD COLUMN "email" text;
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 5: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 6: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -241,6 +241,9 @@ DECLARE
   v_actor text := coalesce(p_actor, nullif(pg_catalog.current_setting('appendlog.actor', true), ''));
   v_reason text := coalesce(p_reason, nullif(pg_catalog.current_setting('appendlog.reason', true), ''));
   v_meta jsonb := coalesce(p_meta, nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb);
+  v_tx xid8 := pg_catalog.pg_current_xact_id();
+  v_shared bytea;
+  v_seq regclass := pg_catalog.pg_get_serial_sequence('"public"."addresses_log"', 'seq')::regclass;
   v_allow_ddl text;
 BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
@@ -255,19 +258,19 @@ BEGIN
                                       WHEN pg_catalog.octet_length(v_reason) > 4096 THEN 'reason'
                                       ELSE 'meta' END;
   END IF;
-  INSERT INTO "public"."appendlog_bulk_loads" (tx_id, table_name) VALUES (pg_catalog.pg_current_xact_id(), 'addresses');
+  v_shared := pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(v_tx::text, 'UTF8'), pg_catalog.convert_to(v_actor, 'UTF8'), pg_catalog.convert_to(v_reason, 'UTF8'), pg_catalog.convert_to(v_meta::text, 'UTF8')]::bytea[]), 21) || '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea;
+  INSERT INTO "public"."appendlog_bulk_loads" (tx_id, table_name) VALUES (v_tx, 'addresses');
   -- The DDL guard (docs/sql-and-orms.md) lets appendlog's own switch through, and only it.
   v_allow_ddl := pg_catalog.current_setting('appendlog.allow_ddl', true);
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', 'on', true);
   ALTER TABLE "public"."addresses_head" DISABLE TRIGGER appendlog_chain;
+  -- One statement for the whole load: the log's rows and the head's, each in the order of p_rows,
+  -- with seq drawn up front so that the head's INSERT needs nothing back from the log's.
   RETURN QUERY
   WITH src AS (
-    SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, 1 AS version, 'insert'::text AS op,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.pg_current_xact_id() AS tx_id,
-           v_actor AS actor, v_reason AS reason, v_meta AS meta,
-           pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."email", e.n
-      FROM pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, n),
-           LATERAL pg_catalog.jsonb_populate_record(NULL::"public"."addresses_head", '{}'::jsonb || e.j) AS r
+    SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
+           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."email", r.n AS n
+      FROM ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (entry_id uuid, "name" text, "address_line_1" text, "city" text, "postcode" text, "tel" text, "email" text)) WITH ORDINALITY AS r(entry_id, "name", "address_line_1", "city", "postcode", "tel", "email", n)
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
         pg_catalog.convert_to(s."address_line_1", 'UTF8'),
@@ -283,35 +286,22 @@ BEGIN
         pg_catalog.convert_to(s."tel", 'UTF8')]::bytea[], NULL)), 21)) AS content_hash
       FROM src s
   ), hashed AS (
-    SELECT c.*, pg_catalog.sha256(
-      '\x0000000c617070656e646c6f672f763100000009616464726573736573'::bytea
-      || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(c.entry_id::text, 'UTF8'),
-        pg_catalog.convert_to(c.version::text, 'UTF8'),
-        pg_catalog.convert_to(c.op, 'UTF8'),
-        pg_catalog.convert_to(pg_catalog.to_char(c.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8'),
-        pg_catalog.convert_to(c.tx_id::text, 'UTF8'),
-        pg_catalog.convert_to(c.actor, 'UTF8'),
-        pg_catalog.convert_to(c.reason, 'UTF8'),
-        pg_catalog.convert_to(c.meta::text, 'UTF8')]::bytea[]), 21)
-      || coalesce(NULL::bytea, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
-      || c.content_hash) AS hash
+    SELECT c.*, pg_catalog.sha256('\x0000000c617070656e646c6f672f76310000000961646472657373657300000024'::bytea || pg_catalog.convert_to(c.entry_id::text, 'UTF8')
+      || '\x000000013100000006696e73657274'::bytea || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(pg_catalog.to_char(c.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8')]), 21)
+      || v_shared || c.content_hash) AS hash
       FROM contented c
   ), logged AS (
-    INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
-    SELECT h.entry_id, h.version, h.op, h.recorded_at, h.tx_id, h.actor, h.reason, h.meta, h.salt, h.content_hash, NULL, h.hash, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
+    INSERT INTO "public"."addresses_log" (seq, entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email") OVERRIDING SYSTEM VALUE
+    SELECT h.seq, h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.salt, h.content_hash, NULL, h.hash, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
       FROM hashed h ORDER BY h.n
-    RETURNING seq, entry_id
-  ), headed AS (
-    INSERT INTO "public"."addresses_head" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, hash, seq, deleted, created_at, "name", "address_line_1", "city", "postcode", "tel", "email")
-    SELECT h.entry_id, h.version, h.op, h.recorded_at, h.tx_id, h.actor, h.reason, h.meta, h.hash, l.seq, false, h.recorded_at, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
-      FROM hashed h JOIN logged l ON l.entry_id = h.entry_id
-     ORDER BY h.n
-    RETURNING *
   )
-  SELECT * FROM headed;
+  INSERT INTO "public"."addresses_head" AS x (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, hash, seq, deleted, created_at, "name", "address_line_1", "city", "postcode", "tel", "email")
+  SELECT h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.hash, h.seq, false, h.recorded_at, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
+    FROM hashed h ORDER BY h.n
+  RETURNING x.*;
   ALTER TABLE "public"."addresses_head" ENABLE TRIGGER appendlog_chain;
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', coalesce(v_allow_ddl, ''), true);
-  DELETE FROM "public"."appendlog_bulk_loads" WHERE tx_id = pg_catalog.pg_current_xact_id() AND table_name = 'addresses';
+  DELETE FROM "public"."appendlog_bulk_loads" WHERE tx_id = v_tx AND table_name = 'addresses';
 END $fn$;
 -- It writes as the owner: only roles migrate grants it to may call it.
 REVOKE ALL ON FUNCTION "public"."addresses_insert_many"(jsonb, text, text, jsonb) FROM PUBLIC;
