@@ -1,5 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
-import type { BinaryCopy, Driver, Queryable, QueryResult } from './types.js';
+import { type PreparedStatements, preparedStatements } from './pglite-prepared.js';
+import type { BinaryCopy, Driver, Queryable, QueryOptions, QueryResult } from './types.js';
 
 interface PGliteLike {
   query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number; blob?: Blob }>;
@@ -18,12 +19,20 @@ function binaryCopy(client: PGliteLike): BinaryCopy {
   };
 }
 
-function wrap(client: PGliteLike, inTransaction = false): Queryable {
+function wrap(client: PGliteLike, prepared: PreparedStatements | null, inTransaction = false): Queryable {
   return {
     ...(inTransaction ? { copyBinary: binaryCopy(client) } : {}),
-    async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
+    async query<R>(
+      sql: string,
+      params: readonly unknown[] = [],
+      options: QueryOptions = {},
+    ): Promise<QueryResult<R>> {
+      if (options.name !== undefined && prepared !== null) {
+        return prepared.run<R>(options.name, sql, params, inTransaction);
+      }
       const result = await client.query<R>(sql, [...params]);
-      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+      // affectedRows is 0 for a SELECT; node-postgres counts the rows it returned, and so do we.
+      return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
     },
     async exec(sql: string): Promise<void> {
       await client.exec(sql);
@@ -56,13 +65,14 @@ export async function openPGlite(dataDir: string | undefined): Promise<Driver> {
  * inside a transaction callback (the Database guards against it).
  */
 export function pgliteDriver(db: PGlite, owned: boolean): Driver {
-  const base = wrap(db as unknown as PGliteLike);
+  const prepared = preparedStatements(db);
+  const base = wrap(db as unknown as PGliteLike, prepared);
   return {
     kind: 'pglite',
     query: base.query,
     exec: base.exec,
     async transaction<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
-      return db.transaction((tx) => fn(wrap(tx as unknown as PGliteLike, true)));
+      return db.transaction((tx) => fn(wrap(tx as unknown as PGliteLike, prepared, true)));
     },
     async close(): Promise<void> {
       if (owned && !db.closed) await db.close();
