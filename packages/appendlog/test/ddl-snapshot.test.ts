@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "99b412c72a175ddf",
+        "digest": "737dfbc92a207300",
         "revision": 6,
       }
     `);

@@ -94,6 +94,67 @@ describeEngines('appendlog_context() in SQL', (engine) => {
     });
   });
 
+  it('the first call of a transaction clears what it leaves out: nothing set before the transaction comes along', async () => {
+    const v = await db.table(addresses).insert({ name: 'Leaky' });
+    await db.transaction(async (tx) => {
+      // A session-level setting, as a pooled connection may carry it from an earlier request.
+      await tx.query(`SELECT set_config('appendlog.actor', 'earlier-request', false)`);
+      await tx.query(`SELECT appendlog_context(reason => 'tidy')`);
+      expect(await settings(tx)).toEqual([{ actor: '', reason: 'tidy', meta: '' }]);
+      await tx.query('DELETE FROM addresses WHERE entry_id = $1', [v.entryId]);
+    });
+    expect((await db.table(addresses).history(v.entryId)).at(-1)).toMatchObject({
+      actor: null,
+      reason: 'tidy',
+    });
+    await db.query(`SELECT set_config('appendlog.actor', '', false)`);
+  });
+
+  it('strict_context: a label no appendlog_context of this transaction set is refused, and nothing is written', async () => {
+    const book = db.table(addresses);
+    const v = await book.insert({ name: 'Strict' });
+    const strictly = <T>(fn: (tx: Database) => Promise<T>) =>
+      db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL appendlog.strict_context = on`);
+        return fn(tx);
+      });
+    // Set by SET LOCAL (or at session level: SQL cannot tell them apart): refused.
+    await expect(
+      strictly(async (tx) => {
+        await tx.query(`SET LOCAL appendlog.reason = 'not through the function'`);
+        await tx.query('DELETE FROM addresses WHERE entry_id = $1', [v.entryId]);
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_state', sqlState: 'AL004' });
+    await expect(
+      strictly(async (tx) => {
+        await tx.query(`SET LOCAL appendlog.actor = 'someone'`);
+        await tx.query(`UPDATE addresses SET city = 'Oslo' WHERE entry_id = $1`, [v.entryId]);
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_state' });
+    await expect(
+      strictly(async (tx) => {
+        await tx.query(`SET LOCAL appendlog.actor = 'loader'`);
+        await tx.query(`SELECT * FROM addresses_insert_many('[{"name":"Bulk"}]', NULL, NULL, NULL)`);
+      }),
+    ).rejects.toMatchObject({ code: 'invalid_state' });
+    expect((await book.get(v.entryId))?.version).toBe(1);
+    // Through appendlog_context, through the library, or with no label at all: written.
+    await strictly(async (tx) => {
+      await tx.query(`SELECT appendlog_context(actor => 'clerk')`);
+      await tx.query(`UPDATE addresses SET city = 'Bergen' WHERE entry_id = $1`, [v.entryId]);
+      await tx.query(`UPDATE addresses SET city = 'Tromsø' WHERE entry_id = $1`, [v.entryId]);
+      await tx.table(addresses).update(v.entryId, { city: 'Bodø' }, { actor: 'library' });
+    });
+    await strictly((tx) => tx.query(`UPDATE addresses SET city = 'Narvik' WHERE entry_id = $1`, [v.entryId]));
+    expect((await book.history(v.entryId)).map((x) => x.actor)).toEqual([
+      null,
+      'clerk',
+      'clerk',
+      'library',
+      null,
+    ]);
+  });
+
   it('refuses values past the trigger’s limits, naming the field', async () => {
     await expect(db.query(`SELECT appendlog_context(meta => '[1,2]')`)).rejects.toMatchObject({
       code: 'invalid_input',
@@ -152,5 +213,29 @@ describePostgres('appendlog_context() through a pool, as the application role', 
       actor: 'u1',
     });
     expect(await app.table(addresses).get(b)).not.toBeNull();
+  });
+
+  it('with strict_context on for the app’s sessions, a reason one request set at session level is refused in the next', async () => {
+    const [{ entry_id: id }] = (
+      await appPool.query<{ entry_id: string }>(
+        `INSERT INTO addresses (name) VALUES ('Njord') RETURNING entry_id`,
+      )
+    ).rows as [{ entry_id: string }];
+    const client = await appPool.connect();
+    try {
+      await client.query('SET appendlog.strict_context = on');
+      // One request sets its reason for the whole session by mistake and writes nothing with it.
+      await client.query(`SELECT set_config('appendlog.reason', 'request one', false)`);
+      // The next request on the same session deletes without a reason of its own.
+      await expect(client.query('DELETE FROM addresses WHERE entry_id = $1', [id])).rejects.toMatchObject({
+        code: 'AL004',
+      });
+      await client.query(`SELECT set_config('appendlog.reason', '', false)`);
+      await client.query('RESET appendlog.strict_context');
+    } finally {
+      client.release();
+    }
+    expect(await app.table(addresses).get(id)).not.toBeNull();
+    expect((await app.table(addresses).history(id)).length).toBe(1);
   });
 });

@@ -4,10 +4,40 @@ import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';
 
 /**
+ * What names the current transaction in `appendlog.context_tx`: the backend and the time the
+ * transaction started, as text no session setting changes. Set only transaction-locally, by
+ * {@link contextFunctionDdl}'s function, so a later transaction never matches it, even if it
+ * leaked.
+ */
+export const CONTEXT_MARKER_SQL = `pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text`;
+
+/**
+ * plpgsql, in generated code that writes versions, after NULL labels were filled from the
+ * `appendlog.*` settings (`fromSettings` says whether one was): where `appendlog.strict_context`
+ * is on (for a database or, as docs/sql-and-orms.md recommends, the application's role), a label
+ * taken from a setting counts only if `appendlog_context` set it in this transaction. A session-level
+ * `SET` or `set_config(…, false)` outlives its request on a pooled connection, and PostgreSQL gives
+ * SQL no way to tell it from a `SET LOCAL`; the marker can. Strict mode guards against such
+ * accidents, not against a role that turns it off for its own session.
+ */
+export function strictContextSql(fromSettings: string): string {
+  return `  IF ${fromSettings} AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM ${CONTEXT_MARKER_SQL} THEN
+    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+      USING ERRCODE = '${SQLSTATE.invalidState}',
+            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+  END IF;`;
+}
+
+/**
  * `appendlog_context(actor, reason, meta)`: the SQL way to say who writes and why, for ORMs and
  * psql, where `SET LOCAL` cannot take a bind parameter. Each argument given (not NULL) sets its
  * `appendlog.*` setting for the current transaction only (`set_config(…, true)`); an empty string
- * clears it. PostgreSQL discards transaction-local settings when the transaction ends, committed
+ * clears it. The first call in a transaction also clears what it leaves out, so nothing set
+ * before the transaction (a session-level `SET`) comes along, and marks the transaction
+ * (`appendlog.context_tx`) for strict mode ({@link strictContextSql}); later calls in the same
+ * transaction leave what they leave out as it is. PostgreSQL discards transaction-local settings when the transaction ends, committed
  * or not, so nothing set here can reach the next transaction on a pooled connection.
  *
  * It does not try to tell whether it runs inside an explicit transaction block: PostgreSQL gives a
@@ -36,12 +66,21 @@ BEGIN
                                       WHEN ${over('reason')} THEN 'reason'
                                       ELSE 'meta' END;
   END IF;
+  IF pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM ${CONTEXT_MARKER_SQL} THEN
+    -- The first call of the transaction: what it leaves out is cleared, not inherited from
+    -- before the transaction (a session-level SET), and the transaction is marked as set up here.
+    PERFORM pg_catalog.set_config('appendlog.actor', coalesce(actor, ''), true),
+            pg_catalog.set_config('appendlog.reason', coalesce(reason, ''), true),
+            pg_catalog.set_config('appendlog.meta', coalesce(meta::text, ''), true),
+            pg_catalog.set_config('appendlog.context_tx', ${CONTEXT_MARKER_SQL}, true);
+    RETURN;
+  END IF;
   IF actor IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.actor', actor, true); END IF;
   IF reason IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.reason', reason, true); END IF;
   IF meta IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.meta', meta::text, true); END IF;
 END $fn$;
 COMMENT ON FUNCTION ${s}.appendlog_context(text, text, jsonb) IS
-  'Sets appendlog.actor, appendlog.reason and appendlog.meta for the current transaction only; NULL leaves one as it is, '''' clears it.';
+  'Sets appendlog.actor, appendlog.reason and appendlog.meta for the current transaction only; NULL leaves one as an earlier call in the same transaction set it (or clears it, on the first call), '''' clears it.';
 GRANT EXECUTE ON FUNCTION ${s}.appendlog_context(text, text, jsonb) TO PUBLIC;
 `;
 }

@@ -18,6 +18,7 @@ import {
   logDefaultDdl,
   viewDefaultDdl,
 } from './column-default.js';
+import { strictContextSql } from './context-ddl.js';
 import { erasureTableDdl } from './erasure-ddl.js';
 import { HEAD_COPY_COLUMNS, LOG_OWN_COLUMNS, VERSION_COLUMNS } from './log-columns.js';
 import { catalogName, type TableObjects, tableObjects } from './names.js';
@@ -266,6 +267,21 @@ function settingSql(name: 'actor' | 'reason' | 'meta'): string {
   return `nullif(pg_catalog.current_setting('appendlog.${name}', true), '')`;
 }
 
+/**
+ * plpgsql filling the NULL labels of a write from the transaction's `appendlog.*` settings, then
+ * applying strict mode ({@link strictContextSql}); needs a `from_settings boolean := false`.
+ */
+function labelsFromSettingsSql(actor: string, reason: string, meta: string): string {
+  const fill = (target: string, name: 'actor' | 'reason' | 'meta', cast = '') =>
+    `    IF ${target} IS NULL THEN ${target} := ${settingSql(name)}${cast}; from_settings := from_settings OR ${target} IS NOT NULL; END IF;`;
+  return [
+    fill(actor, 'actor'),
+    fill(reason, 'reason'),
+    fill(meta, 'meta', '::jsonb'),
+    strictContextSql('from_settings'),
+  ].join('\n');
+}
+
 /** plpgsql refusing an actor, reason or meta past the documented limits, whatever wrote them. */
 function labelLimitsSql(actor: string, reason: string, meta: string): string {
   const over = (e: string) => `pg_catalog.octet_length(${e}) > ${MAX_LABEL_BYTES}`;
@@ -319,6 +335,7 @@ DECLARE
   v_content_hash bytea;
   prior_op text;
   erased timestamptz;
+  from_settings boolean := false;
 BEGIN
   IF TG_OP = 'INSERT' THEN
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
@@ -340,9 +357,7 @@ BEGIN
     NEW.recorded_at := pg_catalog.clock_timestamp();
     NEW.created_at := NEW.recorded_at;
     NEW.parent_hash := NULL;
-    IF NEW.actor IS NULL THEN NEW.actor := ${settingSql('actor')}; END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := ${settingSql('reason')}; END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := ${settingSql('meta')}::jsonb; END IF;
+${labelsFromSettingsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
   ELSE
     IF NOT declared THEN
       -- An UPDATE that changes nothing (an ORM's full-object save, SET name = name) appends no
@@ -359,9 +374,7 @@ BEGIN
       IF NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NEW.reason := NULL; END IF;
       IF NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NEW.meta := NULL; END IF;
     END IF;
-    IF NEW.actor IS NULL THEN NEW.actor := ${settingSql('actor')}; END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := ${settingSql('reason')}; END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := ${settingSql('meta')}::jsonb; END IF;
+${labelsFromSettingsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
     -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
     NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
@@ -586,9 +599,10 @@ CREATE OR REPLACE FUNCTION ${o.insertMany}(p_rows jsonb, p_actor text, p_reason 
 RETURNS SETOF ${o.head}
 LANGUAGE plpgsql SECURITY DEFINER ${PINNED_SEARCH_PATH} AS $fn$
 DECLARE
-  v_actor text := coalesce(p_actor, ${settingSql('actor')});
-  v_reason text := coalesce(p_reason, ${settingSql('reason')});
-  v_meta jsonb := coalesce(p_meta, ${settingSql('meta')}::jsonb);
+  v_actor text := p_actor;
+  v_reason text := p_reason;
+  v_meta jsonb := p_meta;
+  from_settings boolean := false;
   v_tx xid8 := pg_catalog.pg_current_xact_id();
   v_shared bytea;
   v_seq regclass := pg_catalog.pg_get_serial_sequence(${quoteLiteral(o.log)}, 'seq')::regclass;
@@ -598,6 +612,7 @@ BEGIN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
       USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=rows';
   END IF;
+${labelsFromSettingsSql('v_actor', 'v_reason', 'v_meta')}
 ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   v_shared := ${firstVersionSharedFieldsSql('v_tx', 'v_actor', 'v_reason', 'v_meta')};
   INSERT INTO ${loads} (tx_id, table_name) VALUES (v_tx, ${t});

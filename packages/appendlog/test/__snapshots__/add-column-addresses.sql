@@ -11,6 +11,7 @@ DECLARE
   v_content_hash bytea;
   prior_op text;
   erased timestamptz;
+  from_settings boolean := false;
 BEGIN
   IF TG_OP = 'INSERT' THEN
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
@@ -32,9 +33,16 @@ BEGIN
     NEW.recorded_at := pg_catalog.clock_timestamp();
     NEW.created_at := NEW.recorded_at;
     NEW.parent_hash := NULL;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR NEW.actor IS NOT NULL; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR NEW.reason IS NOT NULL; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR NEW.meta IS NOT NULL; END IF;
+  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+      USING ERRCODE = 'AL004',
+            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+  END IF;
   ELSE
     IF NOT declared THEN
       -- An UPDATE that changes nothing (an ORM's full-object save, SET name = name) appends no
@@ -51,9 +59,16 @@ BEGIN
       IF NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NEW.reason := NULL; END IF;
       IF NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NEW.meta := NULL; END IF;
     END IF;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR NEW.actor IS NOT NULL; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR NEW.reason IS NOT NULL; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR NEW.meta IS NOT NULL; END IF;
+  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+      USING ERRCODE = 'AL004',
+            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+  END IF;
     -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
     NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
@@ -238,9 +253,10 @@ CREATE OR REPLACE FUNCTION "public"."addresses_insert_many"(p_rows jsonb, p_acto
 RETURNS SETOF "public"."addresses_head"
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  v_actor text := coalesce(p_actor, nullif(pg_catalog.current_setting('appendlog.actor', true), ''));
-  v_reason text := coalesce(p_reason, nullif(pg_catalog.current_setting('appendlog.reason', true), ''));
-  v_meta jsonb := coalesce(p_meta, nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb);
+  v_actor text := p_actor;
+  v_reason text := p_reason;
+  v_meta jsonb := p_meta;
+  from_settings boolean := false;
   v_tx xid8 := pg_catalog.pg_current_xact_id();
   v_shared bytea;
   v_seq regclass := pg_catalog.pg_get_serial_sequence('"public"."addresses_log"', 'seq')::regclass;
@@ -249,6 +265,16 @@ BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
       USING ERRCODE = 'AL005', DETAIL = 'field=rows';
+  END IF;
+    IF v_actor IS NULL THEN v_actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR v_actor IS NOT NULL; END IF;
+    IF v_reason IS NULL THEN v_reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR v_reason IS NOT NULL; END IF;
+    IF v_meta IS NULL THEN v_meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR v_meta IS NOT NULL; END IF;
+  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+      USING ERRCODE = 'AL004',
+            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
   END IF;
   IF pg_catalog.octet_length(v_actor) > 4096 OR pg_catalog.octet_length(v_reason) > 4096
      OR pg_catalog.octet_length(v_meta::text) > 1048576 OR pg_catalog.jsonb_typeof(v_meta) <> 'object' THEN

@@ -309,19 +309,28 @@ BEGIN
                                       WHEN pg_catalog.octet_length(reason) OPERATOR(pg_catalog.>) 4096 THEN 'reason'
                                       ELSE 'meta' END;
   END IF;
+  IF pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+    -- The first call of the transaction: what it leaves out is cleared, not inherited from
+    -- before the transaction (a session-level SET), and the transaction is marked as set up here.
+    PERFORM pg_catalog.set_config('appendlog.actor', coalesce(actor, ''), true),
+            pg_catalog.set_config('appendlog.reason', coalesce(reason, ''), true),
+            pg_catalog.set_config('appendlog.meta', coalesce(meta::text, ''), true),
+            pg_catalog.set_config('appendlog.context_tx', pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text, true);
+    RETURN;
+  END IF;
   IF actor IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.actor', actor, true); END IF;
   IF reason IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.reason', reason, true); END IF;
   IF meta IS NOT NULL THEN PERFORM pg_catalog.set_config('appendlog.meta', meta::text, true); END IF;
 END $fn$;
 COMMENT ON FUNCTION "public".appendlog_context(text, text, jsonb) IS
-  'Sets appendlog.actor, appendlog.reason and appendlog.meta for the current transaction only; NULL leaves one as it is, '''' clears it.';
+  'Sets appendlog.actor, appendlog.reason and appendlog.meta for the current transaction only; NULL leaves one as an earlier call in the same transaction set it (or clears it, on the first call), '''' clears it.';
 GRANT EXECUTE ON FUNCTION "public".appendlog_context(text, text, jsonb) TO PUBLIC;
 
 -- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 5ebc0440bc305fcb0cd86ea18378f3d1';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 422e292ca5d612996ab48fa9d882a819';
 
 -- next step
 
@@ -399,6 +408,7 @@ DECLARE
   v_content_hash bytea;
   prior_op text;
   erased timestamptz;
+  from_settings boolean := false;
 BEGIN
   IF TG_OP = 'INSERT' THEN
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
@@ -420,9 +430,16 @@ BEGIN
     NEW.recorded_at := pg_catalog.clock_timestamp();
     NEW.created_at := NEW.recorded_at;
     NEW.parent_hash := NULL;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR NEW.actor IS NOT NULL; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR NEW.reason IS NOT NULL; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR NEW.meta IS NOT NULL; END IF;
+  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+      USING ERRCODE = 'AL004',
+            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+  END IF;
   ELSE
     IF NOT declared THEN
       -- An UPDATE that changes nothing (an ORM's full-object save, SET name = name) appends no
@@ -439,9 +456,16 @@ BEGIN
       IF NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NEW.reason := NULL; END IF;
       IF NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NEW.meta := NULL; END IF;
     END IF;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; END IF;
+    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR NEW.actor IS NOT NULL; END IF;
+    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR NEW.reason IS NOT NULL; END IF;
+    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR NEW.meta IS NOT NULL; END IF;
+  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+      USING ERRCODE = 'AL004',
+            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+  END IF;
     -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
     NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
@@ -623,9 +647,10 @@ CREATE OR REPLACE FUNCTION "public"."addresses_insert_many"(p_rows jsonb, p_acto
 RETURNS SETOF "public"."addresses_head"
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 DECLARE
-  v_actor text := coalesce(p_actor, nullif(pg_catalog.current_setting('appendlog.actor', true), ''));
-  v_reason text := coalesce(p_reason, nullif(pg_catalog.current_setting('appendlog.reason', true), ''));
-  v_meta jsonb := coalesce(p_meta, nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb);
+  v_actor text := p_actor;
+  v_reason text := p_reason;
+  v_meta jsonb := p_meta;
+  from_settings boolean := false;
   v_tx xid8 := pg_catalog.pg_current_xact_id();
   v_shared bytea;
   v_seq regclass := pg_catalog.pg_get_serial_sequence('"public"."addresses_log"', 'seq')::regclass;
@@ -634,6 +659,16 @@ BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
       USING ERRCODE = 'AL005', DETAIL = 'field=rows';
+  END IF;
+    IF v_actor IS NULL THEN v_actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR v_actor IS NOT NULL; END IF;
+    IF v_reason IS NULL THEN v_reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR v_reason IS NOT NULL; END IF;
+    IF v_meta IS NULL THEN v_meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR v_meta IS NOT NULL; END IF;
+  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+      USING ERRCODE = 'AL004',
+            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
   END IF;
   IF pg_catalog.octet_length(v_actor) > 4096 OR pg_catalog.octet_length(v_reason) > 4096
      OR pg_catalog.octet_length(v_meta::text) > 1048576 OR pg_catalog.jsonb_typeof(v_meta) <> 'object' THEN
