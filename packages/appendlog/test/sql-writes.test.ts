@@ -144,6 +144,36 @@ describeEngines('writes through the view as SQL clients and ORMs make them', (en
     expect(await db.verify()).toMatchObject({ ok: true });
   });
 
+  it('MERGE into the view chains like its INSERT, UPDATE and DELETE (PostgreSQL 17+); TRUNCATE is refused', async () => {
+    const id = await insert('Merged');
+    const [{ n }] = (await db.query<{ n: number }>(
+      `SELECT current_setting('server_version_num')::int AS n`,
+    )) as [{ n: number }];
+    const merge = `MERGE INTO people p USING (SELECT $1::uuid AS id) s ON p.entry_id = s.id
+                   WHEN MATCHED THEN UPDATE SET city = 'Oslo'
+                   WHEN NOT MATCHED THEN INSERT (entry_id, name) VALUES (s.id, 'New')`;
+    if (n >= 170000) {
+      await db.query(merge, [id]);
+      expect(await versions(id)).toBe(2);
+      // A delete by MERGE needs a reason like any other.
+      const del = `MERGE INTO people p USING (SELECT $1::uuid AS id) s ON p.entry_id = s.id WHEN MATCHED THEN DELETE`;
+      expect(await rejection(db.query(del, [id]))).toMatchObject({ code: 'reason_required' });
+      await db.transaction(async (tx) => {
+        await tx.query(`SELECT appendlog_context(reason => 'merged away')`);
+        await tx.query(del, [id]);
+      });
+      expect((await db.table(people).history(id)).map((v) => v.op)).toEqual(['insert', 'update', 'delete']);
+    } else {
+      // PostgreSQL 15 and 16 run MERGE on tables only.
+      expect(await rejection(db.query(merge, [id]))).toMatchObject({ code: '0A000' });
+      expect(await versions(id)).toBe(1);
+    }
+    // Not appendlog's refusal but PostgreSQL's: a view cannot be truncated. The driver's own error, its SQLSTATE as code.
+    expect(await rejection(db.query('TRUNCATE people'))).toMatchObject({ code: '42809' });
+    expect(await rejection(db.query('TRUNCATE people_head'))).toMatchObject({ code: 'append_only' });
+    expect((await db.verify({ tables: ['people'] })).ok).toBe(true);
+  });
+
   it('RETURNING gives what was stored, also a column added later with a default', async () => {
     const id = await insert('Before the column');
     const v2 = table('people', {
