@@ -144,6 +144,18 @@ describeEngines('writes through the view as SQL clients and ORMs make them', (en
     expect(await db.verify()).toMatchObject({ ok: true });
   });
 
+  it('UPDATE … FROM whose join matches one entry twice updates it once, as on any table: one version, one row', async () => {
+    const id = await insert('Joined');
+    const rows = await db.query(
+      `UPDATE people p SET city = s.city, version = p.version + 1
+         FROM (VALUES ($1::uuid, 'A'), ($1::uuid, 'B')) s(id, city) WHERE p.entry_id = s.id RETURNING p.version`,
+      [id],
+    );
+    expect(rows).toEqual([{ version: 2 }]);
+    expect(await versions(id)).toBe(2);
+    expect(['A', 'B']).toContain((await db.table(people).get(id))?.data.city);
+  });
+
   it('MERGE into the view chains like its INSERT, UPDATE and DELETE (PostgreSQL 17+); TRUNCATE is refused', async () => {
     const id = await insert('Merged');
     const [{ n }] = (await db.query<{ n: number }>(
