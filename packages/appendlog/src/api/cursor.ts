@@ -2,6 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import { encodeValue } from '../model/values.js';
 import type { Version } from '../model/version.js';
 import type { ResolvedColumn } from '../schema/table.js';
+import { type Sql, sql } from '../sql/template.js';
 
 /**
  * A page of a list: the versions, and `next`, the cursor of the page after it (null when this is
@@ -97,49 +98,46 @@ function readCursor(cursor: unknown, fingerprint: string, keys: number): CursorB
 }
 
 /**
- * The condition "after the cursor `page.after`" in `keys` order (with no `offset` beside it), its
- * values pushed onto `params`. Keys that can
- * be null sort as PostgreSQL sorts them (last ascending, first descending). `createdAt` is read
- * back from the head by the cursor's entry id: `headCreatedAt` maps that parameter to SQL.
+ * The condition "after the cursor `page.after`" in `keys` order (with no `offset` beside it). Keys
+ * that can be null sort as PostgreSQL sorts them (last ascending, first descending). `createdAt` is
+ * read back from the head by the cursor's entry id: `headCreatedAt` gives that SQL for the id.
  */
 export function afterCursorSql(
   page: { after?: unknown; offset?: unknown },
   keys: readonly OrderKey[],
   fingerprint: string,
-  params: unknown[],
-  headCreatedAt: (idParam: string) => string,
-): string {
+  headCreatedAt: (id: Sql) => Sql,
+): Sql {
   if (page.offset !== undefined)
     throw new InvalidInputError('after and offset page the same list two ways: pass one of them', 'after');
   const body = readCursor(page.after, fingerprint, keys.length);
-  params.push(body.id);
-  const idParam = `$${params.length}::uuid`;
-  const values = keys.map((key, i) => {
-    if (key.source === 'entryId') return idParam;
-    if (key.source === 'createdAt') return headCreatedAt(idParam);
+  const id = sql`${sql.param(body.id)}::uuid`;
+  const values = keys.map((key, i): Sql | null => {
+    if (key.source === 'entryId') return id;
+    if (key.source === 'createdAt') return headCreatedAt(id);
     const v = body.k[i];
     if (v === null || v === undefined) return null;
-    params.push(v);
     const type = key.source === 'recordedAt' ? 'timestamptz' : key.source.column.type;
-    return `$${params.length}::${type}`;
+    return sql`${v}::${sql.raw(type)}`;
   });
+  const ref = (k: OrderKey) => sql.raw(k.sql);
   // The usual orders (every key non-null, one direction): a row comparison an index can serve.
   if (keys.every((k, i) => k.notNull && values[i] !== null && k.desc === keys[0]!.desc)) {
-    const op = keys[0]!.desc ? '<' : '>';
-    return `(${keys.map((k) => k.sql).join(', ')}) ${op} (${values.join(', ')})`;
+    const op = sql.raw(keys[0]!.desc ? '<' : '>');
+    return sql`(${sql.join(keys.map(ref))}) ${op} (${sql.join(values as Sql[])})`;
   }
-  const equal = (k: OrderKey, v: string | null) => (v === null ? `${k.sql} IS NULL` : `${k.sql} = ${v}`);
-  const beyond = (k: OrderKey, v: string | null): string | null => {
-    if (v === null) return k.desc ? `${k.sql} IS NOT NULL` : null;
-    if (k.desc) return `${k.sql} < ${v}`;
-    return k.notNull ? `${k.sql} > ${v}` : `(${k.sql} > ${v} OR ${k.sql} IS NULL)`;
+  const equal = (k: OrderKey, v: Sql | null) => (v === null ? sql`${ref(k)} IS NULL` : sql`${ref(k)} = ${v}`);
+  const beyond = (k: OrderKey, v: Sql | null): Sql | null => {
+    if (v === null) return k.desc ? sql`${ref(k)} IS NOT NULL` : null;
+    if (k.desc) return sql`${ref(k)} < ${v}`;
+    return k.notNull ? sql`${ref(k)} > ${v}` : sql`(${ref(k)} > ${v} OR ${ref(k)} IS NULL)`;
   };
-  const terms: string[] = [];
+  const terms: Sql[] = [];
   keys.forEach((k, i) => {
     const past = beyond(k, values[i]!);
     if (past === null) return;
     const ties = keys.slice(0, i).map((p, j) => equal(p, values[j]!));
-    terms.push([...ties, past].join(' AND '));
+    terms.push(sql`(${sql.join([...ties, past], ' AND ')})`);
   });
-  return terms.length === 0 ? 'false' : `(${terms.map((t) => `(${t})`).join(' OR ')})`;
+  return terms.length === 0 ? sql`false` : sql`(${sql.join(terms, ' OR ')})`;
 }

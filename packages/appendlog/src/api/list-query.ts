@@ -2,6 +2,7 @@ import { InvalidInputError } from '../errors.js';
 import type { Version } from '../model/version.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
+import { compileSql, type Sql, sql } from '../sql/template.js';
 import {
   afterCursorSql,
   asPage,
@@ -48,34 +49,65 @@ export interface ListTimeColumns {
 
 /**
  * Appends the where, order, limit and offset of `options` to `base`, a query whose user columns
- * are read from alias `l` and that already has a WHERE clause. `params` holds the base's parameters.
+ * are read from alias `l` and that already has a WHERE clause; `baseParams` are the values of the
+ * `$1…` it numbers.
  */
 export function buildListQuery<C extends ColumnMap>(
   def: TableDef<C>,
   base: string,
-  params: unknown[],
+  baseParams: readonly unknown[],
   options: ListOptions<C>,
   times: ListTimeColumns,
 ): { sql: string; params: unknown[]; prepare: boolean; page: PageState } {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('list options must be an object', 'options');
-  const clauses: string[] = [];
+  const clauses = whereSql(def, options.where ?? {});
+  const keys = orderKeys(def, options.orderBy, times);
+  const fingerprint = orderFingerprint(def.name, keys);
+  if (options.after !== undefined) {
+    const createdAt = (id: Sql) =>
+      sql`(SELECT c.created_at FROM ${sql.raw(times.head)} c WHERE c.entry_id = ${id})`;
+    clauses.push(afterCursorSql(options, keys, fingerprint, createdAt));
+  }
+  const order = sql.join(keys.map((k) => sql.raw(`${k.sql}${k.desc ? ' DESC' : ''}`)));
+  const statement = sql`${sql.raw(base)}${sql.join(
+    clauses.map((c) => sql` AND ${c}`),
+    '',
+  )} ORDER BY ${order}${pageSql({ limit: options.limit, offset: options.offset }, true)}`;
+  const { text, params } = compileSql(statement, baseParams);
+  return {
+    sql: text,
+    params,
+    prepare: preparedLimit(options.limit),
+    page: { keys, fingerprint, limit: options.limit },
+  };
+}
+
+/** The equality filters of `where`, each a condition on alias `l`. */
+function whereSql<C extends ColumnMap>(def: TableDef<C>, where: object): Sql[] {
   const byKey = new Map(def.columns.map((c) => [c.key, c]));
-  for (const [key, value] of Object.entries(options.where ?? {})) {
+  const clauses: Sql[] = [];
+  for (const [key, value] of Object.entries(where)) {
     const col = byKey.get(key);
     if (!col) throw new InvalidInputError(`${def.name} has no column "${key}" to filter on`, key);
     if (value === undefined) continue;
-    const ref = `l.${quoteIdent(col.sqlName)}`;
-    if (value === null) {
-      clauses.push(`${ref} IS NULL`);
-      continue;
-    }
-    params.push(textParam(col, value));
-    clauses.push(`${ref} = $${params.length}::${col.type}`);
+    const ref = sql.raw(`l.${quoteIdent(col.sqlName)}`);
+    clauses.push(
+      value === null ? sql`${ref} IS NULL` : sql`${ref} = ${textParam(col, value)}::${sql.raw(col.type)}`,
+    );
   }
+  return clauses;
+}
+
+/** The order of a list: the keys `orderBy` names, then creation time and entry id as tie-breakers. */
+function orderKeys<C extends ColumnMap>(
+  def: TableDef<C>,
+  orderBy: OrderBy<C> | undefined,
+  times: ListTimeColumns,
+): OrderKey[] {
+  const byKey = new Map(def.columns.map((c) => [c.key, c]));
   const keys: OrderKey[] = [];
-  const raw =
-    options.orderBy === undefined ? [] : Array.isArray(options.orderBy) ? options.orderBy : [options.orderBy];
+  const raw = orderBy === undefined ? [] : Array.isArray(orderBy) ? orderBy : [orderBy];
   for (const item of raw) {
     const { field, direction } = typeof item === 'string' ? { field: item, direction: 'asc' } : item;
     if (direction !== undefined && direction !== 'asc' && direction !== 'desc') {
@@ -96,27 +128,7 @@ export function buildListQuery<C extends ColumnMap>(
     { sql: times.createdAt, desc: false, notNull: true, source: 'createdAt' },
     { sql: times.entryId, desc: false, notNull: true, source: 'entryId' },
   );
-  const fingerprint = orderFingerprint(def.name, keys);
-  if (options.after !== undefined) {
-    clauses.push(
-      afterCursorSql(
-        options,
-        keys,
-        fingerprint,
-        params,
-        (id) => `(SELECT c.created_at FROM ${times.head} c WHERE c.entry_id = ${id})`,
-      ),
-    );
-  }
-  const order = keys.map((k) => `${k.sql}${k.desc ? ' DESC' : ''}`);
-  let sql = `${base}${clauses.map((c) => ` AND ${c}`).join('')} ORDER BY ${order.join(', ')}`;
-  sql += pageSql(params, { limit: options.limit, offset: options.offset }, true);
-  return {
-    sql,
-    params,
-    prepare: preparedLimit(options.limit),
-    page: { keys, fingerprint, limit: options.limit },
-  };
+  return keys;
 }
 
 /** What a list statement needs to turn its rows into a {@link Page}. */
@@ -160,22 +172,18 @@ export function preparedLimit(limit: number | undefined): boolean {
  * statement of its own, kept prepared only for the common sizes ({@link preparedLimit}).
  */
 export function pageSql(
-  params: unknown[],
   options: { limit?: number | undefined; offset?: number | undefined },
   peek = false,
-): string {
-  let sql = '';
+): Sql {
+  let limit = sql.empty;
   if (options.limit !== undefined) {
     if (!Number.isSafeInteger(options.limit) || options.limit < 0)
       throw new InvalidInputError('limit must be a non-negative integer', 'limit');
     // peek: one row more, which tells whether a next page exists (see toPage).
-    sql += ` LIMIT ${options.limit + (peek ? 1 : 0)}`;
+    limit = sql.raw(` LIMIT ${options.limit + (peek ? 1 : 0)}`);
   }
-  if (options.offset !== undefined) {
-    if (!Number.isInteger(options.offset) || options.offset < 0)
-      throw new InvalidInputError('offset must be a non-negative integer', 'offset');
-    params.push(options.offset);
-    sql += ` OFFSET $${params.length}`;
-  }
-  return sql;
+  if (options.offset === undefined) return limit;
+  if (!Number.isInteger(options.offset) || options.offset < 0)
+    throw new InvalidInputError('offset must be a non-negative integer', 'offset');
+  return sql`${limit} OFFSET ${options.offset}`;
 }

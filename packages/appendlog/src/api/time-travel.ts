@@ -6,6 +6,7 @@ import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { asOfFromSql } from '../sql/as-of.js';
 import { tableObjects } from '../sql/names.js';
+import { compileSql, sql } from '../sql/template.js';
 import { decodeVersion, HEAD_OP, HEAD_VERSION, versionProjection } from './codec.js';
 import { afterCursorSql, type OrderKey, orderFingerprint, type Page } from './cursor.js';
 import { type AsOf, checkAsOf, checkInstant, type Instant } from './instant.js';
@@ -135,10 +136,12 @@ export async function historyPage<C extends ColumnMap>(
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('history options must be an object', 'options');
   const before = options.before === undefined ? 2_147_483_647 : checkVersionNumber(options.before, 'before');
-  const params: unknown[] = [id, before];
   const st = statements(def, db.schema);
-  const sql = `${st.historyPage}${pageSql(params, { limit: options.limit })}) p ORDER BY p.version`;
-  const rows = await db.run(sql, params, preparedLimit(options.limit));
+  const { text, params } = compileSql(
+    sql`${sql.raw(st.historyPage)}${pageSql({ limit: options.limit })}) p ORDER BY p.version`,
+    [id, before],
+  );
+  const rows = await db.run(text, params, preparedLimit(options.limit));
   if (rows.length === 0) {
     const [head] = await db.run(st.exists, [id], true);
     if (!head) throw new NotFoundError(`${def.name} entry ${id} does not exist`);
@@ -160,14 +163,15 @@ export async function deleted<C extends ColumnMap>(
 ): Promise<Page<Version<RowData<C>>>> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('deleted options must be an object', 'options');
-  const params: unknown[] = [];
   const fingerprint = orderFingerprint(`${def.name} bin`, BIN_ORDER);
-  let sql = statements(def, db.schema).deleted;
-  if (options.after !== undefined) {
-    sql += ` AND ${afterCursorSql(options, BIN_ORDER, fingerprint, params, () => 'NULL')}`;
-  }
-  sql += ` ORDER BY l.recorded_at DESC, l.entry_id DESC${pageSql(params, options, true)}`;
-  const rows = await db.run(sql, params, preparedLimit(options.limit));
+  const after =
+    options.after === undefined
+      ? sql.empty
+      : sql` AND ${afterCursorSql(options, BIN_ORDER, fingerprint, () => sql`NULL`)}`;
+  const { text, params } = compileSql(
+    sql`${sql.raw(statements(def, db.schema).deleted)}${after} ORDER BY l.recorded_at DESC, l.entry_id DESC${pageSql(options, true)}`,
+  );
+  const rows = await db.run(text, params, preparedLimit(options.limit));
   return toPage(
     rows.map((r) => decodeVersion(def, r)),
     { keys: BIN_ORDER, fingerprint, limit: options.limit },
