@@ -6,7 +6,8 @@ import { column } from '../schema/column.js';
 import { quoteLiteral } from '../schema/names.js';
 import { type ColumnMap, type TableDef, table } from '../schema/table.js';
 import type { Session } from '../session.js';
-import { catalogName, tableObjects } from '../sql/names.js';
+import { catalog } from '../sql/catalog-reader.js';
+import { tableObjects } from '../sql/names.js';
 import { decodeVersion, versionProjection } from './codec.js';
 
 /**
@@ -142,19 +143,9 @@ interface CatalogColumn {
 
 /** The tables to read: the ones given (checked against the catalog) or all the catalog knows. */
 async function tablesToRead(db: Session, given: readonly TableDef[] | undefined): Promise<TableDef[]> {
-  const history = catalogName(db.schema, 'appendlog_schema_history');
-  const [present] = await db.run<{ present: boolean }>(
-    `SELECT pg_catalog.to_regclass($1) IS NOT NULL AS present`,
-    [history],
-  );
   const known = new Map<string, CatalogColumn[]>();
-  if (present?.present) {
-    const rows = await db.run<{ table_name: string; definition: string }>(
-      `SELECT DISTINCT ON (table_name) table_name, definition::text AS definition
-         FROM ${history} ORDER BY table_name, seq DESC`,
-    );
-    for (const r of rows)
-      known.set(r.table_name, (JSON.parse(r.definition) as { columns: CatalogColumn[] }).columns);
+  for (const [table, def] of await catalog.latestDefinitions(db, db.schema)) {
+    known.set(table, def.columns as CatalogColumn[]);
   }
   if (given !== undefined) {
     return given.map((def) => {

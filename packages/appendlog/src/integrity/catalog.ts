@@ -1,7 +1,7 @@
 import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
 import { SYSTEM_COLUMNS } from '../schema/names.js';
 import type { Session } from '../session.js';
-import { catalogName } from '../sql/names.js';
+import { catalog } from '../sql/catalog-reader.js';
 import type { Report } from './report.js';
 
 /** A table as the schema history records it. */
@@ -17,19 +17,7 @@ export interface RecordedTable {
  * definition), optionally narrowed to `only`. Returns an empty list when the catalog is absent.
  */
 export async function recordedTables(tx: Session, only?: readonly string[]): Promise<RecordedTable[]> {
-  const [exists] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
-    catalogName(tx.schema, 'appendlog_schema_history'),
-  ]);
-  if (!exists?.ok) return [];
-  const rows = await tx.run<{ table_name: string; definition: string }>(
-    `SELECT DISTINCT ON (table_name) table_name, definition::text AS definition
-       FROM ${catalogName(tx.schema, 'appendlog_schema_history')}
-      ORDER BY table_name, seq DESC`,
-  );
-  const tables = rows.map((r) => {
-    const def = JSON.parse(r.definition) as {
-      columns?: Array<{ sqlName?: unknown; type?: unknown; notNull?: unknown; default?: unknown }>;
-    };
+  const tables = [...(await catalog.latestDefinitions(tx, tx.schema))].map(([table, def]) => {
     const columns = (def.columns ?? []).map((c) => ({
       sqlName: String(c.sqlName),
       type: String(c.type) as ColumnType,
@@ -39,7 +27,7 @@ export async function recordedTables(tx: Session, only?: readonly string[]): Pro
       notNull: c.notNull === true,
       ...(c.default === undefined ? {} : { default: c.default }),
     }));
-    return { table: r.table_name, columns, definition };
+    return { table, columns, definition };
   });
   return only === undefined ? tables : tables.filter((t) => only.includes(t.table));
 }

@@ -1,5 +1,6 @@
 import { InvalidInputError } from '../errors.js';
 import { utcIsoSql } from '../sql/canonical.js';
+import { catalog } from '../sql/catalog-reader.js';
 import { catalogName } from '../sql/names.js';
 import { op } from '../sql/search-path.js';
 import type { TableDefinition } from './definition.js';
@@ -83,11 +84,7 @@ export async function readSchemaHistory(
     throw new InvalidInputError('table must be a table name', 'table');
   }
   const history = catalogName(schema, 'appendlog_schema_history');
-  const [exists] = await sql.run<{ found: boolean }>(
-    'SELECT pg_catalog.to_regclass($1::text) IS NOT NULL AS found',
-    [history],
-  );
-  if (!exists?.found) return [];
+  if (!(await catalog.exists(sql, schema))) return [];
   // to_jsonb reads whichever columns this catalog has, so an old catalog reads fine before its upgrade.
   const rows = await sql.run<{ record: string; applied_at: string }>(
     `SELECT (pg_catalog.to_jsonb(h) ${op('-')} 'applied_at')::text AS record,
@@ -123,18 +120,9 @@ export async function readRecordedDefinitions(
   sql: SqlRunner,
   schema: string,
 ): Promise<Array<{ table: string; change: string; definition: TableDefinition }>> {
-  const history = catalogName(schema, 'appendlog_schema_history');
-  const [exists] = await sql.run<{ found: boolean }>(
-    'SELECT pg_catalog.to_regclass($1::text) IS NOT NULL AS found',
-    [history],
-  );
-  if (!exists?.found) return [];
-  const rows = await sql.run<{ table_name: string; change: string; definition: string }>(
-    `SELECT table_name, change, definition::text AS definition FROM ${history} ORDER BY seq`,
-  );
-  return rows.map((r) => ({
-    table: r.table_name,
-    change: r.change,
-    definition: JSON.parse(r.definition) as TableDefinition,
-  }));
+  return (await catalog.definitions(sql, schema)) as Array<{
+    table: string;
+    change: string;
+    definition: TableDefinition;
+  }>;
 }
