@@ -310,21 +310,6 @@ function labelLimitsSql(actor: string, reason: string, meta: string): string {
  * no privilege on the log but SELECT, and cannot write a version any other way.
  */
 function chainFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
-  const t = quoteLiteral(o.table);
-  const s = quoteIdent(o.schema);
-  const cols = columns.map((c) => quoteIdent(c.sqlName));
-  const erasures = catalogName(o.schema, 'appendlog_erasures');
-  const fillRequired = columns.flatMap((c) => {
-    const value = bodyDefaultSql(c);
-    if (value === undefined || !c.notNull) return [];
-    const col = quoteIdent(c.sqlName);
-    // A notNull column added after the entry was last written: the new version gets its default.
-    return [`IF NEW.${col} IS NULL AND OLD.${col} IS NULL THEN NEW.${col} := ${value}; END IF;`];
-  });
-  const logCols = [...VERSION_COLUMNS, ...cols];
-  const logValues = logCols.map((c) =>
-    c === 'salt' ? 'v_salt' : c === 'content_hash' ? 'v_content_hash' : `NEW.${c}`,
-  );
   return `
 CREATE OR REPLACE FUNCTION ${o.chainFn}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER ${PINNED_SEARCH_PATH} AS $fn$
@@ -338,7 +323,24 @@ DECLARE
   from_settings boolean := false;
 BEGIN
   IF TG_OP = 'INSERT' THEN
-    -- A row that brings its own version, time, transaction or hashes (a data-only restore through
+${chainInsertSql(o)}  ELSE
+${chainUpdateSql(o, columns)}  END IF;
+
+${chainHashAndLogSql(o, columns)}END $fn$;
+
+DROP TRIGGER IF EXISTS appendlog_chain ON ${o.head};
+CREATE TRIGGER appendlog_chain BEFORE INSERT OR UPDATE ON ${o.head}
+  FOR EACH ROW EXECUTE FUNCTION ${o.chainFn}();
+`;
+}
+
+/**
+ * The chain trigger's INSERT branch: a new entry starts at version 1, and a row that brings its
+ * own bookkeeping is refused.
+ */
+function chainInsertSql(o: TableObjects): string {
+  const t = quoteLiteral(o.table);
+  return `    -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
     IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
        OR NEW.hash IS NOT NULL OR NEW.parent_hash IS NOT NULL OR NEW.seq IS NOT NULL
@@ -358,8 +360,25 @@ BEGIN
     NEW.created_at := NEW.recorded_at;
     NEW.parent_hash := NULL;
 ${labelsFromSettingsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
-  ELSE
-    IF NOT declared THEN
+`;
+}
+
+/**
+ * The chain trigger's UPDATE branch: an update that changes nothing appends nothing; what the
+ * statement did not set comes from the transaction's settings; the usual write passes one test,
+ * anything else the refusals ({@link chainRefusalsSql}); then the next version's number, creation
+ * time, parent and the defaults of notNull columns added since.
+ */
+function chainUpdateSql(o: TableObjects, columns: readonly StoredColumn[]): string {
+  const cols = columns.map((c) => quoteIdent(c.sqlName));
+  const fillRequired = columns.flatMap((c) => {
+    const value = bodyDefaultSql(c);
+    if (value === undefined || !c.notNull) return [];
+    const col = quoteIdent(c.sqlName);
+    // A notNull column added after the entry was last written: the new version gets its default.
+    return [`IF NEW.${col} IS NULL AND OLD.${col} IS NULL THEN NEW.${col} := ${value}; END IF;`];
+  });
+  return `    IF NOT declared THEN
       -- An UPDATE that changes nothing (an ORM's full-object save, SET name = name) appends no
       -- version, as PaperTrail and Logidze skip unchanged saves: the head row stays as it was.
       IF NOT OLD.deleted AND NEW.entry_id = OLD.entry_id AND NEW.op IS NOT DISTINCT FROM OLD.op
@@ -380,7 +399,24 @@ ${labelsFromSettingsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
     -- The usual write, an update of a live entry that meets its expectation (the version a
     -- statement names, which a declared one always does, must be the next one), passes this one test; anything else goes through
     -- the checks below, which say what is wrong.
-    IF OLD.deleted OR NEW.op IS DISTINCT FROM 'update' OR NEW.entry_id <> OLD.entry_id
+${chainRefusalsSql(o, columns)}    NEW.version := OLD.version + 1;
+    NEW.created_at := OLD.created_at;
+    NEW.parent_hash := OLD.hash;${fillRequired.map((l) => `\n    ${l}`).join('')}
+`;
+}
+
+/**
+ * What the chain trigger refuses of an update, each with its own message: a changed entry id, an
+ * unknown op, a stale version, a duplicate insert, a write to a forgotten, deleted or live entry
+ * that the op does not allow, a delete or forget without a reason. Erasure's redaction of the
+ * head's copy passes here, in the transaction that recorded the erasure.
+ */
+function chainRefusalsSql(o: TableObjects, columns: readonly StoredColumn[]): string {
+  const t = quoteLiteral(o.table);
+  const s = quoteIdent(o.schema);
+  const cols = columns.map((c) => quoteIdent(c.sqlName));
+  const erasures = catalogName(o.schema, 'appendlog_erasures');
+  return `    IF OLD.deleted OR NEW.op IS DISTINCT FROM 'update' OR NEW.entry_id <> OLD.entry_id
        OR (NEW.version IS DISTINCT FROM OLD.version + 1 AND (declared OR NEW.version IS DISTINCT FROM OLD.version)) THEN
       IF NEW.entry_id <> OLD.entry_id THEN
         RAISE EXCEPTION 'appendlog: the entry_id of % entry % is its identity and cannot change', ${t}, OLD.entry_id
@@ -443,12 +479,23 @@ ${labelsFromSettingsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
                 HINT = 'Pass { reason } to the library, or in SQL call SELECT appendlog_context(reason => ''…'') in the same transaction first.';
       END IF;
     END IF;
-    NEW.version := OLD.version + 1;
-    NEW.created_at := OLD.created_at;
-    NEW.parent_hash := OLD.hash;${fillRequired.map((l) => `\n    ${l}`).join('')}
-  END IF;
+`;
+}
 
-${labelLimitsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
+/**
+ * The end of the chain trigger, for every write: limits, the forget's metadata, deletion flag,
+ * transaction, salt and both hashes; then the version's INSERT into the log (an insert's with a
+ * precise duplicate error, an update's plain, since it holds the head row).
+ */
+function chainHashAndLogSql(o: TableObjects, columns: readonly StoredColumn[]): string {
+  const t = quoteLiteral(o.table);
+  const s = quoteIdent(o.schema);
+  const cols = columns.map((c) => quoteIdent(c.sqlName));
+  const logCols = [...VERSION_COLUMNS, ...cols];
+  const logValues = logCols.map((c) =>
+    c === 'salt' ? 'v_salt' : c === 'content_hash' ? 'v_content_hash' : `NEW.${c}`,
+  );
+  return `${labelLimitsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
   IF NEW.op = 'forget' THEN
     NEW.meta := ${s}.appendlog_forget_meta(NEW.meta, NEW.recorded_at);
   END IF;
@@ -481,11 +528,6 @@ ${labelLimitsSql('NEW.actor', 'NEW.reason', 'NEW.meta')}
   VALUES (${logValues.join(', ')})
   RETURNING seq INTO NEW.seq;
   RETURN NEW;
-END $fn$;
-
-DROP TRIGGER IF EXISTS appendlog_chain ON ${o.head};
-CREATE TRIGGER appendlog_chain BEFORE INSERT OR UPDATE ON ${o.head}
-  FOR EACH ROW EXECUTE FUNCTION ${o.chainFn}();
 `;
 }
 
