@@ -203,80 +203,21 @@ function planTable(
   stored: readonly ExistingColumn[],
   revision: number,
 ): TableStep {
-  const destructive: DestructiveChange[] = [];
   const currentByName = new Map(current.map((c) => [c.sqlName, c]));
-  const sqlTypes = new Map(stored.map((c) => [c.sqlName, c.sqlType]));
   const wantedByName = new Map(wanted.map((c) => [c.sqlName, c]));
   const added = wanted.filter((c) => !currentByName.has(c.sqlName));
-
-  for (const old of current) {
-    if (wantedByName.has(old.sqlName)) continue;
-    const renamedTo = added.filter((c) => c.type === old.type).map((c) => c.sqlName);
-    destructive.push({
-      table,
-      column: old.sqlName,
-      change:
-        renamedTo.length > 0
-          ? `the definition no longer has this column (dropped, or renamed to ${renamedTo.join(' or ')})`
-          : 'the definition no longer has this column (dropped or renamed)',
-      instead:
-        'keep the column in the definition (code may stop using it); to rename, add the new column, write both, and move readers over',
-    });
-  }
-  for (const col of added) {
-    if (col.notNull && col.default === undefined) {
-      destructive.push({
-        table,
-        column: col.sqlName,
-        change:
-          'a new notNull column without a default: running code that does not know it could not insert any more',
-        instead: `give it a default (c.${col.type}().notNull().default(…)), or add it nullable and enforce it in the application`,
-      });
-    }
-  }
-  const defaultsSet: StoredColumn[] = [];
-  for (const col of wanted) {
+  const kept = wanted.flatMap((col) => {
     const old = currentByName.get(col.sqlName);
-    if (!old) continue;
-    if (old.type !== col.type) {
-      destructive.push({
-        table,
-        column: col.sqlName,
-        change: `type change from ${sqlTypes.get(col.sqlName) ?? old.type} to ${col.type}`,
-        instead: `add a new column of type ${col.type} under another name and write both while readers move over`,
-      });
-    }
-    if (col.notNull && !old.notNull) {
-      destructive.push({
-        table,
-        column: col.sqlName,
-        change: 'adding notNull to an existing column',
-        instead:
-          'validate in the application; existing versions may hold nulls that history must keep (or add a new notNull column with a default)',
-      });
-    }
-    if (!col.notNull && old.notNull) {
-      destructive.push({
-        table,
-        column: col.sqlName,
-        change: 'dropping notNull from a column running code relies on',
-        instead: 'keep notNull, or add a new nullable column',
-      });
-    }
-    if (!sameDefault(col, old)) {
-      if (col.default === undefined && col.notNull) {
-        destructive.push({
-          table,
-          column: col.sqlName,
-          change: `removing the default of a notNull column: running code that does not know the column could not insert any more`,
-          instead: 'keep a default (changing its value is fine)',
-        });
-      } else {
-        defaultsSet.push(col);
-      }
-    }
-  }
+    return old ? [{ col, old }] : [];
+  });
+  const sqlTypes = new Map(stored.map((c) => [c.sqlName, c.sqlType]));
+  const destructive = [
+    ...droppedColumns(table, current, wantedByName, added),
+    ...addedWithoutDefault(table, added),
+    ...kept.flatMap(({ col, old }) => changedColumn(table, col, old, sqlTypes.get(col.sqlName))),
+  ];
   if (destructive.length > 0) return { sql: '', changes: [], destructive };
+  const defaultsSet = kept.filter(({ col, old }) => !sameDefault(col, old)).map(({ col }) => col);
   if (added.length === 0 && defaultsSet.length === 0) return { sql: '', changes: [], destructive };
 
   // Code is regenerated over the physical column order, so views only ever gain columns at the end.
@@ -288,7 +229,103 @@ function planTable(
     codeDdl(schema, table, all),
     ...defaultsSet.map((c) => columnDefaultDdl(o, c)),
   ].join('\n');
-  const definition = { columns: all };
+  return { sql, changes: changeRecords(table, added, defaultsSet, sql, { columns: all }), destructive };
+}
+
+/** Columns the definition no longer has: dropping one (or renaming it) breaks running code. */
+function droppedColumns(
+  table: string,
+  current: readonly StoredColumn[],
+  wantedByName: ReadonlyMap<string, StoredColumn>,
+  added: readonly StoredColumn[],
+): DestructiveChange[] {
+  return current
+    .filter((old) => !wantedByName.has(old.sqlName))
+    .map((old) => {
+      const renamedTo = added.filter((c) => c.type === old.type).map((c) => c.sqlName);
+      return {
+        table,
+        column: old.sqlName,
+        change:
+          renamedTo.length > 0
+            ? `the definition no longer has this column (dropped, or renamed to ${renamedTo.join(' or ')})`
+            : 'the definition no longer has this column (dropped or renamed)',
+        instead:
+          'keep the column in the definition (code may stop using it); to rename, add the new column, write both, and move readers over',
+      };
+    });
+}
+
+/** New notNull columns without a default: code that does not know them could not insert. */
+function addedWithoutDefault(table: string, added: readonly StoredColumn[]): DestructiveChange[] {
+  return added
+    .filter((col) => col.notNull && col.default === undefined)
+    .map((col) => ({
+      table,
+      column: col.sqlName,
+      change:
+        'a new notNull column without a default: running code that does not know it could not insert any more',
+      instead: `give it a default (c.${col.type}().notNull().default(…)), or add it nullable and enforce it in the application`,
+    }));
+}
+
+/** What changing a kept column would break: its type, its notNull, the default of a notNull column. */
+function changedColumn(
+  table: string,
+  col: StoredColumn,
+  old: StoredColumn,
+  oldSqlType: string | undefined,
+): DestructiveChange[] {
+  const refuse = (change: string, instead: string): DestructiveChange => ({
+    table,
+    column: col.sqlName,
+    change,
+    instead,
+  });
+  const out: DestructiveChange[] = [];
+  if (old.type !== col.type) {
+    out.push(
+      refuse(
+        `type change from ${oldSqlType ?? old.type} to ${col.type}`,
+        `add a new column of type ${col.type} under another name and write both while readers move over`,
+      ),
+    );
+  }
+  if (col.notNull && !old.notNull) {
+    out.push(
+      refuse(
+        'adding notNull to an existing column',
+        'validate in the application; existing versions may hold nulls that history must keep (or add a new notNull column with a default)',
+      ),
+    );
+  }
+  if (!col.notNull && old.notNull) {
+    out.push(
+      refuse(
+        'dropping notNull from a column running code relies on',
+        'keep notNull, or add a new nullable column',
+      ),
+    );
+  }
+  if (!sameDefault(col, old) && col.default === undefined && col.notNull) {
+    out.push(
+      refuse(
+        `removing the default of a notNull column: running code that does not know the column could not insert any more`,
+        'keep a default (changing its value is fine)',
+      ),
+    );
+  }
+  return out;
+}
+
+/** The schema-history records of a table's step: columns added, defaults set (one script for both). */
+function changeRecords(
+  table: string,
+  added: readonly StoredColumn[],
+  defaultsSet: readonly StoredColumn[],
+  sql: string,
+  definition: { columns: StoredColumn[] },
+): SchemaChange[] {
   const changes: SchemaChange[] = [];
   if (added.length > 0) {
     changes.push({
@@ -317,7 +354,7 @@ function planTable(
       definition,
     });
   }
-  return { sql, changes, destructive };
+  return changes;
 }
 
 /** Privileges for an application role: read and append, never rewrite. */
