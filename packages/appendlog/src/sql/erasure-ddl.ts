@@ -26,20 +26,28 @@ export function erasureObjects(o: TableObjects): { guard: string; redact: string
  * - `appendlog_retention`: the recycle-bin retention of each table, append-only (latest wins).
  */
 export function erasureCatalogDdl(schema: string): string {
+  return `
+${forgetMetaDdl(schema)}${cancelForgetCheckDdl(schema)}${erasuresTableDdl(schema)}${retentionTableDdl(schema)}`;
+}
+
+/** The triggers that make a catalog table append-only. */
+function refuseChangesDdl(schema: string, table: string, name: string): string {
   const s = quoteIdent(schema);
-  const erasures = catalogName(schema, 'appendlog_erasures');
-  const retention = catalogName(schema, 'appendlog_retention');
-  const fmt = quoteLiteral(TIMESTAMP_FORMAT);
-  const utcPlus = (at: string, wait: string) => `((${at} AT TIME ZONE 'UTC') + ${wait}) AT TIME ZONE 'UTC'`;
-  const refuse = (table: string, name: string) => `
+  return `
 DROP TRIGGER IF EXISTS ${name}_refuse ON ${table};
 CREATE TRIGGER ${name}_refuse BEFORE UPDATE OR DELETE ON ${table}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 DROP TRIGGER IF EXISTS ${name}_refuse_truncate ON ${table};
 CREATE TRIGGER ${name}_refuse_truncate BEFORE TRUNCATE ON ${table}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();`;
-  return `
--- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
+}
+
+/** `appendlog_forget_meta`: a forget's due time, computed into its meta. */
+function forgetMetaDdl(schema: string): string {
+  const s = quoteIdent(schema);
+  const fmt = quoteLiteral(TIMESTAMP_FORMAT);
+  const utcPlus = (at: string, wait: string) => `((${at} AT TIME ZONE 'UTC') + ${wait}) AT TIME ZONE 'UTC'`;
+  return `-- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_forget_meta(meta jsonb, recorded_at timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 DECLARE
@@ -87,7 +95,13 @@ BEGIN
     (req - 'after') || pg_catalog.jsonb_build_object('dueAt', pg_catalog.to_char(due AT TIME ZONE 'UTC', ${fmt})));
 END $fn$;
 
--- The one write a forgotten entry accepts: cancelForget, before the due time, back to the state
+`;
+}
+
+/** `appendlog_check_cancel_forget`: the one write a forgotten entry accepts. */
+function cancelForgetCheckDdl(schema: string): string {
+  const s = quoteIdent(schema);
+  return `-- The one write a forgotten entry accepts: cancelForget, before the due time, back to the state
 -- it had (a 'restore' if it was live, a 'delete' if it was in the recycle bin), with a reason.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_check_cancel_forget(
   tbl text, entry uuid, op text, reason text, meta jsonb, forget_meta jsonb, prior_op text
@@ -118,7 +132,15 @@ BEGIN
   END IF;
 END $fn$;
 
-CREATE TABLE IF NOT EXISTS ${erasures} (
+`;
+}
+
+/** `appendlog_erasures`: the record of every erasure, whose INSERT fills itself from the log and redacts. */
+function erasuresTableDdl(schema: string): string {
+  const s = quoteIdent(schema);
+  const erasures = catalogName(schema, 'appendlog_erasures');
+  const refuse = (table: string, name: string) => refuseChangesDdl(schema, table, name);
+  return `CREATE TABLE IF NOT EXISTS ${erasures} (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   table_name text NOT NULL,
   entry_id uuid NOT NULL,
@@ -203,7 +225,14 @@ CREATE TRIGGER appendlog_erasures_apply AFTER INSERT ON ${erasures}
   FOR EACH ROW EXECUTE FUNCTION ${s}.appendlog_erasure_apply();
 ${refuse(erasures, 'appendlog_erasures')}
 
-CREATE TABLE IF NOT EXISTS ${retention} (
+`;
+}
+
+/** `appendlog_retention`: how long each table's deleted entries are kept, append-only. */
+function retentionTableDdl(schema: string): string {
+  const retention = catalogName(schema, 'appendlog_retention');
+  const refuse = (table: string, name: string) => refuseChangesDdl(schema, table, name);
+  return `CREATE TABLE IF NOT EXISTS ${retention} (
   seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   set_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
   table_name text NOT NULL,
