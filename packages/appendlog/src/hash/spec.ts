@@ -49,19 +49,41 @@ export interface VersionHashInput {
   contentHash: Uint8Array;
 }
 
+/**
+ * The version's own fields a version hash covers, as the log's column names, in preimage order
+ * (docs/spec.md §4): after `F(domain) ‖ F(table)`, before the parent and content hashes. The
+ * generated SQL ({@link versionHashSql} in `sql/canonical.ts`) and {@link versionHash} follow it;
+ * the verifier's readers are tuned to the same order and checked against it by the spec vectors.
+ */
+export const VERSION_HASH_FIELDS = [
+  'entry_id',
+  'version',
+  'op',
+  'recorded_at',
+  'tx_id',
+  'actor',
+  'reason',
+  'meta',
+] as const;
+
+/** One of {@link VERSION_HASH_FIELDS}. */
+export type VersionHashField = (typeof VERSION_HASH_FIELDS)[number];
+
 /** `hash = SHA-256(F(domain) ‖ F(table) ‖ … ‖ parent ‖ content_hash)`, per docs/spec.md §4. */
 export function versionHash(v: VersionHashInput): Buffer {
-  return createHash('sha256')
-    .update(field(SPEC_VERSION))
-    .update(field(v.table))
-    .update(field(v.entryId))
-    .update(field(String(v.version)))
-    .update(field(v.op))
-    .update(field(v.recordedAt))
-    .update(field(v.txId))
-    .update(field(v.actor))
-    .update(field(v.reason))
-    .update(field(v.meta))
+  const text: Record<VersionHashField, string | null> = {
+    entry_id: v.entryId,
+    version: String(v.version),
+    op: v.op,
+    recorded_at: v.recordedAt,
+    tx_id: v.txId,
+    actor: v.actor,
+    reason: v.reason,
+    meta: v.meta,
+  };
+  const h = createHash('sha256').update(field(SPEC_VERSION)).update(field(v.table));
+  for (const f of VERSION_HASH_FIELDS) h.update(field(text[f]));
+  return h
     .update(v.parentHash ?? ZERO_HASH)
     .update(v.contentHash)
     .digest();

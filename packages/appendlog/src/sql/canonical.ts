@@ -1,4 +1,4 @@
-import { field } from '../hash/spec.js';
+import { field, VERSION_HASH_FIELDS, type VersionHashField } from '../hash/spec.js';
 import type { ColumnType } from '../schema/column.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 
@@ -95,16 +95,17 @@ export function versionHashSql(
   rec: string,
   from: HashSources = {},
 ): string {
-  const fields = [
-    `${rec}.entry_id::text`,
-    `${rec}.version::text`,
-    `${rec}.op`,
-    canonicalTextSql(from.recordedAt ?? `${rec}.recorded_at`, 'timestamptz'),
-    `${rec}.tx_id::text`,
-    `${rec}.actor`,
-    `${rec}.reason`,
-    `${rec}.meta::text`,
-  ].map(utf8Sql);
+  const text: Record<VersionHashField, string> = {
+    entry_id: `${rec}.entry_id::text`,
+    version: `${rec}.version::text`,
+    op: `${rec}.op`,
+    recorded_at: canonicalTextSql(from.recordedAt ?? `${rec}.recorded_at`, 'timestamptz'),
+    tx_id: `${rec}.tx_id::text`,
+    actor: `${rec}.actor`,
+    reason: `${rec}.reason`,
+    meta: `${rec}.meta::text`,
+  };
+  const fields = VERSION_HASH_FIELDS.map((f) => utf8Sql(text[f]));
   // Only actor, reason and meta can be null, and a null field is `ff ff ff ff`, as the spec says.
   const prefix = Buffer.concat([field(HASH_DOMAIN), field(tableName)]).toString('hex');
   return `pg_catalog.sha256(
