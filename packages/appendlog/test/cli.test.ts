@@ -17,11 +17,12 @@ import { errorLine } from '../src/cli/errors.js';
 import { connect, InvalidInputError } from '../src/index.js';
 import { rawPublicKeyHex } from '../src/integrity/checkpoint-format.js';
 import { redactUrl } from '../src/redact-url.js';
-import { readVkey, verifyNote } from './support/c2sp-verifier.js';
+import { readCheckpoint, readVkey, verifyNote } from './support/c2sp-verifier.js';
 import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
 import { freshDataDir } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
+import { TiledLog } from './support/tlog-tiles-reader.js';
 
 const pkg = fileURLToPath(new URL('..', import.meta.url));
 const bin = join(pkg, 'dist/cli/main.js');
@@ -196,6 +197,33 @@ describe('appendlog CLI on a PGlite data directory', () => {
     expect(c.code).toBe(0);
   });
 
+  it('export --tiles: the latest checkpoint and its tiles, then nothing new on a second run', () => {
+    const tiles = join(dir, 'tiles');
+    const e = cli(['export', '--tiles', tiles, '--data-dir', data]);
+    expect(e.stderr).toBe('');
+    expect(e.code).toBe(0);
+    expect(e.stdout).toMatch(
+      /^checkpoint \d+ of example\.com\/book \(8 versions, root [0-9a-f]{64}\) → .*: 2 tiles written, 0 unchanged\n$/,
+    );
+    const note = readFileSync(join(tiles, 'checkpoint'), 'utf8');
+    const c = readCheckpoint(note.slice(0, note.indexOf('\n\n') + 1));
+    const log = new TiledLog((p) => (existsSync(join(tiles, p)) ? readFileSync(join(tiles, p)) : null), 8);
+    expect(log.root().equals(c.root)).toBe(true);
+    expect(readdirSync(join(tiles, 'tile')).sort()).toEqual(['0', 'entries']);
+    const again = cli(['export', '--tiles', tiles, '--data-dir', data, '--json']);
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ treeSize: 8, written: 0, unchanged: 2, signed: true });
+    for (const args of [
+      ['--tiles', tiles, '--car', join(dir, 'x.car')],
+      ['--tiles', tiles, '--entry', entryId],
+      ['--car', join(dir, 'x.car'), '--checkpoint', join(tiles, 'checkpoint')],
+    ]) {
+      const r = cli(['export', ...args, '--data-dir', data]);
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toMatch(/^appendlog: .*\(invalid_input\)\n$/);
+    }
+  });
+
   it('bad input: exit 2 with a message, no stack trace', () => {
     const r = cli(['verify', '--data-dir', data, '--against', join(dir, 'missing.json')]);
     expect(r.code).toBe(2);
@@ -290,6 +318,7 @@ function readCommands(dir: string): Array<{ args: string[]; nothing: string }> {
     { args: ['verify', '--json'], nothing: 'nothing to verify' },
     { args: ['checkpoint', '--out', join(dir, 'cp.json')], nothing: 'nothing to checkpoint' },
     { args: ['export', '--car', join(dir, 'h.car')], nothing: 'nothing to export' },
+    { args: ['export', '--tiles', join(dir, 'tiles')], nothing: 'nothing to export' },
     { args: ['purge'], nothing: 'nothing to purge' },
     { args: ['purge', '--dry-run'], nothing: 'nothing to purge' },
     { args: ['schema', 'history'], nothing: 'no schema history to show' },

@@ -1,3 +1,4 @@
+import { OPS } from '../model/version.js';
 import { canonicalFromMicros } from './pg-time.js';
 
 /**
@@ -27,6 +28,7 @@ export function forgotten(meta: string | null, opBefore: string | null): Forgott
  * of the current state (a delete).
  */
 export function opProblem(op: string, deleted: boolean): string | null {
+  if (!(OPS as readonly string[]).includes(op)) return `op "${op}" is none of ${OPS.join(', ')}`;
   if (op === 'insert') return 'an insert after version 1';
   if ((op === 'update' || op === 'delete') && deleted) return `${an(op)} of a deleted entry`;
   if (op === 'restore' && !deleted) return 'a restore of an entry that was not deleted';

@@ -25,6 +25,8 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
 const NUMERIC = /^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$/;
+/** numeric's special values, as PostgreSQL writes them (and reads them back): docs/spec.md §3. */
+const NUMERIC_SPECIAL = new Set(['NaN', 'Infinity', '-Infinity']);
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
 
@@ -146,8 +148,12 @@ export function encodeValue(col: ValueColumn, value: unknown): unknown {
         if (!Number.isFinite(value)) wrong('a finite number');
         return String(value);
       }
-      if (typeof value !== 'string' || !NUMERIC.test(value) || value.length > 1000)
-        wrong('a decimal number or string');
+      if (
+        typeof value !== 'string' ||
+        !(NUMERIC.test(value) || NUMERIC_SPECIAL.has(value)) ||
+        value.length > 1000
+      )
+        wrong("a decimal number or string, or 'NaN', 'Infinity' or '-Infinity'");
       return value;
     case 'boolean':
       if (typeof value !== 'boolean') wrong('a boolean');

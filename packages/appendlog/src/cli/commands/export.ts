@@ -2,11 +2,15 @@ import type { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { exportCar } from '../../export/car.js';
 import { checkCar } from '../../export/car-read.js';
+import { exportTiles } from '../../export/tiles-export.js';
 import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 import { progressBar } from '../progress.js';
+import { readUserFile } from './verify.js';
 
 interface ExportFlags extends ConnectionFlags {
   car?: string;
+  tiles?: string;
+  checkpoint?: string;
   entry?: string;
   table: string[];
 }
@@ -18,16 +22,28 @@ export function registerExport(program: Command): void {
   withConnectionFlags(
     program
       .command('export')
-      .description('export the history as an IPFS-compatible CAR file (DAG-CBOR blocks linked by CID)')
-      .requiredOption('--car <file>', 'the CAR file to write')
-      .option('--entry <id>', 'only this entry')
-      .option('--table <name>', 'only this table (repeatable)', collect, []),
+      .description(
+        'export the history as an IPFS-compatible CAR file (--car), or the checkpoint tree as C2SP tlog-tiles (--tiles)',
+      )
+      .option('--car <file>', 'the CAR file to write (DAG-CBOR blocks linked by CID)')
+      .option('--entry <id>', 'with --car: only this entry')
+      .option('--table <name>', 'with --car: only this table (repeatable)', collect, [])
+      .option('--tiles <dir>', 'write the tree as static tlog-tiles with its checkpoint (incremental)')
+      .option(
+        '--checkpoint <file>',
+        'with --tiles: publish this checkpoint note (default: the latest taken)',
+      ),
   ).action(async (flags: ExportFlags) => {
-    if (!flags.car) throw new InvalidInputError('--car <file> is required', 'car');
+    if ((flags.car === undefined) === (flags.tiles === undefined))
+      throw new InvalidInputError('give one of --car <file> and --tiles <dir>', flags.car ? 'tiles' : 'car');
+    if (flags.tiles !== undefined) return writeTiles(flags, flags.tiles);
+    if (flags.checkpoint !== undefined)
+      throw new InvalidInputError('--checkpoint goes with --tiles', 'checkpoint');
+    const car = flags.car!;
     const db = await openExisting(flags, 'nothing to export');
     const bar = progressBar(flags.json);
     try {
-      const r = await exportCar(db, flags.car, {
+      const r = await exportCar(db, car, {
         ...(flags.entry === undefined ? {} : { entryId: flags.entry }),
         ...(flags.table.length > 0 ? { tables: flags.table } : {}),
         onProgress: (n) => bar.update('export', n, n),
@@ -36,7 +52,7 @@ export function registerExport(program: Command): void {
       console.log(
         flags.json
           ? JSON.stringify(r, null, 2)
-          : `wrote ${r.versions} versions in ${r.blocks} blocks to ${flags.car}; root ${r.root}`,
+          : `wrote ${r.versions} versions in ${r.blocks} blocks to ${car}; root ${r.root}`,
       );
     } finally {
       bar.stop();
@@ -59,4 +75,32 @@ export function registerExport(program: Command): void {
       }
       process.exitCode = r.ok ? 0 : 1;
     });
+}
+
+/** `appendlog export --tiles DIR`. */
+async function writeTiles(flags: ExportFlags, dir: string): Promise<void> {
+  if (flags.entry !== undefined || flags.table.length > 0)
+    throw new InvalidInputError('--entry and --table go with --car: tiles hold the whole tree', 'tiles');
+  const checkpoint =
+    flags.checkpoint === undefined ? undefined : readUserFile(flags.checkpoint, 'checkpoint');
+  const db = await openExisting(flags, 'nothing to export');
+  const bar = progressBar(flags.json);
+  try {
+    const r = await exportTiles(db, dir, {
+      ...(checkpoint === undefined ? {} : { checkpoint }),
+      onProgress: (n) => bar.update('tiles', n, n),
+    });
+    bar.stop();
+    if (flags.json) console.log(JSON.stringify(r, null, 2));
+    else {
+      console.log(
+        `checkpoint ${r.checkpointId} of ${r.origin} (${r.treeSize} versions, root ${r.root}) → ${dir}: ${r.written} tiles written, ${r.unchanged} unchanged`,
+      );
+      if (!r.signed)
+        console.error('warning: the checkpoint is not signed; tlog-tiles clients need a signed one');
+    }
+  } finally {
+    bar.stop();
+    await db.close();
+  }
 }
