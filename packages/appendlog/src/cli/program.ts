@@ -1,29 +1,36 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
-import { registerCheckpoint } from './commands/checkpoint.js';
+import { checkpointCommand } from './commands/checkpoint.js';
 import { codegenCommand } from './commands/codegen.js';
-import { registerExport } from './commands/export.js';
+import { checkCarCommand, exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
-import { registerPurge } from './commands/purge.js';
+import { purgeCommand } from './commands/purge.js';
 import { schemaCommand } from './commands/schema.js';
-import { registerVerify } from './commands/verify.js';
-import { registerWitness } from './commands/witness.js';
+import { verifyCommand } from './commands/verify.js';
+import { witnessCommand } from './commands/witness.js';
 
 /**
- * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts` and
- * registers itself here.
+ * Builds the `appendlog` command line. Each command lives in `commands/<name>.ts`, which exports
+ * a function returning it (`verifyCommand()`); this is the one place that adds them.
  */
 export function buildProgram(): Command {
   const program = new Command('appendlog')
     .description('Append-only, hash-chained tables on PostgreSQL and PGlite')
     .version(LIBRARY_VERSION)
     .showHelpAfterError();
-  registerPurge(program);
-  program.addCommand(migrateCommand()).addCommand(schemaCommand()).addCommand(codegenCommand());
-  registerVerify(program);
-  registerCheckpoint(program);
-  registerWitness(program);
-  registerExport(program);
+  for (const command of [
+    purgeCommand(),
+    migrateCommand(),
+    schemaCommand(),
+    codegenCommand(),
+    verifyCommand(),
+    checkpointCommand(),
+    witnessCommand(),
+    exportCommand(),
+    checkCarCommand(),
+  ]) {
+    program.addCommand(command);
+  }
   // Usage errors throw (main.ts exits 2) instead of exiting 1, the code for failures found.
   for (const command of allCommands(program)) command.exitOverride();
   return program;

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { signingKey } from '../../integrity/checkpoint-format.js';
 import { checkpointNote } from '../../integrity/checkpoint-note.js';
 import { verifierKey } from '../../integrity/note.js';
@@ -15,10 +15,9 @@ interface CheckpointFlags extends ConnectionFlags {
 }
 
 /** `appendlog checkpoint`: verify, then take a checkpoint and write it where it can be kept. */
-export function registerCheckpoint(program: Command): void {
-  withConnectionFlags(
-    program
-      .command('checkpoint')
+export function checkpointCommand(): Command {
+  return withConnectionFlags(
+    new Command('checkpoint')
       .description('take a checkpoint (Merkle tree head over every version) to keep outside the database')
       .option('--out <file>', 'write the checkpoint (a C2SP signed note) to this file (default: stdout)')
       .option('--sign-key <file>', 'sign it with this Ed25519 private key (PEM)')

@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { exportCar } from '../../export/car.js';
 import { checkCar } from '../../export/car-read.js';
@@ -17,11 +17,10 @@ interface ExportFlags extends ConnectionFlags {
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
 
-/** `appendlog export --car` and `appendlog check-car`. */
-export function registerExport(program: Command): void {
-  withConnectionFlags(
-    program
-      .command('export')
+/** `appendlog export --car` or `--tiles`. */
+export function exportCommand(): Command {
+  return withConnectionFlags(
+    new Command('export')
       .description(
         'export the history as an IPFS-compatible CAR file (--car), or the checkpoint tree as C2SP tlog-tiles (--tiles)',
       )
@@ -59,9 +58,12 @@ export function registerExport(program: Command): void {
       await db.close();
     }
   });
+}
 
-  program
-    .command('check-car <file>')
+/** `appendlog check-car`: check a CAR export offline. */
+export function checkCarCommand(): Command {
+  return new Command('check-car')
+    .argument('<file>')
     .description('check a CAR export offline: every CID, hash and parent link')
     .option('--json', 'print machine-readable JSON instead of a report')
     .action(async (file: string, flags: { json?: boolean }) => {

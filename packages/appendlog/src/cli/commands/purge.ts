@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import type { PurgeOptions, PurgeResult } from '../../erasure/purge-types.js';
 import { InvalidInputError } from '../../errors.js';
 import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
@@ -70,8 +70,8 @@ export function formatPurge(r: PurgeResult): string {
  * // appendlog purge --dry-run --url postgres://owner@db/app
  * // appendlog purge --limit 10000 --json
  */
-export function registerPurge(program: Command): void {
-  withConnectionFlags(program.command('purge'))
+export function purgeCommand(): Command {
+  return withConnectionFlags(new Command('purge'))
     .description(
       'erase forgotten entries that are due (user columns and salts of all their versions), then VACUUM',
     )

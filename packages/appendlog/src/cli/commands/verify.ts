@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import type { VerifyResult } from '../../integrity/report.js';
 import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
@@ -69,10 +69,9 @@ export function formatReport(r: VerifyResult): string {
 }
 
 /** `appendlog verify`: recompute every hash, check chains, heads and (optionally) a checkpoint. */
-export function registerVerify(program: Command): void {
-  withConnectionFlags(
-    program
-      .command('verify')
+export function verifyCommand(): Command {
+  return withConnectionFlags(
+    new Command('verify')
       .description(
         'recompute every hash from the column values, check the chains, the head tables and a checkpoint',
       )

@@ -1,5 +1,5 @@
 import { existsSync, writeFileSync } from 'node:fs';
-import type { Command } from 'commander';
+import { Command } from 'commander';
 import { InvalidInputError } from '../../errors.js';
 import { parseCheckpoint } from '../../integrity/checkpoint-parse.js';
 import { witnessCheckpoint, witnessVerifierKey } from '../../integrity/witness.js';
@@ -25,10 +25,9 @@ function required<T>(value: T | undefined, flag: string): T {
  * `appendlog witness`: cosign another appendlog log's checkpoint (C2SP tlog-cosignature) once
  * a consistency proof shows it extends the last one this witness cosigned, kept in `--state`.
  */
-export function registerWitness(program: Command): void {
-  withConnectionFlags(
-    program
-      .command('witness')
+export function witnessCommand(): Command {
+  return withConnectionFlags(
+    new Command('witness')
       .description("cosign a log's latest checkpoint after checking it extends the last one cosigned")
       .option(
         '--name <name>',
