@@ -60,6 +60,39 @@ export interface ChainOptions {
   onRows?: (rows: number) => void;
 }
 
+/** What every row check of one table shares: the report, the hasher's column order, a buffer. */
+interface TableCheck {
+  report: Report;
+  table: string;
+  /** The user columns in canonical (byte) order of their names. */
+  sorted: RecordedTable['columns'];
+  isTimestamp: readonly boolean[];
+  anyTimestamp: boolean;
+  /** The last field of a row: where a content preimage without gaps ends. */
+  lastField: number;
+  /** `F(domain) ‖ F(table)`. */
+  prefix: Buffer;
+  contentReadable: boolean;
+  pre: Preimage;
+}
+
+/** One row as the checks need it; `valid` turns false when a check finds its hashes do not hold. */
+interface RowCheck {
+  row: CopyRow;
+  id: string;
+  version: number;
+  op: string;
+  /** Exact, for the hash. */
+  atMicros: bigint | number;
+  /** As a number, for comparisons (exact for any clock time this side of 2285). */
+  at: number;
+  seq: number;
+  prev: Prev | null;
+  /** A version number was skipped before this one. */
+  gap: boolean;
+  valid: boolean;
+}
+
 /**
  * Verifies every version of one table from its column values: content hash, version hash, parent
  * link, versions 1..n, the order of ops and times, and the head table against what the log implies.
@@ -69,6 +102,7 @@ export interface ChainOptions {
  * stream (node-postgres), or come in pages of `pageSize` (PGlite, whose COPY returns whole). Head
  * rows whose entry has no version at all are looked up afterwards. Runs inside the caller's
  * snapshot transaction, whose settings must make text output canonical ({@link READ_SETTINGS_SQL}).
+ * Each row passes the checks below in turn, each a function of its own.
  */
 export async function verifyChains(
   tx: Session,
@@ -85,13 +119,18 @@ export async function verifyChains(
   );
   const sorted = hasher.columns.map((name) => columns.find((c) => c.sqlName === name)!);
   const isTimestamp = sorted.map((c) => c.type === 'timestamptz');
-  const anyTimestamp = isTimestamp.includes(true);
-  /** The last field of a row: where a content preimage without gaps ends. */
-  const lastField = F.user + 2 * sorted.length - 1;
-  const prefix = hasher.prefix;
+  const ctx: TableCheck = {
+    report,
+    table: t.table,
+    sorted,
+    isTimestamp,
+    anyTimestamp: isTimestamp.includes(true),
+    lastField: F.user + 2 * sorted.length - 1,
+    prefix: hasher.prefix,
+    contentReadable,
+    pre: new Preimage(),
+  };
   const pageSize = options.pageSize ?? 5000;
-  const table = t.table;
-  const pre = new Preimage();
 
   let entry: EntryState | null = null;
   /** The UTF-8 bytes of `entry.id`, to spot the next entry without decoding every row's id. */
@@ -101,187 +140,18 @@ export async function verifyChains(
 
   const checkRow = (row: CopyRow): void => {
     if (entry === null || !row.equals(F.entry, entryBytes)) {
-      if (entry !== null) finishEntry(report, table, entry);
+      if (entry !== null) finishEntry(report, t.table, entry);
       entryBytes = row.bytes(F.entry) ?? Buffer.alloc(0);
-      const head = readHead(row);
-      entry = {
-        id: entryBytes.toString('utf8'),
-        head,
-        first: null,
-        prev: null,
-        deleted: false,
-        forgotten: null,
-        redacted: null,
-      };
+      entry = newEntry(entryBytes.toString('utf8'), readHead(row));
     }
-    const state = entry;
-    const id = state.id;
     report.checked += 1;
-    const version = row.isNull(F.version) ? 0 : row.int4(F.version);
-    const op = opOf(row);
-    // As a number for comparisons (exact for any clock time this side of 2285), exact for the hash.
-    const atMicros = row.isNull(F.at) ? 0 : row.micros(F.at);
-    const at = Number(atMicros);
-    const prev = state.prev;
-    let valid = true;
-
-    // Versions 1..n, no gap.
-    const expected = prev === null ? 1 : prev.version + 1;
-    const gap = version > expected;
-    if (gap) {
-      const range =
-        version - 1 === expected ? `version ${expected} is` : `versions ${expected}..${version - 1} are`;
-      report.fail(table, id, expected, 'version_missing', `${range} missing from the log`);
-    } else if (version < expected) {
-      report.fail(table, id, version, 'version_duplicate', `version ${version} appears more than once`);
-      valid = false;
-    }
-
-    // Content commitment.
-    if (row.bool(F.redacted)) {
-      report.erased += 1;
-      if (state.redacted === null) state.redacted = version;
-      let leftover = !row.isNull(F.salt);
-      for (let i = 0; i < sorted.length && !leftover; i++) leftover = !row.isNull(F.user + 2 * i + 1);
-      if (leftover) {
-        report.fail(
-          table,
-          id,
-          version,
-          'redaction_incomplete',
-          'the version is marked redacted but still holds its salt or content',
-        );
-        valid = false;
-      }
-    } else if (contentReadable) {
-      if (row.isNull(F.salt)) {
-        report.fail(
-          table,
-          id,
-          version,
-          'salt_missing',
-          'the salt is missing, so the content cannot be checked',
-        );
-        valid = false;
-      } else {
-        let whole = !anyTimestamp;
-        for (let i = 0; i < sorted.length && whole; i++) whole = !row.isNull(F.user + 2 * i + 1);
-        let content: string;
-        if (whole) {
-          content = sha256Latin1(row.buf.subarray(row.start[F.salt]!, row.end(lastField)));
-        } else {
-          pre.reset();
-          rawField(pre, row, F.salt);
-          for (let i = 0; i < sorted.length; i++) {
-            const f = F.user + 2 * i + 1;
-            if (row.isNull(f)) continue;
-            if (isTimestamp[i]) {
-              fieldRun(pre, row, f - 1);
-              pre.timestamp(row.micros(f));
-            } else {
-              fieldRun(pre, row, f - 1, f);
-            }
-          }
-          content = pre.digestLatin1();
-        }
-        if (!row.equalsLatin1(F.contentHash, content)) {
-          report.fail(
-            table,
-            id,
-            version,
-            'content_hash_mismatch',
-            'the column values do not match the content hash',
-          );
-          valid = false;
-        }
-      }
-    }
-
-    // Version hash over the stored content hash and parent link.
-    pre.reset().raw(prefix);
-    fieldRun(pre, row, F.entry, F.op); // F(entry_id) ‖ F(version) ‖ F(op)
-    pre.timestamp(atMicros);
-    fieldRun(pre, row, F.tx, F.meta); // F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)
-    if (row.isNull(F.parentHash)) pre.raw(ZERO_HASH);
-    else rawField(pre, row, F.parentHash);
-    rawField(pre, row, F.contentHash);
-    const recomputed = pre.digestLatin1();
-    const storedHash = row.equalsLatin1(F.hash, recomputed) ? null : (row.latin1(F.hash) ?? '');
-    if (storedHash !== null) {
-      report.fail(table, id, version, 'hash_mismatch', 'the version hash does not match its fields');
-      valid = false;
-    }
-
-    // The parent link: to the previous version's hash, as stored or as it should be.
-    const noParent = row.isNull(F.parentHash);
-    if (version === 1 && !noParent) {
-      report.fail(table, id, version, 'parent_mismatch', 'version 1 must have no parent');
-      valid = false;
-    } else if (
-      prev !== null &&
-      !gap &&
-      (noParent ||
-        !(
-          row.equalsLatin1(F.parentHash, prev.recomputedHash) ||
-          (prev.storedHash !== null && row.equalsLatin1(F.parentHash, prev.storedHash))
-        ))
-    ) {
-      report.fail(
-        table,
-        id,
-        version,
-        'parent_mismatch',
-        `the parent hash is not the hash of version ${prev.version}`,
-      );
-      valid = false;
-    }
-
-    // The order of ops, times and seq, judged only between versions whose hashes hold.
-    const seq = row.isNull(F.seq) ? 0 : row.int8Number(F.seq);
-    if (prev !== null && !gap && valid && prev.valid) {
-      const problem =
-        state.forgotten === null
-          ? opProblem(op, state.deleted)
-          : cancelProblem(state.forgotten, op, row.text(F.reason), row.text(F.meta), atMicros);
-      if (problem) report.fail(table, id, version, 'op_sequence', problem);
-      if (at <= prev.at)
-        report.fail(
-          table,
-          id,
-          version,
-          'time_order',
-          `recorded at ${timeText(at)}, not after version ${prev.version} (${timeText(prev.at)})`,
-        );
-    } else if (prev === null && version === 1 && valid && op !== 'insert') {
-      report.fail(table, id, version, 'op_sequence', `version 1 is a ${op}, not an insert`);
-    }
-    if (prev !== null && seq <= prev.seq) {
-      report.fail(
-        table,
-        id,
-        version,
-        'seq_order',
-        `stored at seq ${seq}, before version ${prev.version} (seq ${prev.seq})`,
-      );
-    }
-
-    const headDiff = row.text(F.headDiff);
-    if (state.first === null) state.first = { version, at, valid };
-    state.deleted = removesEntry(op);
-    state.forgotten = op === 'forget' ? forgotten(row.text(F.meta), prev?.op ?? null) : null;
-    if (prev === null) {
-      state.prev = { version, seq, op, at, recomputedHash: recomputed, storedHash, valid, headDiff };
-    } else {
-      // One object per entry, updated in place: a row's worth of garbage less.
-      prev.version = version;
-      prev.seq = seq;
-      prev.op = op;
-      prev.at = at;
-      prev.recomputedHash = recomputed;
-      prev.storedHash = storedHash;
-      prev.valid = valid;
-      prev.headDiff = headDiff;
-    }
+    const r = rowCheck(row, entry);
+    checkVersionNumber(ctx, r);
+    checkContent(ctx, r, entry);
+    const hashes = checkVersionHash(ctx, r);
+    checkParent(ctx, r);
+    checkOrder(ctx, r, entry);
+    remember(entry, r, hashes);
     rowsDone += 1;
     if (rowsDone - reported >= pageSize) {
       reported = rowsDone;
@@ -296,9 +166,236 @@ export async function verifyChains(
     { ...(options.entryId === undefined ? {} : { entryId: options.entryId }), pageSize },
     checkRow,
   );
-  if (entry !== null) finishEntry(report, table, entry);
+  if (entry !== null) finishEntry(report, t.table, entry);
   if (rowsDone !== reported) options.onRows?.(rowsDone);
-  await orphanHeads(tx, o, options.entryId, report, table);
+  await orphanHeads(tx, o, options.entryId, report, t.table);
+}
+
+function newEntry(id: string, head: Head | null): EntryState {
+  return { id, head, first: null, prev: null, deleted: false, forgotten: null, redacted: null };
+}
+
+function rowCheck(row: CopyRow, state: EntryState): RowCheck {
+  const version = row.isNull(F.version) ? 0 : row.int4(F.version);
+  const atMicros = row.isNull(F.at) ? 0 : row.micros(F.at);
+  const prev = state.prev;
+  return {
+    row,
+    id: state.id,
+    version,
+    op: opOf(row),
+    atMicros,
+    at: Number(atMicros),
+    seq: row.isNull(F.seq) ? 0 : row.int8Number(F.seq),
+    prev,
+    gap: version > (prev === null ? 1 : prev.version + 1),
+    valid: true,
+  };
+}
+
+/** Versions 1..n, no gap, no duplicate. */
+function checkVersionNumber(ctx: TableCheck, r: RowCheck): void {
+  const expected = r.prev === null ? 1 : r.prev.version + 1;
+  if (r.gap) {
+    const range =
+      r.version - 1 === expected ? `version ${expected} is` : `versions ${expected}..${r.version - 1} are`;
+    ctx.report.fail(ctx.table, r.id, expected, 'version_missing', `${range} missing from the log`);
+  } else if (r.version < expected) {
+    ctx.report.fail(
+      ctx.table,
+      r.id,
+      r.version,
+      'version_duplicate',
+      `version ${r.version} appears more than once`,
+    );
+    r.valid = false;
+  }
+}
+
+/** The content commitment: a redacted version holds nothing; any other matches its content hash. */
+function checkContent(ctx: TableCheck, r: RowCheck, state: EntryState): void {
+  const { row } = r;
+  const { report, table } = ctx;
+  if (row.bool(F.redacted)) {
+    report.erased += 1;
+    if (state.redacted === null) state.redacted = r.version;
+    let leftover = !row.isNull(F.salt);
+    for (let i = 0; i < ctx.sorted.length && !leftover; i++) leftover = !row.isNull(F.user + 2 * i + 1);
+    if (leftover) {
+      report.fail(
+        table,
+        r.id,
+        r.version,
+        'redaction_incomplete',
+        'the version is marked redacted but still holds its salt or content',
+      );
+      r.valid = false;
+    }
+    return;
+  }
+  if (!ctx.contentReadable) return;
+  if (row.isNull(F.salt)) {
+    report.fail(
+      table,
+      r.id,
+      r.version,
+      'salt_missing',
+      'the salt is missing, so the content cannot be checked',
+    );
+    r.valid = false;
+    return;
+  }
+  if (!row.equalsLatin1(F.contentHash, contentHashOf(ctx, row))) {
+    report.fail(
+      table,
+      r.id,
+      r.version,
+      'content_hash_mismatch',
+      'the column values do not match the content hash',
+    );
+    r.valid = false;
+  }
+}
+
+/**
+ * `SHA-256(salt ‖ content)` from the row's bytes: one range of the row when every column is set
+ * and none is a timestamp (whose canonical text differs from its COPY bytes), else field by field.
+ */
+function contentHashOf(ctx: TableCheck, row: CopyRow): string {
+  let whole = !ctx.anyTimestamp;
+  for (let i = 0; i < ctx.sorted.length && whole; i++) whole = !row.isNull(F.user + 2 * i + 1);
+  if (whole) return sha256Latin1(row.buf.subarray(row.start[F.salt]!, row.end(ctx.lastField)));
+  const pre = ctx.pre.reset();
+  rawField(pre, row, F.salt);
+  for (let i = 0; i < ctx.sorted.length; i++) {
+    const f = F.user + 2 * i + 1;
+    if (row.isNull(f)) continue;
+    if (ctx.isTimestamp[i]) {
+      fieldRun(pre, row, f - 1);
+      pre.timestamp(row.micros(f));
+    } else {
+      fieldRun(pre, row, f - 1, f);
+    }
+  }
+  return pre.digestLatin1();
+}
+
+/** The version hash over its fields, the stored parent link and content hash; returns both hashes. */
+function checkVersionHash(ctx: TableCheck, r: RowCheck): { recomputed: string; stored: string | null } {
+  const { row } = r;
+  const pre = ctx.pre.reset().raw(ctx.prefix);
+  fieldRun(pre, row, F.entry, F.op); // F(entry_id) ‖ F(version) ‖ F(op)
+  pre.timestamp(r.atMicros);
+  fieldRun(pre, row, F.tx, F.meta); // F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)
+  if (row.isNull(F.parentHash)) pre.raw(ZERO_HASH);
+  else rawField(pre, row, F.parentHash);
+  rawField(pre, row, F.contentHash);
+  const recomputed = pre.digestLatin1();
+  const stored = row.equalsLatin1(F.hash, recomputed) ? null : (row.latin1(F.hash) ?? '');
+  if (stored !== null) {
+    ctx.report.fail(
+      ctx.table,
+      r.id,
+      r.version,
+      'hash_mismatch',
+      'the version hash does not match its fields',
+    );
+    r.valid = false;
+  }
+  return { recomputed, stored };
+}
+
+/** The parent link: none on version 1, else the previous version's hash, as stored or as it should be. */
+function checkParent(ctx: TableCheck, r: RowCheck): void {
+  const { row, prev } = r;
+  const noParent = row.isNull(F.parentHash);
+  if (r.version === 1 && !noParent) {
+    ctx.report.fail(ctx.table, r.id, r.version, 'parent_mismatch', 'version 1 must have no parent');
+    r.valid = false;
+  } else if (
+    prev !== null &&
+    !r.gap &&
+    (noParent ||
+      !(
+        row.equalsLatin1(F.parentHash, prev.recomputedHash) ||
+        (prev.storedHash !== null && row.equalsLatin1(F.parentHash, prev.storedHash))
+      ))
+  ) {
+    ctx.report.fail(
+      ctx.table,
+      r.id,
+      r.version,
+      'parent_mismatch',
+      `the parent hash is not the hash of version ${prev.version}`,
+    );
+    r.valid = false;
+  }
+}
+
+/** The order of ops and times, judged only between versions whose hashes hold, and of seq. */
+function checkOrder(ctx: TableCheck, r: RowCheck, state: EntryState): void {
+  const { row, prev, op } = r;
+  if (prev !== null && !r.gap && r.valid && prev.valid) {
+    const problem =
+      state.forgotten === null
+        ? opProblem(op, state.deleted)
+        : cancelProblem(state.forgotten, op, row.text(F.reason), row.text(F.meta), r.atMicros);
+    if (problem) ctx.report.fail(ctx.table, r.id, r.version, 'op_sequence', problem);
+    if (r.at <= prev.at)
+      ctx.report.fail(
+        ctx.table,
+        r.id,
+        r.version,
+        'time_order',
+        `recorded at ${timeText(r.at)}, not after version ${prev.version} (${timeText(prev.at)})`,
+      );
+  } else if (prev === null && r.version === 1 && r.valid && op !== 'insert') {
+    ctx.report.fail(ctx.table, r.id, r.version, 'op_sequence', `version 1 is a ${op}, not an insert`);
+  }
+  if (prev !== null && r.seq <= prev.seq) {
+    ctx.report.fail(
+      ctx.table,
+      r.id,
+      r.version,
+      'seq_order',
+      `stored at seq ${r.seq}, before version ${prev.version} (seq ${prev.seq})`,
+    );
+  }
+}
+
+/** What the next row of the entry is checked against. One `Prev` per entry, updated in place. */
+function remember(
+  state: EntryState,
+  r: RowCheck,
+  hashes: { recomputed: string; stored: string | null },
+): void {
+  const { row, prev, version, seq, op, at, valid } = r;
+  const headDiff = row.text(F.headDiff);
+  if (state.first === null) state.first = { version, at, valid };
+  state.deleted = removesEntry(op);
+  state.forgotten = op === 'forget' ? forgotten(row.text(F.meta), prev?.op ?? null) : null;
+  if (prev === null) {
+    state.prev = {
+      version,
+      seq,
+      op,
+      at,
+      recomputedHash: hashes.recomputed,
+      storedHash: hashes.stored,
+      valid,
+      headDiff,
+    };
+    return;
+  }
+  // A row's worth of garbage less.
+  prev.version = version;
+  prev.seq = seq;
+  prev.op = op;
+  prev.at = at;
+  prev.recomputedHash = hashes.recomputed;
+  prev.storedHash = hashes.stored;
+  prev.valid = valid;
+  prev.headDiff = headDiff;
 }
 
 const OP_BYTES = OPS.map((op) => [op, Buffer.from(op)] as const);
