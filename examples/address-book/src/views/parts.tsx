@@ -107,6 +107,7 @@ export function PersonForm(props: {
   const { errors } = props;
   return (
     <form method="post" action={props.action} class="person-form" novalidate>
+      <ErrorSummary errors={errors} />
       <CsrfField page={props.page} />
       {props.expectedVersion !== undefined && (
         <input type="hidden" name="expectedVersion" value={String(props.expectedVersion)} />
@@ -168,10 +169,32 @@ export function TextField(props: {
         aria-describedby={props.error ? `${id}-error` : undefined}
       />
       {props.error && (
-        <p class="error" id={`${id}-error`} role="alert">
+        <p class="error" id={`${id}-error`}>
           {props.error}
         </p>
       )}
+    </div>
+  );
+}
+
+/**
+ * What went wrong with a form, on top of it: announced at once (`role="alert"`) and focused on
+ * load (`autofocus`, no script), each message a link to its field. `version` (the form is out
+ * of date) has no field of its own. Nothing is rendered when there is no error.
+ */
+export function ErrorSummary(props: { errors: FieldErrors }) {
+  const messages = Object.entries(props.errors).filter((e): e is [string, string] => Boolean(e[1]));
+  if (messages.length === 0) return null;
+  return (
+    <div class="error-summary" role="alert" tabindex={-1} autofocus aria-labelledby="error-summary-title">
+      <h2 id="error-summary-title">
+        {messages.length === 1 ? 'There is a problem' : `There are ${messages.length} problems`}
+      </h2>
+      <ul>
+        {messages.map(([field, message]) => (
+          <li>{field === 'version' ? message : <a href={`#f-${field}`}>{message}</a>}</li>
+        ))}
+      </ul>
     </div>
   );
 }
