@@ -37,7 +37,7 @@ const OP_LABEL: Record<Op, string> = {
 };
 
 /** What a version did; a revert is an update whose meta names the version it went back to. */
-export function OpBadge(props: { v: Version<Person> }) {
+export function OpBadge(props: { v: Pick<Version<Person>, 'op' | 'meta'> }) {
   const { op, meta } = props.v;
   if (op === 'update' && typeof meta?.revertedTo === 'number')
     return <span class="op op-revert">reverted</span>;
