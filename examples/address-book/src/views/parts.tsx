@@ -199,10 +199,14 @@ export function ErrorSummary(props: { errors: FieldErrors }) {
   );
 }
 
-/** A notice at the top of a page after a change. */
+/**
+ * A notice at the top of a page after a change. It takes the focus when the page loads, so a
+ * screen reader reads it (a status present at load is not announced) and the keyboard goes on
+ * from there.
+ */
 export function Notice(props: { children: unknown }) {
   return (
-    <p class="notice" role="status">
+    <p class="notice" role="status" tabindex={-1} autofocus>
       {props.children}
     </p>
   );
