@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { type AppPagesResult, appPagesTable, benchAppPages } from './src/app-pages.js';
 import { depthChart } from './src/chart.js';
 import { type BenchConfig, configFor } from './src/config.js';
 import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
@@ -114,6 +115,12 @@ async function main(): Promise<void> {
   }
   for (const r of results) process.stdout.write(`${engineTable(r, cfg.rounds)}\n`);
   process.stdout.write(`${targetsTable(checks)}\n`);
+  // The Address Book's pages at 100 and 10,000 people (about 15 s per engine); not in --quick.
+  const appPages: AppPagesResult[] = [];
+  if (!cfg.quick) {
+    for (const name of engines) appPages.push(await benchAppPages(name, url));
+    for (const r of appPages) process.stdout.write(`${appPagesTable(r)}\n`);
+  }
 
   const cpus = os.cpus();
   const report = {
@@ -138,6 +145,7 @@ async function main(): Promise<void> {
     config: cfg,
     targets: checks,
     engines: results,
+    appPages,
   };
   const dir = path.join(here, 'results');
   mkdirSync(dir, { recursive: true });

@@ -41,10 +41,11 @@ const purge = async () => {
 await purge();
 setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3_600_000).unref();
 
-// The header badge shows the last full verify; one runs in the background at most every
-// VERIFY_EVERY_MINUTES (5) while pages are served, and /integrity runs one on demand.
-const verifyEveryMinutes = Number(process.env.VERIFY_EVERY_MINUTES ?? 5);
-const app = createApp(db, { verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 5) * 60_000 });
+// The header badge shows the last check: a full verify at start, then, at most every
+// VERIFY_EVERY_MINUTES (1) while pages are served, one in the background of only what was written
+// since. /integrity runs a full verify on demand.
+const verifyEveryMinutes = Number(process.env.VERIFY_EVERY_MINUTES ?? 1);
+const app = createApp(db, { verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 1) * 60_000 });
 const server = serve({ fetch: app.fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
   console.log(`Address Book at http://localhost:${info.port}`);

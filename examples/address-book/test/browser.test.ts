@@ -87,7 +87,7 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
     // Delete with a reason; it lands in the recycle bin, and comes back from there.
     await page.getByRole('link', { name: 'Delete' }).click();
     await page.getByRole('button', { name: 'Delete' }).click();
-    await page.getByText('a reason is required').waitFor();
+    await page.locator('.error-summary').getByText('a reason is required').waitFor();
     await page.getByLabel('Reason').fill('duplicate entry');
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Moved to the recycle bin').waitFor();

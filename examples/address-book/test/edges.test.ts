@@ -60,7 +60,7 @@ describeBrowser('Address Book edges in headless Chromium [pglite]', () => {
     await page.getByLabel('Name').fill(long);
     await page.getByLabel('City').fill('Hamburg');
     await page.getByRole('button', { name: 'Add' }).click();
-    await page.getByText('Name is too long (at most 200 characters)').waitFor();
+    await page.locator('.error-summary').getByText('Name is too long (at most 200 characters)').waitFor();
     expect(await page.getByLabel('Name').inputValue()).toBe(long);
     expect(await page.getByLabel('City').inputValue()).toBe('Hamburg');
 
@@ -159,7 +159,7 @@ describeBrowser('Address Book edges in headless Chromium [pglite]', () => {
     }
     await page.goto(`${app.url}/new`);
     await page.getByRole('button', { name: 'Add' }).click();
-    await page.getByText('Name is required').waitFor();
+    await page.locator('.error-summary').getByText('Name is required').waitFor();
     await hasLayoutAndBadge();
     expect(problems).toEqual([]);
   });

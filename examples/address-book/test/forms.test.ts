@@ -87,9 +87,13 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect(res.status).toBe(422);
     const html = await res.text();
     expect(html).toMatch(
-      /id="f-name"[^>]*aria-invalid="true"[^>]*>\s*<p class="error" id="f-name-error" role="alert">Name is required/,
+      /id="f-name"[^>]*aria-invalid="true"[^>]*>\s*<p class="error" id="f-name-error">Name is required/,
     );
-    expect(html).toMatch(/<p class="error" id="f-tel-error" role="alert">Telephone may hold only digits/);
+    expect(html).toMatch(/<p class="error" id="f-tel-error">Telephone may hold only digits/);
+    // One summary on top, announced and focused on load, linking to each field.
+    expect(html).toMatch(/<div class="error-summary" role="alert" tabindex="-1" autofocus=""/);
+    expect(html).toContain('There are 2 problems');
+    expect(html).toMatch(/<a href="#f-name">Name is required/);
     expect(html).toContain('value="Oslo"');
     expect(await count()).toBe(before);
   });
@@ -151,7 +155,7 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect(html).toContain('<del>Manchester</del> <ins>Wilmslow</ins>');
     expect(html).toContain('<q class="reason">moved house</q>');
     expect(html).toMatch(
-      /value="Bletchley"[^>]*>\s*<p class="error" id="f-city-error" role="alert">Also changed meanwhile, to “Wilmslow”/,
+      /value="Bletchley"[^>]*>\s*<p class="error" id="f-city-error">Also changed meanwhile, to “Wilmslow”/,
     );
     expect(html).toContain('value="01625 000"'); // Bob's telephone, which Alice did not touch
     expect(html).toContain('name="expectedVersion" value="2"');
@@ -296,7 +300,7 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect(html).toContain('<svg');
     expect(html).toMatch(/<title>[^<]*\d+ created/);
     expect(html).toMatch(/class="seg op-insert"/);
-    expect(html).toContain('<span class="actor-name">alice</span>');
+    expect(html).toContain('<span class="actor-name"><a href="/activity/actor?name=alice">alice</a></span>');
   });
 
   it('seeds an empty book once', async () => {

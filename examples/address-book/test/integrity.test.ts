@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { IntegrityMonitor } from '../src/integrity.js';
 import { addresses } from '../src/schema.js';
 import { api, Client, describeEngines, type TestBook } from './support.js';
 
@@ -49,5 +50,65 @@ describeEngines('Address Book integrity badge and report', (engine) => {
       ok: false,
       failures: [{ version: 1, problem: 'content_hash_mismatch' }],
     });
+  });
+});
+
+describeEngines('Address Book integrity, incremental', (engine) => {
+  let t: TestBook;
+
+  beforeAll(async () => {
+    t = await engine.open();
+  });
+  afterAll(() => t.close());
+
+  it('after a write re-verifies only the chains written since, and still finds a forgery in them', async () => {
+    const book = t.db.table(addresses);
+    await book.insertMany(
+      Array.from({ length: 30 }, (_, i) => ({ name: `Person ${i}` })),
+      { actor: 'loader' },
+    );
+    const monitor = new IntegrityMonitor(t.db, 0);
+    const full = await monitor.fresh();
+    expect(full).toMatchObject({ scope: 'full', ok: true, checked: 30 });
+
+    // Nothing written since: nothing to check.
+    expect(await monitor.since()).toMatchObject({ scope: 'incremental', ok: true, checked: 0 });
+
+    // One new person, one edited twice: their chains only, 1 + 3 versions of the 33 in the log.
+    const [someone] = await book.list({ where: { name: 'Person 7' } });
+    await book.insert({ name: 'New Person' }, { actor: 'alice' });
+    await book.update(someone!.entryId, { city: 'Leeds' }, { actor: 'alice' });
+    await book.update(someone!.entryId, { city: 'York' }, { actor: 'alice' });
+    expect(await monitor.since()).toMatchObject({ scope: 'incremental', ok: true, checked: 4 });
+    expect(await monitor.since()).toMatchObject({ checked: 0 });
+
+    // A forged old version of someone written again is caught, and the failure is kept.
+    await t.db.transaction(async (tx) => {
+      await tx.query('SET LOCAL session_replication_role = replica');
+      await tx.query(`UPDATE addresses_log SET name = 'Forged' WHERE entry_id = $1 AND version = 1`, [
+        someone!.entryId,
+      ]);
+    });
+    await book.update(someone!.entryId, { city: 'Hull' }, { actor: 'alice' });
+    const caught = await monitor.since();
+    expect(caught).toMatchObject({ scope: 'incremental', ok: false, checked: 4 });
+    expect(caught.failures.map((f) => [f.entryId, f.version, f.problem])).toEqual([
+      [someone!.entryId, 1, 'content_hash_mismatch'],
+    ]);
+    expect(await monitor.since()).toMatchObject({ ok: false, checked: 0 });
+    // The full verification stays available and agrees.
+    expect(await monitor.fresh()).toMatchObject({ scope: 'full', ok: false, checked: 34 });
+  });
+
+  it('the badge starts checks in the background that cover only what was written', async () => {
+    const monitor = new IntegrityMonitor(t.db, 0);
+    const first = await monitor.current();
+    expect(first.scope).toBe('full');
+    await t.db.table(addresses).insert({ name: 'Later Person' }, { actor: 'bob' });
+    // Stale at once (interval 0): this answer is the last result, and a check starts behind it.
+    expect(await monitor.current()).toBe(first);
+    await expect.poll(async () => (await monitor.current()).scope).toBe('incremental');
+    const later = await monitor.current();
+    expect(later.at.getTime()).toBeGreaterThanOrEqual(first.at.getTime());
   });
 });

@@ -1,9 +1,17 @@
 import { Hono } from 'hono';
 import { activity, RANGES, type RangeName } from '../activity.js';
+import { actorChanges } from '../actor-changes.js';
 import type { Deps, Env } from '../context.js';
+import { readActor } from '../input.js';
 import { ActivityChart } from '../views/chart.js';
+import { OpBadge, Time } from '../views/parts.js';
 import { count } from '../words.js';
-import { render } from './helpers.js';
+import { afterOf, limitOf, notFound, Pager, paged, render } from './helpers.js';
+
+/** The page listing every change one actor made. */
+export function actorHref(actor: string): string {
+  return `/activity/actor?name=${encodeURIComponent(actor)}`;
+}
 
 /** Changes over time, straight from the log: a chart and who made them. */
 export function activityRoutes({ db }: Deps): Hono<Env> {
@@ -43,7 +51,9 @@ export function activityRoutes({ db }: Deps): Hono<Env> {
             <ul class="actors">
               {data.byActor.map((a) => (
                 <li>
-                  <span class="actor-name">{a.actor ?? 'unknown'}</span>
+                  <span class="actor-name">
+                    {a.actor === null ? 'unknown' : <a href={actorHref(a.actor)}>{a.actor}</a>}
+                  </span>
                   <svg class="actor-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
                     <rect width={(100 * a.changes) / maxActor} height="10" rx="2" />
                   </svg>
@@ -56,6 +66,61 @@ export function activityRoutes({ db }: Deps): Hono<Env> {
       </>,
     );
   });
+
+  app.get('/activity/actor', (c) =>
+    paged(c, async () => {
+      const checked = readActor(c.req.query('name'));
+      if (!('actor' in checked)) return notFound(c, 'There is no such name.');
+      const actor = checked.actor;
+      const page = await actorChanges(db, actor, { limit: limitOf(c), after: afterOf(c) });
+      return render(
+        c,
+        `Changes by ${actor}`,
+        <>
+          <h1>Changes by {actor}</h1>
+          <p class="muted">
+            Every version recorded under this name, newest first, straight from the log. A forgotten person's
+            name is not shown.
+          </p>
+          {page.items.length === 0 ? (
+            <p class="empty">No change was recorded under this name.</p>
+          ) : (
+            <table class="changes">
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Person</th>
+                  <th scope="col">Change</th>
+                  <th scope="col">Reason</th>
+                </tr>
+              </thead>
+              <tbody>
+                {page.items.map((v) => (
+                  <tr>
+                    <td>
+                      <Time at={v.recordedAt} />
+                    </td>
+                    <td>
+                      <a href={`/people/${v.entryId}/history#v${v.version}`}>
+                        {v.name ?? 'A forgotten person'}
+                      </a>
+                    </td>
+                    <td>
+                      <OpBadge v={v} /> v{v.version}
+                    </td>
+                    <td>
+                      {v.reason === null ? <span class="muted">—</span> : <q class="reason">{v.reason}</q>}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          )}
+          <Pager c={c} next={page.next} shown={page.items.length} noun="changes" />
+        </>,
+      );
+    }),
+  );
 
   return app;
 }

@@ -3,7 +3,7 @@ import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, isEntryId, readReason, readVersion } from '../input.js';
 import { search } from '../search.js';
 import { CsrfField } from '../views/layout.js';
-import { Notice, PersonCard, TextField, Time } from '../views/parts.js';
+import { ErrorSummary, Notice, PersonCard, TextField, Time } from '../views/parts.js';
 import {
   afterOf,
   type C,
@@ -172,11 +172,7 @@ function deletePage(
         recorded with the deletion.
       </p>
       <PersonCard data={current.data} />
-      {errors.version && (
-        <p class="error" role="alert">
-          {errors.version}
-        </p>
-      )}
+      <ErrorSummary errors={errors} />
       <form method="post" action={`/people/${current.entryId}/delete`} class="person-form" novalidate>
         <CsrfField page={pageOf(c)} />
         <input type="hidden" name="expectedVersion" value={String(current.version)} />

@@ -140,11 +140,6 @@ function editPage(
           <p>Below: version {current.version} with your changes on top. Check them, then save again.</p>
         </section>
       )}
-      {props.errors.version && (
-        <p class="error" role="alert">
-          {props.errors.version}
-        </p>
-      )}
       <PersonForm
         page={pageOf(c)}
         action={`/people/${current.entryId}`}

@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, isEntryId, readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
-import { ErasureLine, Notice, PersonCard, TextField } from '../views/parts.js';
+import { ErasureLine, ErrorSummary, Notice, PersonCard, TextField } from '../views/parts.js';
 import { count } from '../words.js';
 import {
   afterOf,
@@ -174,11 +174,7 @@ function forgetPage(
         for good. The history keeps who asked, when and why, and the hash chain still verifies.
       </p>
       <PersonCard data={latest.data} />
-      {errors.version && (
-        <p class="error" role="alert">
-          {errors.version}
-        </p>
-      )}
+      <ErrorSummary errors={errors} />
       <form method="post" action={`/people/${latest.entryId}/forget`} class="person-form" novalidate>
         <CsrfField page={pageOf(c)} />
         <input type="hidden" name="expectedVersion" value={String(latest.version)} />

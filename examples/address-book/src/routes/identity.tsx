@@ -3,7 +3,7 @@ import { setCookie } from 'hono/cookie';
 import { type Env, pageOf } from '../context.js';
 import { type FieldErrors, readActor } from '../input.js';
 import { CsrfField } from '../views/layout.js';
-import { TextField } from '../views/parts.js';
+import { ErrorSummary, TextField } from '../views/parts.js';
 import { type C, render } from './helpers.js';
 
 /** "Acting as": a name kept in a cookie and recorded with every change. Not an account. */
@@ -58,7 +58,8 @@ function WhoAmI(props: { c: C; next: string; value: string; errors: FieldErrors 
         Every change is recorded with the name of whoever made it. Give the name you want to act as; it is
         kept in a cookie. <strong>This is not a login:</strong> real accounts come later.
       </p>
-      <form method="post" action="/whoami" class="person-form">
+      <form method="post" action="/whoami" class="person-form" novalidate>
+        <ErrorSummary errors={props.errors} />
         <CsrfField page={pageOf(props.c)} />
         <input type="hidden" name="next" value={props.next} />
         <TextField name="actor" label="Your name" value={props.value} error={props.errors.actor} required />

@@ -1,7 +1,7 @@
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env } from '../context.js';
 import { readInstant } from '../input.js';
-import { TextField, Time } from '../views/parts.js';
+import { ErrorSummary, TextField, Time } from '../views/parts.js';
 import { afterOf, limitOf, Pager, type PersonVersion, paged, render } from './helpers.js';
 
 /** The whole address book as it stood at a moment. */
@@ -39,6 +39,7 @@ export function timeTravelRoutes({ book }: Deps): Hono<Env> {
             still holds every version, so this is a query.
           </p>
           <form method="get" action="/as-of" class="asof">
+            <ErrorSummary errors={{ at: error }} />
             <TextField
               name="at"
               label="Date and time (UTC)"

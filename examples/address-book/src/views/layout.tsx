@@ -97,9 +97,13 @@ function ActingAs(props: { page: PageContext }) {
 
 /** Green when every hash and chain link verified, red with the count of problems otherwise. */
 async function IntegrityBadge(props: { status: Promise<IntegrityStatus> }) {
-  const { ok, checked, failures, at } = await props.status;
+  const { ok, checked, failures, at, scope } = await props.status;
   const time = `${at.toISOString().slice(11, 16)} UTC`;
-  const title = `${count(checked, 'version')} verified at ${at.toISOString().slice(11, 19)} UTC; verify now on the integrity page`;
+  const what =
+    scope === 'full'
+      ? count(checked, 'version')
+      : `${count(checked, 'version')} of the people written since the last check,`;
+  const title = `${what} verified at ${at.toISOString().slice(11, 19)} UTC; verify the whole log on the integrity page`;
   return ok ? (
     <a class="badge ok" href="/integrity" title={title}>
       ✓ Log verified <span class="badge-time">{time}</span>

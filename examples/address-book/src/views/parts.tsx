@@ -37,7 +37,7 @@ const OP_LABEL: Record<Op, string> = {
 };
 
 /** What a version did; a revert is an update whose meta names the version it went back to. */
-export function OpBadge(props: { v: Version<Person> }) {
+export function OpBadge(props: { v: Pick<Version<Person>, 'op' | 'meta'> }) {
   const { op, meta } = props.v;
   if (op === 'update' && typeof meta?.revertedTo === 'number')
     return <span class="op op-revert">reverted</span>;
@@ -107,6 +107,7 @@ export function PersonForm(props: {
   const { errors } = props;
   return (
     <form method="post" action={props.action} class="person-form" novalidate>
+      <ErrorSummary errors={errors} />
       <CsrfField page={props.page} />
       {props.expectedVersion !== undefined && (
         <input type="hidden" name="expectedVersion" value={String(props.expectedVersion)} />
@@ -168,7 +169,7 @@ export function TextField(props: {
         aria-describedby={props.error ? `${id}-error` : undefined}
       />
       {props.error && (
-        <p class="error" id={`${id}-error`} role="alert">
+        <p class="error" id={`${id}-error`}>
           {props.error}
         </p>
       )}
@@ -176,10 +177,36 @@ export function TextField(props: {
   );
 }
 
-/** A notice at the top of a page after a change. */
+/**
+ * What went wrong with a form, on top of it: announced at once (`role="alert"`) and focused on
+ * load (`autofocus`, no script), each message a link to its field. `version` (the form is out
+ * of date) has no field of its own. Nothing is rendered when there is no error.
+ */
+export function ErrorSummary(props: { errors: FieldErrors }) {
+  const messages = Object.entries(props.errors).filter((e): e is [string, string] => Boolean(e[1]));
+  if (messages.length === 0) return null;
+  return (
+    <div class="error-summary" role="alert" tabindex={-1} autofocus aria-labelledby="error-summary-title">
+      <h2 id="error-summary-title">
+        {messages.length === 1 ? 'There is a problem' : `There are ${messages.length} problems`}
+      </h2>
+      <ul>
+        {messages.map(([field, message]) => (
+          <li>{field === 'version' ? message : <a href={`#f-${field}`}>{message}</a>}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+/**
+ * A notice at the top of a page after a change. It takes the focus when the page loads, so a
+ * screen reader reads it (a status present at load is not announced) and the keyboard goes on
+ * from there.
+ */
 export function Notice(props: { children: unknown }) {
   return (
-    <p class="notice" role="status">
+    <p class="notice" role="status" tabindex={-1} autofocus>
       {props.children}
     </p>
   );

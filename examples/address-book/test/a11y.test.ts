@@ -1,0 +1,136 @@
+import axe from 'axe-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { addresses } from '../src/schema.js';
+import { seedIfEmpty } from '../src/seed.js';
+import { describeBrowser, openBrowserApp } from './browser-suite.js';
+
+/** What axe-core reports of one rule on one page. */
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: Array<{ target: unknown[] }>;
+}
+
+/**
+ * Runs axe-core (from the npm package, injected into the page: nothing is downloaded) on the
+ * page as it stands, and answers the serious and critical violations as readable lines.
+ */
+async function seriousViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axe.source });
+  // A string, run in the page: the tests are compiled without the DOM's types.
+  const violations = await page.evaluate<Violation[]>('axe.run().then((r) => r.violations)');
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.impact} ${v.id} (${v.help}) at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+describeBrowser('Address Book pages under axe-core [pglite]', () => {
+  let app: Awaited<ReturnType<typeof openBrowserApp>>;
+  /** A browser profile acting as alice; the app's CSP forbids scripts, so axe is let in with bypassCSP. */
+  let context: BrowserContext;
+  let ada: string;
+  let forgotten: string;
+  let deleted: string;
+
+  beforeAll(async () => {
+    app = await openBrowserApp();
+    await seedIfEmpty(app.db);
+    const book = app.db.table(addresses);
+    const people = await book.list({ limit: 10 });
+    ada = people.find((p) => p.data.name === 'Ada Lovelace')!.entryId;
+    const bin = await book.deleted({ limit: 10 });
+    deleted = bin[0]!.entryId;
+    const [erased] = await app.db.query<{ entry_id: string }>(
+      `SELECT entry_id::text FROM "${app.db.schema}".addresses_log WHERE op = 'forget' LIMIT 1`,
+    );
+    forgotten = erased!.entry_id;
+    context = await app.browser.newContext({ bypassCSP: true });
+    await context.addCookies([{ name: 'actor', value: 'alice', url: app.url }]);
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const visit = async (path: string, expectedStatus = 200): Promise<Page> => {
+    const page = await context.newPage();
+    const response = await page.goto(`${app.url}${path}`);
+    expect(response?.status(), path).toBe(expectedStatus);
+    return page;
+  };
+
+  const pages: Array<[string, () => string, number?]> = [
+    ['the people list', () => '/'],
+    ['a search', () => '/?q=ada'],
+    ['a person', () => `/people/${ada}`],
+    ['a history with its diffs', () => `/people/${ada}/history`],
+    ['one version', () => `/people/${ada}/versions/1`],
+    ['a forgotten person', () => `/people/${forgotten}/history`],
+    ['a deleted person', () => `/people/${deleted}`],
+    ['time travel', () => `/as-of?at=${encodeURIComponent(new Date().toISOString())}`],
+    ['time travel before anything', () => '/as-of?at=2000-01-01T00:00:00Z'],
+    ['the recycle bin', () => '/bin'],
+    ['erasures', () => '/erasures'],
+    ['activity', () => '/activity'],
+    ["an account's changes", () => '/activity/actor?name=alice'],
+    ['integrity', () => '/integrity'],
+    ['the add form', () => '/new'],
+    ['the edit form', () => `/people/${ada}/edit`],
+    ['the delete form', () => `/people/${ada}/delete`],
+    ['the forget form', () => `/people/${ada}/forget`],
+    ['choosing a name', () => '/whoami'],
+    ['an unknown page', () => '/no/such/page', 404],
+    ['an unknown person', () => '/people/00000000-0000-4000-8000-000000000000', 404],
+  ];
+
+  it.each(pages)('%s has no serious or critical violation', async (_name, path, status) => {
+    const page = await visit(path(), status);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('the activity chart with its table open has none either', async () => {
+    const page = await visit('/activity');
+    await page.locator('.chart-data summary').click();
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.close();
+  });
+
+  it('the check itself catches what it should: an unlabelled field and low contrast', async () => {
+    const page = await visit('/');
+    await page.evaluate(`document.querySelector('main').insertAdjacentHTML('beforeend',
+      '<input id="nameless"><p style="color:#bbb;background:#fff">faint text</p>')`);
+    const found = await seriousViolations(page);
+    expect(found.some((v) => v.includes('label') && v.includes('#nameless'))).toBe(true);
+    expect(found.some((v) => v.includes('color-contrast'))).toBe(true);
+    await page.close();
+  });
+
+  const forms: Array<[string, () => string, string]> = [
+    ['adding without a name', () => '/new', 'Add'],
+    ['editing with the name cleared', () => `/people/${ada}/edit`, 'Save'],
+    ['deleting without a reason', () => `/people/${ada}/delete`, 'Delete'],
+    ['forgetting without a reason', () => `/people/${ada}/forget`, 'Forget this person'],
+    ['choosing an empty name', () => '/whoami', 'Act as this name'],
+  ];
+
+  it.each(forms)('the form after %s has none either', async (_name, path, button) => {
+    const page = await visit(path());
+    const name = page.getByLabel('Name', { exact: true });
+    if ((await name.count()) === 1) await name.fill('');
+    const yours = page.getByLabel('Your name');
+    if ((await yours.count()) === 1) await yours.fill('');
+    await page.getByRole('button', { name: button, exact: true }).click();
+    await page.locator('.error-summary').waitFor();
+    expect(await page.title()).toMatch(/^Error: /);
+    // Announced and focused: the summary is an alert and holds the focus after the load.
+    expect(await page.locator('.error-summary').getAttribute('role')).toBe('alert');
+    await expect
+      .poll(() => page.evaluate(`document.activeElement?.classList.contains('error-summary')`))
+      .toBe(true);
+    expect(await seriousViolations(page)).toEqual([]);
+    await page.close();
+  });
+});
