@@ -1,4 +1,5 @@
 import type { Database, Op } from 'appendlog';
+import { tableObjects } from 'appendlog';
 
 /** The three zoom levels of the activity chart. */
 export const RANGES = {
@@ -33,7 +34,7 @@ function floorTo(date: Date, range: RangeName): Date {
 }
 
 function logTable(db: Database): string {
-  return `"${db.schema.replaceAll('"', '""')}".addresses_log`;
+  return tableObjects(db.schema, 'addresses').log;
 }
 
 /**

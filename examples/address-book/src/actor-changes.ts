@@ -1,4 +1,4 @@
-import { type Database, InvalidInputError, type Op } from 'appendlog';
+import { type Database, InvalidInputError, type Op, tableObjects } from 'appendlog';
 
 /** One change an actor made, as the actor's page lists it. */
 export interface ActorChange {
@@ -21,8 +21,7 @@ export interface ActorChanges {
 const CURSOR = /^c\.(\d{1,20})\.(\d{1,19})$/;
 
 function objects(db: Database): { log: string; head: string } {
-  const schema = `"${db.schema.replaceAll('"', '""')}"`;
-  return { log: `${schema}.addresses_log`, head: `${schema}.addresses_head` };
+  return tableObjects(db.schema, 'addresses');
 }
 
 /**

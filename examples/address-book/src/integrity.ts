@@ -1,4 +1,5 @@
 import type { Database, VerifyFailure, VerifyResult } from 'appendlog';
+import { tableObjects } from 'appendlog';
 import { addresses } from './schema.js';
 
 /** A verification result and when it was taken. */
@@ -71,7 +72,7 @@ export class IntegrityMonitor {
     const from = this.#verifiedTo;
     if (from === null) return this.fresh();
     return this.#run(async () => {
-      const log = `"${this.#db.schema.replaceAll('"', '""')}".addresses_log`;
+      const { log } = tableObjects(this.#db.schema, 'addresses');
       const rows = await this.#db.query<{ entry_id: string; upto: string }>(
         `WITH horizon AS (SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) AS xmin)
          SELECT entry_id::text AS entry_id, max(tx_id)::text AS upto FROM ${log}
@@ -101,7 +102,7 @@ export class IntegrityMonitor {
 
   /** The newest transaction below the log's horizon ('0' for an empty log). */
   async #horizon(): Promise<string> {
-    const log = `"${this.#db.schema.replaceAll('"', '""')}".addresses_log`;
+    const { log } = tableObjects(this.#db.schema, 'addresses');
     const [row] = await this.#db.query<{ upto: string }>(
       `SELECT coalesce(max(tx_id)::text, '0') AS upto FROM ${log}
         WHERE tx_id < pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())`,

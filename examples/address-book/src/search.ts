@@ -1,4 +1,4 @@
-import { type Database, InvalidInputError } from 'appendlog';
+import { type Database, InvalidInputError, tableObjects } from 'appendlog';
 import type { Person } from './schema.js';
 
 /** One person found by a search: their current version, as the lists show it. */
@@ -32,7 +32,7 @@ export async function search(
   options: { in: 'book' | 'bin'; limit: number; after?: string | undefined },
 ): Promise<FoundPage> {
   const cursor = options.after === undefined ? null : decodeCursor(options.after);
-  const head = `"${db.schema.replaceAll('"', '""')}".addresses_head`;
+  const { head } = tableObjects(db.schema, 'addresses');
   const pattern = `%${q.replace(/[\\%_]/g, (ch) => `\\${ch}`)}%`;
   const rows = await db.query<{
     entry_id: string;

@@ -92,3 +92,4 @@ export type {
 } from './schema/table.js';
 export { table } from './schema/table.js';
 export { toAppendLogError } from './sql/client-error.js';
+export { type TableObjects, tableObjects } from './sql/names.js';

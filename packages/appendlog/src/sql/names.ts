@@ -18,6 +18,15 @@ export interface TableObjects {
   raw: { log: string; head: string; view: string; asOf: string; append: string };
 }
 
+/**
+ * The qualified, quoted names of the objects appendlog keeps for `table` in `schema`, for SQL
+ * written by hand beside the library: the log, the head, the view, the as-of, upsert and restore
+ * functions. Never quote these names yourself.
+ *
+ * @example
+ * const { log } = tableObjects(db.schema, 'addresses');
+ * await db.query(`SELECT count(*) FROM ${log} WHERE actor = $1`, [actor]);
+ */
 export function tableObjects(schema: string, table: string): TableObjects {
   const q = (name: string) => `${quoteIdent(schema)}.${quoteIdent(name)}`;
   return {
