@@ -46,12 +46,12 @@ function bind(
     trig,
     appv,
     appendlogLibContender(family, db),
-    appendlogSqlContender(family, sql),
+    appendlogSqlContender(family, sql, db.schema),
   ];
   const families = [plain.family, trig.family, appv.family, family];
   if (baseline) {
     const base = appendlogFamily(sql, baseline, 'baseline');
-    contenders.push(appendlogLibContender(base, baseline), appendlogSqlContender(base, sql));
+    contenders.push(appendlogLibContender(base, baseline), appendlogSqlContender(base, sql, baseline.schema));
     families.push(base);
   }
   return { contenders, families };

@@ -1,6 +1,6 @@
-import type { Database, Table } from 'appendlog';
+import { type Database, type Table, tableObjects } from 'appendlog';
 import type { Contender, Family } from '../contender.js';
-import { generatedValues, type ItemsTable, isoSql, itemData, itemParams, itemsTable, qi } from '../data.js';
+import { generatedValues, type ItemsTable, isoSql, itemData, itemParams, itemsTable } from '../data.js';
 import type { SqlClient } from '../sql-client.js';
 import { colParams, cols } from './main-table.js';
 
@@ -18,8 +18,8 @@ export function appendlogFamily(
   db: Database,
   id: 'appendlog' | 'baseline' = 'appendlog',
 ): Family {
-  const log = (t: string) => qi(`${t}_log`);
-  const head = (t: string) => qi(`${t}_head`);
+  const log = (t: string) => tableObjects(db.schema, t).log;
+  const head = (t: string) => tableObjects(db.schema, t).head;
   // Only the city changes from version to version (generatedValues); the trigger carries the rest.
   const startEntries = (t: string, entries: number) =>
     sql.query(
@@ -129,33 +129,40 @@ export function appendlogLibContender(family: Family, db: Database): Contender {
 }
 
 /** appendlog through plain SQL on its view and log, prepared like the other contenders. */
-export function appendlogSqlContender(family: Family, sql: SqlClient): Contender {
+export function appendlogSqlContender(family: Family, sql: SqlClient, schema: string): Contender {
   const baseline = family.id === 'baseline';
+  const o = (t: string) => tableObjects(schema, t);
   const current = `entry_id, version, created_at, updated_at, ${cols}`;
   return {
     id: baseline ? 'baseline-sql' : 'appendlog-sql',
     label: baseline ? 'appendlog (SQL, baseline)' : 'appendlog (SQL)',
     family,
     async insert(t, n) {
-      await sql.query(`al_ins_${t}`, `INSERT INTO ${qi(t)} (${cols}) VALUES (${colParams()})`, itemParams(n));
+      await sql.query(
+        `al_ins_${t}`,
+        `INSERT INTO ${o(t).view} (${cols}) VALUES (${colParams()})`,
+        itemParams(n),
+      );
     },
     async update(t, id, city) {
-      await sql.query(`al_upd_${t}`, `UPDATE ${qi(t)} SET city = $2 WHERE entry_id = $1`, [id, city]);
+      await sql.query(`al_upd_${t}`, `UPDATE ${o(t).view} SET city = $2 WHERE entry_id = $1`, [id, city]);
     },
     async get(t, id) {
-      return (await sql.query(`al_get_${t}`, `SELECT ${current} FROM ${qi(t)} WHERE entry_id = $1`, [id]))[0];
+      return (
+        await sql.query(`al_get_${t}`, `SELECT ${current} FROM ${o(t).view} WHERE entry_id = $1`, [id])
+      )[0];
     },
     list(t, limit) {
       const lim = limit === null ? '' : ` LIMIT ${limit}`;
       return sql.query(
         `al_list${limit ?? ''}_${t}`,
-        `SELECT ${current} FROM ${qi(t)} ORDER BY created_at, entry_id${lim}`,
+        `SELECT ${current} FROM ${o(t).view} ORDER BY created_at, entry_id${lim}`,
       );
     },
     history: (t, id) =>
       sql.query(
         `al_hist_${t}`,
-        `SELECT entry_id, version, op, recorded_at, actor, reason, ${cols} FROM ${qi(`${t}_log`)}
+        `SELECT entry_id, version, op, recorded_at, actor, reason, ${cols} FROM ${o(t).log}
           WHERE entry_id = $1 ORDER BY version`,
         [id],
       ),
@@ -163,14 +170,13 @@ export function appendlogSqlContender(family: Family, sql: SqlClient): Contender
       (
         await sql.query(
           `al_asof1_${t}`,
-          `SELECT * FROM (SELECT entry_id, version, op, recorded_at, ${cols} FROM ${qi(`${t}_log`)}
+          `SELECT * FROM (SELECT entry_id, version, op, recorded_at, ${cols} FROM ${o(t).log}
              WHERE entry_id = $1 AND recorded_at <= $2::timestamptz ORDER BY recorded_at DESC LIMIT 1) x
             WHERE op NOT IN ('delete', 'forget')`,
           [id, at.iso],
         )
       )[0],
-    asOfAll: (t, at) =>
-      sql.query(`al_asofall_${t}`, `SELECT * FROM ${qi(`${t}_as_of`)}($1::timestamptz)`, [at.iso]),
+    asOfAll: (t, at) => sql.query(`al_asofall_${t}`, `SELECT * FROM ${o(t).asOf}($1::timestamptz)`, [at.iso]),
     bulk: 'family',
   };
 }
