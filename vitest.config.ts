@@ -9,6 +9,11 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // A worker runs file after file in one process rather than a fresh process (and a fresh load
+    // of vitest, the library and PGlite) per file: that start-up was a third of the run's CPU.
+    // Test files share no state: each opens its own databases and closes them, and what changes
+    // process-wide state (support/cli.ts) restores it.
+    isolate: false,
     // Vitest's default is one worker per core but one, a single worker on a 2-core machine; many
     // files here wait on child processes (the CLI, tsx, Chromium), so two keep both cores busy.
     maxWorkers: Math.max(2, availableParallelism() - 1),

@@ -1,35 +1,19 @@
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Database } from '../src/index.js';
+import { type CliRun, cliInProcess } from './support/cli.js';
 import { freshDataDir } from './support/pglite-snapshot.js';
 
 const here = import.meta.dirname;
-const cli = resolve(here, '../dist/cli/main.js');
 const fixtures = resolve(here, 'fixtures/cli');
 const url = process.env.DATABASE_URL;
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function run(args: string[]): Promise<Run> {
-  return new Promise((done) => {
-    execFile(
-      process.execPath,
-      [cli, ...args],
-      { cwd: fixtures, env: { ...process.env, DATABASE_URL: '' } },
-      (err, stdout, stderr) => {
-        const code = err === null ? 0 : typeof err.code === 'number' ? err.code : 1;
-        done({ code, stdout, stderr });
-      },
-    );
-  });
+/** `appendlog <args>` in the fixtures folder (in this process: support/cli.ts). */
+function run(args: string[]): Promise<CliRun> {
+  return cliInProcess(args, {}, fixtures);
 }
 
 interface Target {
@@ -70,7 +54,7 @@ for (const [index, make] of targets.entries()) {
   const target = make();
   // Engine-independent checks (error reporting) run once, on the last target: PGlite start-up is slow.
   const once = index === targets.length - 1 ? it : it.skip;
-  describe(`appendlog migrate and schema history (the built CLI) [${target.name}]`, () => {
+  describe(`appendlog migrate and schema history (the CLI) [${target.name}]`, () => {
     const withDb = async <T>(fn: (db: Database) => Promise<T>): Promise<T> => {
       const db = await target.open();
       try {
@@ -80,9 +64,6 @@ for (const [index, make] of targets.entries()) {
       }
     };
 
-    beforeAll(() => {
-      if (!existsSync(cli)) throw new Error(`${cli} is missing: run \`npm run build\` first (npm test does)`);
-    });
     afterAll(() => target.cleanup());
 
     it('--dry-run prints the SQL of the TypeScript config and runs none of it', async () => {

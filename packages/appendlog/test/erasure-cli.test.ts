@@ -1,42 +1,19 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { column as c, connect, type Database, table } from '../src/index.js';
+import { cliInProcess as cli } from './support/cli.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { freshDataDir } from './support/pglite-snapshot.js';
 
-const run = promisify(execFile);
-const packageDir = join(dirname(fileURLToPath(import.meta.url)), '..');
 const notes = table('notes', { body: c.text() });
-
-/** Runs the CLI from source, as `appendlog …` would run the build. */
-async function cli(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ stdout: string; code: number; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-      cwd: packageDir,
-      env,
-    });
-    return { stdout, stderr, code: 0 };
-  } catch (err) {
-    const e = err as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
 
 describeEngines('appendlog purge (CLI)', (engine) => {
   let db: Database;
   let t: TestDb | undefined;
   let dir: string | undefined;
   let target: string[];
-  const env = { ...process.env };
-  delete env.DATABASE_URL;
 
   beforeAll(async () => {
     if (engine.name === 'postgres') {
@@ -64,7 +41,7 @@ describeEngines('appendlog purge (CLI)', (engine) => {
     // PGlite on disk has one owner at a time: hand the directory to the CLI.
     if (dir) await db.close();
 
-    const dry = await cli(['purge', '--dry-run', '--json', ...target], env);
+    const dry = await cli(['purge', '--dry-run', '--json', ...target]);
     expect(dry.code, dry.stderr).toBe(0);
     const preview = JSON.parse(dry.stdout);
     expect(preview).toMatchObject({ dryRun: true, vacuumed: [], more: false });
@@ -72,13 +49,13 @@ describeEngines('appendlog purge (CLI)', (engine) => {
       expect.objectContaining({ table: 'notes', entryId: v.entryId, reason: 'GDPR request #7', versions: 2 }),
     ]);
 
-    const real = await cli(['purge', ...target], env);
+    const real = await cli(['purge', ...target]);
     expect(real.code, real.stderr).toBe(0);
     expect(real.stdout).toContain('erased 1 entry (2 versions)');
     expect(real.stdout).toContain(v.entryId);
     expect(real.stdout).toContain('vacuumed: notes');
 
-    const bad = await cli(['purge', '--limit', 'many', ...target], env);
+    const bad = await cli(['purge', '--limit', 'many', ...target]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--limit takes a positive integer');
 
