@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "737dfbc92a207300",
+        "digest": "905c6d0e94f58c93",
         "revision": 6,
       }
     `);

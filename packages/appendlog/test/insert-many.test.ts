@@ -21,6 +21,10 @@ const readings = table('readings', {
   ref: c.uuid(),
 });
 
+// Columns named like the load's own helpers (its rows' ordinal and JSON), with and without a default.
+const shortNames = table('short_names', { n: c.integer(), j: c.text() });
+const shortNamesDefaulted = table('short_names_d', { n: c.integer().notNull().default(7), j: c.text() });
+
 describeEngines('insertMany', (engine) => {
   let t: TestDb;
   let db: Database;
@@ -28,7 +32,7 @@ describeEngines('insertMany', (engine) => {
   beforeAll(async () => {
     t = await engine.open();
     db = t.db;
-    await db.migrate([contacts, readings]);
+    await db.migrate([contacts, readings, shortNames, shortNamesDefaulted]);
   });
   afterAll(() => t.close());
 
@@ -121,5 +125,19 @@ describeEngines('insertMany', (engine) => {
     expect(row!.version).toBe(1);
     expect((await r.get(row!.entry_id))?.data).toMatchObject({ label: 'raw', count: 3 });
     expect(await db.verify({ tables: ['readings'] })).toMatchObject({ ok: true, checked: 5 });
+  });
+
+  it('columns named n or j load like any other, with and without defaults', async () => {
+    const plain = await db.table(shortNames).insertMany([{ n: 1, j: 'a' }, { n: 2 }]);
+    expect(plain.map((v) => v.data)).toEqual([
+      { n: 1, j: 'a' },
+      { n: 2, j: null },
+    ]);
+    const defaulted = await db.table(shortNamesDefaulted).insertMany([{ j: 'b' }, { n: 3, j: 'c' }]);
+    expect(defaulted.map((v) => v.data)).toEqual([
+      { n: 7, j: 'b' },
+      { n: 3, j: 'c' },
+    ]);
+    expect((await db.verify({ tables: ['short_names', 'short_names_d'] })).ok).toBe(true);
   });
 });

@@ -577,6 +577,9 @@ END $fn$;
 `;
 }
 
+/** A row's position in a load: a dotted name, which no user column can have (names are `[a-z0-9_]`). */
+const ORDINAL = '"load.n"';
+
 /**
  * The set-based load: many new entries in one statement whatever their number, each version
  * hashed to the same bytes as the chain trigger hashes an insert, logged, then put in the head.
@@ -605,10 +608,10 @@ function insertManyFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]
   );
   const rows =
     Object.keys(defaults).length === 0
-      ? `ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (${recordCols})) WITH ORDINALITY AS r(entry_id${cols.map((c) => `, ${c}`).join('')}, n)`
-      : `pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, n),
+      ? `ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (${recordCols})) WITH ORDINALITY AS r(entry_id${cols.map((c) => `, ${c}`).join('')}, ${ORDINAL})`
+      : `pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, ${ORDINAL}),
            LATERAL pg_catalog.jsonb_to_record(${quoteLiteral(JSON.stringify(defaults).replaceAll('$', '\\u0024'))}::jsonb || e.j) AS r(${recordCols})`;
-  const n = Object.keys(defaults).length === 0 ? 'r.n' : 'e.n';
+  const n = `${Object.keys(defaults).length === 0 ? 'r' : 'e'}.${ORDINAL}`;
   // Every version of one load shares its op, version, transaction, labels and (null) parent.
   const shared = {
     entry_id: 'h.entry_id',
@@ -667,7 +670,7 @@ ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt${cols.map((c) => `, r.${c}`).join('')}, ${n} AS n
+           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt${cols.map((c) => `, r.${c}`).join('')}, ${n} AS ${ORDINAL}
       FROM ${rows}
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || ${canonicalContentSql(o.schema, 's', columns)}) AS content_hash
@@ -678,11 +681,11 @@ ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   ), logged AS (
     INSERT INTO ${o.log} (${logCols.join(', ')}) OVERRIDING SYSTEM VALUE
     SELECT ${logValues.join(', ')}
-      FROM hashed h ORDER BY h.n
+      FROM hashed h ORDER BY h.${ORDINAL}
   )
   INSERT INTO ${o.head} AS x (${headCols.join(', ')})
   SELECT ${headValues.join(', ')}
-    FROM hashed h ORDER BY h.n
+    FROM hashed h ORDER BY h.${ORDINAL}
   RETURNING x.*;
   ALTER TABLE ${o.head} ENABLE TRIGGER appendlog_chain;
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', coalesce(v_allow_ddl, ''), true);

@@ -293,8 +293,8 @@ BEGIN
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."item", r."qty", r."country", e.n AS n
-      FROM pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, n),
+           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."item", r."qty", r."country", e."load.n" AS "load.n"
+      FROM pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, "load.n"),
            LATERAL pg_catalog.jsonb_to_record('{"qty":2,"country":"NO"}'::jsonb || e.j) AS r(entry_id uuid, "item" text, "qty" integer, "country" text)
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
@@ -312,11 +312,11 @@ BEGIN
   ), logged AS (
     INSERT INTO "public"."orders_log" (seq, entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "item", "qty", "country") OVERRIDING SYSTEM VALUE
     SELECT h.seq, h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.salt, h.content_hash, NULL, h.hash, h."item", h."qty", h."country"
-      FROM hashed h ORDER BY h.n
+      FROM hashed h ORDER BY h."load.n"
   )
   INSERT INTO "public"."orders_head" AS x (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, hash, seq, deleted, created_at, "item", "qty", "country")
   SELECT h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.hash, h.seq, false, h.recorded_at, h."item", h."qty", h."country"
-    FROM hashed h ORDER BY h.n
+    FROM hashed h ORDER BY h."load.n"
   RETURNING x.*;
   ALTER TABLE "public"."orders_head" ENABLE TRIGGER appendlog_chain;
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', coalesce(v_allow_ddl, ''), true);

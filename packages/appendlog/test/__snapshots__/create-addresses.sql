@@ -689,8 +689,8 @@ BEGIN
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."name", r."address_line_1", r."city", r."postcode", r."tel", r.n AS n
-      FROM ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (entry_id uuid, "name" text, "address_line_1" text, "city" text, "postcode" text, "tel" text)) WITH ORDINALITY AS r(entry_id, "name", "address_line_1", "city", "postcode", "tel", n)
+           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."load.n" AS "load.n"
+      FROM ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (entry_id uuid, "name" text, "address_line_1" text, "city" text, "postcode" text, "tel" text)) WITH ORDINALITY AS r(entry_id, "name", "address_line_1", "city", "postcode", "tel", "load.n")
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
         pg_catalog.convert_to(s."address_line_1", 'UTF8'),
@@ -711,11 +711,11 @@ BEGIN
   ), logged AS (
     INSERT INTO "public"."addresses_log" (seq, entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel") OVERRIDING SYSTEM VALUE
     SELECT h.seq, h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.salt, h.content_hash, NULL, h.hash, h."name", h."address_line_1", h."city", h."postcode", h."tel"
-      FROM hashed h ORDER BY h.n
+      FROM hashed h ORDER BY h."load.n"
   )
   INSERT INTO "public"."addresses_head" AS x (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, hash, seq, deleted, created_at, "name", "address_line_1", "city", "postcode", "tel")
   SELECT h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.hash, h.seq, false, h.recorded_at, h."name", h."address_line_1", h."city", h."postcode", h."tel"
-    FROM hashed h ORDER BY h.n
+    FROM hashed h ORDER BY h."load.n"
   RETURNING x.*;
   ALTER TABLE "public"."addresses_head" ENABLE TRIGGER appendlog_chain;
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', coalesce(v_allow_ddl, ''), true);
