@@ -585,8 +585,7 @@ const ORDINAL = '"load.n"';
  * hashed to the same bytes as the chain trigger hashes an insert, logged, then put in the head.
  * The fields every row of a load shares (transaction, labels, the null parent) go into the hash
  * preimage once per call, not once per row, and `seq` is drawn from the log's identity up front,
- * so the head's INSERT needs nothing back from the log's: a load costs about half what it did
- * with a populated record per row and a join of the two INSERTs (docs/performance.md). The log admits the INSERT because this function registered the load in
+ * so the head's INSERT needs nothing back from the log's (docs/performance.md, revision 6). The log admits the INSERT because this function registered the load in
  * `appendlog_bulk_loads` for its own transaction; the head's chain trigger is switched off for
  * the head's INSERT alone (these rows are chained already; running the trigger for each only to
  * let it through cost a third of the load). Both are undone before the function returns, and by
