@@ -39,7 +39,13 @@ describeEngines('keyset paging of list, listAt and deleted', (engine) => {
         city: cities[i % 6]!,
         rank: i % 4 === 0 ? null : i % 5,
       });
-      if (i === 11) middle = (await db.query<{ t: string }>(`SELECT clock_timestamp()::text AS t`))[0]!.t;
+      if (i === 11) {
+        middle = (await db.query<{ t: string }>(`SELECT clock_timestamp()::text AS t`))[0]!.t;
+        // PGlite's clock ticks in milliseconds: the next card must not share the middle's time.
+        const past = async () =>
+          (await db.query<{ p: boolean }>(`SELECT clock_timestamp() > $1::timestamptz AS p`, [middle]))[0]!.p;
+        while (!(await past())) await new Promise((resolve) => setTimeout(resolve, 1));
+      }
     }
   });
   afterAll(() => t.close());
