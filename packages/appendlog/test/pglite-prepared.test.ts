@@ -46,6 +46,12 @@ describe('PGlite prepared statements', () => {
     expect((await book.get(v.entryId))?.data.name).toBe('Shared');
     await pglite.exec('DEALLOCATE ALL');
     expect((await book.get(v.entryId))?.data.name).toBe('Shared');
+    // Dropped while a transaction uses it: that transaction fails, the next one prepares it again.
+    await pglite.exec('DEALLOCATE ALL');
+    await expect(db.transaction((tx) => tx.table(addresses).get(v.entryId))).rejects.toThrow(
+      /does not exist/,
+    );
+    expect((await db.transaction((tx) => tx.table(addresses).get(v.entryId)))?.data.name).toBe('Shared');
     await second.close();
   });
 

@@ -135,12 +135,20 @@ function forInstance(db: object): PreparedStatements | null {
   }
 
   return {
-    run(name, sql, params, inTransaction) {
+    run<R>(name: string, sql: string, params: readonly unknown[], inTransaction: boolean) {
       // The same locks as PGlite's own query: inside a transaction the transaction's holder already
       // has the first; outside, waiting for it keeps this statement out of someone else's transaction.
-      if (inTransaction) return pg._runExclusiveQuery(() => execute(name, sql, params, false));
+      if (inTransaction) {
+        return pg._runExclusiveQuery(() =>
+          execute<R>(name, sql, params, false).catch((err: unknown) => {
+            // The transaction is lost with the failed Bind; the next use prepares the statement again.
+            if ((err as { code?: unknown }).code === NO_SUCH_STATEMENT) prepared.delete(name);
+            throw err;
+          }),
+        );
+      }
       return pg._runExclusiveTransaction(() =>
-        pg._runExclusiveQuery(() => executeOrPrepareAgain(name, sql, params)),
+        pg._runExclusiveQuery(() => executeOrPrepareAgain<R>(name, sql, params)),
       );
     },
   };

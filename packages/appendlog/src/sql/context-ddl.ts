@@ -37,8 +37,9 @@ export function strictContextSql(fromSettings: string): string {
  * clears it. The first call in a transaction also clears what it leaves out, so nothing set
  * before the transaction (a session-level `SET`) comes along, and marks the transaction
  * (`appendlog.context_tx`) for strict mode ({@link strictContextSql}); later calls in the same
- * transaction leave what they leave out as it is. PostgreSQL discards transaction-local settings when the transaction ends, committed
- * or not, so nothing set here can reach the next transaction on a pooled connection.
+ * transaction leave what they leave out as it is. PostgreSQL discards transaction-local settings
+ * when the transaction ends, committed or not, so nothing set here can reach the next transaction
+ * on a pooled connection.
  *
  * It does not try to tell whether it runs inside an explicit transaction block: PostgreSQL gives a
  * function no way to know (the checks `SET LOCAL` and `LOCK` use are skipped below the top level,
