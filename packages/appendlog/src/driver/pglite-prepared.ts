@@ -123,13 +123,16 @@ function forInstance(db: object): PreparedStatements | null {
     return { rows, rowCount: rowCount ?? rows.length };
   }
 
-  async function executeOrPrepareAgain<R>(name: string, sql: string, params: readonly unknown[]) {
+  /**
+   * Runs the statement. One dropped behind our back (`DEALLOCATE`) is forgotten, so its next use
+   * prepares it again; outside a transaction, where the failed Bind lost nothing, that is at once.
+   */
+  async function run<R>(name: string, sql: string, params: readonly unknown[], inTransaction: boolean) {
     try {
-      return await execute<R>(name, sql, params, true);
+      return await execute<R>(name, sql, params, !inTransaction);
     } catch (err) {
-      if ((err as { code?: unknown }).code !== NO_SUCH_STATEMENT || !prepared.has(name)) throw err;
-      // Outside a transaction nothing was lost with the failed Bind: prepare it again and retry.
-      prepared.delete(name);
+      const dropped = (err as { code?: unknown }).code === NO_SUCH_STATEMENT && prepared.delete(name);
+      if (!dropped || inTransaction) throw err;
       return execute<R>(name, sql, params, true);
     }
   }
@@ -138,18 +141,9 @@ function forInstance(db: object): PreparedStatements | null {
     run<R>(name: string, sql: string, params: readonly unknown[], inTransaction: boolean) {
       // The same locks as PGlite's own query: inside a transaction the transaction's holder already
       // has the first; outside, waiting for it keeps this statement out of someone else's transaction.
-      if (inTransaction) {
-        return pg._runExclusiveQuery(() =>
-          execute<R>(name, sql, params, false).catch((err: unknown) => {
-            // The transaction is lost with the failed Bind; the next use prepares the statement again.
-            if ((err as { code?: unknown }).code === NO_SUCH_STATEMENT) prepared.delete(name);
-            throw err;
-          }),
-        );
-      }
-      return pg._runExclusiveTransaction(() =>
-        pg._runExclusiveQuery(() => executeOrPrepareAgain<R>(name, sql, params)),
-      );
+      const once = () => run<R>(name, sql, params, inTransaction);
+      if (inTransaction) return pg._runExclusiveQuery(once);
+      return pg._runExclusiveTransaction(() => pg._runExclusiveQuery(once));
     },
   };
 }
