@@ -69,6 +69,11 @@ export const VERSION_HASH_FIELDS = [
 /** One of {@link VERSION_HASH_FIELDS}. */
 export type VersionHashField = (typeof VERSION_HASH_FIELDS)[number];
 
+/** `F(domain) ‖ F(table)`: how every version hash preimage of `table` starts (docs/spec.md §4). */
+export function versionHashPrefix(table: string): Buffer {
+  return Buffer.concat([field(SPEC_VERSION), field(table)]);
+}
+
 /** `hash = SHA-256(F(domain) ‖ F(table) ‖ … ‖ parent ‖ content_hash)`, per docs/spec.md §4. */
 export function versionHash(v: VersionHashInput): Buffer {
   const text: Record<VersionHashField, string | null> = {
@@ -81,7 +86,7 @@ export function versionHash(v: VersionHashInput): Buffer {
     reason: v.reason,
     meta: v.meta,
   };
-  const h = createHash('sha256').update(field(SPEC_VERSION)).update(field(v.table));
+  const h = createHash('sha256').update(versionHashPrefix(v.table));
   for (const f of VERSION_HASH_FIELDS) h.update(field(text[f]));
   return h
     .update(v.parentHash ?? ZERO_HASH)

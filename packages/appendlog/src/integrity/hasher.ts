@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import { field, SPEC_VERSION } from '../hash/spec.js';
+import { field, versionHashPrefix } from '../hash/spec.js';
 import { CANONICAL_TIMESTAMP_BYTES, canonicalFromMicros, writeCanonical } from './pg-time.js';
 
 /** The fields of a version that its hash covers, as canonical texts (docs/spec.md §4). */
@@ -148,7 +148,7 @@ export class VersionHasher {
   constructor(table: string, columns: readonly string[]) {
     this.columns = [...columns].sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
     this.#nameFields = this.columns.map((c) => field(c));
-    this.prefix = Buffer.concat([field(SPEC_VERSION), field(table)]);
+    this.prefix = versionHashPrefix(table);
   }
 
   /** `SHA-256(salt ‖ content)`, `values` in the order of {@link columns}, null for absent. */

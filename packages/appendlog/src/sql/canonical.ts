@@ -1,9 +1,6 @@
-import { field, VERSION_HASH_FIELDS, type VersionHashField } from '../hash/spec.js';
+import { field, VERSION_HASH_FIELDS, type VersionHashField, versionHashPrefix } from '../hash/spec.js';
 import type { ColumnType } from '../schema/column.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
-
-/** The domain tag that opens every version-hash preimage; bumped with the spec version. */
-export const HASH_DOMAIN = 'appendlog/v1';
 
 /** `to_char` format of a canonical timestamp: UTC, microseconds, `Z`. */
 export const TIMESTAMP_FORMAT = 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"';
@@ -107,7 +104,7 @@ export function versionHashSql(
   };
   const fields = VERSION_HASH_FIELDS.map((f) => utf8Sql(text[f]));
   // Only actor, reason and meta can be null, and a null field is `ff ff ff ff`, as the spec says.
-  const prefix = Buffer.concat([field(HASH_DOMAIN), field(tableName)]).toString('hex');
+  const prefix = versionHashPrefix(tableName).toString('hex');
   return `pg_catalog.sha256(
       '\\x${prefix}'::bytea
       || ${fieldsSql(`ARRAY[${fields.join(',\n        ')}]::bytea[]`)}
@@ -146,7 +143,7 @@ export function firstVersionHashSql(
   shared: string,
   contentHash: string,
 ): string {
-  const head = Buffer.concat([field(HASH_DOMAIN), field(tableName)]).toString('hex');
+  const head = versionHashPrefix(tableName).toString('hex');
   const mid = Buffer.concat([field('1'), field('insert')]).toString('hex');
   const time = utf8Sql(canonicalTextSql(recordedAt, 'timestamptz'));
   return `pg_catalog.sha256('\\x${head}00000024'::bytea || ${utf8Sql(`${entryId}::text`)}
