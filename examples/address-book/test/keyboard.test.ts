@@ -138,7 +138,9 @@ describeBrowser('Address Book with the keyboard only [pglite]', () => {
     await page.goto(`${app.url}/as-of?at=${encodeURIComponent(later)}`);
     await tabTo(page, /^input: Date and time \(UTC\)/);
     await enter(page);
-    expect(new URL(page.url()).searchParams.get('at')).toBe(later.slice(0, 19));
+    // The browser submits the field's value, which leaves out seconds that are zero.
+    const at = new URL(page.url()).searchParams.get('at') ?? '';
+    expect(at.length === 16 ? `${at}:00` : at).toBe(later.slice(0, 19));
     expect(await page.locator('table.people tr', { hasText: 'Mary Somerville' }).textContent()).toContain(
       'Burntisland',
     );
