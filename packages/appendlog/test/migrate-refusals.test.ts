@@ -179,4 +179,14 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
       code: 'invalid_input',
     });
   });
+
+  it('an appRole that does not exist is refused before anything runs, naming the role', async () => {
+    const before = await schemaSnapshot(db);
+    const err = await db
+      .migrate([items, table('more', { x: c.text() })], { appRole: 'no_such_role_here' })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_input', field: 'appRole' });
+    expect((err as Error).message).toContain('"no_such_role_here", which does not exist');
+    expect(await schemaSnapshot(db)).toEqual(before);
+  });
 });

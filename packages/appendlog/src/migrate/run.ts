@@ -1,5 +1,5 @@
 import { DestructiveMigrationError, InvalidInputError } from '../errors.js';
-import { validateSchemaName } from '../schema/names.js';
+import { quoteIdent, validateSchemaName } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import { catalogName } from '../sql/names.js';
 import { LIBRARY_VERSION } from '../version.js';
@@ -107,6 +107,7 @@ export async function runMigration(
     `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
     [schema],
   );
+  if (options.appRole !== undefined) await checkRoleExists(tx, options.appRole);
   const history = await readRecordedDefinitions(tx, schema);
   const names = new Set(tables.map((t) => t.name));
   if (options.all) for (const r of history) names.add(r.table);
@@ -156,4 +157,15 @@ export async function runMigration(
     );
   }
   return result;
+}
+
+/** The grants name `role`: say so before anything runs, not with PostgreSQL's bare 42704 half-way. */
+async function checkRoleExists(tx: SqlRunner, role: string): Promise<void> {
+  const rows = await tx.run(`SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1`, [role]);
+  if (rows.length === 0) {
+    throw new InvalidInputError(
+      `migrate() option appRole names the role "${role}", which does not exist: create it first (CREATE ROLE ${quoteIdent(role)} LOGIN)`,
+      'appRole',
+    );
+  }
 }
