@@ -1,6 +1,13 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type ChangeSet, column as c, type Database, table } from '../src/index.js';
-import { describeEngines, describePostgres, postgres, type TestDb } from './support/engines.js';
+import {
+  type AppRoleDb,
+  describeEngines,
+  describePostgres,
+  openAppRole,
+  postgres,
+  type TestDb,
+} from './support/engines.js';
 import { addresses, kitchen } from './support/tables.js';
 
 /**
@@ -180,5 +187,18 @@ describePostgres('db.changes under concurrency', () => {
       [slowV.txId, ['Slow']],
       [fast.txId, ['Fast']],
     ]);
+  });
+});
+
+describePostgres('db.changes as the least-privilege application role', () => {
+  let session: AppRoleDb;
+  afterAll(() => session?.close());
+
+  it('reads the feed the owner reads (the recorded definitions are readable to it)', async () => {
+    session = await openAppRole('feed', [addresses], 1);
+    const v = await session.app.table(addresses).insert({ name: 'Ada' });
+    const feed = await readUntil(session.app, null, v.txId, 10);
+    expect(feed.map((s) => s.txId)).toEqual([v.txId]);
+    expect(feed).toEqual(await readUntil(session.t.db, null, v.txId, 10));
   });
 });

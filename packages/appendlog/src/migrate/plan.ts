@@ -364,6 +364,8 @@ export function grantsDdl(schema: string, defs: readonly TableDef[], role: strin
     `GRANT USAGE ON SCHEMA ${quoteIdent(schema)} TO ${r};`,
     // Erasure status is readable; purging (the <t>_redact functions) stays with the owner.
     `GRANT SELECT ON ${catalogName(schema, 'appendlog_erasures')}, ${catalogName(schema, 'appendlog_retention')} TO ${r};`,
+    // The tables' recorded definitions: db.changes() reads every table's columns from them.
+    `GRANT SELECT ON ${catalogName(schema, 'appendlog_schema_history')} TO ${r};`,
   ];
   for (const def of defs) {
     const o = tableObjects(schema, def.name);
