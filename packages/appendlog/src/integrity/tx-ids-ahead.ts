@@ -1,4 +1,4 @@
-import { TransactionIdsAheadError } from '../errors.js';
+import { InvalidUsageError, TransactionIdsAheadError } from '../errors.js';
 import { quoteLiteral } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
@@ -77,9 +77,35 @@ export function txIdsAheadDetail(tx: Session, ahead: TxIdAhead): string {
   );
 }
 
+/** A log that a logical replication subscription of this database writes into. */
+export interface SubscribedLog {
+  table: string;
+  subscription: string;
+}
+
 /**
- * Throws {@link TransactionIdsAheadError} when a log of `tables`, or the cursor `since`, is ahead
- * of the cluster's transaction ids.
+ * The logs of `tables` that logical replication writes into here (docs/scale-out.md): their rows,
+ * transaction ids included, are the publisher's, applied in the publisher's commit order.
+ */
+export async function findSubscribedLogs(tx: Session, tables: readonly string[]): Promise<SubscribedLog[]> {
+  if (tables.length === 0) return [];
+  const rows = await tx.run<{ t: string; sub: string }>(
+    `SELECT x.t, s.subname AS sub
+       FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS x (t, rel)
+       JOIN pg_catalog.pg_subscription_rel r ON r.srrelid = pg_catalog.to_regclass(x.rel)
+       JOIN pg_catalog.pg_subscription s ON s.oid = r.srsubid
+      ORDER BY x.t`,
+    [tables, tables.map((t) => tableObjects(tx.schema, t).log)],
+  );
+  return rows.map((r) => ({ table: r.t, subscription: r.sub }));
+}
+
+/**
+ * Throws {@link InvalidUsageError} when a log of `tables` is a logical replication subscriber's
+ * copy: which of the publisher's transactions have committed, this database cannot tell, so a
+ * change feed or a checkpoint read here could skip versions that arrive later. Then throws
+ * {@link TransactionIdsAheadError} when a log of `tables`, or the cursor `since`, is ahead of the
+ * cluster's transaction ids.
  */
 export async function refuseTxIdsAhead(
   tx: Session,
@@ -87,6 +113,16 @@ export async function refuseTxIdsAhead(
   tables: readonly string[],
   since: string | null = null,
 ): Promise<void> {
+  const [subscribed] = await findSubscribedLogs(tx, tables);
+  if (subscribed !== undefined) {
+    throw new InvalidUsageError(
+      `${operation} refused: ${tx.schema}.${subscribed.table}_log is written here by the logical replication ` +
+        `subscription "${subscribed.subscription}", whose transaction ids are the publisher's: this database ` +
+        `cannot tell which of them have committed, so it could skip versions that arrive later. Read changes ` +
+        `and take checkpoints on the publisher; history, time travel and verify (also --against the ` +
+        `publisher's checkpoints) work here: see docs/scale-out.md#logical-replication`,
+    );
+  }
   const ahead = await findTxIdAhead(tx, tables, since);
   if (ahead === null) return;
   throw new TransactionIdsAheadError(

@@ -2,6 +2,7 @@ import { DestructiveMigrationError, InvalidInputError } from '../errors.js';
 import { quoteIdent, validateSchemaName } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import { catalogName } from '../sql/names.js';
+import { SUBSCRIBER_TRIGGER, subscriberCopyDdl } from '../sql/subscriber-ddl.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
 import { planDdlGuard, withDdlAllowed } from './ddl-guard.js';
@@ -35,6 +36,11 @@ export interface MigrateOptions {
    * as that transaction runs.
    */
   lockTimeoutMs?: number;
+  /**
+   * This database is a logical replication subscriber of the tables given (docs/scale-out.md):
+   * their logs and heads refuse every write but the subscription's.
+   */
+  subscriber?: boolean;
 }
 
 /**
@@ -78,7 +84,7 @@ export function checkMigrateInput(tables: unknown, options: unknown): asserts ta
     throw new InvalidInputError('migrate() options must be an object', 'options');
   }
   const o = options as MigrateOptions;
-  for (const flag of ['dryRun', 'all'] as const) {
+  for (const flag of ['dryRun', 'all', 'subscriber'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw new InvalidInputError(`migrate() option ${flag} must be a boolean`, flag);
     }
@@ -122,7 +128,10 @@ export async function runMigration(
   });
   if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
   const guard = await planDdlGuard(tx);
-  const statements = guard.statement === undefined ? plan.statements : [...plan.statements, guard.statement];
+  const planned = options.subscriber
+    ? [...plan.statements, ...(await planSubscriberCopies(tx, schema, tables))]
+    : plan.statements;
+  const statements = guard.statement === undefined ? planned : [...planned, guard.statement];
   const result: MigrateResult = {
     statements,
     changes: plan.changes.map(({ table, change, columns, summary }) => ({ table, change, columns, summary })),
@@ -168,4 +177,22 @@ async function checkRoleExists(tx: SqlRunner, role: string): Promise<void> {
       'appRole',
     );
   }
+}
+
+/** The statements marking `tables` as a subscriber's copies, for those not marked yet. */
+async function planSubscriberCopies(
+  tx: SqlRunner,
+  schema: string,
+  tables: readonly TableDef[],
+): Promise<string[]> {
+  const marked = await tx.run<{ t: string }>(
+    `SELECT x.t FROM pg_catalog.unnest($1::text[]) AS x (t)
+      WHERE (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g
+              WHERE g.tgname = $2
+                AND g.tgrelid IN (pg_catalog.to_regclass(pg_catalog.quote_ident($3) || '.' || pg_catalog.quote_ident(x.t || '_log')),
+                                  pg_catalog.to_regclass(pg_catalog.quote_ident($3) || '.' || pg_catalog.quote_ident(x.t || '_head')))) = 2`,
+    [tables.map((t) => t.name), SUBSCRIBER_TRIGGER, schema],
+  );
+  const done = new Set(marked.map((r) => r.t));
+  return tables.filter((t) => !done.has(t.name)).map((t) => subscriberCopyDdl(schema, t.name));
 }

@@ -112,7 +112,7 @@ export function mapSqlState(e: Error & DatabaseErrorShape, options: AppendLogErr
       return new TimeoutError(message, options);
     case '25006':
       return new InvalidUsageError(
-        `${message}: this transaction is read-only (db.transaction(fn, { readOnly: true })); write in another one`,
+        `${message}: this transaction is read-only: either it was opened with db.transaction(fn, { readOnly: true }) (write in another one) or the database is a streaming replica in recovery (write to the primary)`,
         options,
       );
     case '42601':

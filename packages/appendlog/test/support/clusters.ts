@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { join } from 'node:path';
 
 /** The PostgreSQL major version of the throwaway clusters, and where its programs are. */
 export const PG_VERSION = '15';
@@ -66,7 +67,11 @@ function listening(port: number): Promise<boolean> {
 
 async function freePort(): Promise<number> {
   const taken = configuredPorts();
-  for (const port of PORTS) if (!taken.has(port) && !(await listening(port))) return port;
+  // From a random one: two test files making clusters at once rarely try the same port first.
+  const offset = Math.floor(Math.random() * PORTS.length);
+  for (const port of [...PORTS.slice(offset), ...PORTS.slice(0, offset)]) {
+    if (!taken.has(port) && !(await listening(port))) return port;
+  }
   throw new Error(`no free port among ${PORTS.join(', ')} for a throwaway cluster`);
 }
 
@@ -83,25 +88,83 @@ export class Cluster {
    * transaction id epoch is set by pg_resetwal before its first start, so its transaction ids
    * (xid8) begin at `epoch`·2^32.
    */
-  static async create(name: string, options: { epoch?: bigint } = {}): Promise<Cluster> {
+  static async create(
+    name: string,
+    options: { epoch?: bigint; settings?: Record<string, string> } = {},
+  ): Promise<Cluster> {
+    return Cluster.startOnFreePort(name, options.settings, (cluster) => {
+      if (options.epoch !== undefined) cluster.resetEpoch(options.epoch);
+    });
+  }
+
+  /**
+   * Makes a cluster, prepares it and starts it; when another test file running at the same time
+   * took the same port first (the start then fails), drops it and tries another port.
+   */
+  private static async startOnFreePort(
+    name: string,
+    settings: Record<string, string> | undefined,
+    prepare: (cluster: Cluster) => void,
+  ): Promise<Cluster> {
+    for (let attempt = 1; ; attempt++) {
+      const cluster = await Cluster.make(name, settings);
+      try {
+        prepare(cluster);
+        cluster.start();
+        return cluster;
+      } catch (err) {
+        cluster.drop();
+        if (attempt === 3) throw err;
+        await new Promise((r) => setTimeout(r, Math.random() * 500));
+      }
+    }
+  }
+
+  /**
+   * A hot standby of `primary` (which needs `wal_level` replica or logical, the default being
+   * replica): a base backup with `-R`, so it streams from the primary and serves reads.
+   */
+  static async standbyOf(primary: Cluster, name: string): Promise<Cluster> {
+    return Cluster.startOnFreePort(name, undefined, (standby) => {
+      // Emptied, not removed: its parent belongs to root, and pg_basebackup runs as postgres.
+      for (const entry of readdirSync(standby.dataDir)) {
+        rmSync(join(standby.dataDir, entry), { recursive: true, force: true });
+      }
+      standby.baseBackupOf(primary);
+    });
+  }
+
+  private baseBackupOf(primary: Cluster): void {
+    runOk('runuser', [
+      '-u',
+      'postgres',
+      '--',
+      `${PG_BIN}/pg_basebackup`,
+      ...primary.connectionArgs,
+      '-D',
+      this.dataDir,
+      '-R',
+      '-X',
+      'stream',
+      // An immediate checkpoint: the default spreads it over minutes of checkpoint_completion_target.
+      '--checkpoint=fast',
+    ]);
+  }
+
+  private static async make(name: string, settings: Record<string, string> = {}): Promise<Cluster> {
     const port = await freePort();
+    const all = { shared_buffers: '16MB', max_connections: '30', ...settings };
     runOk('pg_createcluster', [
       PG_VERSION,
       name,
       '--port',
       String(port),
-      '-o',
-      'shared_buffers=16MB',
-      '-o',
-      'max_connections=30',
+      ...Object.entries(all).flatMap(([k, v]) => ['-o', `${k}=${v}`]),
       '--',
       '--auth=trust',
     ]);
     const line = runOk('pg_lsclusters', ['-h', PG_VERSION, name]).trim();
-    const cluster = new Cluster(name, port, line.split(/\s+/)[5]!);
-    if (options.epoch !== undefined) cluster.resetEpoch(options.epoch);
-    cluster.start();
-    return cluster;
+    return new Cluster(name, port, line.split(/\s+/)[5]!);
   }
 
   url(database: string, user = 'postgres'): string {

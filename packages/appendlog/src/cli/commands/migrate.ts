@@ -9,6 +9,7 @@ interface MigrateFlags extends ConnectionFlags {
   all?: boolean;
   appRole?: string;
   lockTimeout?: string;
+  subscriber?: boolean;
 }
 
 /** `appendlog migrate`: applies the config's table definitions, additively only. */
@@ -29,7 +30,11 @@ export function migrateCommand(): Command {
         '--app-role <role>',
         'grant this role read and append rights, and deny it UPDATE/DELETE/TRUNCATE',
       )
-      .option('--lock-timeout <ms>', 'give up, applying nothing, when a table lock takes longer than this'),
+      .option('--lock-timeout <ms>', 'give up, applying nothing, when a table lock takes longer than this')
+      .option(
+        '--subscriber',
+        "this database is a logical replication subscriber of the tables: refuse every write but the subscription's",
+      ),
   ).action(async (flags: MigrateFlags) => {
     const tables = await loadTablesFromConfig(flags.config);
     const db = await openFromFlags(flags, { dryRun: flags.dryRun === true });
@@ -37,6 +42,7 @@ export function migrateCommand(): Command {
       const options: Parameters<typeof db.migrate>[1] = {
         dryRun: flags.dryRun === true,
         all: flags.all === true,
+        subscriber: flags.subscriber === true,
       };
       if (flags.appRole !== undefined) options.appRole = flags.appRole;
       if (flags.lockTimeout !== undefined) options.lockTimeoutMs = Number(flags.lockTimeout);
