@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { VERSION_HASH_FIELDS, type VersionHashField } from '../model/log-columns.js';
 import type { ColumnType } from '../schema/column.js';
 
 /** The spec version these functions implement (docs/spec.md). */
@@ -48,26 +49,6 @@ export interface VersionHashInput {
   parentHash: Uint8Array | null;
   contentHash: Uint8Array;
 }
-
-/**
- * The version's own fields a version hash covers, as the log's column names, in preimage order
- * (docs/spec.md §4): after `F(domain) ‖ F(table)`, before the parent and content hashes. The
- * generated SQL ({@link versionHashSql} in `sql/canonical.ts`) and {@link versionHash} follow it;
- * the verifier's readers are tuned to the same order and checked against it by the spec vectors.
- */
-export const VERSION_HASH_FIELDS = [
-  'entry_id',
-  'version',
-  'op',
-  'recorded_at',
-  'tx_id',
-  'actor',
-  'reason',
-  'meta',
-] as const;
-
-/** One of {@link VERSION_HASH_FIELDS}. */
-export type VersionHashField = (typeof VERSION_HASH_FIELDS)[number];
 
 /** `F(domain) ‖ F(table)`: how every version hash preimage of `table` starts (docs/spec.md §4). */
 export function versionHashPrefix(table: string): Buffer {
