@@ -9,11 +9,13 @@ import { canonicalTimestamp, SPEC_VERSION } from '../hash/spec.js';
 import { recordedTables } from '../integrity/catalog.js';
 import { CursorReader } from '../integrity/cursor.js';
 import { READ_SETTINGS_SQL } from '../integrity/verify-chains.js';
+import { type VersionFields, versionFieldsOf } from '../model/log-columns.js';
 import { checkEntryId } from '../model/values.js';
 import { quoteIdent } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { utcIsoSql } from '../sql/canonical.js';
 import { tableObjects } from '../sql/names.js';
+import { hexColumnsSql, versionFieldsSql } from '../sql/version-fields.js';
 import {
   type ChunkedText,
   type EncodedBlock,
@@ -44,6 +46,16 @@ export interface ExportCarResult {
 }
 
 const PAGE = 1000;
+
+/** A row of the export's log query: the hashed fields, the hashes in hex, the redaction mark, then the columns as `c0`, `c1`…. */
+type VersionRow = VersionFields & {
+  salt: string | null;
+  contentHash: string;
+  parentHash: string | null;
+  hash: string;
+  red: boolean | string;
+  [column: `c${number}`]: string | null;
+};
 
 /**
  * Writes the history as an IPFS-compatible CAR file (docs/spec.md §8): one DAG-CBOR block per
@@ -97,11 +109,9 @@ export async function exportCar(
       for (const t of chosen) {
         const o = tableObjects(tx.schema, t.table);
         const cols = t.columns.map((c, i) => `, l.${quoteIdent(c.sqlName)}::text AS c${i}`).join('');
-        const cursor = await CursorReader.open<Record<string, string | null>>(
+        const cursor = await CursorReader.open<VersionRow>(
           tx,
-          `SELECT l.entry_id::text AS e, l.version, l.op, l.recorded_at::text AS at, l.tx_id::text AS tx, l.actor, l.reason,
-                  l.meta::text AS meta, pg_catalog.encode(l.salt, 'hex') AS salt, pg_catalog.encode(l.content_hash, 'hex') AS ch,
-                  pg_catalog.encode(l.parent_hash, 'hex') AS ph, pg_catalog.encode(l.hash, 'hex') AS h,
+          `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['salt', 'content_hash', 'parent_hash', 'hash'])},
                   l.redacted_at IS NOT NULL AS red${cols}
              FROM ${o.log} l ${entryId === undefined ? '' : 'WHERE l.entry_id = $1'}
             ORDER BY l.entry_id, l.version`,
@@ -124,9 +134,9 @@ export async function exportCar(
           const rows = await cursor.page();
           if (rows.length === 0) break;
           for (const r of rows) {
-            if (r.e !== entry) {
+            if (r.entryId !== entry) {
               await closeEntry();
-              entry = r.e!;
+              entry = r.entryId;
               parent = null;
             }
             const redacted = String(r.red) === 'true';
@@ -142,18 +152,12 @@ export async function exportCar(
             const block: VersionBlock = {
               spec: SPEC_VERSION,
               table: t.table,
-              entryId: r.e!,
+              ...versionFieldsOf(r),
               version: Number(r.version),
-              op: r.op!,
-              recordedAt: canonicalTimestamp(r.at!),
-              txId: r.tx!,
-              actor: r.actor ?? null,
-              reason: r.reason ?? null,
-              meta: r.meta ?? null,
-              salt: r.salt === null || r.salt === undefined ? null : bytes(r.salt),
-              contentHash: bytes(r.ch!),
-              parentHash: r.ph === null || r.ph === undefined ? null : bytes(r.ph),
-              hash: bytes(r.h!),
+              salt: r.salt === null ? null : bytes(r.salt),
+              contentHash: bytes(r.contentHash),
+              parentHash: r.parentHash === null ? null : bytes(r.parentHash),
+              hash: bytes(r.hash),
               parent,
               data,
               redacted,

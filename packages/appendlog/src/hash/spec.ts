@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { VERSION_HASH_FIELDS, type VersionHashField } from '../model/log-columns.js';
+import { VERSION_HASH_KEYS, type VersionFields } from '../model/log-columns.js';
 import type { ColumnType } from '../schema/column.js';
 
 /** The spec version these functions implement (docs/spec.md). */
@@ -33,19 +33,13 @@ export function contentHash(salt: Uint8Array, content: Uint8Array): Buffer {
   return createHash('sha256').update(salt).update(content).digest();
 }
 
-/** The fields a version hash covers, as canonical texts. */
-export interface VersionHashInput {
+/**
+ * The fields a version hash covers: the table, the version's own fields as canonical texts (the
+ * version as a number), its parent hash and its content hash.
+ */
+export interface VersionHashInput extends Omit<VersionFields, 'version'> {
   table: string;
-  entryId: string;
   version: number;
-  op: string;
-  /** Canonical timestamp: `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
-  recordedAt: string;
-  txId: string;
-  actor: string | null;
-  reason: string | null;
-  /** The metadata as PostgreSQL's jsonb text output, or null. */
-  meta: string | null;
   parentHash: Uint8Array | null;
   contentHash: Uint8Array;
 }
@@ -57,18 +51,9 @@ export function versionHashPrefix(table: string): Buffer {
 
 /** `hash = SHA-256(F(domain) ‖ F(table) ‖ … ‖ parent ‖ content_hash)`, per docs/spec.md §4. */
 export function versionHash(v: VersionHashInput): Buffer {
-  const text: Record<VersionHashField, string | null> = {
-    entry_id: v.entryId,
-    version: String(v.version),
-    op: v.op,
-    recorded_at: v.recordedAt,
-    tx_id: v.txId,
-    actor: v.actor,
-    reason: v.reason,
-    meta: v.meta,
-  };
+  const text: VersionFields = { ...v, version: String(v.version) };
   const h = createHash('sha256').update(versionHashPrefix(v.table));
-  for (const f of VERSION_HASH_FIELDS) h.update(field(text[f]));
+  for (const key of VERSION_HASH_KEYS) h.update(field(text[key]));
   return h
     .update(v.parentHash ?? ZERO_HASH)
     .update(v.contentHash)

@@ -63,16 +63,43 @@ export const HEAD_COPY_COLUMNS: readonly string[] = LOG_COLUMNS.filter((c: LogCo
   (c) => c.name,
 );
 
+type HashedColumn = Extract<Column, { hashed: true }>;
+
 /** One of {@link VERSION_HASH_FIELDS}. */
-export type VersionHashField = Extract<Column, { hashed: true }>['name'];
+export type VersionHashField = HashedColumn['name'];
 
 /**
  * The version's own fields a version hash covers, as the log's column names, in preimage order
  * (docs/spec.md §4): after `F(domain) ‖ F(table)`, before the parent and content hashes.
  */
 export const VERSION_HASH_FIELDS: readonly VersionHashField[] = LOG_COLUMNS.filter(
-  (c): c is Extract<Column, { hashed: true }> => 'hashed' in c && c.hashed,
+  (c): c is HashedColumn => 'hashed' in c && c.hashed,
 ).map((c) => c.name);
+
+/** `recorded_at` → `recordedAt`: a column's name in objects (versions, proofs, export blocks). */
+type Camel<S extends string> = S extends `${infer A}_${infer B}` ? `${A}${Capitalize<Camel<B>>}` : S;
+
+/** The key of a log column in objects: `recorded_at` → `recordedAt`. */
+export function columnKey<S extends string>(name: S): Camel<S> {
+  return name.replace(/_([a-z])/g, (_, ch: string) => ch.toUpperCase()) as Camel<S>;
+}
+
+/** The hashed fields of {@link VERSION_HASH_FIELDS} as object keys, in the same order. */
+export const VERSION_HASH_KEYS: readonly Camel<VersionHashField>[] = VERSION_HASH_FIELDS.map(columnKey);
+
+/**
+ * The fields of a version that its hash covers, as canonical texts (docs/spec.md §4), keyed by
+ * {@link VERSION_HASH_KEYS}: null only where the log's column is nullable. `recordedAt` reads
+ * `YYYY-MM-DDTHH:MM:SS.ffffffZ`, `meta` is PostgreSQL's jsonb text output.
+ */
+export type VersionFields = {
+  [C in HashedColumn as Camel<C['name']>]: C extends { notNull: true } ? string : string | null;
+};
+
+/** The hashed fields of `row`, which may hold more. */
+export function versionFieldsOf(row: VersionFields): VersionFields {
+  return Object.fromEntries(VERSION_HASH_KEYS.map((key) => [key, row[key]])) as VersionFields;
+}
 
 /**
  * The head's own columns, before the table's, in storage order: the latest version's own columns
