@@ -5,19 +5,19 @@
  * and the generated types all derive from this list.
  */
 export const LOG_COLUMNS = [
-  { name: 'seq', type: 'bigint', ddl: 'GENERATED ALWAYS AS IDENTITY', notNull: true, written: false },
-  { name: 'entry_id', type: 'uuid', ddl: 'NOT NULL', notNull: true, hashed: true },
-  { name: 'version', type: 'integer', ddl: 'NOT NULL', notNull: true, hashed: true },
-  { name: 'op', type: 'text', ddl: 'NOT NULL', notNull: true, hashed: true },
-  { name: 'recorded_at', type: 'timestamptz', ddl: 'NOT NULL', notNull: true, hashed: true },
-  { name: 'tx_id', type: 'xid8', ddl: 'NOT NULL', notNull: true, hashed: true, headCopy: true },
+  { name: 'seq', type: 'bigint', identity: true, notNull: true, written: false },
+  { name: 'entry_id', type: 'uuid', notNull: true, hashed: true },
+  { name: 'version', type: 'integer', notNull: true, hashed: true },
+  { name: 'op', type: 'text', notNull: true, hashed: true },
+  { name: 'recorded_at', type: 'timestamptz', notNull: true, hashed: true },
+  { name: 'tx_id', type: 'xid8', notNull: true, hashed: true, headCopy: true },
   { name: 'actor', type: 'text', hashed: true, headCopy: true },
   { name: 'reason', type: 'text', hashed: true, headCopy: true },
   { name: 'meta', type: 'jsonb', hashed: true, headCopy: true },
   { name: 'salt', type: 'bytea' },
-  { name: 'content_hash', type: 'bytea', ddl: 'NOT NULL', notNull: true },
+  { name: 'content_hash', type: 'bytea', notNull: true },
   { name: 'parent_hash', type: 'bytea', headCopy: true },
-  { name: 'hash', type: 'bytea', ddl: 'NOT NULL', notNull: true },
+  { name: 'hash', type: 'bytea', notNull: true },
   { name: 'redacted_at', type: 'timestamptz', written: false, headCopy: true },
 ] as const satisfies readonly LogColumn[];
 
@@ -26,8 +26,8 @@ export interface LogColumn {
   /** Its SQL name. */
   name: string;
   type: 'bigint' | 'uuid' | 'integer' | 'text' | 'timestamptz' | 'xid8' | 'jsonb' | 'bytea';
-  /** What follows the type in the log's `CREATE TABLE`. */
-  ddl?: string;
+  /** `GENERATED ALWAYS AS IDENTITY` (the log's `seq`). */
+  identity?: boolean;
   notNull?: boolean;
   /** False for the two the chain trigger never writes: `seq` (an identity) and `redacted_at` (erasure's mark). */
   written?: boolean;
@@ -40,8 +40,9 @@ export interface LogColumn {
 type Column = (typeof LOG_COLUMNS)[number];
 
 /** The log's own columns as they are declared in its `CREATE TABLE`, in order. */
-export const LOG_OWN_COLUMNS: readonly string[] = LOG_COLUMNS.map((c: LogColumn) =>
-  c.ddl === undefined ? `${c.name} ${c.type}` : `${c.name} ${c.type} ${c.ddl}`,
+export const LOG_OWN_COLUMNS: readonly string[] = LOG_COLUMNS.map(
+  (c: LogColumn) =>
+    `${c.name} ${c.type}${c.identity ? ' GENERATED ALWAYS AS IDENTITY' : c.notNull ? ' NOT NULL' : ''}`,
 );
 
 /** The names of {@link LOG_COLUMNS}, in order. */
