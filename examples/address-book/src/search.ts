@@ -1,4 +1,5 @@
 import { type Database, InvalidInputError, tableObjects } from 'appendlog';
+import type { Deps } from './context.js';
 import type { Person } from './schema.js';
 
 /** One person found by a search: their current version, as the lists show it. */
@@ -74,6 +75,24 @@ export async function search(
   const last = items.at(-1);
   const next = rows.length > options.limit && last ? encodeCursor(last.data.name, last.entryId) : null;
   return { items, next };
+}
+
+/**
+ * The people a list shows: with no query, a page of the book by name or of the bin newest first,
+ * as the library pages them; with one, a page of the search (by name), which runs in the database.
+ */
+export async function listOrSearch(
+  { book, db }: Pick<Deps, 'book' | 'db'>,
+  q: string,
+  options: { in: 'book' | 'bin'; limit: number; after?: string | undefined },
+): Promise<FoundPage> {
+  if (q !== '') return search(db, q, options);
+  const { limit, after } = options;
+  const page =
+    options.in === 'book'
+      ? await book.list({ orderBy: 'name', limit, after })
+      : await book.deleted({ limit, after });
+  return { items: page, next: page.next };
 }
 
 function encodeCursor(name: string, entryId: string): string {

@@ -1,4 +1,4 @@
-import type { Database } from 'appendlog';
+import { type Database, tableObjects } from 'appendlog';
 import { addresses } from './schema.js';
 
 /**
@@ -7,7 +7,7 @@ import { addresses } from './schema.js';
  */
 export async function seedIfEmpty(db: Database): Promise<boolean> {
   const [row] = await db.query<{ seeded: boolean }>(
-    `SELECT EXISTS (SELECT 1 FROM "${db.schema.replaceAll('"', '""')}".addresses_log) AS seeded`,
+    `SELECT EXISTS (SELECT 1 FROM ${tableObjects(db.schema, 'addresses').log}) AS seeded`,
   );
   if (row?.seeded) return false;
   await db.transaction(async (tx) => {

@@ -1,12 +1,12 @@
 import { Hono } from 'hono';
-import { activity, RANGES, type RangeName } from '../activity.js';
-import { actorChanges } from '../actor-changes.js';
+import { type Activity, activity, RANGES, type RangeName } from '../activity.js';
+import { type ActorChange, actorChanges } from '../actor-changes.js';
 import type { Deps, Env } from '../context.js';
 import { readActor } from '../input.js';
 import { ActivityChart } from '../views/chart.js';
 import { OpBadge, Time } from '../views/parts.js';
 import { count } from '../words.js';
-import { afterOf, limitOf, notFound, Pager, paged, render } from './helpers.js';
+import { afterOf, type C, limitOf, notFound, Pager, paged, render } from './helpers.js';
 
 /** The page listing every change one actor made. */
 export function actorHref(actor: string): string {
@@ -14,113 +14,123 @@ export function actorHref(actor: string): string {
 }
 
 /** Changes over time, straight from the log: a chart and who made them. */
-export function activityRoutes({ db }: Deps): Hono<Env> {
+export function activityRoutes(deps: Deps): Hono<Env> {
   const app = new Hono<Env>();
-
-  app.get('/activity', async (c) => {
-    const asked = c.req.query('range');
-    const range = asked !== undefined && Object.hasOwn(RANGES, asked) ? (asked as RangeName) : undefined;
-    const data = await activity(db, range);
-    const maxActor = Math.max(1, ...data.byActor.map((a) => a.changes));
-    return render(
-      c,
-      'Activity',
-      <>
-        <h1>Activity</h1>
-        <p class="muted">
-          Every change is a row in the log, so this chart is one <code>GROUP BY</code> away:{' '}
-          {count(data.total, 'change')} in the {RANGES[data.range].label}.
-        </p>
-        <nav class="tabs" aria-label="Chart period">
-          {(Object.keys(RANGES) as RangeName[]).map((r) => (
-            <a
-              href={`/activity?range=${r}`}
-              class={r === data.range ? 'tab current' : 'tab'}
-              aria-current={r === data.range ? 'page' : undefined}
-            >
-              {RANGES[r].label}
-            </a>
-          ))}
-        </nav>
-        <ActivityChart activity={data} />
-        <section class="panel">
-          <h2>Who changed things</h2>
-          {data.byActor.length === 0 ? (
-            <p class="muted">No changes in this period.</p>
-          ) : (
-            <ul class="actors">
-              {data.byActor.map((a) => (
-                <li>
-                  <span class="actor-name">
-                    {a.actor === null ? 'unknown' : <a href={actorHref(a.actor)}>{a.actor}</a>}
-                  </span>
-                  <svg class="actor-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
-                    <rect width={(100 * a.changes) / maxActor} height="10" rx="2" />
-                  </svg>
-                  <span>{a.changes}</span>
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
-      </>,
-    );
-  });
-
-  app.get('/activity/actor', (c) =>
-    paged(c, async () => {
-      const checked = readActor(c.req.query('name'));
-      if (!('actor' in checked)) return notFound(c, 'There is no such name.');
-      const actor = checked.actor;
-      const page = await actorChanges(db, actor, { limit: limitOf(c), after: afterOf(c) });
-      return render(
-        c,
-        `Changes by ${actor}`,
-        <>
-          <h1>Changes by {actor}</h1>
-          <p class="muted">
-            Every version recorded under this name, newest first, straight from the log. A forgotten person's
-            name is not shown.
-          </p>
-          {page.items.length === 0 ? (
-            <p class="empty">No change was recorded under this name.</p>
-          ) : (
-            <table class="changes">
-              <thead>
-                <tr>
-                  <th scope="col">When</th>
-                  <th scope="col">Person</th>
-                  <th scope="col">Change</th>
-                  <th scope="col">Reason</th>
-                </tr>
-              </thead>
-              <tbody>
-                {page.items.map((v) => (
-                  <tr>
-                    <td>
-                      <Time at={v.recordedAt} />
-                    </td>
-                    <td>
-                      <a href={`/people/${v.entryId}/history#v${v.version}`}>
-                        {v.name ?? 'A forgotten person'}
-                      </a>
-                    </td>
-                    <td>
-                      <OpBadge v={v} /> v{v.version}
-                    </td>
-                    <td>
-                      {v.reason === null ? <span class="muted">—</span> : <q class="reason">{v.reason}</q>}
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-          <Pager c={c} next={page.next} shown={page.items.length} noun="changes" />
-        </>,
-      );
-    }),
-  );
-
+  app.get('/activity', (c) => activityPage(c, deps));
+  app.get('/activity/actor', (c) => paged(c, () => actorPage(c, deps)));
   return app;
+}
+
+/** `GET /activity?range=`: the chart of changes over a period and who made them. */
+async function activityPage(c: C, { db }: Deps) {
+  const asked = c.req.query('range');
+  const range = asked !== undefined && Object.hasOwn(RANGES, asked) ? (asked as RangeName) : undefined;
+  const data = await activity(db, range);
+  return render(
+    c,
+    'Activity',
+    <>
+      <h1>Activity</h1>
+      <p class="muted">
+        Every change is a row in the log, so this chart is one <code>GROUP BY</code> away:{' '}
+        {count(data.total, 'change')} in the {RANGES[data.range].label}.
+      </p>
+      <nav class="tabs" aria-label="Chart period">
+        {(Object.keys(RANGES) as RangeName[]).map((r) => (
+          <a
+            href={`/activity?range=${r}`}
+            class={r === data.range ? 'tab current' : 'tab'}
+            aria-current={r === data.range ? 'page' : undefined}
+          >
+            {RANGES[r].label}
+          </a>
+        ))}
+      </nav>
+      <ActivityChart activity={data} />
+      <section class="panel">
+        <h2>Who changed things</h2>
+        {data.byActor.length === 0 ? (
+          <p class="muted">No changes in this period.</p>
+        ) : (
+          <ActorBars byActor={data.byActor} />
+        )}
+      </section>
+    </>,
+  );
+}
+
+/** One bar per actor, as long as their share of the busiest actor's changes. */
+function ActorBars(props: { byActor: Activity['byActor'] }) {
+  const maxActor = Math.max(1, ...props.byActor.map((a) => a.changes));
+  return (
+    <ul class="actors">
+      {props.byActor.map((a) => (
+        <li>
+          <span class="actor-name">
+            {a.actor === null ? 'unknown' : <a href={actorHref(a.actor)}>{a.actor}</a>}
+          </span>
+          <svg class="actor-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
+            <rect width={(100 * a.changes) / maxActor} height="10" rx="2" />
+          </svg>
+          <span>{a.changes}</span>
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+/** `GET /activity/actor?name=`: every change recorded under one name, newest first. */
+async function actorPage(c: C, { db }: Deps) {
+  const checked = readActor(c.req.query('name'));
+  if (!('actor' in checked)) return notFound(c, 'There is no such name.');
+  const actor = checked.actor;
+  const page = await actorChanges(db, actor, { limit: limitOf(c), after: afterOf(c) });
+  return render(
+    c,
+    `Changes by ${actor}`,
+    <>
+      <h1>Changes by {actor}</h1>
+      <p class="muted">
+        Every version recorded under this name, newest first, straight from the log. A forgotten person's name
+        is not shown.
+      </p>
+      {page.items.length === 0 ? (
+        <p class="empty">No change was recorded under this name.</p>
+      ) : (
+        <ChangesTable changes={page.items} />
+      )}
+      <Pager c={c} next={page.next} shown={page.items.length} noun="changes" />
+    </>,
+  );
+}
+
+function ChangesTable(props: { changes: ActorChange[] }) {
+  return (
+    <table class="changes">
+      <thead>
+        <tr>
+          <th scope="col">When</th>
+          <th scope="col">Person</th>
+          <th scope="col">Change</th>
+          <th scope="col">Reason</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.changes.map((v) => (
+          <tr>
+            <td>
+              <Time at={v.recordedAt} />
+            </td>
+            <td>
+              <a href={`/people/${v.entryId}/history#v${v.version}`}>{v.name ?? 'A forgotten person'}</a>
+            </td>
+            <td>
+              <OpBadge v={v} /> v{v.version}
+            </td>
+            <td>{v.reason === null ? <span class="muted">—</span> : <q class="reason">{v.reason}</q>}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
 }

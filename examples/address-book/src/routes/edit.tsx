@@ -22,64 +22,62 @@ type Values = Partial<Record<FieldKey, string | null>>;
  * keeps the visitor's own changes, applied on top of the latest version, for a second look.
  */
 export function editRoutes(deps: Deps): Hono<Env> {
-  const { book } = deps;
   const app = new Hono<Env>();
-
-  app.get('/people/:id/edit', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const history = await historyOf(deps, c.req.param('id'));
-    const current = history?.at(-1);
-    if (!current || current.op === 'delete') return notFound(c);
-    return editPage(c, { current, values: current.data, errors: {} });
-  });
-
-  app.post('/people/:id', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const id = c.req.param('id');
-    const history = await historyOf(deps, id);
-    const current = history?.at(-1);
-    if (!history || !current) return notFound(c);
-    if (current.op === 'delete') return c.redirect(`/people/${id}`, 303);
-    const body = await c.req.parseBody();
-    const { data, errors } = readPerson(pick(body));
-    const typed = typedPerson(body);
-    const { reason: checkedReason, error: reasonError } = readReason(body.reason, false);
-    if (reasonError) errors.reason = reasonError;
-    const reason = reasonError ? String(body.reason ?? '') : checkedReason;
-    const expected = readVersion(body.expectedVersion);
-    if (expected === null || expected > current.version) {
-      return editPage(
-        c,
-        {
-          current,
-          values: typed,
-          reason,
-          errors: { ...errors, version: 'This form is out of date; open it again' },
-        },
-        422,
-      );
-    }
-    if (expected !== current.version) return conflictPage(c, history, expected, data, reason);
-    if (Object.keys(errors).length > 0) return editPage(c, { current, values: typed, reason, errors }, 422);
-
-    const changes = fieldChanges(current.data, { ...current.data, ...data });
-    if (changes.length === 0) return c.redirect(`/people/${id}?notice=unchanged`, 303);
-    const patch = Object.fromEntries(changes.map((ch) => [ch.field, ch.after]));
-    try {
-      await book.update(id, patch, { expectedVersion: expected, reason, actor: c.var.actor });
-      return c.redirect(`/people/${id}?notice=updated`, 303);
-    } catch (err) {
-      const e = asAppError(err);
-      if (e?.code === 'invalid_input')
-        return editPage(c, { current, values: typed, reason, errors: fieldError(e) }, 422);
-      // Lost a race between reading and writing: same answer as a stale form.
-      if (e?.code === 'version_conflict')
-        return conflictPage(c, (await historyOf(deps, id))!, expected, data, reason);
-      throw err;
-    }
-  });
-
+  app.get('/people/:id/edit', (c) => editForm(c, deps));
+  app.post('/people/:id', (c) => saveEdit(c, deps));
   return app;
+}
+
+/** `GET /people/:id/edit`: the form at the latest version. */
+async function editForm(c: C, deps: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const history = await historyOf(deps, c.req.param('id') ?? '');
+  const current = history?.at(-1);
+  if (!current || current.op === 'delete') return notFound(c);
+  return editPage(c, { current, values: current.data, errors: {} });
+}
+
+/**
+ * `POST /people/:id` (the edit form's post): the changed fields saved as a new version at the
+ * version the form was opened at, or the form again with the errors or what changed meanwhile.
+ */
+async function saveEdit(c: C, deps: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const { book } = deps;
+  const id = c.req.param('id') ?? '';
+  const history = await historyOf(deps, id);
+  const current = history?.at(-1);
+  if (!history || !current) return notFound(c);
+  if (current.op === 'delete') return c.redirect(`/people/${id}`, 303);
+  const body = await c.req.parseBody();
+  const { data, errors } = readPerson(pick(body));
+  const typed = typedPerson(body);
+  const { reason: checkedReason, error: reasonError } = readReason(body.reason, false);
+  if (reasonError) errors.reason = reasonError;
+  const reason = reasonError ? String(body.reason ?? '') : checkedReason;
+  const expected = readVersion(body.expectedVersion);
+  if (expected === null || expected > current.version) {
+    const outOfDate = { ...errors, version: 'This form is out of date; open it again' };
+    return editPage(c, { current, values: typed, reason, errors: outOfDate }, 422);
+  }
+  if (expected !== current.version) return conflictPage(c, history, expected, data, reason);
+  if (Object.keys(errors).length > 0) return editPage(c, { current, values: typed, reason, errors }, 422);
+
+  const changes = fieldChanges(current.data, { ...current.data, ...data });
+  if (changes.length === 0) return c.redirect(`/people/${id}?notice=unchanged`, 303);
+  const patch = Object.fromEntries(changes.map((ch) => [ch.field, ch.after]));
+  try {
+    await book.update(id, patch, { expectedVersion: expected, reason, actor: c.var.actor });
+    return c.redirect(`/people/${id}?notice=updated`, 303);
+  } catch (err) {
+    const e = asAppError(err);
+    if (e?.code === 'invalid_input')
+      return editPage(c, { current, values: typed, reason, errors: fieldError(e) }, 422);
+    // Lost a race between reading and writing: same answer as a stale form.
+    if (e?.code === 'version_conflict')
+      return conflictPage(c, (await historyOf(deps, id))!, expected, data, reason);
+    throw err;
+  }
 }
 
 /** The form again, on top of the latest version: the visitor's own changes kept, theirs shown. */

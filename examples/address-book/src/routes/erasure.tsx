@@ -1,7 +1,7 @@
-import { InvalidInputError } from 'appendlog';
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
-import { type FieldErrors, isEntryId, readReason, readVersion } from '../input.js';
+import { erasureRequests } from '../erasures.js';
+import { type FieldErrors, readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
 import { ErasureLine, ErrorSummary, Notice, PersonCard, TextField } from '../views/parts.js';
 import { count } from '../words.js';
@@ -30,131 +30,120 @@ const GRACE = [
  * purge erases the content of all its versions once due. The register lists every request.
  */
 export function erasureRoutes(deps: Deps): Hono<Env> {
-  const { book, db } = deps;
   const app = new Hono<Env>();
-
-  app.get('/people/:id/forget', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const latest = (await historyOf(deps, c.req.param('id')))?.at(-1);
-    if (!latest || latest.op === 'forget') return notFound(c);
-    return forgetPage(c, latest, {}, '', GRACE[0].after);
-  });
-
-  app.post('/people/:id/forget', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const id = c.req.param('id');
-    const latest = (await historyOf(deps, id))?.at(-1);
-    if (!latest || latest.op === 'forget') return notFound(c);
-    const body = await c.req.parseBody();
-    const typed = String(body.reason ?? '');
-    const after = GRACE.find((g) => g.after === body.after)?.after ?? GRACE[0].after;
-    const { reason, error } = readReason(body.reason, true);
-    if (error || reason === undefined) return forgetPage(c, latest, { reason: error }, typed, after, 422);
-    const expected = readVersion(body.expectedVersion) ?? undefined;
-    try {
-      await book.forget(id, { reason, after, expectedVersion: expected, actor: c.var.actor });
-    } catch (err) {
-      const e = asAppError(err);
-      if (e?.code === 'version_conflict') {
-        const changed = { version: 'Someone changed this person meanwhile: check, then confirm again.' };
-        return forgetPage(c, (await historyOf(deps, id))!.at(-1)!, changed, typed, after, 409);
-      }
-      if (e?.code === 'invalid_input' || e?.code === 'reason_required') {
-        return forgetPage(c, latest, { reason: e.message }, typed, after, 422);
-      }
-      throw err;
-    }
-    return c.redirect(`/people/${id}?notice=forgotten`, 303);
-  });
-
-  app.post('/people/:id/cancel-forget', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const id = c.req.param('id');
-    if ((await historyOf(deps, id)) === null) return notFound(c);
-    const body = await c.req.parseBody();
-    const { reason, error } = readReason(body.reason, true);
-    if (error || reason === undefined) return c.redirect(`/people/${id}?notice=cancel-needs-reason`, 303);
-    try {
-      await book.cancelForget(id, { reason, actor: c.var.actor });
-    } catch (err) {
-      // Already due or erased, or cancelled meanwhile: the entry page says how it stands.
-      if (asAppError(err)?.code === 'invalid_state') return c.redirect(`/people/${id}`, 303);
-      throw err;
-    }
-    return c.redirect(`/people/${id}?notice=unforgotten`, 303);
-  });
-
-  app.get('/erasures', (c) =>
-    paged(c, async () => {
-      const limit = limitOf(c);
-      const cursor = erasureCursor(afterOf(c));
-      // Newest request first, keyset-paged on (recorded_at, entry_id); the status per row on this page only.
-      const rows = await db.query<{ entry_id: string; at: string }>(
-        `SELECT h.entry_id::text AS entry_id, h.recorded_at::text AS at
-         FROM "${db.schema.replaceAll('"', '""')}".addresses_head h
-        WHERE h.op = 'forget'
-          AND ($1::timestamptz IS NULL OR (h.recorded_at, h.entry_id) < ($1::timestamptz, $2::uuid))
-        ORDER BY h.recorded_at DESC, h.entry_id DESC
-        LIMIT $3`,
-        [cursor?.[0] ?? null, cursor?.[1] ?? null, limit + 1],
-      );
-      const shown = rows.slice(0, limit);
-      const last = shown.at(-1);
-      const next =
-        rows.length > limit && last
-          ? `e.${Buffer.from(JSON.stringify([last.at, last.entry_id])).toString('base64url')}`
-          : null;
-      const requests = await Promise.all(
-        shown.map(async (r) => ({ entryId: r.entry_id, status: (await book.erasure(r.entry_id))! })),
-      );
-      const erased = c.req.query('erased');
-      return render(
-        c,
-        'Erasures',
-        <>
-          {erased !== undefined && (
-            <Notice>{`The purge erased ${count(Number(erased) || 0, 'forgotten person', 'forgotten people')}.`}</Notice>
-          )}
-          <h1>Erasure requests</h1>
-          <p class="muted">
-            People forgotten on request. They left every list, search, the recycle bin and time travel at
-            once; once due, the purge erases the content of all their versions. Who asked, when and why stays,
-            and the hashes still verify.
-          </p>
-          <form method="post" action="/erasures/purge">
-            <CsrfField page={pageOf(c)} />
-            <button type="submit" class="secondary">
-              Run the purge now
-            </button>{' '}
-            <span class="muted">(normally a scheduled job: the server runs it every hour)</span>
-          </form>
-          {requests.length === 0 ? (
-            <p class="empty">Nobody has been forgotten.</p>
-          ) : (
-            <ul class="erasures">
-              {requests.map((r) => (
-                <li>
-                  <a href={`/people/${r.entryId}/history`}>A forgotten person</a>:{' '}
-                  <ErasureLine status={r.status} />
-                </li>
-              ))}
-            </ul>
-          )}
-          <Pager c={c} next={next} shown={requests.length} noun="requests" />
-        </>,
-      );
-    }),
-  );
-
-  app.post('/erasures/purge', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const result = await db.purge();
-    return c.redirect(`/erasures?erased=${result.erased.length}`, 303);
-  });
-
+  app.get('/people/:id/forget', (c) => forgetForm(c, deps));
+  app.post('/people/:id/forget', (c) => forgetPerson(c, deps));
+  app.post('/people/:id/cancel-forget', (c) => cancelForget(c, deps));
+  app.get('/erasures', (c) => paged(c, () => erasuresPage(c, deps)));
+  app.post('/erasures/purge', (c) => purge(c, deps));
   return app;
 }
 
+/** `GET /people/:id/forget`: the confirmation, asking why and when the content goes. */
+async function forgetForm(c: C, deps: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const latest = (await historyOf(deps, c.req.param('id') ?? ''))?.at(-1);
+  if (!latest || latest.op === 'forget') return notFound(c);
+  return forgetPage(c, latest, {}, '', GRACE[0].after);
+}
+
+/** `POST /people/:id/forget`: the erasure request recorded, due after the chosen grace. */
+async function forgetPerson(c: C, deps: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const { book } = deps;
+  const id = c.req.param('id') ?? '';
+  const latest = (await historyOf(deps, id))?.at(-1);
+  if (!latest || latest.op === 'forget') return notFound(c);
+  const body = await c.req.parseBody();
+  const typed = String(body.reason ?? '');
+  const after = GRACE.find((g) => g.after === body.after)?.after ?? GRACE[0].after;
+  const { reason, error } = readReason(body.reason, true);
+  if (error || reason === undefined) return forgetPage(c, latest, { reason: error }, typed, after, 422);
+  const expected = readVersion(body.expectedVersion) ?? undefined;
+  try {
+    await book.forget(id, { reason, after, expectedVersion: expected, actor: c.var.actor });
+  } catch (err) {
+    const e = asAppError(err);
+    if (e?.code === 'version_conflict') {
+      const changed = { version: 'Someone changed this person meanwhile: check, then confirm again.' };
+      return forgetPage(c, (await historyOf(deps, id))!.at(-1)!, changed, typed, after, 409);
+    }
+    if (e?.code === 'invalid_input' || e?.code === 'reason_required') {
+      return forgetPage(c, latest, { reason: e.message }, typed, after, 422);
+    }
+    throw err;
+  }
+  return c.redirect(`/people/${id}?notice=forgotten`, 303);
+}
+
+/** `POST /people/:id/cancel-forget`: the request withdrawn (with a reason) while not yet due. */
+async function cancelForget(c: C, deps: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const { book } = deps;
+  const id = c.req.param('id') ?? '';
+  if ((await historyOf(deps, id)) === null) return notFound(c);
+  const body = await c.req.parseBody();
+  const { reason, error } = readReason(body.reason, true);
+  if (error || reason === undefined) return c.redirect(`/people/${id}?notice=cancel-needs-reason`, 303);
+  try {
+    await book.cancelForget(id, { reason, actor: c.var.actor });
+  } catch (err) {
+    // Already due or erased, or cancelled meanwhile: the entry page says how it stands.
+    if (asAppError(err)?.code === 'invalid_state') return c.redirect(`/people/${id}`, 303);
+    throw err;
+  }
+  return c.redirect(`/people/${id}?notice=unforgotten`, 303);
+}
+
+/** `GET /erasures`: the register of requests, newest first, and the button that runs the purge. */
+async function erasuresPage(c: C, deps: Deps) {
+  const page = await erasureRequests(deps, { limit: limitOf(c), after: afterOf(c) });
+  const erased = c.req.query('erased');
+  return render(
+    c,
+    'Erasures',
+    <>
+      {erased !== undefined && (
+        <Notice>{`The purge erased ${count(Number(erased) || 0, 'forgotten person', 'forgotten people')}.`}</Notice>
+      )}
+      <h1>Erasure requests</h1>
+      <p class="muted">
+        People forgotten on request. They left every list, search, the recycle bin and time travel at once;
+        once due, the purge erases the content of all their versions. Who asked, when and why stays, and the
+        hashes still verify.
+      </p>
+      <form method="post" action="/erasures/purge">
+        <CsrfField page={pageOf(c)} />
+        <button type="submit" class="secondary">
+          Run the purge now
+        </button>{' '}
+        <span class="muted">(normally a scheduled job: the server runs it every hour)</span>
+      </form>
+      {page.items.length === 0 ? (
+        <p class="empty">Nobody has been forgotten.</p>
+      ) : (
+        <ul class="erasures">
+          {page.items.map((r) => (
+            <li>
+              <a href={`/people/${r.entryId}/history`}>A forgotten person</a>:{' '}
+              <ErasureLine status={r.status} />
+            </li>
+          ))}
+        </ul>
+      )}
+      <Pager c={c} next={page.next} shown={page.items.length} noun="requests" />
+    </>,
+  );
+}
+
+/** `POST /erasures/purge`: erases what is due now, then the register says how many. */
+async function purge(c: C, { db }: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const result = await db.purge();
+  return c.redirect(`/erasures?erased=${result.erased.length}`, 303);
+}
+
+/** The forget confirmation, again with what was typed and its error after a refused post. */
 function forgetPage(
   c: C,
   latest: PersonVersion,
@@ -200,26 +189,4 @@ function forgetPage(
     </>,
     status,
   );
-}
-
-/** The (recorded_at, entry_id) an erasures cursor holds; a cursor of anything else is refused. */
-function erasureCursor(after: string | undefined): [string, string] | null {
-  if (after === undefined) return null;
-  try {
-    if (after.startsWith('e.')) {
-      const value: unknown = JSON.parse(Buffer.from(after.slice(2), 'base64url').toString('utf8'));
-      if (
-        Array.isArray(value) &&
-        value.length === 2 &&
-        typeof value[0] === 'string' &&
-        /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/.test(value[0]) &&
-        typeof value[1] === 'string' &&
-        isEntryId(value[1])
-      )
-        return [value[0], value[1]];
-    }
-  } catch {
-    // the typed error below
-  }
-  throw new InvalidInputError('after is not a cursor of the erasures list', 'after');
 }

@@ -1,3 +1,4 @@
+import type { ErasureStatus } from 'appendlog';
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { readReason, readVersion } from '../input.js';
@@ -10,118 +11,118 @@ const PAGE = 50;
 
 /** One person's timeline (who, when, why, what changed), any single version, and revert. */
 export function historyRoutes(deps: Deps): Hono<Env> {
-  const { book } = deps;
   const app = new Hono<Env>();
+  app.get('/people/:id/history', (c) => historyPage(c, deps));
+  app.get('/people/:id/versions/:version', (c) => versionPage(c, deps));
+  app.post('/people/:id/revert', (c) => revertPerson(c, deps));
+  return app;
+}
 
-  app.get('/people/:id/history', async (c) => {
-    const all = await historyOf(deps, c.req.param('id'));
-    if (all === null) return notFound(c);
-    const latest = all.at(-1)!;
-    const before = readVersion(c.req.query('before')) ?? latest.version + 1;
-    const shown = all.filter((v) => v.version < before).slice(-PAGE);
-    const older = shown[0] && shown[0].version > 1 ? shown[0].version : null;
-    // A forgotten person's content is hidden, then erased; the who, when and why stay.
-    const erasure = latest.op === 'forget' ? await book.erasure(latest.entryId) : null;
-    const name = erasure ? 'a forgotten person' : latest.data.name;
-    return render(
-      c,
-      `History of ${name}`,
-      <>
-        <h1>
-          History of <a href={`/people/${latest.entryId}`}>{name}</a>
-        </h1>
-        {erasure && (
-          <p class="banner erased">
-            <ErasureLine status={erasure} />.
-          </p>
-        )}
-        <p class="muted">
-          {count(all.length, 'version')}, newest first. Each one is chained to the one before by its hash.
+/** `GET /people/:id/history`: the newest 50 versions before `?before=`, newest first. */
+async function historyPage(c: C, deps: Deps) {
+  const { book } = deps;
+  const all = await historyOf(deps, c.req.param('id') ?? '');
+  if (all === null) return notFound(c);
+  const latest = all.at(-1)!;
+  const before = readVersion(c.req.query('before')) ?? latest.version + 1;
+  const shown = all.filter((v) => v.version < before).slice(-PAGE);
+  const older = shown[0] && shown[0].version > 1 ? shown[0].version : null;
+  // A forgotten person's content is hidden, then erased; the who, when and why stay.
+  const erasure = latest.op === 'forget' ? await book.erasure(latest.entryId) : null;
+  const name = erasure ? 'a forgotten person' : latest.data.name;
+  return render(
+    c,
+    `History of ${name}`,
+    <>
+      <h1>
+        History of <a href={`/people/${latest.entryId}`}>{name}</a>
+      </h1>
+      {erasure && (
+        <p class="banner erased">
+          <ErasureLine status={erasure} />.
         </p>
-        <ol class="timeline">
-          {shown.toReversed().map((v) => {
-            const changes = fieldChanges(all[v.version - 2]?.data ?? null, v.data);
-            return (
-              <li class={`entry op-${v.op}`} id={`v${v.version}`}>
-                <div class="entry-head">
-                  <span>
-                    <VersionMeta v={v} />
-                    {typeof v.meta?.revertedTo === 'number' && (
-                      <span class="muted"> (reverted to v{v.meta.revertedTo})</span>
-                    )}
-                  </span>
-                  {erasure === null && (
-                    <span class="links">
-                      <a href={`/people/${v.entryId}/versions/${v.version}`}>view</a> ·{' '}
-                      <a href={`/as-of?at=${encodeURIComponent(v.recordedAtIso)}`}>whole book then</a>
-                    </span>
-                  )}
-                </div>
-                {erasure ? (
-                  <p class="muted">
-                    {v.redactedAt ? (
-                      <>
-                        erased on <Time at={v.redactedAt} />: <q class="reason">{erasure.reason}</q>
-                      </>
-                    ) : (
-                      'content hidden: this person was forgotten'
-                    )}
-                  </p>
-                ) : (
-                  v.op !== 'delete' && changes.length > 0 && <DiffTable changes={changes} />
-                )}
-                {canRevertTo(v, latest) && <RevertForm c={c} v={v} latest={latest} />}
-              </li>
-            );
-          })}
-        </ol>
-        {older !== null && (
-          <p>
-            <a href={`/people/${latest.entryId}/history?before=${older}`}>Older versions</a>
-          </p>
-        )}
-      </>,
-    );
-  });
+      )}
+      <p class="muted">
+        {count(all.length, 'version')}, newest first. Each one is chained to the one before by its hash.
+      </p>
+      <ol class="timeline">
+        {shown.toReversed().map((v) => (
+          <TimelineEntry c={c} v={v} previous={all[v.version - 2]} latest={latest} erasure={erasure} />
+        ))}
+      </ol>
+      {older !== null && (
+        <p>
+          <a href={`/people/${latest.entryId}/history?before=${older}`}>Older versions</a>
+        </p>
+      )}
+    </>,
+  );
+}
 
-  app.get('/people/:id/versions/:version', async (c) => {
-    const history = await historyOf(deps, c.req.param('id'));
-    const n = readVersion(c.req.param('version'));
-    if (!history) return notFound(c);
-    const latest = history.at(-1)!;
-    const v = n !== null ? history[n - 1] : undefined;
-    if (!v) {
-      const has = history.length === 1 ? 'only version 1' : `versions 1 to ${history.length}`;
-      return notFound(c, `There is no such version: this person has ${has}.`);
-    }
-    if (latest.op === 'forget') {
-      const erasure = (await book.erasure(v.entryId))!;
-      return render(
-        c,
-        `A forgotten person, version ${v.version}`,
-        <>
-          <h1>
-            <a href={`/people/${v.entryId}`}>A forgotten person</a>{' '}
-            <span class="muted">
-              version {v.version} of {latest.version}
-            </span>
-          </h1>
-          <p class="meta-line">
-            <VersionMeta v={v} />
-          </p>
-          <p class="banner erased">
-            <ErasureLine status={erasure} />.
-          </p>
-        </>,
-      );
-    }
-    const changes = await book.diff(v.entryId, v.version, latest.version);
+/** One version in the timeline: who, when and why, and what it changed (or that it was erased). */
+function TimelineEntry(props: {
+  c: C;
+  v: PersonVersion;
+  previous: PersonVersion | undefined;
+  latest: PersonVersion;
+  erasure: ErasureStatus | null;
+}) {
+  const { v, latest, erasure } = props;
+  const changes = fieldChanges(props.previous?.data ?? null, v.data);
+  return (
+    <li class={`entry op-${v.op}`} id={`v${v.version}`}>
+      <div class="entry-head">
+        <span>
+          <VersionMeta v={v} />
+          {typeof v.meta?.revertedTo === 'number' && (
+            <span class="muted"> (reverted to v{v.meta.revertedTo})</span>
+          )}
+        </span>
+        {erasure === null && (
+          <span class="links">
+            <a href={`/people/${v.entryId}/versions/${v.version}`}>view</a> ·{' '}
+            <a href={`/as-of?at=${encodeURIComponent(v.recordedAtIso)}`}>whole book then</a>
+          </span>
+        )}
+      </div>
+      {erasure ? (
+        <p class="muted">
+          {v.redactedAt ? (
+            <>
+              erased on <Time at={v.redactedAt} />: <q class="reason">{erasure.reason}</q>
+            </>
+          ) : (
+            'content hidden: this person was forgotten'
+          )}
+        </p>
+      ) : (
+        v.op !== 'delete' && changes.length > 0 && <DiffTable changes={changes} />
+      )}
+      {canRevertTo(v, latest) && <RevertForm c={props.c} v={v} latest={latest} />}
+    </li>
+  );
+}
+
+/** `GET /people/:id/versions/:version`: one version whole, and how it differs from the latest. */
+async function versionPage(c: C, deps: Deps) {
+  const { book } = deps;
+  const history = await historyOf(deps, c.req.param('id') ?? '');
+  const n = readVersion(c.req.param('version'));
+  if (!history) return notFound(c);
+  const latest = history.at(-1)!;
+  const v = n !== null ? history[n - 1] : undefined;
+  if (!v) {
+    const has = history.length === 1 ? 'only version 1' : `versions 1 to ${history.length}`;
+    return notFound(c, `There is no such version: this person has ${has}.`);
+  }
+  if (latest.op === 'forget') {
+    const erasure = (await book.erasure(v.entryId))!;
     return render(
       c,
-      `${v.data.name}, version ${v.version}`,
+      `A forgotten person, version ${v.version}`,
       <>
         <h1>
-          <a href={`/people/${v.entryId}`}>{v.data.name}</a>{' '}
+          <a href={`/people/${v.entryId}`}>A forgotten person</a>{' '}
           <span class="muted">
             version {v.version} of {latest.version}
           </span>
@@ -129,63 +130,83 @@ export function historyRoutes(deps: Deps): Hono<Env> {
         <p class="meta-line">
           <VersionMeta v={v} />
         </p>
-        <PersonCard data={v.data} />
-        {v.version !== latest.version && (
-          <section class="panel">
-            <h2>From this version to the latest</h2>
-            <DiffTable changes={changes} />
-            {canRevertTo(v, latest) && <RevertForm c={c} v={v} latest={latest} />}
-          </section>
-        )}
-        <p>
-          <a href={`/people/${v.entryId}/history#v${v.version}`}>Back to the history</a> ·{' '}
-          <a href={`/as-of?at=${encodeURIComponent(v.recordedAtIso)}`}>
-            the whole address book at this moment
-          </a>
+        <p class="banner erased">
+          <ErasureLine status={erasure} />.
         </p>
       </>,
     );
-  });
+  }
+  const changes = await book.diff(v.entryId, v.version, latest.version);
+  return render(
+    c,
+    `${v.data.name}, version ${v.version}`,
+    <>
+      <h1>
+        <a href={`/people/${v.entryId}`}>{v.data.name}</a>{' '}
+        <span class="muted">
+          version {v.version} of {latest.version}
+        </span>
+      </h1>
+      <p class="meta-line">
+        <VersionMeta v={v} />
+      </p>
+      <PersonCard data={v.data} />
+      {v.version !== latest.version && (
+        <section class="panel">
+          <h2>From this version to the latest</h2>
+          <DiffTable changes={changes} />
+          {canRevertTo(v, latest) && <RevertForm c={c} v={v} latest={latest} />}
+        </section>
+      )}
+      <p>
+        <a href={`/people/${v.entryId}/history#v${v.version}`}>Back to the history</a> ·{' '}
+        <a href={`/as-of?at=${encodeURIComponent(v.recordedAtIso)}`}>the whole address book at this moment</a>
+      </p>
+    </>,
+  );
+}
 
-  app.post('/people/:id/revert', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const id = c.req.param('id');
-    const history = await historyOf(deps, id);
-    if (history === null) return notFound(c);
-    const body = await c.req.parseBody();
-    const n = readVersion(body.version);
-    const expected = readVersion(body.expectedVersion) ?? undefined;
-    const { reason, error } = readReason(body.reason, false);
-    const refused = (message: string, status: 400 | 409 | 422) =>
-      render(
-        c,
-        'Not reverted',
-        <>
-          <h1>Not reverted</h1>
-          <p class="error" role="alert">
-            {message}
-          </p>
-          <p>
-            Nothing was changed. <a href={`/people/${id}/history`}>Back to the history</a>
-          </p>
-        </>,
-        status,
-      );
-    if (n === null) return refused('Choose a version to revert to.', 422);
-    if (error) return refused(error, 422);
-    try {
-      await book.revert(id, n, { reason, expectedVersion: expected, actor: c.var.actor });
-    } catch (err) {
-      const e = asAppError(err);
-      if (e?.code === 'version_conflict')
-        return refused('Someone changed this person meanwhile: look again.', 409);
-      if (e?.code === 'invalid_state' || e?.code === 'not_found') return refused(e.message, 400);
-      throw err;
-    }
-    return c.redirect(`/people/${id}?notice=reverted`, 303);
-  });
+/** `POST /people/:id/revert`: a new version with the data of `version`, then the person's page. */
+async function revertPerson(c: C, deps: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const { book } = deps;
+  const id = c.req.param('id') ?? '';
+  const history = await historyOf(deps, id);
+  if (history === null) return notFound(c);
+  const body = await c.req.parseBody();
+  const n = readVersion(body.version);
+  const expected = readVersion(body.expectedVersion) ?? undefined;
+  const { reason, error } = readReason(body.reason, false);
+  if (n === null) return notReverted(c, id, 'Choose a version to revert to.', 422);
+  if (error) return notReverted(c, id, error, 422);
+  try {
+    await book.revert(id, n, { reason, expectedVersion: expected, actor: c.var.actor });
+  } catch (err) {
+    const e = asAppError(err);
+    if (e?.code === 'version_conflict')
+      return notReverted(c, id, 'Someone changed this person meanwhile: look again.', 409);
+    if (e?.code === 'invalid_state' || e?.code === 'not_found') return notReverted(c, id, e.message, 400);
+    throw err;
+  }
+  return c.redirect(`/people/${id}?notice=reverted`, 303);
+}
 
-  return app;
+/** The page a refused revert answers: why, and the way back to the history. */
+function notReverted(c: C, id: string, message: string, status: 400 | 409 | 422) {
+  return render(
+    c,
+    'Not reverted',
+    <>
+      <h1>Not reverted</h1>
+      <p class="error" role="alert">
+        {message}
+      </p>
+      <p>
+        Nothing was changed. <a href={`/people/${id}/history`}>Back to the history</a>
+      </p>
+    </>,
+    status,
+  );
 }
 
 /** Any earlier version that held data can be brought back (a deleted person comes back too). */

@@ -1,20 +1,23 @@
+import type { ErasureStatus, VerifyResult } from 'appendlog';
 import { Hono } from 'hono';
 import { activity } from '../activity.js';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, readPerson, typedPerson } from '../input.js';
-import { search } from '../search.js';
+import { type Found, listOrSearch } from '../search.js';
 import { ActivityChart } from '../views/chart.js';
 import { CsrfField } from '../views/layout.js';
 import { ErasureLine, Notice, PersonCard, PersonForm, Time, VersionMeta } from '../views/parts.js';
 import { count } from '../words.js';
 import {
   afterOf,
+  type C,
   fieldError,
   historyOf,
   limitOf,
   needActor,
   notFound,
   Pager,
+  type PersonVersion,
   paged,
   pick,
   render,
@@ -35,223 +38,243 @@ const NOTICES: Record<string, string> = {
 
 /** The list with search, the create form, and one person's page. */
 export function peopleRoutes(deps: Deps): Hono<Env> {
-  const { book, db } = deps;
   const app = new Hono<Env>();
+  app.get('/', (c) => paged(c, () => peopleList(c, deps)));
+  app.get('/new', (c) => (c.var.actor === null ? needActor(c) : newPersonPage(c, {}, {})));
+  app.post('/people', (c) => createPerson(c, deps));
+  app.get('/people/:id', (c) => personPage(c, deps));
+  return app;
+}
 
-  app.get('/', (c) =>
-    paged(c, async () => {
-      const q = (c.req.query('q') ?? '').trim();
-      const limit = limitOf(c);
-      const after = afterOf(c);
-      // Search runs in the database; without one, the library pages the list by name.
-      const page =
-        q === ''
-          ? await book.list({ orderBy: 'name', limit, after }).then((p) => ({ items: p, next: p.next }))
-          : await search(db, q, { in: 'book', limit, after });
-      const shown = page.items;
-      // The chart only on the first page of the whole list, where it is an overview.
-      const chart = q === '' && after === undefined ? await activity(db) : null;
-      return render(
-        c,
-        q === '' ? 'People' : `People matching “${q}”`,
-        <>
-          <div class="page-head">
-            <h1>People</h1>
-            <a class="button" href="/new">
-              Add a person
+/** `GET /`: the people by name, or those matching `?q=`, with the activity chart on the first page. */
+async function peopleList(c: C, deps: Deps) {
+  const q = (c.req.query('q') ?? '').trim();
+  const after = afterOf(c);
+  const page = await listOrSearch(deps, q, { in: 'book', limit: limitOf(c), after });
+  // The chart only on the first page of the whole list, where it is an overview.
+  const chart = q === '' && after === undefined ? await activity(deps.db) : null;
+  return render(
+    c,
+    q === '' ? 'People' : `People matching “${q}”`,
+    <>
+      <div class="page-head">
+        <h1>People</h1>
+        <a class="button" href="/new">
+          Add a person
+        </a>
+      </div>
+      <form method="get" action="/" class="search">
+        <input
+          type="search"
+          name="q"
+          value={q}
+          placeholder="Search names, addresses, phone numbers"
+          aria-label="Search"
+        />
+        <button type="submit">Search</button>
+      </form>
+      {q !== '' && (
+        <p class="muted">
+          Deleted people are in the recycle bin:{' '}
+          <a href={`/bin?q=${encodeURIComponent(q)}`}>search the bin for “{q}”</a>.
+        </p>
+      )}
+      {page.items.length === 0 ? (
+        <p class="empty">{q === '' ? 'Nobody here yet.' : 'Nobody matches that search.'}</p>
+      ) : (
+        <PeopleTable people={page.items} />
+      )}
+      <Pager c={c} next={page.next} shown={page.items.length} noun="people" />
+      {chart !== null && (
+        <section class="panel">
+          <h2>
+            Activity <a href="/activity">(more)</a>
+          </h2>
+          <ActivityChart activity={chart} height={140} />
+        </section>
+      )}
+    </>,
+  );
+}
+
+function PeopleTable(props: { people: Found[] }) {
+  return (
+    <table class="people">
+      <thead>
+        <tr>
+          <th>Name</th>
+          <th>City</th>
+          <th>Telephone</th>
+          <th>Last change</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.people.map((p) => (
+          <tr>
+            <td>
+              <a href={`/people/${p.entryId}`}>{p.data.name}</a>
+            </td>
+            <td>{p.data.city ?? ''}</td>
+            <td>{p.data.tel ?? ''}</td>
+            <td class="muted">
+              v{p.version} by {p.actor ?? 'unknown'}, <Time at={p.recordedAt} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+/** The create form (`GET /new`), again with what was typed and its errors after a refused post. */
+function newPersonPage(c: C, values: Record<string, string | null>, errors: FieldErrors) {
+  return render(
+    c,
+    'Add a person',
+    <>
+      <h1>Add a person</h1>
+      <PersonForm page={pageOf(c)} action="/people" values={values} errors={errors} submit="Add" />
+    </>,
+    Object.keys(errors).length > 0 ? 422 : 200,
+  );
+}
+
+/** `POST /people`: inserts version 1 and goes to the person's page. */
+async function createPerson(c: C, { book }: Deps) {
+  if (c.var.actor === null) return needActor(c);
+  const body = pick(await c.req.parseBody());
+  const { data, errors } = readPerson(body);
+  // On any error the form comes back with what was typed, as typed.
+  if (Object.keys(errors).length > 0 || data.name === undefined)
+    return newPersonPage(c, typedPerson(body), errors);
+  try {
+    const v = await book.insert({ ...data, name: data.name }, { actor: c.var.actor });
+    return c.redirect(`/people/${v.entryId}?notice=created`, 303);
+  } catch (err) {
+    const e = asAppError(err);
+    if (e?.code === 'invalid_input') return newPersonPage(c, typedPerson(body), fieldError(e));
+    throw err;
+  }
+}
+
+/** `GET /people/:id`: the person's latest version (in the bin or not), or what is left of a forgotten one. */
+async function personPage(c: C, deps: Deps) {
+  const { book } = deps;
+  const history = await historyOf(deps, c.req.param('id') ?? '');
+  if (history === null) return notFound(c);
+  const latest = history.at(-1)!;
+  const check = await book.verify(latest.entryId);
+  const notice = NOTICES[c.req.query('notice') ?? ''];
+  const props = { c, history, latest, check, notice };
+  if (latest.op === 'forget') {
+    const erasure = (await book.erasure(latest.entryId))!;
+    return render(c, 'A forgotten person', <ForgottenPersonDetails {...props} erasure={erasure} />);
+  }
+  return render(c, latest.data.name, <PersonDetails {...props} />);
+}
+
+interface PersonProps {
+  c: C;
+  history: PersonVersion[];
+  latest: PersonVersion;
+  check: VerifyResult;
+  notice: string | undefined;
+}
+
+function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
+  const id = latest.entryId;
+  const deleted = latest.op === 'delete';
+  return (
+    <>
+      {notice && <Notice>{notice}</Notice>}
+      <div class="page-head">
+        <h1>{latest.data.name}</h1>
+        {!deleted && (
+          <div class="actions">
+            <a class="button" href={`/people/${id}/edit`}>
+              Edit
+            </a>
+            <a class="button danger" href={`/people/${id}/delete`}>
+              Delete
             </a>
           </div>
-          <form method="get" action="/" class="search">
-            <input
-              type="search"
-              name="q"
-              value={q}
-              placeholder="Search names, addresses, phone numbers"
-              aria-label="Search"
-            />
-            <button type="submit">Search</button>
-          </form>
-          {q !== '' && (
-            <p class="muted">
-              Deleted people are in the recycle bin:{' '}
-              <a href={`/bin?q=${encodeURIComponent(q)}`}>search the bin for “{q}”</a>.
-            </p>
-          )}
-          {shown.length === 0 ? (
-            <p class="empty">{q === '' ? 'Nobody here yet.' : 'Nobody matches that search.'}</p>
-          ) : (
-            <table class="people">
-              <thead>
-                <tr>
-                  <th>Name</th>
-                  <th>City</th>
-                  <th>Telephone</th>
-                  <th>Last change</th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((p) => (
-                  <tr>
-                    <td>
-                      <a href={`/people/${p.entryId}`}>{p.data.name}</a>
-                    </td>
-                    <td>{p.data.city ?? ''}</td>
-                    <td>{p.data.tel ?? ''}</td>
-                    <td class="muted">
-                      v{p.version} by {p.actor ?? 'unknown'}, <Time at={p.recordedAt} />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          )}
-          <Pager c={c} next={page.next} shown={shown.length} noun="people" />
-          {chart !== null && (
-            <section class="panel">
-              <h2>
-                Activity <a href="/activity">(more)</a>
-              </h2>
-              <ActivityChart activity={chart} height={140} />
-            </section>
-          )}
-        </>,
-      );
-    }),
-  );
-
-  const newForm = (
-    c: Parameters<typeof render>[0],
-    values: Record<string, string | null>,
-    errors: FieldErrors,
-  ) =>
-    render(
-      c,
-      'Add a person',
-      <>
-        <h1>Add a person</h1>
-        <PersonForm page={pageOf(c)} action="/people" values={values} errors={errors} submit="Add" />
-      </>,
-      Object.keys(errors).length > 0 ? 422 : 200,
-    );
-
-  app.get('/new', (c) => (c.var.actor === null ? needActor(c) : newForm(c, {}, {})));
-
-  app.post('/people', async (c) => {
-    if (c.var.actor === null) return needActor(c);
-    const body = pick(await c.req.parseBody());
-    const { data, errors } = readPerson(body);
-    // On any error the form comes back with what was typed, as typed.
-    if (Object.keys(errors).length > 0 || data.name === undefined)
-      return newForm(c, typedPerson(body), errors);
-    try {
-      const v = await book.insert({ ...data, name: data.name }, { actor: c.var.actor });
-      return c.redirect(`/people/${v.entryId}?notice=created`, 303);
-    } catch (err) {
-      const e = asAppError(err);
-      if (e?.code === 'invalid_input') return newForm(c, typedPerson(body), fieldError(e));
-      throw err;
-    }
-  });
-
-  app.get('/people/:id', async (c) => {
-    const history = await historyOf(deps, c.req.param('id'));
-    if (history === null) return notFound(c);
-    const latest = history.at(-1)!;
-    const id = latest.entryId;
-    const deleted = latest.op === 'delete';
-    const check = await book.verify(id);
-    const notice = NOTICES[c.req.query('notice') ?? ''];
-    if (latest.op === 'forget') {
-      const erasure = (await book.erasure(id))!;
-      return render(
-        c,
-        'A forgotten person',
-        <>
-          {notice && <Notice>{notice}</Notice>}
-          <h1>A forgotten person</h1>
-          <div class="banner erased">
-            <p>
-              <ErasureLine status={erasure} />.
-            </p>
-            {erasure.state === 'scheduled' && erasure.dueAt > new Date() && (
-              <form method="post" action={`/people/${id}/cancel-forget`} class="revert">
-                <CsrfField page={pageOf(c)} />
-                <input
-                  name="reason"
-                  class="small reason-input"
-                  placeholder="Why cancel?"
-                  aria-label="Why cancel?"
-                />
-                <button type="submit" class="secondary small">
-                  Cancel the request
-                </button>
-              </form>
-            )}
-          </div>
-          <p class="meta-line">
-            <a href={`/people/${id}/history`}>History ({count(history.length, 'version')}, content hidden)</a>{' '}
-            ·{' '}
-            {check.ok
-              ? `✓ the chain verifies (${count(check.erased, 'version')} erased)`
-              : '⚠ integrity problems'}
-          </p>
-        </>,
-      );
-    }
-    return render(
-      c,
-      latest.data.name,
-      <>
-        {notice && <Notice>{notice}</Notice>}
-        <div class="page-head">
-          <h1>{latest.data.name}</h1>
-          {!deleted && (
-            <div class="actions">
-              <a class="button" href={`/people/${id}/edit`}>
-                Edit
-              </a>
-              <a class="button danger" href={`/people/${id}/delete`}>
-                Delete
-              </a>
-            </div>
-          )}
-        </div>
-        {deleted && (
-          <div class="banner deleted">
-            <p>
-              In the recycle bin since <Time at={latest.recordedAt} />: <q>{latest.reason}</q> (
-              {latest.actor ?? 'unknown'}).
-            </p>
-            <form method="post" action={`/people/${id}/restore`}>
-              <CsrfField page={pageOf(c)} />
-              <input type="hidden" name="expectedVersion" value={String(latest.version)} />
-              <button type="submit">Restore</button>
-            </form>
-          </div>
         )}
-        <PersonCard data={latest.data} />
-        <p class="meta-line">
-          <VersionMeta v={latest} /> ·{' '}
-          <a href={`/people/${id}/history`}>History ({count(history.length, 'version')})</a> ·{' '}
-          <a href={`/people/${id}/forget`} class="danger-link">
-            Forget this person
-          </a>
-        </p>
-        <p class="hash" title="SHA-256 of this version, chained to the previous one">
-          {check.ok
-            ? `✓ ${check.checked === 1 ? 'its one version verifies' : `all ${check.checked} versions verify`}`
-            : `⚠ ${count(check.failures.length, 'integrity problem')}`}{' '}
-          · hash <code>{latest.hash.slice(0, 16)}…</code>
-          {latest.parentHash && (
-            <>
-              {' '}
-              ← parent <code>{latest.parentHash.slice(0, 16)}…</code>
-            </>
-          )}
-        </p>
-      </>,
-    );
-  });
+      </div>
+      {deleted && (
+        <div class="banner deleted">
+          <p>
+            In the recycle bin since <Time at={latest.recordedAt} />: <q>{latest.reason}</q> (
+            {latest.actor ?? 'unknown'}).
+          </p>
+          <form method="post" action={`/people/${id}/restore`}>
+            <CsrfField page={pageOf(c)} />
+            <input type="hidden" name="expectedVersion" value={String(latest.version)} />
+            <button type="submit">Restore</button>
+          </form>
+        </div>
+      )}
+      <PersonCard data={latest.data} />
+      <p class="meta-line">
+        <VersionMeta v={latest} /> ·{' '}
+        <a href={`/people/${id}/history`}>History ({count(history.length, 'version')})</a> ·{' '}
+        <a href={`/people/${id}/forget`} class="danger-link">
+          Forget this person
+        </a>
+      </p>
+      <p class="hash" title="SHA-256 of this version, chained to the previous one">
+        {check.ok
+          ? `✓ ${check.checked === 1 ? 'its one version verifies' : `all ${check.checked} versions verify`}`
+          : `⚠ ${count(check.failures.length, 'integrity problem')}`}{' '}
+        · hash <code>{latest.hash.slice(0, 16)}…</code>
+        {latest.parentHash && (
+          <>
+            {' '}
+            ← parent <code>{latest.parentHash.slice(0, 16)}…</code>
+          </>
+        )}
+      </p>
+    </>
+  );
+}
 
-  return app;
+function ForgottenPersonDetails({
+  c,
+  history,
+  latest,
+  check,
+  notice,
+  erasure,
+}: PersonProps & { erasure: ErasureStatus }) {
+  const id = latest.entryId;
+  return (
+    <>
+      {notice && <Notice>{notice}</Notice>}
+      <h1>A forgotten person</h1>
+      <div class="banner erased">
+        <p>
+          <ErasureLine status={erasure} />.
+        </p>
+        {erasure.state === 'scheduled' && erasure.dueAt > new Date() && (
+          <form method="post" action={`/people/${id}/cancel-forget`} class="revert">
+            <CsrfField page={pageOf(c)} />
+            <input
+              name="reason"
+              class="small reason-input"
+              placeholder="Why cancel?"
+              aria-label="Why cancel?"
+            />
+            <button type="submit" class="secondary small">
+              Cancel the request
+            </button>
+          </form>
+        )}
+      </div>
+      <p class="meta-line">
+        <a href={`/people/${id}/history`}>History ({count(history.length, 'version')}, content hidden)</a> ·{' '}
+        {check.ok
+          ? `✓ the chain verifies (${count(check.erased, 'version')} erased)`
+          : '⚠ integrity problems'}
+      </p>
+    </>
+  );
 }

@@ -1,8 +1,9 @@
 import { InvalidInputError, InvalidStateError, NotFoundError, VersionConflictError } from '../errors.js';
 import { resolveContext, type WriteContext } from '../model/context.js';
+import { SYSTEM_COLUMNS } from '../model/log-columns.js';
 import { checkEntryId, checkVersionNumber } from '../model/values.js';
 import { removesEntry, type Version } from '../model/version.js';
-import { quoteLiteral, SYSTEM_COLUMNS } from '../schema/names.js';
+import { quoteLiteral } from '../schema/names.js';
 import type { ColumnMap, RowData, TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';

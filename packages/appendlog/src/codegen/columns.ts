@@ -1,6 +1,6 @@
+import { LOG_COLUMNS, type LogColumn } from '../model/log-columns.js';
 import type { ColumnType } from '../schema/column.js';
 import type { ResolvedColumn, TableDef } from '../schema/table.js';
-import { LOG_OWN_COLUMNS } from '../sql/log-columns.js';
 
 /** A column of a generated type: its SQL name, the key code uses, its type and what may write it. */
 export interface GenColumn {
@@ -25,18 +25,17 @@ export function viewColumns(def: TableDef): GenColumn[] {
   ];
 }
 
-/** The columns of the log `<t>_log`: its own (sql/log-columns.ts), then the table's, all nullable. */
+/** The columns of the log `<t>_log`: its own (model/log-columns.ts), then the table's, all nullable. */
 export function logColumns(def: TableDef): GenColumn[] {
-  const own = LOG_OWN_COLUMNS.map((spec): GenColumn => {
-    const [sqlName = '', type = ''] = spec.split(' ');
-    return {
-      sqlName,
-      key: camel(sqlName),
-      type: type as GenColumn['type'],
-      notNull: / NOT NULL| PRIMARY KEY| GENERATED ALWAYS AS IDENTITY/.test(spec),
+  const own = LOG_COLUMNS.map(
+    (c: LogColumn): GenColumn => ({
+      sqlName: c.name,
+      key: camel(c.name),
+      type: c.type,
+      notNull: c.notNull === true,
       system: true,
-    };
-  });
+    }),
+  );
   // Old versions keep null in columns added after them, and erasure nulls a version's values.
   return [...own, ...def.columns.map((c) => ({ ...userColumn(c), notNull: false, system: true }))];
 }

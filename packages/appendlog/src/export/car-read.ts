@@ -145,20 +145,7 @@ export async function checkCar(file: string): Promise<CarCheck> {
       );
       if (toHex(content) !== toHex(v.contentHash)) fail(id, seen, 'content_hash_mismatch');
     }
-    const hash = hasher.versionHash(
-      {
-        entryId: v.entryId,
-        version: String(v.version),
-        op: v.op,
-        recordedAt: v.recordedAt,
-        txId: v.txId,
-        actor: v.actor,
-        reason: v.reason,
-        meta: v.meta,
-      },
-      v.parentHash,
-      v.contentHash,
-    );
+    const hash = hasher.versionHash({ ...v, version: String(v.version) }, v.parentHash, v.contentHash);
     if (toHex(hash) !== seen.hash) fail(id, seen, 'hash_mismatch');
     if (v.version === 1) {
       if (v.parent !== null || v.parentHash !== null) fail(id, seen, 'version 1 has a parent');

@@ -6,14 +6,16 @@ import { CarWriter } from '@ipld/car/writer';
 import type { CID } from 'multiformats/cid';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { canonicalTimestamp, SPEC_VERSION } from '../hash/spec.js';
-import { recordedTables } from '../integrity/catalog.js';
+import { type RecordedTable, recordedTables } from '../integrity/catalog.js';
 import { CursorReader } from '../integrity/cursor.js';
 import { READ_SETTINGS_SQL } from '../integrity/verify-chains.js';
+import { type VersionFields, versionFieldsOf } from '../model/log-columns.js';
 import { checkEntryId } from '../model/values.js';
 import { quoteIdent } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { utcIsoSql } from '../sql/canonical.js';
 import { tableObjects } from '../sql/names.js';
+import { hexColumnsSql, versionFieldsSql } from '../sql/version-fields.js';
 import {
   type ChunkedText,
   type EncodedBlock,
@@ -45,6 +47,16 @@ export interface ExportCarResult {
 
 const PAGE = 1000;
 
+/** A row of the export's log query: the hashed fields, the hashes in hex, the redaction mark, then the columns as `c0`, `c1`…. */
+type VersionRow = VersionFields & {
+  salt: string | null;
+  contentHash: string;
+  parentHash: string | null;
+  hash: string;
+  red: boolean | string;
+  [column: `c${number}`]: string | null;
+};
+
 /**
  * Writes the history as an IPFS-compatible CAR file (docs/spec.md §8): one DAG-CBOR block per
  * version, linked to its parent by CID, entry lists in pages, a root block naming the tables.
@@ -64,121 +76,23 @@ export async function exportCar(
   const placeholder = (await encodeBlock({ entries: [], prev: null })).cid;
   const { writer, out } = CarWriter.create([placeholder]);
   const written = pipeline(Readable.from(out), createWriteStream(file));
-  let blocks = 0;
-  const chunks = new Set<string>();
-  const put = async (b: EncodedBlock): Promise<CID> => {
-    // Equal chunks share a CID: each is written once.
-    if (b.cid.code === RAW_CODE) {
-      if (chunks.has(b.cid.toString())) return b.cid;
-      chunks.add(b.cid.toString());
-    }
-    await writer.put(b);
-    blocks += 1;
-    return b.cid;
-  };
-  let versions = 0;
+  const car = new BlockWriter(writer);
   let root: CID;
   try {
     root = await db.snapshot(async (tx) => {
       for (const sql of READ_SETTINGS_SQL) await tx.run(sql);
-      const all = await recordedTables(tx);
-      if (options.tables !== undefined) {
-        for (const t of options.tables) {
-          if (!all.some((a) => a.table === t))
-            throw new InvalidInputError(`no table "${t}" in the schema history`, 'tables');
-        }
-      }
-      const chosen =
-        options.tables === undefined ? all : all.filter((t) => options.tables!.includes(t.table));
+      const chosen = chosenTables(await recordedTables(tx), options.tables);
       const [exportedAt] = await tx.run<{ t: string }>(
         `SELECT ${utcIsoSql('pg_catalog.clock_timestamp()')} AS t`,
       );
       const tables: ExportTable[] = [];
       for (const t of chosen) {
-        const o = tableObjects(tx.schema, t.table);
-        const cols = t.columns.map((c, i) => `, l.${quoteIdent(c.sqlName)}::text AS c${i}`).join('');
-        const cursor = await CursorReader.open<Record<string, string | null>>(
-          tx,
-          `SELECT l.entry_id::text AS e, l.version, l.op, l.recorded_at::text AS at, l.tx_id::text AS tx, l.actor, l.reason,
-                  l.meta::text AS meta, pg_catalog.encode(l.salt, 'hex') AS salt, pg_catalog.encode(l.content_hash, 'hex') AS ch,
-                  pg_catalog.encode(l.parent_hash, 'hex') AS ph, pg_catalog.encode(l.hash, 'hex') AS h,
-                  l.redacted_at IS NOT NULL AS red${cols}
-             FROM ${o.log} l ${entryId === undefined ? '' : 'WHERE l.entry_id = $1'}
-            ORDER BY l.entry_id, l.version`,
-          entryId === undefined ? [] : [entryId],
-        );
-        let count = 0;
-        let entry: string | null = null;
-        let parent: CID | null = null;
-        let page: Array<[string, CID]> = [];
-        let lastPage: CID | null = null;
-        const closeEntry = async () => {
-          if (entry === null || parent === null) return;
-          page.push([entry, parent]);
-          if (page.length === PAGE) {
-            lastPage = await put(await encodeBlock({ entries: page, prev: lastPage } satisfies EntryPage));
-            page = [];
-          }
-        };
-        for (;;) {
-          const rows = await cursor.page();
-          if (rows.length === 0) break;
-          for (const r of rows) {
-            if (r.e !== entry) {
-              await closeEntry();
-              entry = r.e!;
-              parent = null;
-            }
-            const redacted = String(r.red) === 'true';
-            let data: Record<string, string | ChunkedText> | null = null;
-            if (!redacted) {
-              data = {};
-              t.columns.forEach((c, i) => {
-                const v = r[`c${i}`];
-                if (v !== null && v !== undefined)
-                  data![c.sqlName] = c.type === 'timestamptz' ? canonicalTimestamp(v) : v;
-              });
-            }
-            const block: VersionBlock = {
-              spec: SPEC_VERSION,
-              table: t.table,
-              entryId: r.e!,
-              version: Number(r.version),
-              op: r.op!,
-              recordedAt: canonicalTimestamp(r.at!),
-              txId: r.tx!,
-              actor: r.actor ?? null,
-              reason: r.reason ?? null,
-              meta: r.meta ?? null,
-              salt: r.salt === null || r.salt === undefined ? null : bytes(r.salt),
-              contentHash: bytes(r.ch!),
-              parentHash: r.ph === null || r.ph === undefined ? null : bytes(r.ph),
-              hash: bytes(r.h!),
-              parent,
-              data,
-              redacted,
-            };
-            parent = await put(await encodeVersionBlock(block, put));
-            count += 1;
-          }
-          versions += rows.length;
-          options.onProgress?.(versions);
-        }
-        await closeEntry();
-        await cursor.close();
-        if (page.length > 0)
-          lastPage = await put(await encodeBlock({ entries: page, prev: lastPage } satisfies EntryPage));
-        if (entryId !== undefined && count === 0) continue;
-        tables.push({
-          table: t.table,
-          columns: t.columns.map((c) => ({ name: c.sqlName, type: c.type })),
-          versions: count,
-          entries: lastPage,
-        });
+        const exported = await exportTable(tx, t, entryId, car, options.onProgress);
+        if (entryId === undefined || exported.versions > 0) tables.push(exported);
       }
       if (entryId !== undefined && tables.length === 0)
         throw new NotFoundError(`no entry ${entryId} in ${chosen.map((t) => t.table).join(', ')}`);
-      return put(
+      return car.put(
         await encodeBlock({
           spec: SPEC_VERSION,
           kind: 'appendlog-export',
@@ -198,7 +112,142 @@ export async function exportCar(
   } finally {
     await fd.close();
   }
-  return { root: root.toString(), versions, blocks };
+  return { root: root.toString(), versions: car.versions, blocks: car.blocks };
+}
+
+/** Puts blocks into the CAR, each chunk once (equal chunks share a CID), and counts them. */
+class BlockWriter {
+  blocks = 0;
+  versions = 0;
+  readonly #chunks = new Set<string>();
+
+  constructor(readonly writer: { put(block: EncodedBlock): Promise<void> }) {}
+
+  readonly put = async (b: EncodedBlock): Promise<CID> => {
+    if (b.cid.code === RAW_CODE) {
+      if (this.#chunks.has(b.cid.toString())) return b.cid;
+      this.#chunks.add(b.cid.toString());
+    }
+    await this.writer.put(b);
+    this.blocks += 1;
+    return b.cid;
+  };
+}
+
+/** The recorded tables `names` asks for (all when undefined); a name not recorded is refused. */
+function chosenTables(all: RecordedTable[], names: readonly string[] | undefined): RecordedTable[] {
+  if (names === undefined) return all;
+  for (const t of names) {
+    if (!all.some((a) => a.table === t))
+      throw new InvalidInputError(`no table "${t}" in the schema history`, 'tables');
+  }
+  return all.filter((t) => names.includes(t.table));
+}
+
+/**
+ * Writes one table's versions (of one entry, given `entryId`), in entry and version order, each
+ * linked to its parent, and its entry list in pages of {@link PAGE}; returns the table's part of
+ * the root block.
+ */
+async function exportTable(
+  tx: Session,
+  t: RecordedTable,
+  entryId: string | undefined,
+  car: BlockWriter,
+  onProgress: ((versions: number) => void) | undefined,
+): Promise<ExportTable> {
+  const cols = t.columns.map((c, i) => `, l.${quoteIdent(c.sqlName)}::text AS c${i}`).join('');
+  const cursor = await CursorReader.open<VersionRow>(
+    tx,
+    `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['salt', 'content_hash', 'parent_hash', 'hash'])},
+            l.redacted_at IS NOT NULL AS red${cols}
+       FROM ${tableObjects(tx.schema, t.table).log} l ${entryId === undefined ? '' : 'WHERE l.entry_id = $1'}
+      ORDER BY l.entry_id, l.version`,
+    entryId === undefined ? [] : [entryId],
+  );
+  const entries = new EntryList(car);
+  let count = 0;
+  let parent: CID | null = null;
+  for (;;) {
+    const rows = await cursor.page();
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      if (r.entryId !== entries.current) {
+        await entries.close(parent);
+        entries.current = r.entryId;
+        parent = null;
+      }
+      parent = await car.put(await encodeVersionBlock(versionBlock(t, r, parent), car.put));
+      count += 1;
+    }
+    car.versions += rows.length;
+    onProgress?.(car.versions);
+  }
+  await entries.close(parent);
+  await cursor.close();
+  return {
+    table: t.table,
+    columns: t.columns.map((c) => ({ name: c.sqlName, type: c.type })),
+    versions: count,
+    entries: await entries.end(),
+  };
+}
+
+/** A table's entry list: `[entryId, CID of its latest version]` pairs, in pages linked backwards. */
+class EntryList {
+  /** The entry whose versions are being written. */
+  current: string | null = null;
+  #page: Array<[string, CID]> = [];
+  #last: CID | null = null;
+
+  constructor(readonly car: BlockWriter) {}
+
+  /** Lists the current entry with its latest version, writing a page when one is full. */
+  async close(latest: CID | null): Promise<void> {
+    if (this.current === null || latest === null) return;
+    this.#page.push([this.current, latest]);
+    if (this.#page.length === PAGE) await this.#flush();
+  }
+
+  /** Writes the last page; returns the CID of the list's last page (null when empty). */
+  async end(): Promise<CID | null> {
+    if (this.#page.length > 0) await this.#flush();
+    return this.#last;
+  }
+
+  async #flush(): Promise<void> {
+    this.#last = await this.car.put(
+      await encodeBlock({ entries: this.#page, prev: this.#last } satisfies EntryPage),
+    );
+    this.#page = [];
+  }
+}
+
+/** One row of the log query as its block, linked to `parent` (null for version 1). */
+function versionBlock(t: RecordedTable, r: VersionRow, parent: CID | null): VersionBlock {
+  const redacted = String(r.red) === 'true';
+  let data: Record<string, string | ChunkedText> | null = null;
+  if (!redacted) {
+    data = {};
+    t.columns.forEach((c, i) => {
+      const v = r[`c${i}`];
+      if (v !== null && v !== undefined)
+        data![c.sqlName] = c.type === 'timestamptz' ? canonicalTimestamp(v) : v;
+    });
+  }
+  return {
+    spec: SPEC_VERSION,
+    table: t.table,
+    ...versionFieldsOf(r),
+    version: Number(r.version),
+    salt: r.salt === null ? null : bytes(r.salt),
+    contentHash: bytes(r.contentHash),
+    parentHash: r.parentHash === null ? null : bytes(r.parentHash),
+    hash: bytes(r.hash),
+    parent,
+    data,
+    redacted,
+  };
 }
 
 function bytes(hex: string): Uint8Array {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { VERSION_HASH_KEYS, type VersionFields } from '../model/log-columns.js';
 import type { ColumnType } from '../schema/column.js';
 
 /** The spec version these functions implement (docs/spec.md). */
@@ -32,42 +33,16 @@ export function contentHash(salt: Uint8Array, content: Uint8Array): Buffer {
   return createHash('sha256').update(salt).update(content).digest();
 }
 
-/** The fields a version hash covers, as canonical texts. */
-export interface VersionHashInput {
+/**
+ * The fields a version hash covers: the table, the version's own fields as canonical texts (the
+ * version as a number), its parent hash and its content hash.
+ */
+export interface VersionHashInput extends Omit<VersionFields, 'version'> {
   table: string;
-  entryId: string;
   version: number;
-  op: string;
-  /** Canonical timestamp: `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
-  recordedAt: string;
-  txId: string;
-  actor: string | null;
-  reason: string | null;
-  /** The metadata as PostgreSQL's jsonb text output, or null. */
-  meta: string | null;
   parentHash: Uint8Array | null;
   contentHash: Uint8Array;
 }
-
-/**
- * The version's own fields a version hash covers, as the log's column names, in preimage order
- * (docs/spec.md §4): after `F(domain) ‖ F(table)`, before the parent and content hashes. The
- * generated SQL ({@link versionHashSql} in `sql/canonical.ts`) and {@link versionHash} follow it;
- * the verifier's readers are tuned to the same order and checked against it by the spec vectors.
- */
-export const VERSION_HASH_FIELDS = [
-  'entry_id',
-  'version',
-  'op',
-  'recorded_at',
-  'tx_id',
-  'actor',
-  'reason',
-  'meta',
-] as const;
-
-/** One of {@link VERSION_HASH_FIELDS}. */
-export type VersionHashField = (typeof VERSION_HASH_FIELDS)[number];
 
 /** `F(domain) ‖ F(table)`: how every version hash preimage of `table` starts (docs/spec.md §4). */
 export function versionHashPrefix(table: string): Buffer {
@@ -76,18 +51,9 @@ export function versionHashPrefix(table: string): Buffer {
 
 /** `hash = SHA-256(F(domain) ‖ F(table) ‖ … ‖ parent ‖ content_hash)`, per docs/spec.md §4. */
 export function versionHash(v: VersionHashInput): Buffer {
-  const text: Record<VersionHashField, string | null> = {
-    entry_id: v.entryId,
-    version: String(v.version),
-    op: v.op,
-    recorded_at: v.recordedAt,
-    tx_id: v.txId,
-    actor: v.actor,
-    reason: v.reason,
-    meta: v.meta,
-  };
+  const text: VersionFields = { ...v, version: String(v.version) };
   const h = createHash('sha256').update(versionHashPrefix(v.table));
-  for (const f of VERSION_HASH_FIELDS) h.update(field(text[f]));
+  for (const key of VERSION_HASH_KEYS) h.update(field(text[key]));
   return h
     .update(v.parentHash ?? ZERO_HASH)
     .update(v.contentHash)

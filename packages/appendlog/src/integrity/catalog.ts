@@ -1,5 +1,5 @@
+import { SYSTEM_COLUMNS } from '../model/log-columns.js';
 import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
-import { SYSTEM_COLUMNS } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { catalog } from '../sql/catalog-reader.js';
 import type { Report } from './report.js';

@@ -1,19 +1,7 @@
 import * as crypto from 'node:crypto';
 import { field, versionHashPrefix } from '../hash/spec.js';
+import { VERSION_HASH_KEYS, type VersionFields } from '../model/log-columns.js';
 import { CANONICAL_TIMESTAMP_BYTES, canonicalFromMicros, writeCanonical } from './pg-time.js';
-
-/** The fields of a version that its hash covers, as canonical texts (docs/spec.md §4). */
-export interface VersionFields {
-  entryId: string;
-  version: string;
-  op: string;
-  /** Canonical timestamp `YYYY-MM-DDTHH:MM:SS.ffffffZ`. */
-  recordedAt: string;
-  txId: string;
-  actor: string | null;
-  reason: string | null;
-  meta: string | null;
-}
 
 /** The parent of version 1 in the version hash. */
 export const ZERO_HASH = Buffer.alloc(32);
@@ -164,17 +152,9 @@ export class VersionHasher {
 
   /** The version hash from its fields, the parent hash (null for version 1) and the content hash. */
   versionHash(v: VersionFields, parentHash: Uint8Array | null, contentHash: Uint8Array): Buffer {
-    return this.#pre
-      .reset()
-      .raw(this.prefix)
-      .text(v.entryId)
-      .text(v.version)
-      .text(v.op)
-      .text(v.recordedAt)
-      .text(v.txId)
-      .text(v.actor)
-      .text(v.reason)
-      .text(v.meta)
+    const pre = this.#pre.reset().raw(this.prefix);
+    for (const key of VERSION_HASH_KEYS) pre.text(v[key]);
+    return pre
       .raw(parentHash ?? ZERO_HASH)
       .raw(contentHash)
       .digest();

@@ -1,9 +1,11 @@
 import type { KeyObject } from 'node:crypto';
 import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.js';
-import { canonicalTimestamp, SPEC_VERSION } from '../hash/spec.js';
+import { SPEC_VERSION } from '../hash/spec.js';
+import type { VersionFields } from '../model/log-columns.js';
 import { checkEntryId, checkVersionNumber } from '../model/values.js';
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
+import { hexColumnsSql, versionFieldsSql } from '../sql/version-fields.js';
 import { checkStoredColumns, recordedTables } from './catalog.js';
 import type { Checkpoint } from './checkpoint-format.js';
 import { parseCheckpoint } from './checkpoint-parse.js';
@@ -93,23 +95,13 @@ export async function buildInclusionProof(
       throw new IntegrityError(
         `${ref.table} ${entryId} version ${version} does not verify: ${bad.problem} (${bad.detail})`,
       );
-    const [row] = await tx.run<Record<string, string | null>>(
-      `SELECT l.op, l.recorded_at::text AS at, l.tx_id::text AS tx, l.actor, l.reason, l.meta::text AS meta,
-              pg_catalog.encode(l.parent_hash, 'hex') AS ph, pg_catalog.encode(l.content_hash, 'hex') AS ch
+    const [row] = await tx.run<VersionFields & { parentHash: string | null; contentHash: string }>(
+      `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['parent_hash', 'content_hash'])}
          FROM ${tableObjects(tx.schema, t.table).log} l WHERE l.entry_id = $1 AND l.version = $2`,
       [entryId, version],
     );
     if (!row) throw new NotFoundError(`${ref.table} ${entryId} has no version ${version}`);
-    const fields = {
-      op: row.op!,
-      recordedAt: canonicalTimestamp(row.at!),
-      txId: row.tx!,
-      actor: row.actor ?? null,
-      reason: row.reason ?? null,
-      meta: row.meta ?? null,
-      parentHash: row.ph ?? null,
-      contentHash: row.ch!,
-    };
+    const { entryId: _entryId, version: _version, ...fields } = row;
     const hash = recomputeHash(t.table, entryId, version, fields);
     const leaf = toHex(versionLeafHash({ table: t.table, entryId, version, hash: fromHex(hash) }));
 
@@ -147,23 +139,11 @@ function recomputeHash(
   table: string,
   entryId: string,
   version: number,
-  f: Pick<
-    InclusionProof,
-    'op' | 'recordedAt' | 'txId' | 'actor' | 'reason' | 'meta' | 'parentHash' | 'contentHash'
-  >,
+  f: Omit<VersionFields, 'entryId' | 'version'> & Pick<InclusionProof, 'parentHash' | 'contentHash'>,
 ): string {
   return new VersionHasher(table, [])
     .versionHash(
-      {
-        entryId,
-        version: String(version),
-        op: f.op,
-        recordedAt: f.recordedAt,
-        txId: f.txId,
-        actor: f.actor,
-        reason: f.reason,
-        meta: f.meta,
-      },
+      { ...f, entryId, version: String(version) },
       f.parentHash === null ? null : fromHex(f.parentHash),
       fromHex(f.contentHash),
     )

@@ -1,6 +1,6 @@
+import { HEAD_COPY_COLUMNS } from '../model/log-columns.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import type { Session } from '../session.js';
-import { HEAD_COPY_COLUMNS } from '../sql/log-columns.js';
 import type { TableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
 import { CopyParser, type CopyRow } from './copy-format.js';

@@ -1,5 +1,5 @@
+import { SYSTEM_COLUMNS } from '../model/log-columns.js';
 import { type ColumnType, columnTypeOfSql } from '../schema/column.js';
-import { SYSTEM_COLUMNS } from '../schema/names.js';
 import { op } from '../sql/search-path.js';
 import { codeRevisionSql, type StoredColumn } from '../sql/table-ddl.js';
 import type { SqlRunner } from './sql-runner.js';

@@ -1,30 +1,10 @@
 import { InvalidInputError } from '../errors.js';
+import { SYSTEM_COLUMNS } from '../model/log-columns.js';
 
 /** The longest suffix appendlog appends to a table name (`<t>_view_write`). */
 export const LONGEST_SUFFIX = '_view_write';
 const MAX_IDENTIFIER_BYTES = 63;
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-
-/** Column names the log and the view use for themselves. */
-export const SYSTEM_COLUMNS: readonly string[] = [
-  'seq',
-  'entry_id',
-  'version',
-  'op',
-  'recorded_at',
-  'tx_id',
-  'actor',
-  'reason',
-  'meta',
-  'salt',
-  'content_hash',
-  'parent_hash',
-  'hash',
-  'redacted_at',
-  'created_at',
-  'updated_at',
-  'deleted',
-];
 
 /** `addressLine1` → `address_line_1`; already snake_case names pass through. */
 export function toSnakeCase(key: string): string {

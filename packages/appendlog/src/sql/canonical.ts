@@ -1,4 +1,5 @@
-import { field, VERSION_HASH_FIELDS, type VersionHashField, versionHashPrefix } from '../hash/spec.js';
+import { field, versionHashPrefix } from '../hash/spec.js';
+import { VERSION_HASH_FIELDS, type VersionHashField } from '../model/log-columns.js';
 import type { ColumnType } from '../schema/column.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 

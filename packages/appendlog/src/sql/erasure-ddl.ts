@@ -1,6 +1,6 @@
+import { LOG_OWN_COLUMN_NAMES } from '../model/log-columns.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
 import { TIMESTAMP_FORMAT } from './canonical.js';
-import { LOG_OWN_COLUMN_NAMES } from './log-columns.js';
 import { catalogName, type TableObjects } from './names.js';
 import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';

@@ -1,3 +1,9 @@
+import {
+  HEAD_COPY_COLUMNS,
+  HEAD_OWN_COLUMNS,
+  LOG_OWN_COLUMNS,
+  VERSION_COLUMNS,
+} from '../model/log-columns.js';
 import { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from '../model/values.js';
 import { OPS } from '../model/version.js';
 import { quoteIdent, quoteLiteral } from '../schema/names.js';
@@ -20,7 +26,6 @@ import {
 } from './column-default.js';
 import { strictContextSql } from './context-ddl.js';
 import { erasureTableDdl } from './erasure-ddl.js';
-import { HEAD_COPY_COLUMNS, LOG_OWN_COLUMNS, VERSION_COLUMNS } from './log-columns.js';
 import { catalogName, type TableObjects, tableObjects } from './names.js';
 import { SQLSTATE } from './sqlstate.js';
 
@@ -90,28 +95,6 @@ export function columnChecks(c: StoredColumn): string[] {
   }
   return checks;
 }
-
-/**
- * The head's own columns, before the table's: the latest version's own columns (less the salt and
- * the content hash, which only the log keeps), the `seq` of its log row, whether the entry is
- * deleted or forgotten, and when it was created. Every one is written by the chain trigger alone.
- */
-const HEAD_OWN_COLUMNS = [
-  'entry_id uuid PRIMARY KEY DEFAULT pg_catalog.gen_random_uuid()',
-  'version integer NOT NULL',
-  'op text NOT NULL',
-  'recorded_at timestamptz NOT NULL',
-  'tx_id xid8 NOT NULL',
-  'actor text',
-  'reason text',
-  'meta jsonb',
-  'hash bytea NOT NULL',
-  'parent_hash bytea',
-  'redacted_at timestamptz',
-  'seq bigint NOT NULL',
-  'deleted boolean NOT NULL',
-  'created_at timestamptz NOT NULL',
-];
 
 /** A user column's definition in the log or the head: its type and default. */
 function columnSql(c: StoredColumn): string {

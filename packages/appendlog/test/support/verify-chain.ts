@@ -6,8 +6,8 @@ import {
   versionHash,
 } from '../../src/hash/spec.js';
 import type { Database } from '../../src/index.js';
+import { SYSTEM_COLUMNS } from '../../src/model/log-columns.js';
 import { columnTypeOfSql } from '../../src/schema/column.js';
-import { SYSTEM_COLUMNS } from '../../src/schema/names.js';
 
 const SYSTEM = new Set(SYSTEM_COLUMNS);
 
