@@ -1,7 +1,7 @@
 import { DestructiveMigrationError, InvalidInputError } from '../errors.js';
 import { quoteIdent, validateSchemaName } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
-import { catalogName } from '../sql/names.js';
+import { catalogName, tableObjects } from '../sql/names.js';
 import { SUBSCRIBER_TRIGGER, subscriberCopyDdl } from '../sql/subscriber-ddl.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
@@ -185,13 +185,13 @@ async function planSubscriberCopies(
   schema: string,
   tables: readonly TableDef[],
 ): Promise<string[]> {
+  const objects = tables.map((t) => tableObjects(schema, t.name));
   const marked = await tx.run<{ t: string }>(
-    `SELECT x.t FROM pg_catalog.unnest($1::text[]) AS x (t)
+    `SELECT x.t FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[]), pg_catalog.unnest($3::text[])) AS x (t, log, head)
       WHERE (SELECT pg_catalog.count(*) FROM pg_catalog.pg_trigger g
-              WHERE g.tgname = $2
-                AND g.tgrelid IN (pg_catalog.to_regclass(pg_catalog.quote_ident($3) || '.' || pg_catalog.quote_ident(x.t || '_log')),
-                                  pg_catalog.to_regclass(pg_catalog.quote_ident($3) || '.' || pg_catalog.quote_ident(x.t || '_head')))) = 2`,
-    [tables.map((t) => t.name), SUBSCRIBER_TRIGGER, schema],
+              WHERE g.tgname = $4
+                AND g.tgrelid IN (pg_catalog.to_regclass(x.log), pg_catalog.to_regclass(x.head))) = 2`,
+    [tables.map((t) => t.name), objects.map((o) => o.log), objects.map((o) => o.head), SUBSCRIBER_TRIGGER],
   );
   const done = new Set(marked.map((r) => r.t));
   return tables.filter((t) => !done.has(t.name)).map((t) => subscriberCopyDdl(schema, t.name));
