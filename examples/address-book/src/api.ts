@@ -1,7 +1,7 @@
 import { type AppendLogError, InvalidInputError } from 'appendlog';
 import { type Context, Hono } from 'hono';
 import { asAppError, type Deps, type Env, statusOf } from './context.js';
-import { isEntryId, readActor, readInstant, readPerson, readReason, readVersion } from './input.js';
+import { isEntryId, readInstant, readPerson, readReason, readVersion } from './input.js';
 import { MAX_PAGE, PAGE_SIZE } from './routes/helpers.js';
 import type { Person } from './schema.js';
 import { listOrSearch } from './search.js';
@@ -204,20 +204,21 @@ async function listAsOf(c: C, { book }: Deps) {
   return c.json({ items: page, next: page.next });
 }
 
-/** Writes carry JSON (so a cross-site form cannot forge one) and name their actor in `X-Actor`. */
+/**
+ * Writes carry JSON (so a cross-site form cannot forge one; the session cookie is SameSite too),
+ * and their actor is the signed-in account.
+ */
 async function writeInput(c: C): Promise<{ actor: string; body: Record<string, unknown> }> {
   if (!(c.req.header('content-type') ?? '').toLowerCase().startsWith('application/json')) {
     throw new InvalidInputError('send the body as JSON with Content-Type: application/json', 'content-type');
   }
-  const actor = readActor(c.req.header('x-actor'));
-  if ('error' in actor) throw new InvalidInputError(`X-Actor header: ${actor.error}`, 'actor');
   const body: unknown = await c.req.json().catch(() => {
     throw new InvalidInputError('the body is not valid JSON', 'body');
   });
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new InvalidInputError('the body must be a JSON object', 'body');
   }
-  return { actor: actor.actor, body: body as Record<string, unknown> };
+  return { actor: c.var.actor!, body: body as Record<string, unknown> };
 }
 
 /** The entry id in the path, refused unless it is a UUID. */

@@ -7,17 +7,19 @@ import { compress } from 'hono/compress';
 import { getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
+import { AccountStore, atLeast, NameBook } from './accounts.js';
 import { apiRoutes } from './api.js';
 import { type Deps, type Env, pageOf } from './context.js';
-import { readActor } from './input.js';
 import { IntegrityMonitor } from './integrity.js';
+import { accessOf } from './policy.js';
+import { accountRoutes } from './routes/accounts.js';
+import { authRoutes, SESSION_COOKIE } from './routes/auth.js';
 import { activityRoutes } from './routes/activity.js';
 import { binRoutes } from './routes/bin.js';
 import { editRoutes } from './routes/edit.js';
 import { erasureRoutes } from './routes/erasure.js';
 import { notFound } from './routes/helpers.js';
 import { historyRoutes } from './routes/history.js';
-import { identityRoutes } from './routes/identity.js';
 import { integrityRoutes } from './routes/integrity.js';
 import { peopleRoutes } from './routes/people.js';
 import { timeTravelRoutes } from './routes/time-travel.js';
@@ -27,7 +29,8 @@ import { Layout } from './views/layout.js';
 const css = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
 
 /**
- * The whole Address Book as a Hono app over an appendlog database that has been migrated.
+ * The whole Address Book as a Hono app over an appendlog database that has been prepared
+ * (`prepareDatabase`: its tables migrated, the account tables set up).
  * `app.fetch` serves it; tests call `app.request(...)` in-process.
  */
 export function createApp(db: Database, options: { verifyEveryMs?: number } = {}): Hono<Env> {
@@ -35,6 +38,7 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
     db,
     book: db.table(addresses),
     integrity: new IntegrityMonitor(db, options.verifyEveryMs),
+    accounts: AccountStore.for(db),
   };
   const app = new Hono<Env>();
 
@@ -70,10 +74,13 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
     }),
   );
 
-  // Who is acting (a name, not an account) and the session's CSRF token, from cookies.
+  // Who is signed in, and the session's CSRF token, from cookies.
   app.use(async (c, next) => {
-    const actor = readActor(getCookie(c, 'actor'));
-    c.set('actor', 'actor' in actor ? actor.actor : null);
+    const session = getCookie(c, SESSION_COOKIE);
+    const account = await deps.accounts.sessionAccount(session);
+    c.set('session', session);
+    c.set('account', account);
+    c.set('actor', account?.id ?? null);
     let token = getCookie(c, 'csrf');
     if (token === undefined || !/^[0-9a-f]{64}$/.test(token)) {
       token = randomBytes(32).toString('hex');
@@ -82,8 +89,33 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
     c.set('csrf', token);
     const page = !c.req.path.startsWith('/api/') && c.req.path !== '/style.css';
     c.set('integrity', page ? () => deps.integrity.current() : undefined);
+    c.set('names', page ? await deps.accounts.names() : NO_NAMES);
     c.set('problem', c.req.header(TOO_LARGE_HEADER) === '1' ? TOO_LARGE : undefined);
     await next();
+  });
+
+  // Every route checks the caller's role against one table (policy.ts) before it runs.
+  app.use(async (c, next) => {
+    const access = accessOf(c.req.method, c.req.path);
+    if (access === 'public') return next();
+    const api = c.req.path.startsWith('/api/');
+    const account = c.var.account;
+    if (account === null) {
+      if (api) return c.json({ error: { code: 'unauthenticated', message: 'sign in first (POST /signin)' } }, 401);
+      return c.redirect(`/signin?next=${encodeURIComponent(c.req.method === 'GET' ? c.req.path + new URL(c.req.url).search : '/')}`, 303);
+    }
+    if (atLeast(account.role, access)) return next();
+    const message = `This needs the ${access} role; your account is ${account.role === 'admin' ? 'an' : 'a'} ${account.role}.`;
+    if (api) return c.json({ error: { code: 'forbidden', message } }, 403);
+    return c.html(
+      <Layout page={pageOf(c)} title="Not allowed">
+        <h1>Not allowed</h1>
+        <p>
+          {message} Nothing was changed. <a href="/">Back to the list</a>
+        </p>
+      </Layout>,
+      403,
+    );
   });
 
   app.get('/style.css', (c) =>
@@ -129,11 +161,13 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
     erasureRoutes,
   ])
     app.route('/', routes(deps));
-  app.route('/', identityRoutes());
+  app.route('/', authRoutes(deps));
+  app.route('/', accountRoutes(deps));
   app.notFound((c) => notFound(c, 'There is no such page.'));
   return app;
 }
 
+const NO_NAMES = new NameBook([]);
 const MAX_BODY = 64 * 1024;
 const TOO_LARGE =
   'What you sent is too large (more than 64 KB), so none of it was read and nothing was saved.';
@@ -143,7 +177,7 @@ const TOO_LARGE_HEADER = 'x-address-book-too-large';
 /** The page holding the form a post came from. */
 function formPageOf(path: string): string {
   if (path === '/people') return '/new';
-  if (path === '/whoami') return '/whoami';
+  if (path === '/signin' || path === '/signup') return path;
   const m = /^\/people\/([^/]+)(\/delete|\/forget)?$/.exec(path);
   if (m) return m[2] === undefined ? `/people/${m[1]}/edit` : path;
   return '/';

@@ -1,5 +1,6 @@
 import { type AppendLogError, type Database, isAppendLogError, type Table } from 'appendlog';
 import type { Context } from 'hono';
+import type { Account, AccountStore, NameBook } from './accounts.js';
 import type { IntegrityMonitor, IntegrityStatus } from './integrity.js';
 import type { addresses } from './schema.js';
 import type { PageContext } from './views/layout.js';
@@ -7,8 +8,14 @@ import type { PageContext } from './views/layout.js';
 /** What the middleware puts on every request. */
 export interface Env {
   Variables: {
-    /** The name the visitor acts as, or null. */
+    /** The signed-in account, or null. */
+    account: Account | null;
+    /** What the log records as the author of this request's changes: the account's id, or null. */
     actor: string | null;
+    /** Who is who, to show display names (pages only; an empty book elsewhere). */
+    names: NameBook;
+    /** The session cookie's token, to end it on sign-out. */
+    session: string | undefined;
     /** The per-session CSRF token. */
     csrf: string;
     /** The last verification, for the header badge: asked for only when a page is rendered. */
@@ -23,13 +30,15 @@ export interface Deps {
   db: Database;
   book: Table<typeof addresses.definition>;
   integrity: IntegrityMonitor;
+  accounts: AccountStore;
 }
 
 /** The layout's view of the request. */
 export function pageOf(c: Context<Env>): PageContext {
   const url = new URL(c.req.url);
   return {
-    actor: c.var.actor,
+    account: c.var.account,
+    names: c.var.names,
     csrf: c.var.csrf,
     path: url.pathname + url.search,
     integrity: c.var.integrity,

@@ -1,19 +1,44 @@
+import { randomBytes } from 'node:crypto';
 import { type Database, tableObjects } from 'appendlog';
+import { AccountStore, type Role } from './accounts.js';
 import { addresses } from './schema.js';
 
+/** A demo account made at first start, with the password to print once. */
+export interface DemoAccount {
+  login: string;
+  displayName: string;
+  role: Role;
+  password: string;
+}
+
 /**
- * On first start, a few people with some history, so a newcomer sees versions, diffs and the
- * recycle bin at once. Does nothing when the log already holds anything.
+ * On first start, three demo accounts (an admin, an editor and a viewer, with fresh random
+ * passwords for the caller to print once) and a few people with some history made by them, so a
+ * newcomer sees versions, diffs and the recycle bin at once. Does nothing (and returns null) when
+ * the log already holds anything.
  */
-export async function seedIfEmpty(db: Database): Promise<boolean> {
+export async function seedIfEmpty(db: Database): Promise<DemoAccount[] | null> {
   const [row] = await db.query<{ seeded: boolean }>(
     `SELECT EXISTS (SELECT 1 FROM ${tableObjects(db.schema, 'addresses').log}) AS seeded`,
   );
-  if (row?.seeded) return false;
+  if (row?.seeded) return null;
+  const store = AccountStore.for(db);
+  const demo: DemoAccount[] = [
+    { login: 'alice', displayName: 'Alice', role: 'admin', password: randomPassword() },
+    { login: 'bob', displayName: 'Bob', role: 'editor', password: randomPassword() },
+    { login: 'carol', displayName: 'Carol', role: 'viewer', password: randomPassword() },
+  ];
+  const ids: string[] = [];
+  for (const d of demo) {
+    const made = await store.create({ ...d, ...(ids[0] !== undefined && { actor: ids[0] }) });
+    if (!('account' in made)) throw new Error(`could not create the demo account ${d.login}`);
+    ids.push(made.account.id);
+  }
+  const [aliceId, bobId] = ids as [string, string];
   await db.transaction(async (tx) => {
     const book = tx.table(addresses);
-    const alice = { actor: 'alice' };
-    const bob = { actor: 'bob' };
+    const alice = { actor: aliceId };
+    const bob = { actor: bobId };
     const ada = await book.insert(
       {
         name: 'Ada Lovelace',
@@ -63,13 +88,18 @@ export async function seedIfEmpty(db: Database): Promise<boolean> {
   const book = db.table(addresses);
   const charles = await book.insert(
     { name: 'Charles Babbage', city: 'London', tel: '+44 20 7946 0442' },
-    { actor: 'bob' },
+    { actor: bobId },
   );
   await book.forget(charles.entryId, {
-    actor: 'alice',
+    actor: aliceId,
     reason: 'erasure request #1 (by e-mail)',
     after: '0 seconds',
   });
   await db.purge();
-  return true;
+  return demo;
+}
+
+/** 12 characters from 72 random bits: easy to type from a terminal, impossible to guess. */
+function randomPassword(): string {
+  return randomBytes(9).toString('base64url');
 }

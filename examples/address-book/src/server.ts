@@ -3,8 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { connect } from 'appendlog';
 import { createApp } from './app.js';
-import { addresses } from './schema.js';
 import { seedIfEmpty } from './seed.js';
+import { prepareDatabase } from './setup.js';
 import { count } from './words.js';
 
 // The port first: when it is taken, say so in one line before opening or seeding anything.
@@ -28,9 +28,31 @@ if (!Number.isInteger(poolSize) || poolSize < 1) {
   );
   process.exit(1);
 }
-const db = url ? await connect({ url, pool: { max: poolSize } }) : await connect({ dataDir });
-await db.migrate([addresses]);
-if (await seedIfEmpty(db)) console.log('Seeded a few people with some history.');
+// The owner migrates; the app itself runs as a least-privilege role on PostgreSQL (APP_ROLE, made
+// here if missing): its writes go through the paths that chain, and it cannot alter or drop the
+// log. APP_DATABASE_URL, when set, is how the app connects instead (a LOGIN role of its own: the
+// right set-up in production, since a role taken on by SET ROLE can be reset by whoever runs SQL).
+const appRole = process.env.APP_ROLE ?? 'address_book_app';
+const owner = url ? await connect({ url, pool: { max: 2 } }) : await connect({ dataDir });
+if (url) {
+  await owner.query(
+    `DO $$ BEGIN CREATE ROLE ${quoteIdent(appRole)} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+  );
+  await owner.query(`GRANT ${quoteIdent(appRole)} TO CURRENT_USER`).catch(() => undefined);
+}
+await prepareDatabase(owner, url ? { appRole } : {});
+const demo = await seedIfEmpty(owner);
+if (demo !== null) {
+  console.log('Seeded a few people with some history, and three demo accounts (passwords shown only now):');
+  for (const a of demo) console.log(`  ${a.login.padEnd(6)} ${a.password}  (${a.role})`);
+}
+const db = url
+  ? await connect({
+      url: process.env.APP_DATABASE_URL ?? url,
+      pool: { max: poolSize, ...(!process.env.APP_DATABASE_URL && { options: `-c role=${appRole}` }) },
+    })
+  : owner;
+if (url) await owner.close();
 
 // Erase forgotten people whose request is due: at start, then every hour (usually a cron job).
 const purge = async () => {
@@ -65,4 +87,8 @@ function portInUse(port: number): Promise<boolean> {
       .once('listening', () => probe.close(() => resolve(false)))
       .listen(port);
   });
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
 }

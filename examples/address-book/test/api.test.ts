@@ -1,8 +1,7 @@
 import type { Hono } from 'hono';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
 import type { Env } from '../src/context.js';
-import { api, describeEngines, type TestBook } from './support.js';
+import { api, appFor, describeEngines, sessionFor, type TestBook } from './support.js';
 
 describeEngines('Address Book JSON API', (engine) => {
   let t: TestBook;
@@ -11,7 +10,7 @@ describeEngines('Address Book JSON API', (engine) => {
 
   beforeAll(async () => {
     t = await engine.open();
-    app = createApp(t.db);
+    app = appFor(t.db);
   });
   afterAll(() => t.close());
 
@@ -27,7 +26,7 @@ describeEngines('Address Book JSON API', (engine) => {
     expect(created.body).toMatchObject({
       version: 1,
       op: 'insert',
-      actor: 'alice',
+      actor: (await sessionFor(t.db, 'alice')).id,
       data: { name: 'Ada Lovelace', city: 'London', tel: null },
     });
     expect(created.body.entryId).toMatch(/^[0-9a-f-]{36}$/);
@@ -52,7 +51,7 @@ describeEngines('Address Book JSON API', (engine) => {
     );
     expect(v2).toMatchObject({
       status: 200,
-      body: { version: 2, op: 'update', actor: 'bob', reason: 'moved' },
+      body: { version: 2, op: 'update', actor: (await sessionFor(t.db, 'bob')).id, reason: 'moved' },
     });
     expect(v2.body.data).toMatchObject({ name: 'Grace Hopper', city: 'Washington' });
     const stale = await api(app, 'PATCH', `/people/${v1.entryId}`, {
@@ -188,7 +187,7 @@ describeEngines('Address Book JSON API', (engine) => {
     });
     const huge = await app.request('http://localhost/api/people', {
       method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-actor': 'tester' },
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ data: { name: 'x', city: 'y'.repeat(100_000) } }),
     });
     expect(huge.status).toBe(413);
@@ -197,16 +196,27 @@ describeEngines('Address Book JSON API', (engine) => {
     expect(await count()).toBe(before);
   });
 
-  it('needs an X-Actor and a JSON body for every write', async () => {
+  it('needs a signed-in account whose role allows it, and a JSON body, for every write', async () => {
     const before = await count();
     const anonymous = await api(app, 'POST', '/people', { data: { name: 'Nobody' } }, null);
-    expect(anonymous).toMatchObject({
-      status: 422,
-      body: { error: { code: 'invalid_input', field: 'actor' } },
+    expect(anonymous).toMatchObject({ status: 401, body: { error: { code: 'unauthenticated' } } });
+    expect((await api(app, 'GET', '/people', undefined, null)).status).toBe(401);
+    // An X-Actor header names nobody any more: the actor is the account.
+    const claimed = await app.request('http://localhost/api/people', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-actor': 'mallory' },
+      body: JSON.stringify({ data: { name: 'Nobody' } }),
     });
+    expect(claimed.status).toBe(401);
+    const viewer = await api(app, 'POST', '/people', { data: { name: 'Nobody' } }, 'vera', 'viewer');
+    expect(viewer).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    expect((await api(app, 'GET', '/people', undefined, 'vera', 'viewer')).status).toBe(200);
+    const editor = await api(app, 'GET', '/verify', undefined, 'ed', 'editor');
+    expect(editor).toMatchObject({ status: 403, body: { error: { code: 'forbidden' } } });
+    const { token } = await sessionFor(t.db, 'ed', 'editor');
     const form = await app.request('http://localhost/api/people', {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-actor': 'mallory' },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: `session=${token}` },
       body: 'data=1',
     });
     expect(form.status).toBe(422);

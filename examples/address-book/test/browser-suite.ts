@@ -4,7 +4,7 @@ import { connect, type Database } from 'appendlog';
 import type { Browser } from 'playwright-core';
 import { describe, it } from 'vitest';
 import { freshPGlite } from '../../../packages/appendlog/test/support/pglite-snapshot.js';
-import { addresses } from '../src/schema.js';
+import { prepareDatabase } from '../src/setup.js';
 import { browserMissing, launchChromium, startServer } from './harness.js';
 
 /**
@@ -32,7 +32,7 @@ export async function openBrowserApp(): Promise<{
 }> {
   const client = await freshPGlite();
   const db = await connect({ client });
-  await db.migrate([addresses]);
+  await prepareDatabase(db);
   const server = await startServer(db);
   const browser = await launchChromium();
   return {

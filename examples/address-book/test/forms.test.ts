@@ -1,6 +1,7 @@
 import type { Database } from 'appendlog';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addresses } from '../src/schema.js';
+import { AccountStore } from '../src/accounts.js';
 import { seedIfEmpty } from '../src/seed.js';
 import { Client, describeEngines, location, type TestBook } from './support.js';
 
@@ -34,9 +35,11 @@ describeEngines('Address Book pages and forms', (engine) => {
   });
   afterAll(() => t.close());
 
-  it('serves the list with security headers and a CSRF cookie', async () => {
+  it('sends a visitor to sign in, on a page with security headers and a CSRF cookie', async () => {
     const fresh = new Client(db);
-    const res = await fresh.get('/');
+    const home = await fresh.get('/');
+    expect([home.status, location(home)]).toEqual([303, '/signin?next=%2F']);
+    const res = await fresh.get('/signin?next=%2F');
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/text\/html/);
     expect(res.headers.get('content-security-policy')).toContain("default-src 'none'");
@@ -44,27 +47,75 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect(fresh.cookies.get('csrf')).toMatch(/^[0-9a-f]{64}$/);
     const html = await res.text();
     expect(html.startsWith('<!DOCTYPE html>')).toBe(true);
-    expect(html).toContain('Choose a name to act as');
+    expect(html).toContain('<h1>Sign in</h1>');
+    expect(html).not.toContain('Log verified');
     expect((await fresh.get('/style.css')).headers.get('content-type')).toMatch(/text\/css/);
   });
 
-  it('sends a visitor without a name to choose one, and records it as the actor', async () => {
+  it('signs up as a viewer, is promoted by an admin, records the account as the actor, signs out', async () => {
     const fresh = new Client(db);
-    const res = await fresh.post('/people', { name: 'Someone' });
-    expect(res.status).toBe(302);
-    expect(location(res)).toBe('/whoami?next=%2Fpeople');
-    expect((await fresh.get('/new')).status).toBe(302);
-    const page = await (await fresh.get('/whoami?next=/new')).text();
-    expect(page).toContain('real accounts come later');
-    const empty = await fresh.post('/whoami', { actor: '  ', next: '/new' });
-    expect(empty.status).toBe(422);
-    expect(await empty.text()).toContain('Please give a name to act as');
-    const ok = await fresh.post('/whoami', { actor: 'bob', next: '/new' });
-    expect([ok.status, location(ok)]).toEqual([303, '/new']);
+    const refused = await fresh.post('/people', { name: 'Someone' });
+    expect([refused.status, location(refused)]).toEqual([303, '/signin?next=%2F']);
+    const weak = await fresh.post('/signup', { login: 'Bob@Example.org', displayName: 'Bob', password: 'short' });
+    expect(weak.status).toBe(422);
+    const weakPage = await weak.text();
+    expect(weakPage).toContain('A password needs at least 10 characters');
+    expect(weakPage).toContain('value="Bob@Example.org"');
+    const taken = await fresh.post('/signup', {
+      login: `t-${Buffer.from('alice').toString('hex')}`,
+      displayName: 'Alice again',
+      password: 'a long enough password',
+    });
+    expect(taken.status).toBe(422);
+    expect(await taken.text()).toContain('That login is taken');
+    const ok = await fresh.post('/signup', { login: 'Bob@Example.org', displayName: 'Bob', password: 'a long enough password' });
+    expect([ok.status, location(ok)]).toEqual([303, '/account']);
+    // Not the first account, so a viewer: it reads, and may not write.
+    expect((await fresh.get('/')).status).toBe(200);
+    const viewerNew = await fresh.get('/new');
+    expect(viewerNew.status).toBe(403);
+    expect(await viewerNew.text()).toContain('This needs the editor role; your account is a viewer.');
+    const bob = (await AccountStore.for(db).list()).find((a) => a.login === 'bob@example.org')!;
+    expect(bob.role).toBe('viewer');
+    // Only an admin changes roles, with a reason, and the change is a version of the account.
+    expect((await fresh.post(`/accounts/${bob.id}/role`, { role: 'admin', reason: 'me' })).status).toBe(403);
+    const noReason = await browser.post(`/accounts/${bob.id}/role`, { role: 'editor', reason: '' });
+    expect(noReason.status).toBe(422);
+    const promoted = await browser.post(`/accounts/${bob.id}/role`, { role: 'editor', reason: 'joined the team' });
+    expect([promoted.status, location(promoted)]).toEqual([303, '/accounts?changed']);
     const id = await create(fresh, { name: 'Made by Bob' });
-    expect((await db.table(addresses).get(id))?.actor).toBe('bob');
-    const offsite = await fresh.post('/whoami', { actor: 'bob', next: '//evil.example/' });
-    expect(location(offsite)).toBe('/');
+    expect((await db.table(addresses).get(id))?.actor).toBe(bob.id);
+    const history = await (await fresh.get(`/people/${id}/history`)).text();
+    expect(history).toContain(`by <strong><a href="/accounts/${bob.id}">Bob</a></strong>`);
+    const page = await (await browser.get(`/accounts/${bob.id}`)).text();
+    expect(page).toContain('role viewer → editor, by <a href="/accounts/');
+    expect(page).toContain('<q class="reason">joined the team</q>');
+    expect(page).toContain('Made by Bob');
+    // Signing out ends the session on the server, not only in this browser.
+    const token = fresh.cookies.get('session')!;
+    const out = await fresh.post('/signout', {});
+    expect([out.status, location(out)]).toEqual([303, '/signin']);
+    expect(await AccountStore.for(db).sessionAccount(token)).toBeNull();
+    fresh.cookies.set('session', token);
+    expect((await fresh.get('/')).status).toBe(303);
+    // Signing in again; a next that points off the site is ignored.
+    const back = await fresh.post('/signin', { login: 'bob@example.org', password: 'a long enough password', next: '//evil.example/' });
+    expect([back.status, location(back)]).toEqual([303, '/']);
+  });
+
+  it('refuses a wrong password, and slows down guessing after five failures', async () => {
+    const fresh = new Client(db);
+    await AccountStore.for(db).create({ login: 'dora', displayName: 'Dora', password: 'dora has a long password' });
+    const wrong = await fresh.post('/signin', { login: 'dora', password: 'guess', next: '/' });
+    expect(wrong.status).toBe(401);
+    expect(await wrong.text()).toContain('That login and password do not match an account');
+    const unknown = await fresh.post('/signin', { login: 'nobody-here', password: 'guess', next: '/' });
+    expect(unknown.status).toBe(401);
+    for (let i = 0; i < 4; i++) await fresh.post('/signin', { login: 'dora', password: `guess ${i}`, next: '/' });
+    const limited = await fresh.post('/signin', { login: 'dora', password: 'dora has a long password', next: '/' });
+    expect(limited.status).toBe(429);
+    expect(await limited.text()).toMatch(/Too many failed sign-ins; try again in 1[45] minutes/);
+    expect(fresh.cookies.has('session')).toBe(false);
   });
 
   it('refuses forms without the right origin or token, writing nothing', async () => {
@@ -116,7 +167,7 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect(history).toContain('2 versions');
     expect(history).toContain('<del>Arlington</del> <ins>Washington</ins>');
     expect(history).toContain('<q class="reason">moved</q>');
-    expect(history).toMatch(/edited<\/span> v2 by <strong>alice<\/strong>/);
+    expect(history).toMatch(/edited<\/span> v2 by <strong><a href="\/accounts\/[0-9a-f-]{36}">alice<\/a><\/strong>/);
     const v1 = await (await browser.get(`/people/${id}/versions/1`)).text();
     expect(v1).toContain('version 1 of 2');
     expect(v1).toContain('<dd>Arlington</dd>');
@@ -215,7 +266,7 @@ describeEngines('Address Book pages and forms', (engine) => {
     });
     expect(location(done)).toBe(`/people/${id}?notice=reverted`);
     const v3 = await db.table(addresses).get(id);
-    expect(v3).toMatchObject({ version: 3, reason: 'wrong city', actor: 'alice', meta: { revertedTo: 1 } });
+    expect(v3).toMatchObject({ version: 3, reason: 'wrong city', actor: browser.accountId, meta: { revertedTo: 1 } });
     expect(v3?.data.city).toBe('Rotterdam');
     const after = await (await browser.get(`/people/${id}/history`)).text();
     expect(after).toContain('(reverted to v1)');
@@ -258,7 +309,8 @@ describeEngines('Address Book pages and forms', (engine) => {
       `/people/${id}/versions/1`,
       `/people/${id}/delete`,
       '/activity',
-      '/whoami',
+      `/accounts/${evil.accountId}`,
+      '/accounts',
       `/as-of?at=${encodeURIComponent(new Date().toISOString())}`,
     ];
     for (const path of pages) {
@@ -300,14 +352,25 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect(html).toContain('<svg');
     expect(html).toMatch(/<title>[^<]*\d+ created/);
     expect(html).toMatch(/class="seg op-insert"/);
-    expect(html).toContain('<span class="actor-name"><a href="/activity/actor?name=alice">alice</a></span>');
+    expect(html).toContain(`<span class="actor-name"><a href="/accounts/${browser.accountId}">alice</a></span>`);
   });
 
   it('seeds an empty book once', async () => {
     const fresh = await engine.open();
     try {
-      expect(await seedIfEmpty(fresh.db)).toBe(true);
-      expect(await seedIfEmpty(fresh.db)).toBe(false);
+      const demo = await seedIfEmpty(fresh.db);
+      expect(demo?.map((a) => [a.login, a.role])).toEqual([
+        ['alice', 'admin'],
+        ['bob', 'editor'],
+        ['carol', 'viewer'],
+      ]);
+      expect(await seedIfEmpty(fresh.db)).toBeNull();
+      // Each demo account signs in with the password printed once; the seed's changes are theirs.
+      const store = AccountStore.for(fresh.db);
+      const accounts = await Promise.all(demo!.map((a) => store.authenticate(a.login, a.password)));
+      expect(accounts.map((a) => a?.role)).toEqual(['admin', 'editor', 'viewer']);
+      const actors = new Set((await fresh.db.table(addresses).list()).map((p) => p.actor));
+      expect([...actors].every((a) => accounts.some((acc) => acc?.id === a))).toBe(true);
       const people = await fresh.db.table(addresses).list();
       expect(people.length).toBeGreaterThanOrEqual(4);
       expect(people.some((p) => p.version > 1)).toBe(true);

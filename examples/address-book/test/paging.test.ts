@@ -1,8 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
 import { addresses } from '../src/schema.js';
-import { api, Client, describeEngines, ORIGIN, type TestBook } from './support.js';
+import { api, appFor, Client, describeEngines, ORIGIN, type TestBook } from './support.js';
 
 /** The names in the people table of a page, in order. */
 const namesIn = (html: string) =>
@@ -117,7 +116,7 @@ describeEngines('Address Book paging, search and the integrity badge', (engine) 
   });
 
   it('shows the last verify in the badge without verifying again after each write', async () => {
-    const app = createApp(t.db);
+    const app = appFor(t.db);
     const badge = async () =>
       /(\d+) versions? verified at/.exec(await (await app.request(`${ORIGIN}/`)).text())?.[1];
     const before = Number(await badge());

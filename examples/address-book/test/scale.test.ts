@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApp } from '../src/app.js';
+import type { createApp } from '../src/app.js';
 import { MAX_PAGE, PAGE_SIZE } from '../src/routes/helpers.js';
 import { addresses } from '../src/schema.js';
-import { api, ORIGIN, postgresEngine, type TestBook } from './support.js';
+import { api, appFor, ORIGIN, postgresEngine, type TestBook } from './support.js';
 
 const PEOPLE = 10_000;
 const DELETED = 300;
@@ -37,7 +37,7 @@ describe.skipIf(postgresEngine === null)('Address Book at 10,000 people [postgre
     });
     const toForget = await book.list({ orderBy: 'name', limit: FORGOTTEN });
     for (const p of toForget) await book.forget(p.entryId, { reason: 'request', actor: 'dpo' });
-    a = createApp(t.db);
+    a = appFor(t.db);
   }, 300_000);
   afterAll(() => t?.close());
 

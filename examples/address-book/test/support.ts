@@ -3,9 +3,10 @@ import { connect, type Database } from 'appendlog';
 import type { Hono } from 'hono';
 import { describe } from 'vitest';
 import { freshPGlite } from '../../../packages/appendlog/test/support/pglite-snapshot.js';
+import { AccountStore, type Role } from '../src/accounts.js';
 import { createApp } from '../src/app.js';
 import type { Env } from '../src/context.js';
-import { addresses } from '../src/schema.js';
+import { prepareDatabase } from '../src/setup.js';
 
 const url = process.env.DATABASE_URL;
 if (!url && process.env.APPENDLOG_REQUIRE_POSTGRES === '1') {
@@ -28,7 +29,7 @@ const pglite: Engine = {
   async open() {
     const client = await freshPGlite();
     const db = await connect({ client });
-    await db.migrate([addresses]);
+    await prepareDatabase(db);
     return {
       db,
       async close() {
@@ -44,7 +45,7 @@ const postgres: Engine = {
   async open() {
     const schema = `ab_${randomBytes(6).toString('hex')}`;
     const db = await connect({ url: url!, schema });
-    await db.migrate([addresses]);
+    await prepareDatabase(db);
     return {
       db,
       async close() {
@@ -54,6 +55,48 @@ const postgres: Engine = {
     };
   },
 };
+
+const databases = new WeakMap<Hono<Env>, Database>();
+
+/** The app over `db`, remembered so that `api()` can sign in to it. */
+export function appFor(db: Database): Hono<Env> {
+  const app = createApp(db);
+  databases.set(app, db);
+  return app;
+}
+
+/** The password of every account the tests make. */
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+const sessions = new WeakMap<Database, Map<string, Promise<{ id: string; token: string }>>>();
+
+/**
+ * A session of the account shown as `name` with `role` (made on first use; its role changed if a
+ * later call asks another): its account id and the session token for the cookie.
+ */
+export function sessionFor(db: Database, name: string, role: Role = 'admin'): Promise<{ id: string; token: string }> {
+  let byName = sessions.get(db);
+  if (byName === undefined) sessions.set(db, (byName = new Map()));
+  const key = `${name}\u0000${role}`;
+  let session = byName.get(key);
+  if (session === undefined) {
+    session = (async () => {
+      const store = AccountStore.for(db);
+      const login = `t-${Buffer.from(name).toString('hex').slice(0, 56)}`;
+      let id = (await store.list()).find((a) => a.login === login)?.id;
+      if (id === undefined) {
+        const made = await store.create({ login, displayName: name, password: TEST_PASSWORD, role });
+        if (!('account' in made)) throw new Error(`could not make the account ${name}: ${JSON.stringify(made.errors)}`);
+        id = made.account.id;
+      }
+      const account = (await store.get(id))!;
+      if (account.role !== role) await store.setRole(id, role, { actor: id, reason: 'test set-up' });
+      return { id, token: await store.startSession(id) };
+    })();
+    byName.set(key, session);
+  }
+  return session;
+}
 
 /** PostgreSQL when DATABASE_URL is set (tests that only make sense there), else null. */
 export const postgresEngine: Engine | null = url ? postgres : null;
@@ -73,9 +116,13 @@ export const ORIGIN = 'http://localhost';
 export class Client {
   readonly cookies = new Map<string, string>();
   readonly app: Hono<Env>;
+  readonly db: Database;
+  /** The account this client is signed in as (after `actAs`). */
+  accountId: string | null = null;
 
   constructor(db: Database) {
-    this.app = createApp(db);
+    this.db = db;
+    this.app = appFor(db);
   }
 
   async get(path: string): Promise<Response> {
@@ -97,10 +144,11 @@ export class Client {
     return this.#send(path, { method: 'POST', body, headers });
   }
 
-  /** Chooses the name to act as. */
-  async actAs(name: string): Promise<void> {
-    const res = await this.post('/whoami', { actor: name, next: '/' });
-    if (res.status !== 303) throw new Error(`could not act as ${name}: ${res.status}`);
+  /** Signs in as the account shown as `name` (an admin unless `role` says otherwise). */
+  async actAs(name: string, role: Role = 'admin'): Promise<void> {
+    const { id, token } = await sessionFor(this.db, name, role);
+    this.cookies.set('session', token);
+    this.accountId = id;
   }
 
   async #send(path: string, init: RequestInit): Promise<Response> {
@@ -140,10 +188,15 @@ export async function api(
   path: string,
   body?: unknown,
   actor: string | null = 'tester',
+  role: Role = 'admin',
 ): Promise<{ status: number; body: ApiBody }> {
   const headers: Record<string, string> = {};
   if (body !== undefined) headers['content-type'] = 'application/json';
-  if (actor !== null) headers['x-actor'] = actor;
+  if (actor !== null) {
+    const db = databases.get(app);
+    if (db === undefined) throw new Error('api(): make the app with appFor(db) so it can sign in');
+    headers.cookie = `session=${(await sessionFor(db, actor, role)).token}`;
+  }
   const res = await app.request(`${ORIGIN}/api${path}`, {
     method,
     headers,

@@ -3,15 +3,11 @@ import { type Activity, activity, RANGES, type RangeName } from '../activity.js'
 import { type ActorChange, actorChanges } from '../actor-changes.js';
 import type { Deps, Env } from '../context.js';
 import { readActor } from '../input.js';
+import { ActorName } from '../views/actor.js';
 import { ActivityChart } from '../views/chart.js';
 import { OpBadge, Time } from '../views/parts.js';
 import { count } from '../words.js';
 import { afterOf, type C, limitOf, notFound, Pager, paged, render } from './helpers.js';
-
-/** The page listing every change one actor made. */
-export function actorHref(actor: string): string {
-  return `/activity/actor?name=${encodeURIComponent(actor)}`;
-}
 
 /** Changes over time, straight from the log: a chart and who made them. */
 export function activityRoutes(deps: Deps): Hono<Env> {
@@ -67,7 +63,7 @@ function ActorBars(props: { byActor: Activity['byActor'] }) {
       {props.byActor.map((a) => (
         <li>
           <span class="actor-name">
-            {a.actor === null ? 'unknown' : <a href={actorHref(a.actor)}>{a.actor}</a>}
+            <ActorName actor={a.actor} />
           </span>
           <svg class="actor-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true">
             <rect width={(100 * a.changes) / maxActor} height="10" rx="2" />
@@ -104,7 +100,7 @@ async function actorPage(c: C, { db }: Deps) {
   );
 }
 
-function ChangesTable(props: { changes: ActorChange[] }) {
+export function ChangesTable(props: { changes: ActorChange[] }) {
   return (
     <table class="changes">
       <thead>

@@ -15,6 +15,7 @@ import {
   paged,
   render,
 } from './helpers.js';
+import { ActorName } from '../views/actor.js';
 
 /** Deleting (soft, with a required reason), the recycle bin, and restoring. */
 export function binRoutes(deps: Deps): Hono<Env> {
@@ -81,7 +82,7 @@ function BinTable(props: { c: C; bin: Found[] }) {
               <a href={`/people/${t.entryId}/history`}>{t.data.name}</a>
             </td>
             <td class="muted">
-              <Time at={t.recordedAt} /> by {t.actor ?? 'unknown'}
+              <Time at={t.recordedAt} /> by <ActorName actor={t.actor} at={t.recordedAt} />
             </td>
             <td>{t.reason}</td>
             <td>

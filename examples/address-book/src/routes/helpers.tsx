@@ -10,7 +10,12 @@ export type C = Context<Env>;
 export type PersonVersion = Version<Person>;
 
 /** Answers a full page inside the layout. */
-export function render(c: C, title: string, body: Child, status: 200 | 400 | 404 | 409 | 413 | 422 = 200) {
+export function render(
+  c: C,
+  title: string,
+  body: Child,
+  status: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 = 200,
+) {
   return c.html(
     <Layout page={pageOf(c)} title={status === 409 || status === 422 ? `Error: ${title}` : title}>
       {body}
@@ -34,9 +39,16 @@ export function notFound(c: C, what = 'There is no such person.') {
   );
 }
 
-/** Writes need a name to record: send the visitor to choose one first. */
+/** Writes need an account to record: send the visitor to sign in first. */
 export function needActor(c: C) {
-  return c.redirect(`/whoami?next=${encodeURIComponent(new URL(c.req.url).pathname)}`);
+  return c.redirect(`/signin?next=${encodeURIComponent(new URL(c.req.url).pathname)}`);
+}
+
+/** Where to go after signing in: a local path only, never another site. */
+export function safeNext(value: unknown): string {
+  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\')
+    ? value
+    : '/';
 }
 
 /** Every version of an entry, oldest first; null when there is no such entry. */

@@ -22,6 +22,7 @@ import {
   pick,
   render,
 } from './helpers.js';
+import { ActorName } from '../views/actor.js';
 
 const NOTICES: Record<string, string> = {
   created: 'Created. This is version 1 of the entry.',
@@ -117,7 +118,7 @@ function PeopleTable(props: { people: Found[] }) {
             <td>{p.data.city ?? ''}</td>
             <td>{p.data.tel ?? ''}</td>
             <td class="muted">
-              v{p.version} by {p.actor ?? 'unknown'}, <Time at={p.recordedAt} />
+              v{p.version} by <ActorName actor={p.actor} at={p.recordedAt} />, <Time at={p.recordedAt} />
             </td>
           </tr>
         ))}
@@ -204,7 +205,7 @@ function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
         <div class="banner deleted">
           <p>
             In the recycle bin since <Time at={latest.recordedAt} />: <q>{latest.reason}</q> (
-            {latest.actor ?? 'unknown'}).
+            <ActorName actor={latest.actor} at={latest.recordedAt} />).
           </p>
           <form method="post" action={`/people/${id}/restore`}>
             <CsrfField page={pageOf(c)} />

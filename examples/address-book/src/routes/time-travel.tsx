@@ -3,6 +3,7 @@ import { asAppError, type Deps, type Env } from '../context.js';
 import { readInstant } from '../input.js';
 import { ErrorSummary, TextField, Time } from '../views/parts.js';
 import { afterOf, type C, limitOf, Pager, type PersonVersion, paged, render } from './helpers.js';
+import { ActorName } from '../views/actor.js';
 
 /** The whole address book as it stood at a moment. */
 export function timeTravelRoutes(deps: Deps): Hono<Env> {
@@ -90,7 +91,7 @@ function PeopleThen(props: { people: PersonVersion[] }) {
             <td>{p.data.city ?? ''}</td>
             <td>{p.data.tel ?? ''}</td>
             <td class="muted">
-              v{p.version} by {p.actor ?? 'unknown'}, <Time at={p.recordedAt} />
+              v{p.version} by <ActorName actor={p.actor} at={p.recordedAt} />, <Time at={p.recordedAt} />
             </td>
           </tr>
         ))}

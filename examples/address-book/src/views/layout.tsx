@@ -1,14 +1,18 @@
 import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
+import { type Account, atLeast, type NameBook, type Role } from '../accounts.js';
+import { NamesContext } from './actor.js';
 import type { IntegrityStatus } from '../integrity.js';
 import { count } from '../words.js';
 
 export interface PageContext {
-  /** The name the visitor acts as (from the cookie), or null before they chose one. */
-  actor: string | null;
+  /** The signed-in account, or null. */
+  account: Account | null;
+  /** Who is who: display names for the actors a page shows. */
+  names: NameBook;
   /** The per-session CSRF token every form carries. */
   csrf: string;
-  /** The current path, to come back to after choosing a name. */
+  /** The current path, to come back to after signing in. */
   path: string;
   /** The last verification of the log, shown as a badge on every page. */
   integrity?: (() => Promise<IntegrityStatus>) | undefined;
@@ -16,15 +20,16 @@ export interface PageContext {
   problem?: string | undefined;
 }
 
-const NAV = [
-  { href: '/', label: 'People' },
-  { href: '/bin', label: 'Recycle bin' },
-  { href: '/as-of', label: 'Time travel' },
-  { href: '/activity', label: 'Activity' },
-  { href: '/erasures', label: 'Erasures' },
+const NAV: Array<{ href: string; label: string; role: Role }> = [
+  { href: '/', label: 'People', role: 'viewer' },
+  { href: '/bin', label: 'Recycle bin', role: 'viewer' },
+  { href: '/as-of', label: 'Time travel', role: 'viewer' },
+  { href: '/activity', label: 'Activity', role: 'viewer' },
+  { href: '/erasures', label: 'Erasures', role: 'admin' },
+  { href: '/accounts', label: 'Accounts', role: 'admin' },
 ];
 
-/** The page frame: header with navigation and the "acting as" name, then the content. */
+/** The page frame: header with navigation and who is signed in, then the content. */
 export function Layout(props: { page: PageContext; title: string; children: Child }) {
   return (
     <>
@@ -45,7 +50,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
               Address Book
             </a>
             <nav aria-label="Main">
-              {NAV.map((n) => (
+              {NAV.filter((n) => props.page.account !== null && atLeast(props.page.account.role, n.role)).map((n) => (
                 <a
                   href={n.href}
                   class={isCurrent(props.page.path, n.href) ? 'current' : undefined}
@@ -55,8 +60,10 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
                 </a>
               ))}
             </nav>
-            {props.page.integrity && <IntegrityBadge status={props.page.integrity()} />}
-            <ActingAs page={props.page} />
+            {props.page.integrity && props.page.account !== null && (
+              <IntegrityBadge status={props.page.integrity()} link={props.page.account.role === 'admin'} />
+            )}
+            <SignedIn page={props.page} />
           </header>
           <main id="content" tabindex={-1}>
             {props.page.problem && (
@@ -64,11 +71,11 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
                 {props.page.problem}
               </p>
             )}
-            {props.children}
+            <NamesContext.Provider value={props.page.names}>{props.children}</NamesContext.Provider>
           </main>
           <footer>
             Every change appends a version to a hash-chained log; nothing is ever overwritten. Built with
-            appendlog. “Acting as” is a name you choose, not an account: real accounts come later.
+            appendlog. Each change records the account that made it.
           </footer>
         </body>
       </html>
@@ -80,23 +87,29 @@ function isCurrent(path: string, href: string): boolean {
   return href === '/' ? path === '/' : path.startsWith(href);
 }
 
-function ActingAs(props: { page: PageContext }) {
-  const next = encodeURIComponent(props.page.path);
+function SignedIn(props: { page: PageContext }) {
+  const { account } = props.page;
+  if (account === null) {
+    const next = encodeURIComponent(props.page.path);
+    return (
+      <div class="acting-as">
+        <a href={`/signin?next=${next}`}>Sign in</a> · <a href="/signup">Sign up</a>
+      </div>
+    );
+  }
   return (
-    <div class="acting-as">
-      {props.page.actor === null ? (
-        <a href={`/whoami?next=${next}`}>Choose a name to act as</a>
-      ) : (
-        <>
-          Acting as <strong>{props.page.actor}</strong> · <a href={`/whoami?next=${next}`}>change</a>
-        </>
-      )}
-    </div>
+    <form class="acting-as" method="post" action="/signout">
+      <CsrfField page={props.page} />
+      Signed in as <a href="/account">{account.displayName}</a> <span class="role">({account.role})</span> ·{' '}
+      <button type="submit" class="link">
+        Sign out
+      </button>
+    </form>
   );
 }
 
 /** Green when every hash and chain link verified, red with the count of problems otherwise. */
-async function IntegrityBadge(props: { status: Promise<IntegrityStatus> }) {
+async function IntegrityBadge(props: { status: Promise<IntegrityStatus>; link: boolean }) {
   const { ok, checked, failures, at, scope } = await props.status;
   const time = `${at.toISOString().slice(11, 16)} UTC`;
   const what =
@@ -104,12 +117,14 @@ async function IntegrityBadge(props: { status: Promise<IntegrityStatus> }) {
       ? count(checked, 'version')
       : `${count(checked, 'version')} of the people written since the last check,`;
   const title = `${what} verified at ${at.toISOString().slice(11, 19)} UTC; verify the whole log on the integrity page`;
+  // Admins can verify the whole log on the integrity page; everyone else sees the last result.
+  const href = props.link ? '/integrity' : undefined;
   return ok ? (
-    <a class="badge ok" href="/integrity" title={title}>
+    <a class="badge ok" href={href} title={title}>
       ✓ Log verified <span class="badge-time">{time}</span>
     </a>
   ) : (
-    <a class="badge bad" href="/integrity" title={title}>
+    <a class="badge bad" href={href} title={title}>
       ⚠ {count(failures.length, 'integrity problem')}
     </a>
   );

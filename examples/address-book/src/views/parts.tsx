@@ -2,6 +2,7 @@ import type { ErasureStatus, Op, Version } from 'appendlog';
 import type { FieldErrors } from '../input.js';
 import { FIELDS, type FieldKey, type Person } from '../schema.js';
 import { CsrfField, type PageContext } from './layout.js';
+import { ActorName } from './actor.js';
 
 /** One field that differs between two versions (the shape of appendlog's `diff`). */
 export interface FieldChange {
@@ -49,7 +50,7 @@ export function VersionMeta(props: { v: Version<Person> }) {
   const { v } = props;
   return (
     <span class="meta">
-      <OpBadge v={v} /> v{v.version} by <strong>{v.actor ?? 'unknown'}</strong> on <Time at={v.recordedAt} />
+      <OpBadge v={v} /> v{v.version} by <strong><ActorName actor={v.actor} at={v.recordedAt} /></strong> on <Time at={v.recordedAt} />
       {v.reason !== null && (
         <>
           {' '}
@@ -182,7 +183,7 @@ export function TextField(props: {
  * load (`autofocus`, no script), each message a link to its field. `version` (the form is out
  * of date) has no field of its own. Nothing is rendered when there is no error.
  */
-export function ErrorSummary(props: { errors: FieldErrors }) {
+export function ErrorSummary(props: { errors: FieldErrors | Partial<Record<string, string>> }) {
   const messages = Object.entries(props.errors).filter((e): e is [string, string] => Boolean(e[1]));
   if (messages.length === 0) return null;
   return (

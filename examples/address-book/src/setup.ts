@@ -1,0 +1,16 @@
+import type { Database } from 'appendlog';
+import { accounts, setUpAccountTables } from './accounts.js';
+import { addresses } from './schema.js';
+
+/** The app's appendlog tables. */
+export const TABLES = [addresses, accounts];
+
+/**
+ * Makes a database ready for the app, as its owner: migrates the appendlog tables (additive, so
+ * safe at every start) and sets up the account tables beside them. With `appRole`, grants that
+ * least-privilege role what the app needs, and nothing more (docs/security.md).
+ */
+export async function prepareDatabase(db: Database, options: { appRole?: string } = {}): Promise<void> {
+  await db.migrate(TABLES, options.appRole === undefined ? {} : { appRole: options.appRole });
+  await setUpAccountTables(db, options);
+}
