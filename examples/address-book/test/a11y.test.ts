@@ -3,7 +3,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addresses } from '../src/schema.js';
 import { seedIfEmpty } from '../src/seed.js';
-import { describeBrowser, openBrowserApp } from './browser-suite.js';
+import { describeBrowser, openBrowserApp, signInAs } from './browser-suite.js';
 
 /** What axe-core reports of one rule on one page. */
 interface Violation {
@@ -37,6 +37,7 @@ describeBrowser('Address Book pages under axe-core [pglite]', () => {
   let ada: string;
   let forgotten: string;
   let deleted: string;
+  let aliceId: string;
 
   beforeAll(async () => {
     app = await openBrowserApp();
@@ -51,7 +52,7 @@ describeBrowser('Address Book pages under axe-core [pglite]', () => {
     );
     forgotten = erased!.entry_id;
     context = await app.browser.newContext({ bypassCSP: true });
-    await context.addCookies([{ name: 'actor', value: 'alice', url: app.url }]);
+    aliceId = await signInAs(context, app, 'alice');
     // Sent to the browser once, run in every document it loads (a fresh tag per page cost a second).
     await context.addInitScript({ content: axe.source });
     // One tab for every test: each visit loads a new document into it.
@@ -87,7 +88,10 @@ describeBrowser('Address Book pages under axe-core [pglite]', () => {
     ['the edit form', () => `/people/${ada}/edit`],
     ['the delete form', () => `/people/${ada}/delete`],
     ['the forget form', () => `/people/${ada}/forget`],
-    ['choosing a name', () => '/whoami'],
+    ['signing in', () => '/signin'],
+    ['signing up', () => '/signup'],
+    ['the accounts', () => '/accounts'],
+    ["an account's page", () => `/accounts/${aliceId}`],
     ['an unknown page', () => '/no/such/page', 404],
     ['an unknown person', () => '/people/00000000-0000-4000-8000-000000000000', 404],
   ];
@@ -117,7 +121,8 @@ describeBrowser('Address Book pages under axe-core [pglite]', () => {
     ['editing with the name cleared', () => `/people/${ada}/edit`, 'Save'],
     ['deleting without a reason', () => `/people/${ada}/delete`, 'Delete'],
     ['forgetting without a reason', () => `/people/${ada}/forget`, 'Forget this person'],
-    ['choosing an empty name', () => '/whoami', 'Act as this name'],
+    ['signing up with nothing typed', () => '/signup', 'Create account'],
+    ['signing in with nothing typed', () => '/signin', 'Sign in'],
   ];
 
   it.each(forms)('the form after %s has none either', async (_name, path, button) => {

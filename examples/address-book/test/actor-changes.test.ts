@@ -38,6 +38,7 @@ describeEngines("Address Book: an account's changes, paged", (engine) => {
     await book.forget(secret.entryId, { actor: 'bob', reason: 'request #9', after: '30 days' });
     alices.unshift('A forgotten person#v1');
     browser = new Client(t.db);
+    await browser.actAs('vera', 'viewer');
   });
   afterAll(() => t.close());
 

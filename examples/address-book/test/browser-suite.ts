@@ -1,11 +1,13 @@
 // What every browser test file shares: the skip-or-fail rule when there is no Chromium, and a
 // fresh app served to a headless Chromium.
 import { connect, type Database } from 'appendlog';
-import type { Browser } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { describe, it } from 'vitest';
 import { freshPGlite } from '../../../packages/appendlog/test/support/pglite-snapshot.js';
+import type { Role } from '../src/accounts.js';
 import { prepareDatabase } from '../src/setup.js';
 import { browserMissing, launchChromium, startServer } from './harness.js';
+import { sessionFor } from './support.js';
 
 /**
  * `describe` for the browser tests, tagged `[browser]`. Without Chromium the suite is skipped
@@ -46,4 +48,19 @@ export async function openBrowserApp(): Promise<{
       await client.close();
     },
   };
+}
+
+/**
+ * Signs a browser context in as the account shown as `name` (made on first use; an admin unless
+ * `role` says otherwise) by giving it that account's session cookie. Returns the account id.
+ */
+export async function signInAs(
+  context: BrowserContext,
+  app: { db: Database; url: string },
+  name: string,
+  role: Role = 'admin',
+): Promise<string> {
+  const { id, token } = await sessionFor(app.db, name, role);
+  await context.addCookies([{ name: 'session', value: token, url: app.url, httpOnly: true, sameSite: 'Lax' }]);
+  return id;
 }

@@ -22,12 +22,25 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
     return page;
   };
 
+  /** Signs up through the form, as a person would: the app sends a visitor to sign in first. */
   const actAs = async (page: Page, name: string) => {
     await page.goto(`${server.url}/`);
-    await page.getByRole('link', { name: 'Choose a name to act as' }).click();
-    await page.getByLabel('Your name').fill(name);
-    await page.getByRole('button', { name: 'Act as this name' }).click();
-    await expect.poll(() => page.locator('.acting-as strong').textContent()).toBe(name);
+    await page.getByRole('link', { name: 'Sign up' }).first().click();
+    await page.getByLabel(/^Login/).fill(name);
+    await page.getByLabel('Your name, as others will see it').fill(name);
+    await page.getByLabel(/^Password/).fill(`${name}'s long password`);
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect.poll(() => page.locator('.acting-as a').first().textContent()).toBe(name);
+  };
+
+  /** An admin gives an account another role on the accounts page, with a reason. */
+  const giveRole = async (admin: Page, name: string, role: string) => {
+    await admin.goto(`${server.url}/`);
+    await admin.getByRole('link', { name: 'Accounts' }).click();
+    await admin.getByLabel(`Role of ${name}`).selectOption(role);
+    await admin.getByRole('row', { name: new RegExp(name) }).getByPlaceholder('why').fill(`${name} edits too`);
+    await admin.getByRole('row', { name: new RegExp(name) }).getByRole('button', { name: 'Change role' }).click();
+    await admin.getByText('The role was changed').waitFor();
   };
 
   const editField = async (page: Page, field: string, value: string, reason?: string) => {
@@ -92,12 +105,14 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.getByText('Moved to the recycle bin').waitFor();
     expect(await page.locator('table.bin').textContent()).toContain('duplicate entry');
-    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('link', { name: 'People', exact: true }).click();
+    await page.waitForURL(`${server.url}/`);
     expect(await page.getByRole('link', { name: 'Ada Lovelace' }).count()).toBe(0);
     await page.getByRole('link', { name: 'Recycle bin' }).click();
     await page.getByRole('button', { name: 'Restore Ada Lovelace' }).click();
     await page.getByText('Restored from the recycle bin').waitFor();
-    await page.getByRole('link', { name: 'People' }).click();
+    await page.getByRole('link', { name: 'People', exact: true }).click();
+    await page.waitForURL(`${server.url}/`);
     expect(await page.getByRole('link', { name: 'Ada Lovelace' }).count()).toBe(1);
 
     // Time travel: the whole book as it stood before the first edit, then before anything at all.
@@ -117,7 +132,11 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
     const bobContext = await browser.newContext();
     const bob = await tab(bobContext);
     await actAs(bob, 'bob');
+    // Not the first account: bob reads until alice, the admin, lets him edit.
+    await bob.goto(`${server.url}/new`);
+    await bob.getByText('This needs the editor role; your account is a viewer.').waitFor();
     const first = await tab(alice);
+    await giveRole(first, 'bob', 'editor');
     await first.goto(`${server.url}/`);
     await first.getByRole('link', { name: 'Add a person' }).click();
     await first.getByLabel('Name').fill('Alan Turing');

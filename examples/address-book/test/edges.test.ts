@@ -3,7 +3,7 @@
 // counts in words, a revert's badge, round chart ticks and the integrity badge on every page.
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, openBrowserApp } from './browser-suite.js';
+import { describeBrowser, openBrowserApp, signInAs } from './browser-suite.js';
 
 describeBrowser('Address Book edges in headless Chromium [pglite]', () => {
   let app: Awaited<ReturnType<typeof openBrowserApp>>;
@@ -28,7 +28,7 @@ describeBrowser('Address Book edges in headless Chromium [pglite]', () => {
   beforeAll(async () => {
     app = await openBrowserApp();
     context = await app.browser.newContext();
-    await context.addCookies([{ name: 'actor', value: 'alice', url: app.url }]);
+    await signInAs(context, app, 'alice');
     page = await context.newPage();
     page.setDefaultTimeout(15_000);
     page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
@@ -153,7 +153,7 @@ describeBrowser('Address Book edges in headless Chromium [pglite]', () => {
   });
 
   it('the integrity badge is on every page, forms sent back with errors too', async () => {
-    for (const path of ['/', '/new', '/bin', '/as-of', '/activity', '/erasures', '/integrity', '/whoami']) {
+    for (const path of ['/', '/new', '/bin', '/as-of', '/activity', '/erasures', '/integrity', '/accounts']) {
       await page.goto(`${app.url}${path}`);
       await hasLayoutAndBadge();
     }
@@ -168,7 +168,7 @@ describeBrowser('Address Book edges in headless Chromium [pglite]', () => {
     await page.goto(`${app.url}/`);
     const id = (await page.getByRole('link', { name: 'Una Sola' }).getAttribute('href'))!.split('/')[2];
     const res = await context.request.delete(`${app.url}/api/people/${id}`, {
-      headers: { 'content-type': 'application/json', 'x-actor': 'alice' },
+      headers: { 'content-type': 'application/json' },
       data: {},
     });
     expect(res.status()).toBe(422);

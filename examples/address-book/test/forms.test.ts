@@ -69,7 +69,7 @@ describeEngines('Address Book pages and forms', (engine) => {
     expect(taken.status).toBe(422);
     expect(await taken.text()).toContain('That login is taken');
     const ok = await fresh.post('/signup', { login: 'Bob@Example.org', displayName: 'Bob', password: 'a long enough password' });
-    expect([ok.status, location(ok)]).toEqual([303, '/account']);
+    expect([ok.status, location(ok)]).toEqual([303, '/']);
     // Not the first account, so a viewer: it reads, and may not write.
     expect((await fresh.get('/')).status).toBe(200);
     const viewerNew = await fresh.get('/new');

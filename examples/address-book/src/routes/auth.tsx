@@ -61,7 +61,7 @@ export function authRoutes(deps: Deps): Hono<Env> {
       return signUpPage(c, { values, errors: created.errors }, 422);
     }
     await startSession(c, deps, created.account);
-    return c.redirect('/account', 303);
+    return c.redirect('/', 303);
   });
 
   app.post('/signout', async (c) => {

@@ -17,7 +17,7 @@ export function render(
   status: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 = 200,
 ) {
   return c.html(
-    <Layout page={pageOf(c)} title={status === 409 || status === 422 ? `Error: ${title}` : title}>
+    <Layout page={pageOf(c)} title={status === 401 || status === 409 || status === 422 || status === 429 ? `Error: ${title}` : title}>
       {body}
     </Layout>,
     status,
