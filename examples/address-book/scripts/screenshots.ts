@@ -3,8 +3,10 @@
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect } from 'appendlog';
+import { AccountStore } from '../src/accounts.js';
 import { addresses } from '../src/schema.js';
 import { seedIfEmpty } from '../src/seed.js';
+import { prepareDatabase } from '../src/setup.js';
 import { browserMissing, launchChromium, startServer } from '../test/harness.js';
 
 const missing = browserMissing();
@@ -14,14 +16,17 @@ const out = fileURLToPath(new URL('../../../docs/images/', import.meta.url));
 mkdirSync(out, { recursive: true });
 
 const db = await connect();
-await db.migrate([addresses]);
+await prepareDatabase(db);
 await seedIfEmpty(db);
+const alice = (await AccountStore.for(db).list()).find((a) => a.login === 'alice')!;
+const bobId = (await AccountStore.for(db).list()).find((a) => a.login === 'bob')!.id;
 const book = db.table(addresses);
 const server = await startServer(db);
 const browser = await launchChromium();
 try {
   const context = await browser.newContext({ viewport: { width: 1100, height: 700 }, deviceScaleFactor: 1 });
-  await context.addCookies([{ name: 'actor', value: 'alice', url: server.url }]);
+  const token = await AccountStore.for(db).startSession(alice.id);
+  await context.addCookies([{ name: 'session', value: token, url: server.url }]);
   const page = await context.newPage();
   const shot = async (path: string, name: string) => {
     await page.goto(`${server.url}${path}`);
@@ -35,7 +40,7 @@ try {
 
   // A stale edit: the form was opened at version 3, then Bob saved version 4.
   await page.goto(`${server.url}/people/${grace.entryId}/edit`);
-  await book.update(grace.entryId, { tel: '+1 202 555 0199' }, { actor: 'bob', reason: 'new desk phone' });
+  await book.update(grace.entryId, { tel: '+1 202 555 0199' }, { actor: bobId, reason: 'new desk phone' });
   await page.getByLabel('City').fill('Arlington');
   await page.getByRole('button', { name: 'Save' }).click();
   await page.locator('.banner.conflict').waitFor();

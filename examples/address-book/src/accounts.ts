@@ -165,7 +165,10 @@ export class AccountStore {
   /** The store of `db`: one per database handle, so that every write refreshes the same names. */
   static for(db: Database): AccountStore {
     let store = AccountStore.#stores.get(db);
-    if (store === undefined) AccountStore.#stores.set(db, (store = new AccountStore(db)));
+    if (store === undefined) {
+      store = new AccountStore(db);
+      AccountStore.#stores.set(db, store);
+    }
     return store;
   }
 
@@ -205,13 +208,18 @@ export class AccountStore {
         {
           entryId: id,
           actor: input.actor ?? id,
-          reason: any ? (input.actor === undefined ? 'signed up' : 'account created') : 'first account: admin',
+          reason: any
+            ? input.actor === undefined
+              ? 'signed up'
+              : 'account created'
+            : 'first account: admin',
         },
       );
-      await tx.query(
-        `INSERT INTO ${t.logins} (login, account_id, password_hash) VALUES ($1, $2, $3)`,
-        [login.login, v.entryId, hash],
-      );
+      await tx.query(`INSERT INTO ${t.logins} (login, account_id, password_hash) VALUES ($1, $2, $3)`, [
+        login.login,
+        v.entryId,
+        hash,
+      ]);
       return { account: { id: v.entryId, login: login.login, displayName: name.displayName, role } };
     });
     this.#names = null;
@@ -229,7 +237,10 @@ export class AccountStore {
             [checked.login],
           )
         : [];
-    const ok = await checkPassword(typeof password === 'string' ? password : '', row?.password_hash ?? (await DUMMY));
+    const ok = await checkPassword(
+      typeof password === 'string' ? password : '',
+      row?.password_hash ?? (await DUMMY),
+    );
     if (!ok || row === undefined) return null;
     return this.get(row.account_id);
   }
@@ -250,7 +261,11 @@ export class AccountStore {
   }
 
   /** Gives an account another role; the change is a version with `actor` and `reason`. */
-  async setRole(id: string, role: Role, context: { actor: string; reason: string; expectedVersion?: number }) {
+  async setRole(
+    id: string,
+    role: Role,
+    context: { actor: string; reason: string; expectedVersion?: number },
+  ) {
     if (!isRole(role)) throw new InvalidInputError(`role must be one of ${ROLES.join(', ')}`, 'role');
     const v = await this.#db.table(accounts).update(id, { role }, context);
     this.#names = null;
@@ -303,7 +318,9 @@ export class AccountStore {
     const rows = await this.#db.query<{ entry_id: string; recorded_at: Date; display_name: string | null }>(
       `SELECT entry_id, recorded_at, display_name FROM ${log} ORDER BY entry_id, version`,
     );
-    return new NameBook(rows.map((r) => ({ id: r.entry_id, from: new Date(r.recorded_at), name: r.display_name })));
+    return new NameBook(
+      rows.map((r) => ({ id: r.entry_id, from: new Date(r.recorded_at), name: r.display_name })),
+    );
   }
 }
 
@@ -312,7 +329,12 @@ function tokenHash(token: string): Buffer {
 }
 
 function toAccount(id: string, data: { login: string; displayName: string; role: string }): Account {
-  return { id, login: data.login, displayName: data.displayName, role: isRole(data.role) ? data.role : 'viewer' };
+  return {
+    id,
+    login: data.login,
+    displayName: data.displayName,
+    role: isRole(data.role) ? data.role : 'viewer',
+  };
 }
 
 /**

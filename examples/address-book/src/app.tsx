@@ -13,8 +13,8 @@ import { type Deps, type Env, pageOf } from './context.js';
 import { IntegrityMonitor } from './integrity.js';
 import { accessOf } from './policy.js';
 import { accountRoutes } from './routes/accounts.js';
-import { authRoutes, SESSION_COOKIE } from './routes/auth.js';
 import { activityRoutes } from './routes/activity.js';
+import { authRoutes, SESSION_COOKIE } from './routes/auth.js';
 import { binRoutes } from './routes/bin.js';
 import { editRoutes } from './routes/edit.js';
 import { erasureRoutes } from './routes/erasure.js';
@@ -101,8 +101,12 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
     const api = c.req.path.startsWith('/api/');
     const account = c.var.account;
     if (account === null) {
-      if (api) return c.json({ error: { code: 'unauthenticated', message: 'sign in first (POST /signin)' } }, 401);
-      return c.redirect(`/signin?next=${encodeURIComponent(c.req.method === 'GET' ? c.req.path + new URL(c.req.url).search : '/')}`, 303);
+      if (api)
+        return c.json({ error: { code: 'unauthenticated', message: 'sign in first (POST /signin)' } }, 401);
+      return c.redirect(
+        `/signin?next=${encodeURIComponent(c.req.method === 'GET' ? c.req.path + new URL(c.req.url).search : '/')}`,
+        303,
+      );
     }
     if (atLeast(account.role, access)) return next();
     const message = `This needs the ${access} role; your account is ${account.role === 'admin' ? 'an' : 'a'} ${account.role}.`;

@@ -24,7 +24,8 @@ export class FailureLimiter {
     this.#failures.set(key, recent);
     // Keep the map from growing without bound under a spray of distinct keys.
     if (this.#failures.size > 10_000) {
-      for (const [k, times] of this.#failures) if (times.every((t) => t <= now - this.windowMs)) this.#failures.delete(k);
+      for (const [k, times] of this.#failures)
+        if (times.every((t) => t <= now - this.windowMs)) this.#failures.delete(k);
     }
   }
 

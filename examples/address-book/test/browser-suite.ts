@@ -61,6 +61,8 @@ export async function signInAs(
   role: Role = 'admin',
 ): Promise<string> {
   const { id, token } = await sessionFor(app.db, name, role);
-  await context.addCookies([{ name: 'session', value: token, url: app.url, httpOnly: true, sameSite: 'Lax' }]);
+  await context.addCookies([
+    { name: 'session', value: token, url: app.url, httpOnly: true, sameSite: 'Lax' },
+  ]);
   return id;
 }

@@ -38,8 +38,14 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
     await admin.goto(`${server.url}/`);
     await admin.getByRole('link', { name: 'Accounts' }).click();
     await admin.getByLabel(`Role of ${name}`).selectOption(role);
-    await admin.getByRole('row', { name: new RegExp(name) }).getByPlaceholder('why').fill(`${name} edits too`);
-    await admin.getByRole('row', { name: new RegExp(name) }).getByRole('button', { name: 'Change role' }).click();
+    await admin
+      .getByRole('row', { name: new RegExp(name) })
+      .getByPlaceholder('why')
+      .fill(`${name} edits too`);
+    await admin
+      .getByRole('row', { name: new RegExp(name) })
+      .getByRole('button', { name: 'Change role' })
+      .click();
     await admin.getByText('The role was changed').waitFor();
   };
 

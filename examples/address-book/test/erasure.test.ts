@@ -121,7 +121,11 @@ describeEngines('Address Book: forgetting a person (erasure)', (engine) => {
     expect(forgot).toMatchObject({ status: 200, body: { version: 2, op: 'forget', reason: 'request #9' } });
     expect(await api(browser.app, 'GET', `/people/${v1.entryId}`)).toMatchObject({ status: 404 });
     const status = await api(browser.app, 'GET', `/people/${v1.entryId}/erasure`);
-    expect(status.body).toMatchObject({ state: 'scheduled', reason: 'request #9', forgottenBy: (await sessionFor(t.db, 'tester')).id });
+    expect(status.body).toMatchObject({
+      state: 'scheduled',
+      reason: 'request #9',
+      forgottenBy: (await sessionFor(t.db, 'tester')).id,
+    });
     const back = await api(browser.app, 'POST', `/people/${v1.entryId}/cancel-forget`, {
       reason: 'withdrawn',
     });

@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { Database } from 'appendlog';
 import { type Browser, chromium } from 'playwright-core';
-import { appFor } from './support.js';
+import { createApp } from '../src/app.js';
 
 /**
  * The Chromium the browser tests drive: `$CHROMIUM` if set, else the first `chromium` or
@@ -41,7 +41,7 @@ export function browserMissing(): string | null {
 
 /** Serves the app on a free local port. */
 export async function startServer(db: Database): Promise<{ url: string; close(): Promise<void> }> {
-  const app = appFor(db);
+  const app = createApp(db);
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
       resolve({

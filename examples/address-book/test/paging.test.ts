@@ -125,9 +125,7 @@ describeEngines('Address Book paging, search and the integrity badge', (engine) 
     expect(before).toBeGreaterThan(0);
     await t.db.table(addresses).insert({ name: 'Person H' }, { actor: 'alice' });
     expect(Number(await badge())).toBe(before);
-    expect(await (await reader.get('/integrity')).text()).toContain(
-      `${before + 1} versions checked`,
-    );
+    expect(await (await reader.get('/integrity')).text()).toContain(`${before + 1} versions checked`);
     expect(Number(await badge())).toBe(before + 1);
   });
 

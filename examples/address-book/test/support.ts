@@ -74,9 +74,16 @@ const sessions = new WeakMap<Database, Map<string, Promise<{ id: string; token: 
  * A session of the account shown as `name` with `role` (made on first use; its role changed if a
  * later call asks another): its account id and the session token for the cookie.
  */
-export function sessionFor(db: Database, name: string, role: Role = 'admin'): Promise<{ id: string; token: string }> {
+export function sessionFor(
+  db: Database,
+  name: string,
+  role: Role = 'admin',
+): Promise<{ id: string; token: string }> {
   let byName = sessions.get(db);
-  if (byName === undefined) sessions.set(db, (byName = new Map()));
+  if (byName === undefined) {
+    byName = new Map();
+    sessions.set(db, byName);
+  }
   const key = `${name}\u0000${role}`;
   let session = byName.get(key);
   if (session === undefined) {
@@ -86,7 +93,8 @@ export function sessionFor(db: Database, name: string, role: Role = 'admin'): Pr
       let id = (await store.list()).find((a) => a.login === login)?.id;
       if (id === undefined) {
         const made = await store.create({ login, displayName: name, password: TEST_PASSWORD, role });
-        if (!('account' in made)) throw new Error(`could not make the account ${name}: ${JSON.stringify(made.errors)}`);
+        if (!('account' in made))
+          throw new Error(`could not make the account ${name}: ${JSON.stringify(made.errors)}`);
         id = made.account.id;
       }
       const account = (await store.get(id))!;

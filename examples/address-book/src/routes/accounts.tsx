@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
-import { actorChanges } from '../actor-changes.js';
 import { type Account, accounts, isRole, ROLE_DESCRIPTIONS, ROLES } from '../accounts.js';
+import { actorChanges } from '../actor-changes.js';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { isEntryId, readReason, readVersion } from '../input.js';
 import { ActorName } from '../views/actor.js';
@@ -24,14 +24,21 @@ export function accountRoutes(deps: Deps): Hono<Env> {
 }
 
 /** `GET /accounts`: who can do what, and the form to change it. */
-async function accountList(c: C, deps: Deps, problem?: { id: string; message: string }, status: 200 | 409 | 422 = 200) {
+async function accountList(
+  c: C,
+  deps: Deps,
+  problem?: { id: string; message: string },
+  status: 200 | 409 | 422 = 200,
+) {
   const list = await deps.accounts.list();
   return render(
     c,
     'Accounts',
     <>
       <h1>Accounts</h1>
-      {c.req.query('changed') !== undefined && <Notice>The role was changed; the change is in that account's history.</Notice>}
+      {c.req.query('changed') !== undefined && (
+        <Notice>The role was changed; the change is in that account's history.</Notice>
+      )}
       <ul class="muted">
         {ROLES.map((r) => (
           <li>
@@ -102,17 +109,27 @@ async function changeRole(c: C, deps: Deps) {
   const body = await c.req.parseBody();
   const account = await deps.accounts.get(id);
   if (account === null) return notFound(c, 'There is no such account.');
-  if (!isRole(body.role)) return accountList(c, deps, { id, message: `Choose one of ${ROLES.join(', ')}` }, 422);
+  if (!isRole(body.role))
+    return accountList(c, deps, { id, message: `Choose one of ${ROLES.join(', ')}` }, 422);
   const { reason, error } = readReason(body.reason, true);
   if (error !== undefined) return accountList(c, deps, { id, message: error }, 422);
   if (account.role === 'admin' && body.role !== 'admin') {
     const admins = (await deps.accounts.list()).filter((a) => a.role === 'admin');
     if (admins.length === 1)
-      return accountList(c, deps, { id, message: 'This is the only admin: make another account admin first' }, 409);
+      return accountList(
+        c,
+        deps,
+        { id, message: 'This is the only admin: make another account admin first' },
+        409,
+      );
   }
   const expected = readVersion(body.expectedVersion) ?? undefined;
   try {
-    await deps.accounts.setRole(id, body.role, { actor: c.var.actor!, reason: reason!, expectedVersion: expected });
+    await deps.accounts.setRole(id, body.role, {
+      actor: c.var.actor!,
+      reason: reason!,
+      expectedVersion: expected,
+    });
   } catch (err) {
     const e = asAppError(err);
     if (e === null) throw err;
@@ -142,7 +159,8 @@ async function accountPage(c: C, deps: Deps) {
     <>
       <h1>{name}</h1>
       <p>
-        Role: <strong>{latest.data.role}</strong> ({ROLE_DESCRIPTIONS[isRole(latest.data.role) ? latest.data.role : 'viewer']}).
+        Role: <strong>{latest.data.role}</strong> (
+        {ROLE_DESCRIPTIONS[isRole(latest.data.role) ? latest.data.role : 'viewer']}).
       </p>
       <section class="panel">
         <h2>The account through time</h2>
@@ -154,7 +172,8 @@ async function accountPage(c: C, deps: Deps) {
                 ? `created as ${v.data.displayName} (${v.data.role})`
                 : [
                     before.role !== v.data.role && `role ${before.role} → ${v.data.role}`,
-                    before.displayName !== v.data.displayName && `name ${before.displayName} → ${v.data.displayName}`,
+                    before.displayName !== v.data.displayName &&
+                      `name ${before.displayName} → ${v.data.displayName}`,
                   ]
                     .filter(Boolean)
                     .join(', ') || 'saved unchanged';

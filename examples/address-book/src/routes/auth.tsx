@@ -41,7 +41,11 @@ export function authRoutes(deps: Deps): Hono<Env> {
     if (account === null) {
       byLogin.fail(login);
       byAddress.fail(address);
-      return signInPage(c, { next, login, errors: { password: 'That login and password do not match an account' } }, 401);
+      return signInPage(
+        c,
+        { next, login, errors: { password: 'That login and password do not match an account' } },
+        422,
+      );
     }
     byLogin.succeed(login);
     await startSession(c, deps, account);
@@ -94,7 +98,7 @@ function addressOf(c: C): string {
 function signInPage(
   c: C,
   form: { next: string; login: string; errors: AccountErrors },
-  status: 200 | 401 | 429 = 200,
+  status: 200 | 422 | 429 = 200,
 ) {
   return render(
     c,

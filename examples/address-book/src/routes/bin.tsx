@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, isEntryId, readReason, readVersion } from '../input.js';
 import { type Found, listOrSearch } from '../search.js';
+import { ActorName } from '../views/actor.js';
 import { CsrfField } from '../views/layout.js';
 import { ErrorSummary, Notice, PersonCard, TextField, Time } from '../views/parts.js';
 import {
@@ -15,7 +16,6 @@ import {
   paged,
   render,
 } from './helpers.js';
-import { ActorName } from '../views/actor.js';
 
 /** Deleting (soft, with a required reason), the recycle bin, and restoring. */
 export function binRoutes(deps: Deps): Hono<Env> {

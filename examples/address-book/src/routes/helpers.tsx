@@ -17,7 +17,10 @@ export function render(
   status: 200 | 400 | 401 | 403 | 404 | 409 | 413 | 422 | 429 = 200,
 ) {
   return c.html(
-    <Layout page={pageOf(c)} title={status === 401 || status === 409 || status === 422 || status === 429 ? `Error: ${title}` : title}>
+    <Layout
+      page={pageOf(c)}
+      title={status === 401 || status === 409 || status === 422 || status === 429 ? `Error: ${title}` : title}
+    >
       {body}
     </Layout>,
     status,
@@ -46,7 +49,10 @@ export function needActor(c: C) {
 
 /** Where to go after signing in: a local path only, never another site. */
 export function safeNext(value: unknown): string {
-  return typeof value === 'string' && value.startsWith('/') && !value.startsWith('//') && !value.startsWith('/\\')
+  return typeof value === 'string' &&
+    value.startsWith('/') &&
+    !value.startsWith('//') &&
+    !value.startsWith('/\\')
     ? value
     : '/';
 }

@@ -4,6 +4,7 @@ import { activity } from '../activity.js';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, readPerson, typedPerson } from '../input.js';
 import { type Found, listOrSearch } from '../search.js';
+import { ActorName } from '../views/actor.js';
 import { ActivityChart } from '../views/chart.js';
 import { CsrfField } from '../views/layout.js';
 import { ErasureLine, Notice, PersonCard, PersonForm, Time, VersionMeta } from '../views/parts.js';
@@ -22,7 +23,6 @@ import {
   pick,
   render,
 } from './helpers.js';
-import { ActorName } from '../views/actor.js';
 
 const NOTICES: Record<string, string> = {
   created: 'Created. This is version 1 of the entry.',
@@ -205,7 +205,8 @@ function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
         <div class="banner deleted">
           <p>
             In the recycle bin since <Time at={latest.recordedAt} />: <q>{latest.reason}</q> (
-            <ActorName actor={latest.actor} at={latest.recordedAt} />).
+            <ActorName actor={latest.actor} at={latest.recordedAt} />
+            ).
           </p>
           <form method="post" action={`/people/${id}/restore`}>
             <CsrfField page={pageOf(c)} />

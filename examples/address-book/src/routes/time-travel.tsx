@@ -1,9 +1,9 @@
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env } from '../context.js';
 import { readInstant } from '../input.js';
+import { ActorName } from '../views/actor.js';
 import { ErrorSummary, TextField, Time } from '../views/parts.js';
 import { afterOf, type C, limitOf, Pager, type PersonVersion, paged, render } from './helpers.js';
-import { ActorName } from '../views/actor.js';
 
 /** The whole address book as it stood at a moment. */
 export function timeTravelRoutes(deps: Deps): Hono<Env> {

@@ -1,9 +1,9 @@
 import { raw } from 'hono/html';
 import type { Child } from 'hono/jsx';
 import { type Account, atLeast, type NameBook, type Role } from '../accounts.js';
-import { NamesContext } from './actor.js';
 import type { IntegrityStatus } from '../integrity.js';
 import { count } from '../words.js';
+import { NamesContext } from './actor.js';
 
 export interface PageContext {
   /** The signed-in account, or null. */
@@ -50,15 +50,17 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
               Address Book
             </a>
             <nav aria-label="Main">
-              {NAV.filter((n) => props.page.account !== null && atLeast(props.page.account.role, n.role)).map((n) => (
-                <a
-                  href={n.href}
-                  class={isCurrent(props.page.path, n.href) ? 'current' : undefined}
-                  aria-current={isCurrent(props.page.path, n.href) ? 'page' : undefined}
-                >
-                  {n.label}
-                </a>
-              ))}
+              {NAV.filter((n) => props.page.account !== null && atLeast(props.page.account.role, n.role)).map(
+                (n) => (
+                  <a
+                    href={n.href}
+                    class={isCurrent(props.page.path, n.href) ? 'current' : undefined}
+                    aria-current={isCurrent(props.page.path, n.href) ? 'page' : undefined}
+                  >
+                    {n.label}
+                  </a>
+                ),
+              )}
             </nav>
             {props.page.integrity && props.page.account !== null && (
               <IntegrityBadge status={props.page.integrity()} link={props.page.account.role === 'admin'} />

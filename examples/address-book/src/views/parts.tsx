@@ -1,8 +1,8 @@
 import type { ErasureStatus, Op, Version } from 'appendlog';
 import type { FieldErrors } from '../input.js';
 import { FIELDS, type FieldKey, type Person } from '../schema.js';
-import { CsrfField, type PageContext } from './layout.js';
 import { ActorName } from './actor.js';
+import { CsrfField, type PageContext } from './layout.js';
 
 /** One field that differs between two versions (the shape of appendlog's `diff`). */
 export interface FieldChange {
@@ -50,7 +50,11 @@ export function VersionMeta(props: { v: Version<Person> }) {
   const { v } = props;
   return (
     <span class="meta">
-      <OpBadge v={v} /> v{v.version} by <strong><ActorName actor={v.actor} at={v.recordedAt} /></strong> on <Time at={v.recordedAt} />
+      <OpBadge v={v} /> v{v.version} by{' '}
+      <strong>
+        <ActorName actor={v.actor} at={v.recordedAt} />
+      </strong>{' '}
+      on <Time at={v.recordedAt} />
       {v.reason !== null && (
         <>
           {' '}
