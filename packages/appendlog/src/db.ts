@@ -150,9 +150,16 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
   let driver: Driver;
   if (options.url !== undefined) {
     checkUrl(options.url);
-    // Raw SQL through this handle sees appendlog's schema first, as the library does.
-    const searchPath = schema === 'public' ? {} : { options: `-c search_path=${quoteIdent(schema)},public` };
-    driver = await openPostgres(options.url, { ...searchPath, ...options.pool });
+    // Raw SQL through this handle sees appendlog's schema first, as the library does; server
+    // options of the caller's own (`pool.options`, e.g. `-c role=app`) come on top, not instead.
+    const startup = [
+      schema === 'public' ? undefined : `-c search_path=${quoteIdent(schema)},public`,
+      options.pool?.options,
+    ].filter((o) => o !== undefined);
+    driver = await openPostgres(options.url, {
+      ...options.pool,
+      ...(startup.length > 0 && { options: startup.join(' ') }),
+    });
   } else if (options.client !== undefined) {
     if (isPGlite(options.client)) driver = pgliteDriver(options.client, false);
     else if (isPool(options.client)) driver = postgresDriver(options.client, false);
