@@ -33,12 +33,20 @@ const css = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
  * (`prepareDatabase`: its tables migrated, the account tables set up).
  * `app.fetch` serves it; tests call `app.request(...)` in-process.
  */
-export function createApp(db: Database, options: { verifyEveryMs?: number } = {}): Hono<Env> {
+export function createApp(
+  db: Database,
+  options: {
+    verifyEveryMs?: number;
+    /** The handle that runs the purge: the tables' owner (default `db`, when the app runs as the owner). */
+    owner?: Database;
+  } = {},
+): Hono<Env> {
   const deps: Deps = {
     db,
     book: db.table(addresses),
     integrity: new IntegrityMonitor(db, options.verifyEveryMs),
     accounts: AccountStore.for(db),
+    owner: options.owner ?? db,
   };
   const app = new Hono<Env>();
 

@@ -31,6 +31,8 @@ export interface Deps {
   book: Table<typeof addresses.definition>;
   integrity: IntegrityMonitor;
   accounts: AccountStore;
+  /** The tables' owner, for the one job the app's own role may not do: the purge (erasure). */
+  owner: Database;
 }
 
 /** The layout's view of the request. */

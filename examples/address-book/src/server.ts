@@ -33,7 +33,7 @@ if (!Number.isInteger(poolSize) || poolSize < 1) {
 // log. APP_DATABASE_URL, when set, is how the app connects instead (a LOGIN role of its own: the
 // right set-up in production, since a role taken on by SET ROLE can be reset by whoever runs SQL).
 const appRole = process.env.APP_ROLE ?? 'address_book_app';
-const owner = url ? await connect({ url, pool: { max: 2 } }) : await connect({ dataDir });
+const owner = url ? await connect({ url, pool: { max: 1 } }) : await connect({ dataDir });
 if (url) {
   await owner.query(
     `DO $$ BEGIN CREATE ROLE ${quoteIdent(appRole)} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
@@ -52,11 +52,11 @@ const db = url
       pool: { max: poolSize, ...(!process.env.APP_DATABASE_URL && { options: `-c role=${appRole}` }) },
     })
   : owner;
-if (url) await owner.close();
 
-// Erase forgotten people whose request is due: at start, then every hour (usually a cron job).
+// Erase forgotten people whose request is due: at start, then every hour (usually a cron job). The
+// purge runs as the tables' owner: the app's role cannot redact the log.
 const purge = async () => {
-  const { erased } = await db.purge();
+  const { erased } = await owner.purge();
   if (erased.length > 0)
     console.log(`Purge: erased ${count(erased.length, 'forgotten person', 'forgotten people')}.`);
 };
@@ -67,13 +67,17 @@ setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3
 // VERIFY_EVERY_MINUTES (1) while pages are served, one in the background of only what was written
 // since. /integrity runs a full verify on demand.
 const verifyEveryMinutes = Number(process.env.VERIFY_EVERY_MINUTES ?? 1);
-const app = createApp(db, { verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 1) * 60_000 });
+const app = createApp(db, {
+  owner,
+  verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 1) * 60_000,
+});
 const server = serve({ fetch: app.fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
   console.log(`Address Book at http://localhost:${info.port}`);
 });
 
-const stop = () => server.close(() => db.close().then(() => process.exit(0)));
+const stop = () =>
+  server.close(() => Promise.all([db.close(), url ? owner.close() : undefined]).then(() => process.exit(0)));
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 

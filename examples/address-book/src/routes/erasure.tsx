@@ -137,9 +137,9 @@ async function erasuresPage(c: C, deps: Deps) {
 }
 
 /** `POST /erasures/purge`: erases what is due now, then the register says how many. */
-async function purge(c: C, { db }: Deps) {
+async function purge(c: C, { owner }: Deps) {
   if (c.var.actor === null) return needActor(c);
-  const result = await db.purge();
+  const result = await owner.purge();
   return c.redirect(`/erasures?erased=${result.erased.length}`, 303);
 }
 
