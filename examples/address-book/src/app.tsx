@@ -117,7 +117,7 @@ export function createApp(
       );
     }
     if (atLeast(account.role, access)) return next();
-    const message = `This needs the ${access} role; your account is ${account.role === 'admin' ? 'an' : 'a'} ${account.role}.`;
+    const message = `This needs the ${access} role; your account is ${/^[aeiou]/.test(account.role) ? 'an' : 'a'} ${account.role}.`;
     if (api) return c.json({ error: { code: 'forbidden', message } }, 403);
     return c.html(
       <Layout page={pageOf(c)} title="Not allowed">

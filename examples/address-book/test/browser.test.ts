@@ -1,6 +1,7 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { describeBrowser, openBrowserApp } from './browser-suite.js';
+import { AccountStore } from '../src/accounts.js';
+import { describeBrowser, openBrowserApp, signInAs } from './browser-suite.js';
 
 describeBrowser('Address Book in headless Chromium [pglite]', () => {
   let app: Awaited<ReturnType<typeof openBrowserApp>>;
@@ -214,6 +215,47 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
     for (const text of await versions.allTextContents())
       expect(text).toMatch(/erased on .*: erasure request #3/);
     expect(await page.locator('main').textContent()).not.toContain('Charles Babbage');
+    expect(problems).toEqual([]);
+  });
+
+  it('a viewer reads but is offered no change and refused one; an editor is refused erasure', async () => {
+    await AccountStore.for(app.db).create({
+      login: 'carol',
+      displayName: 'Carol',
+      password: 'carol has a long password',
+    });
+    const page = await tab(await browser.newContext());
+    await page.goto(`${server.url}/people`);
+    // Sent to sign in; the form brings her back to where she was going.
+    await page.getByLabel(/^Login/).fill('carol');
+    await page.getByLabel(/^Password/).fill('carol has a long password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await expect.poll(() => page.locator('.acting-as').textContent()).toContain('Carol (viewer)');
+    await page.goto(`${server.url}/`);
+    expect(await page.getByRole('link', { name: 'Add a person' }).count()).toBe(0);
+    expect(await page.getByRole('navigation', { name: 'Main' }).textContent()).not.toMatch(
+      /Erasures|Accounts/,
+    );
+    await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    expect(await page.getByRole('link', { name: 'Edit' }).count()).toBe(0);
+    expect(await page.getByRole('link', { name: 'Forget this person' }).count()).toBe(0);
+    const person = page.url();
+    await page.getByRole('link', { name: /^History/ }).click();
+    expect(await page.locator('.timeline .entry').count()).toBeGreaterThan(1);
+    expect(await page.getByRole('button', { name: /^Revert to/ }).count()).toBe(0);
+    await page.goto(`${person}/edit`);
+    await page.getByText('This needs the editor role; your account is a viewer.').waitFor();
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+    const editor = await browser.newContext();
+    await signInAs(editor, app, 'eve', 'editor');
+    const eve = await tab(editor);
+    await eve.goto(person);
+    expect(await eve.getByRole('link', { name: 'Edit' }).count()).toBe(1);
+    expect(await eve.getByRole('link', { name: 'Forget this person' }).count()).toBe(0);
+    await eve.goto(`${person}/forget`);
+    await eve.getByText('This needs the admin role; your account is an editor.').waitFor();
     expect(problems).toEqual([]);
   });
 });

@@ -9,6 +9,7 @@ import {
   afterOf,
   type C,
   limitOf,
+  may,
   needActor,
   notFound,
   Pager,
@@ -86,13 +87,17 @@ function BinTable(props: { c: C; bin: Found[] }) {
             </td>
             <td>{t.reason}</td>
             <td>
-              <form method="post" action={`/people/${t.entryId}/restore`}>
-                <CsrfField page={pageOf(props.c)} />
-                <input type="hidden" name="expectedVersion" value={String(t.version)} />
-                <button type="submit" class="secondary small" aria-label={`Restore ${t.data.name}`}>
-                  Restore
-                </button>
-              </form>
+              {may(props.c, 'editor') ? (
+                <form method="post" action={`/people/${t.entryId}/restore`}>
+                  <CsrfField page={pageOf(props.c)} />
+                  <input type="hidden" name="expectedVersion" value={String(t.version)} />
+                  <button type="submit" class="secondary small" aria-label={`Restore ${t.data.name}`}>
+                    Restore
+                  </button>
+                </form>
+              ) : (
+                <span class="muted">editors restore</span>
+              )}
             </td>
           </tr>
         ))}

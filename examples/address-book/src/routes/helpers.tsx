@@ -1,6 +1,7 @@
 import type { Version } from 'appendlog';
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
+import { atLeast, type Role } from '../accounts.js';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, isEntryId, readVersion } from '../input.js';
 import { FIELDS, type Person } from '../schema.js';
@@ -144,4 +145,9 @@ export function Pager(props: { c: C; next: string | null; shown: number; noun: s
       )}
     </nav>
   );
+}
+
+/** True when the signed-in account may do what `role` may: pages offer only what the role allows. */
+export function may(c: C, role: Role): boolean {
+  return c.var.account !== null && atLeast(c.var.account.role, role);
 }

@@ -5,7 +5,7 @@ import { readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
 import { DiffTable, ErasureLine, fieldChanges, PersonCard, Time, VersionMeta } from '../views/parts.js';
 import { count } from '../words.js';
-import { type C, historyOf, needActor, notFound, type PersonVersion, render } from './helpers.js';
+import { type C, historyOf, may, needActor, notFound, type PersonVersion, render } from './helpers.js';
 
 const PAGE = 50;
 
@@ -98,7 +98,7 @@ function TimelineEntry(props: {
       ) : (
         v.op !== 'delete' && changes.length > 0 && <DiffTable changes={changes} />
       )}
-      {canRevertTo(v, latest) && <RevertForm c={props.c} v={v} latest={latest} />}
+      {canRevertTo(v, latest) && may(props.c, 'editor') && <RevertForm c={props.c} v={v} latest={latest} />}
     </li>
   );
 }
@@ -155,7 +155,7 @@ async function versionPage(c: C, deps: Deps) {
         <section class="panel">
           <h2>From this version to the latest</h2>
           <DiffTable changes={changes} />
-          {canRevertTo(v, latest) && <RevertForm c={c} v={v} latest={latest} />}
+          {canRevertTo(v, latest) && may(c, 'editor') && <RevertForm c={c} v={v} latest={latest} />}
         </section>
       )}
       <p>

@@ -15,6 +15,7 @@ import {
   fieldError,
   historyOf,
   limitOf,
+  may,
   needActor,
   notFound,
   Pager,
@@ -60,9 +61,11 @@ async function peopleList(c: C, deps: Deps) {
     <>
       <div class="page-head">
         <h1>People</h1>
-        <a class="button" href="/new">
-          Add a person
-        </a>
+        {may(c, 'editor') && (
+          <a class="button" href="/new">
+            Add a person
+          </a>
+        )}
       </div>
       <form method="get" action="/" class="search">
         <input
@@ -190,7 +193,7 @@ function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
       {notice && <Notice>{notice}</Notice>}
       <div class="page-head">
         <h1>{latest.data.name}</h1>
-        {!deleted && (
+        {!deleted && may(c, 'editor') && (
           <div class="actions">
             <a class="button" href={`/people/${id}/edit`}>
               Edit
@@ -208,20 +211,28 @@ function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
             <ActorName actor={latest.actor} at={latest.recordedAt} />
             ).
           </p>
-          <form method="post" action={`/people/${id}/restore`}>
-            <CsrfField page={pageOf(c)} />
-            <input type="hidden" name="expectedVersion" value={String(latest.version)} />
-            <button type="submit">Restore</button>
-          </form>
+          {may(c, 'editor') && (
+            <form method="post" action={`/people/${id}/restore`}>
+              <CsrfField page={pageOf(c)} />
+              <input type="hidden" name="expectedVersion" value={String(latest.version)} />
+              <button type="submit">Restore</button>
+            </form>
+          )}
         </div>
       )}
       <PersonCard data={latest.data} />
       <p class="meta-line">
         <VersionMeta v={latest} /> ·{' '}
-        <a href={`/people/${id}/history`}>History ({count(history.length, 'version')})</a> ·{' '}
-        <a href={`/people/${id}/forget`} class="danger-link">
-          Forget this person
-        </a>
+        <a href={`/people/${id}/history`}>History ({count(history.length, 'version')})</a>
+        {may(c, 'admin') && (
+          <>
+            {' '}
+            ·{' '}
+            <a href={`/people/${id}/forget`} class="danger-link">
+              Forget this person
+            </a>
+          </>
+        )}
       </p>
       <p class="hash" title="SHA-256 of this version, chained to the previous one">
         {check.ok
@@ -256,7 +267,7 @@ function ForgottenPersonDetails({
         <p>
           <ErasureLine status={erasure} />.
         </p>
-        {erasure.state === 'scheduled' && erasure.dueAt > new Date() && (
+        {erasure.state === 'scheduled' && erasure.dueAt > new Date() && may(c, 'admin') && (
           <form method="post" action={`/people/${id}/cancel-forget`} class="revert">
             <CsrfField page={pageOf(c)} />
             <input
