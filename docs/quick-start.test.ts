@@ -113,9 +113,28 @@ function sh(
           if (Date.now() > deadline || server.child.exitCode !== null) throw new Error(server.output());
           await new Promise((r) => setTimeout(r, 250));
         }
-        const page = await fetch(`http://localhost:${port}/`);
+        // Signed out, the app sends a visitor to sign in; the first start printed the demo accounts.
+        const base = `http://localhost:${port}`;
+        const home = await fetch(`${base}/`, { redirect: 'manual' });
+        expect([home.status, home.headers.get('location')]).toEqual([303, '/signin?next=%2F']);
+        const password = /^\s+carol\s+(\S+)\s+\(viewer\)$/m.exec(server.output())?.[1];
+        expect(password, server.output()).toBeDefined();
+        const form = await fetch(`${base}/signin`);
+        const csrf = form.headers.getSetCookie().find((c) => c.startsWith('csrf='))!.split(';')[0]!;
+        const token = /name="_csrf" value="([0-9a-f]+)"/.exec(await form.text())![1]!;
+        const signIn = await fetch(`${base}/signin`, {
+          method: 'POST',
+          redirect: 'manual',
+          headers: { cookie: csrf, origin: base, 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ _csrf: token, login: 'carol', password: password!, next: '/' }),
+        });
+        expect(signIn.status).toBe(303);
+        const session = signIn.headers.getSetCookie().find((c) => c.startsWith('session='))!.split(';')[0]!;
+        const page = await fetch(`${base}/`, { headers: { cookie: `${csrf}; ${session}` } });
         expect(page.status).toBe(200);
-        expect(await page.text()).toContain('<h1>People</h1>');
+        const html = await page.text();
+        expect(html).toContain('<h1>People</h1>');
+        expect(html).toContain('Signed in as <a href="/account">Carol</a>');
       } finally {
         process.kill(-server.child.pid!, 'SIGTERM');
         await server.done;
