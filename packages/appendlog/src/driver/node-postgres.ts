@@ -153,6 +153,8 @@ async function listenOn(
     // A failure while connecting is the rejection below, not a lost listener.
     if (!ready || closing || lost) return;
     lost = true;
+    // The socket is gone or going: release what is left of the client, then tell the feed.
+    client.end().catch(() => {});
     onLost(err);
   };
   client.on('error', lose);

@@ -4,7 +4,7 @@ import type { TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { type ProjectionRow, projectionRows } from './projection-sql.js';
 import { type ProjectionStatus, projectionStatus } from './projection-status.js';
-import { Feed, feedSettings } from './subscribe.js';
+import { checkTables, Feed, feedSettings } from './subscribe.js';
 
 /**
  * The transaction a projection's `apply` (and `reset`) runs in: its writes commit together with
@@ -64,6 +64,11 @@ export interface ProjectionRun {
   readonly done: Promise<void>;
   /** Whether a LISTEN wakes it now (else it polls every `interval`). */
   readonly listening: boolean;
+  /**
+   * The connection error (code `connection`) it is retrying after, or null while it reads: a lost
+   * connection does not stop it, it tries again, 100 ms doubling to 5 s apart.
+   */
+  readonly connectionError: Error | null;
 }
 
 const NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -106,8 +111,7 @@ export class Projection {
       throw new InvalidInputError('a projection needs an apply(changeSet, tx) function', 'apply');
     if (def.reset !== undefined && typeof def.reset !== 'function')
       throw new InvalidInputError('reset must be a function', 'reset');
-    if (def.tables !== undefined && !Array.isArray(def.tables))
-      throw new InvalidInputError('tables must be an array of table definitions', 'tables');
+    checkTables(def.tables);
     const settings = feedSettings(def);
     this.#db = db;
     this.name = name;
@@ -124,13 +128,17 @@ export class Projection {
    */
   start(): ProjectionRun {
     const feed = new Feed(this.#db, feedSettings(this.#def));
-    const done = Promise.resolve().then(async () => {
-      await this.#register();
-      await feed.run(async () => {
-        const r = await this.#round();
+    let registered = false;
+    const done = Promise.resolve().then(() =>
+      // A lost connection, even mid-transaction, is retried: the cursor commits with the writes,
+      // so the round that failed is applied again from where the catalog says, once.
+      feed.run(async () => {
+        if (!registered) await feed.retrying(() => this.#register());
+        registered = true;
+        const r = await feed.retrying(() => this.#round());
         return { found: r.applied > 0, more: r.more };
-      });
-    });
+      }),
+    );
     return {
       async stop() {
         feed.stop();
@@ -139,6 +147,9 @@ export class Projection {
       done,
       get listening() {
         return feed.listening;
+      },
+      get connectionError() {
+        return feed.lostConnection;
       },
     };
   }
