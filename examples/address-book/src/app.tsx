@@ -11,6 +11,8 @@ import { apiRoutes } from './api.js';
 import { type Deps, type Env, pageOf } from './context.js';
 import { readActor } from './input.js';
 import { IntegrityMonitor } from './integrity.js';
+import { LiveFeed } from './live/feed.js';
+import { liveRoutes } from './live/routes.js';
 import { activityRoutes } from './routes/activity.js';
 import { binRoutes } from './routes/bin.js';
 import { editRoutes } from './routes/edit.js';
@@ -30,11 +32,15 @@ const css = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
  * The whole Address Book as a Hono app over an appendlog database that has been migrated.
  * `app.fetch` serves it; tests call `app.request(...)` in-process.
  */
-export function createApp(db: Database, options: { verifyEveryMs?: number } = {}): Hono<Env> {
+export function createApp(
+  db: Database,
+  options: { verifyEveryMs?: number; live?: LiveFeed } = {},
+): Hono<Env> {
   const deps: Deps = {
     db,
     book: db.table(addresses),
     integrity: new IntegrityMonitor(db, options.verifyEveryMs),
+    live: options.live ?? new LiveFeed(db),
   };
   const app = new Hono<Env>();
 
@@ -45,6 +51,9 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
+        // The live-update script (/live.js) and its event stream (/events); pages work without them.
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         formAction: ["'self'"],
         baseUri: ["'none'"],
@@ -80,7 +89,7 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
       setCookie(c, 'csrf', token, { path: '/', httpOnly: true, sameSite: 'Lax' });
     }
     c.set('csrf', token);
-    const page = !c.req.path.startsWith('/api/') && c.req.path !== '/style.css';
+    const page = !c.req.path.startsWith('/api/') && !NOT_PAGES.has(c.req.path);
     c.set('integrity', page ? () => deps.integrity.current() : undefined);
     c.set('problem', c.req.header(TOO_LARGE_HEADER) === '1' ? TOO_LARGE : undefined);
     await next();
@@ -91,6 +100,7 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
   );
 
   app.route('/api', apiRoutes(deps));
+  app.route('/', liveRoutes(deps));
 
   // Forms: the browser must say the post comes from this site, and carry this session's token.
   const refuse = (c: Context<Env>) =>
@@ -134,6 +144,8 @@ export function createApp(db: Database, options: { verifyEveryMs?: number } = {}
   return app;
 }
 
+/** Paths that answer something other than a page: no integrity badge to compute for them. */
+const NOT_PAGES = new Set(['/style.css', '/live.js', '/events']);
 const MAX_BODY = 64 * 1024;
 const TOO_LARGE =
   'What you sent is too large (more than 64 KB), so none of it was read and nothing was saved.';

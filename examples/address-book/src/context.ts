@@ -1,6 +1,7 @@
 import { type AppendLogError, type Database, isAppendLogError, type Table } from 'appendlog';
 import type { Context } from 'hono';
 import type { IntegrityMonitor, IntegrityStatus } from './integrity.js';
+import type { LiveFeed } from './live/feed.js';
 import type { addresses } from './schema.js';
 import type { PageContext } from './views/layout.js';
 
@@ -23,6 +24,8 @@ export interface Deps {
   db: Database;
   book: Table<typeof addresses.definition>;
   integrity: IntegrityMonitor;
+  /** The change feed behind /events. */
+  live: LiveFeed;
 }
 
 /** The layout's view of the request. */

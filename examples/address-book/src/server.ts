@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { connect } from 'appendlog';
 import { createApp } from './app.js';
+import { LiveFeed } from './live/feed.js';
 import { addresses } from './schema.js';
 import { seedIfEmpty } from './seed.js';
 import { count } from './words.js';
@@ -45,13 +46,24 @@ setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3
 // VERIFY_EVERY_MINUTES (1) while pages are served, one in the background of only what was written
 // since. /integrity runs a full verify on demand.
 const verifyEveryMinutes = Number(process.env.VERIFY_EVERY_MINUTES ?? 1);
-const app = createApp(db, { verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 1) * 60_000 });
+// Live updates: one subscription to the log, fanned out to every open page (/events).
+const live = new LiveFeed(db);
+const app = createApp(db, {
+  verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 1) * 60_000,
+  live,
+});
 const server = serve({ fetch: app.fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
   console.log(`Address Book at http://localhost:${info.port}`);
 });
 
-const stop = () => server.close(() => db.close().then(() => process.exit(0)));
+const stop = () => {
+  // Open event streams would keep the server from closing: end the feed, then the connections.
+  void live.close().then(() => {
+    server.close(() => db.close().then(() => process.exit(0)));
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 
