@@ -28,9 +28,9 @@ describeBrowser('Live updates between two people in headless Chromium [pglite]',
   };
 
   /** Marks the document, so that a reload (a new document) would show as the mark's absence. */
-  const mark = (page: Page) => page.evaluate(() => Object.assign(window, { __sameDocument: true }));
+  const mark = (page: Page) => page.evaluate(() => Object.assign(globalThis, { __sameDocument: true }));
   const sameDocument = (page: Page) =>
-    page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument === true);
+    page.evaluate(() => (globalThis as unknown as { __sameDocument?: boolean }).__sameDocument === true);
   const listening = (page: Page) => page.locator('#live-status[data-ready]').waitFor({ state: 'attached' });
 
   beforeAll(async () => {
