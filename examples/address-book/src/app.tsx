@@ -7,6 +7,7 @@ import { compress } from 'hono/compress';
 import { getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
+import { ActivityCounts } from './activity.js';
 import { apiRoutes } from './api.js';
 import { type Deps, type Env, pageOf } from './context.js';
 import { readActor } from './input.js';
@@ -34,13 +35,14 @@ const css = readFileSync(new URL('./style.css', import.meta.url), 'utf8');
  */
 export function createApp(
   db: Database,
-  options: { verifyEveryMs?: number; live?: LiveFeed } = {},
+  options: { verifyEveryMs?: number; live?: LiveFeed; activity?: ActivityCounts } = {},
 ): Hono<Env> {
   const deps: Deps = {
     db,
     book: db.table(addresses),
     integrity: new IntegrityMonitor(db, options.verifyEveryMs),
     live: options.live ?? new LiveFeed(db),
+    activity: options.activity ?? new ActivityCounts(db),
   };
   const app = new Hono<Env>();
 

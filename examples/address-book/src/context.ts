@@ -1,5 +1,6 @@
 import { type AppendLogError, type Database, isAppendLogError, type Table } from 'appendlog';
 import type { Context } from 'hono';
+import type { ActivityCounts } from './activity.js';
 import type { IntegrityMonitor, IntegrityStatus } from './integrity.js';
 import type { LiveFeed } from './live/feed.js';
 import type { addresses } from './schema.js';
@@ -24,6 +25,8 @@ export interface Deps {
   db: Database;
   book: Table<typeof addresses.definition>;
   integrity: IntegrityMonitor;
+  /** The activity chart's projection. */
+  activity: ActivityCounts;
   /** The change feed behind /events. */
   live: LiveFeed;
 }

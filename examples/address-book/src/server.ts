@@ -2,6 +2,7 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { connect } from 'appendlog';
+import { ActivityCounts } from './activity.js';
 import { createApp } from './app.js';
 import { LiveFeed } from './live/feed.js';
 import { addresses } from './schema.js';
@@ -48,9 +49,13 @@ setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3
 const verifyEveryMinutes = Number(process.env.VERIFY_EVERY_MINUTES ?? 1);
 // Live updates: one subscription to the log, fanned out to every open page (/events).
 const live = new LiveFeed(db);
+// The activity chart's counts: a projection of the log, followed in the background.
+const activity = new ActivityCounts(db);
+const activityRun = await activity.start();
 const app = createApp(db, {
   verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 1) * 60_000,
   live,
+  activity,
 });
 const server = serve({ fetch: app.fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
@@ -59,7 +64,7 @@ const server = serve({ fetch: app.fetch, port }, (info) => {
 
 const stop = () => {
   // Open event streams would keep the server from closing: end the feed, then the connections.
-  void live.close().then(() => {
+  void Promise.all([live.close(), activityRun.stop()]).then(() => {
     server.close(() => db.close().then(() => process.exit(0)));
     (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
   });

@@ -52,7 +52,7 @@ async function peopleList(c: C, deps: Deps) {
   const after = afterOf(c);
   const page = await listOrSearch(deps, q, { in: 'book', limit: limitOf(c), after });
   // The chart only on the first page of the whole list, where it is an overview.
-  const chart = q === '' && after === undefined ? await activity(deps.db) : null;
+  const chart = q === '' && after === undefined ? await activity(deps.activity, deps.db) : null;
   return render(
     c,
     q === '' ? 'People' : `People matching “${q}”`,
