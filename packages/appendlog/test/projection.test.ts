@@ -227,3 +227,63 @@ describePostgres('db.projection as the least-privilege role, two processes at on
     expect((await r.app.projectionStatus()).map((s) => s.name)).toEqual(['counts']);
   });
 });
+
+describePostgres('db.projection behind a long-open transaction', () => {
+  let r: AppRoleDb;
+
+  beforeAll(async () => {
+    r = await openAppRole('projheld', [addresses, kitchen], 4);
+    for (const stmt of PROJECTION_TABLES.split(';')) await r.t.db.query(stmt);
+    await r.t.db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON proj_counts, proj_seen TO ${r.role}`);
+  });
+  afterAll(() => r.close());
+
+  it('stalls, loses nothing, and its status says what holds it and how much waits', async () => {
+    const p = r.app.projection('held', counting());
+    await p.catchUp();
+    // One transaction writes and stays open; a later one commits past it.
+    const holder = await r.pool.connect();
+    let released = false;
+    try {
+      await holder.query('BEGIN');
+      await holder.query(`INSERT INTO addresses (name) VALUES ('held open')`);
+      const [{ pid }] = (await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [
+        { pid: number },
+      ];
+      const later = await r.app.table(kitchen).insert({ label: 'committed after', count: 1 });
+      expect(await p.catchUp()).toBe(0); // the later one waits behind the open one
+      const s = await p.status();
+      expect(s.heldBack).toBeGreaterThanOrEqual(1);
+      expect(s.lagVersions).toBeGreaterThanOrEqual(s.heldBack);
+      // Who holds it: the oldest open transaction on the server (ours, unless another began
+      // earlier), as a role that may see every session's transaction ids (the app role sees its own).
+      const asOwner = await r.t.db.projection('held', counting()).status();
+      expect(asOwner.heldBack).toBeGreaterThanOrEqual(1);
+      expect(asOwner.heldBy).toMatchObject({ pid: expect.any(Number) });
+      const ours = await r.t.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = $1 AND state = 'idle in transaction'`,
+        [pid],
+      );
+      expect(ours[0]!.n).toBe(1);
+      await holder.query('COMMIT');
+      released = true;
+      const deadline = Date.now() + 20_000;
+      while ((await p.status()).lagVersions > 0 && Date.now() < deadline) {
+        await p.catchUp();
+        await new Promise((res) => setTimeout(res, 50));
+      }
+      const seen = await r.t.db.query<{ table_name: string }>(
+        `SELECT table_name FROM proj_seen WHERE (table_name, entry_id) IN
+           (('kitchen', $1::uuid)) OR entry_id IN (SELECT entry_id FROM addresses_log WHERE name = 'held open')
+         ORDER BY 1`,
+        [later.entryId],
+      );
+      expect(seen.map((x) => x.table_name)).toEqual(['addresses', 'kitchen']);
+      expect(await counts(r.t.db)).toEqual(await expected(r.t.db));
+      expect((await p.status()).heldBack).toBe(0);
+    } finally {
+      if (!released) await holder.query('ROLLBACK').catch(() => {});
+      holder.release();
+    }
+  });
+});
