@@ -5,6 +5,7 @@
  *   npm run bench                      full run (about 10 minutes)
  *   npm run bench -- --quick           smoke run (about a minute)
  *   npm run bench -- --engines=pglite  one engine only (postgres, pglite)
+ *   npm run bench -- --only=realtime   the realtime feed only (latency, catch-up)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -15,6 +16,7 @@ import { depthChart } from './src/chart.js';
 import { type BenchConfig, configFor } from './src/config.js';
 import { type BenchEngine, type EngineName, openPGlite, openPostgres } from './src/engine.js';
 import { spliceResults } from './src/markdown.js';
+import { benchRealtime, type RealtimeResult, realtimeTable } from './src/realtime.js';
 import { checkTargets, engineTable, type TargetCheck, targetsTable } from './src/report.js';
 import type { BenchVerify, EngineResult } from './src/results.js';
 import { runEngine } from './src/suite.js';
@@ -24,16 +26,20 @@ const root = path.resolve(here, '..');
 
 interface Args {
   quick: boolean;
+  /** Only the realtime measurements (no report files written). */
+  realtimeOnly: boolean;
   engines: EngineName[];
   baseline: string | null;
 }
 
 function parseArgs(argv: string[]): Args {
   let quick = false;
+  let realtimeOnly = false;
   let engines: EngineName[] = ['postgres', 'pglite'];
   let baseline: string | null = null;
   for (const a of argv) {
     if (a === '--quick') quick = true;
+    else if (a === '--only=realtime') realtimeOnly = true;
     else if (a.startsWith('--baseline=')) baseline = path.resolve(a.slice('--baseline='.length));
     else if (a.startsWith('--engines=')) {
       engines = a
@@ -43,9 +49,12 @@ function parseArgs(argv: string[]): Args {
           if (e !== 'postgres' && e !== 'pglite') throw new Error(`unknown engine "${e}" (postgres, pglite)`);
           return e;
         });
-    } else throw new Error(`unknown argument "${a}" (--quick, --engines=postgres,pglite, --baseline=DIR)`);
+    } else
+      throw new Error(
+        `unknown argument "${a}" (--quick, --engines=postgres,pglite, --baseline=DIR, --only=realtime)`,
+      );
   }
-  return { quick, engines, baseline };
+  return { quick, realtimeOnly, engines, baseline };
 }
 
 /** `benchVerify` of bench/verify.ts (issue 4), when that file exists. */
@@ -87,6 +96,11 @@ async function main(): Promise<void> {
     }
     return true;
   });
+  if (args.realtimeOnly) {
+    for (const name of engines)
+      process.stdout.write(`${realtimeTable(await benchRealtime(name, url, args.quick))}\n`);
+    return;
+  }
   const cfg: BenchConfig = configFor(args.quick, engines);
   const baseline = await loadBaseline(args.baseline);
   const benchVerify = await loadVerify();
@@ -122,6 +136,11 @@ async function main(): Promise<void> {
     for (const r of appPages) process.stdout.write(`${appPagesTable(r)}\n`);
   }
 
+  // The realtime feed: commit → handler latency under two writers, catch-up throughput (issue 21).
+  const realtime: RealtimeResult[] = [];
+  for (const name of engines) realtime.push(await benchRealtime(name, url, cfg.quick));
+  for (const r of realtime) process.stdout.write(`${realtimeTable(r)}\n`);
+
   const cpus = os.cpus();
   const report = {
     date: started.toISOString(),
@@ -146,6 +165,7 @@ async function main(): Promise<void> {
     targets: checks,
     engines: results,
     appPages,
+    realtime,
   };
   const dir = path.join(here, 'results');
   mkdirSync(dir, { recursive: true });

@@ -120,7 +120,10 @@ function sh(
         const password = /^\s+carol\s+(\S+)\s+\(viewer\)$/m.exec(server.output())?.[1];
         expect(password, server.output()).toBeDefined();
         const form = await fetch(`${base}/signin`);
-        const csrf = form.headers.getSetCookie().find((c) => c.startsWith('csrf='))!.split(';')[0]!;
+        const csrf = form.headers
+          .getSetCookie()
+          .find((c) => c.startsWith('csrf='))!
+          .split(';')[0]!;
         const token = /name="_csrf" value="([0-9a-f]+)"/.exec(await form.text())![1]!;
         const signIn = await fetch(`${base}/signin`, {
           method: 'POST',
@@ -129,7 +132,10 @@ function sh(
           body: new URLSearchParams({ _csrf: token, login: 'carol', password: password!, next: '/' }),
         });
         expect(signIn.status).toBe(303);
-        const session = signIn.headers.getSetCookie().find((c) => c.startsWith('session='))!.split(';')[0]!;
+        const session = signIn.headers
+          .getSetCookie()
+          .find((c) => c.startsWith('session='))!
+          .split(';')[0]!;
         const page = await fetch(`${base}/`, { headers: { cookie: `${csrf}; ${session}` } });
         expect(page.status).toBe(200);
         const html = await page.text();

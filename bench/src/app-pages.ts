@@ -24,6 +24,21 @@ interface AppModule {
 interface SchemaModule {
   addresses: Parameters<Database['table']>[0];
 }
+interface SetupModule {
+  prepareDatabase(db: Database): Promise<void>;
+}
+interface AccountsModule {
+  AccountStore: {
+    for(db: Database): {
+      create(input: {
+        login: string;
+        displayName: string;
+        password: string;
+      }): Promise<{ account: { id: string } }>;
+      startSession(accountId: string): Promise<string>;
+    };
+  };
+}
 
 const appDir = path.join(
   path.dirname(fileURLToPath(import.meta.url)),
@@ -38,14 +53,24 @@ const appDir = path.join(
  * Loaded at run time from the example, compiled by tsx with the example's own tsconfig (its JSX
  * is Hono's), not by the bench's typecheck.
  */
-async function loadApp(): Promise<{ app: AppModule; schema: SchemaModule }> {
+async function loadApp(): Promise<{
+  app: AppModule;
+  schema: SchemaModule;
+  setup: SetupModule;
+  accounts: AccountsModule;
+}> {
   const options = { parentURL: import.meta.url, tsconfig: path.join(appDir, '..', 'tsconfig.json') };
   const app = (await tsImport(pathToFileURL(path.join(appDir, 'app.tsx')).href, options)) as AppModule;
   const schema = (await tsImport(
     pathToFileURL(path.join(appDir, 'schema.ts')).href,
     options,
   )) as SchemaModule;
-  return { app, schema };
+  const setup = (await tsImport(pathToFileURL(path.join(appDir, 'setup.ts')).href, options)) as SetupModule;
+  const accounts = (await tsImport(
+    pathToFileURL(path.join(appDir, 'accounts.ts')).href,
+    options,
+  )) as AccountsModule;
+  return { app, schema, setup, accounts };
 }
 
 /** The pages a visitor uses most, as paths; `id` is a person with two versions. */
@@ -91,6 +116,7 @@ async function grow(db: Database, schema: SchemaModule, from: number, to: number
 async function timePages(
   app: AppModule['createApp'] extends (db: Database) => infer A ? A : never,
   paths: Array<[string, string]>,
+  session: string,
 ) {
   const out: Array<{ page: string; ms: number; kb: number }> = [];
   for (const [page, p] of paths) {
@@ -99,7 +125,7 @@ async function timePages(
     for (let i = 0; i <= ROUNDS; i++) {
       const started = performance.now();
       const res = await app.fetch(
-        new Request(`http://localhost${p}`, { headers: { cookie: 'actor=bench' } }),
+        new Request(`http://localhost${p}`, { headers: { cookie: `session=${session}` } }),
       );
       const body = await res.arrayBuffer();
       if (res.status !== 200) throw new Error(`${p} answered ${res.status}`);
@@ -117,7 +143,7 @@ async function timePages(
  * database grows from the first size to the second.
  */
 export async function benchAppPages(engine: EngineName, url?: string): Promise<AppPagesResult> {
-  const { app: appModule, schema } = await loadApp();
+  const { app: appModule, schema, setup, accounts } = await loadApp();
   let db: Database;
   let close: () => Promise<void>;
   if (engine === 'pglite') {
@@ -136,7 +162,15 @@ export async function benchAppPages(engine: EngineName, url?: string): Promise<A
     };
   }
   try {
-    await db.migrate([schema.addresses]);
+    await setup.prepareDatabase(db);
+    // Pages need a signed-in account: the first one of the database, an admin, sees every page.
+    const store = accounts.AccountStore.for(db);
+    const { account } = await store.create({
+      login: 'bench',
+      displayName: 'Bench',
+      password: 'the bench password',
+    });
+    const session = await store.startSession(account.id);
     const byPage = new Map<string, { ms: Record<number, number>; kb: Record<number, number> }>();
     let have = 0;
     for (const size of APP_SIZES) {
@@ -146,7 +180,7 @@ export async function benchAppPages(engine: EngineName, url?: string): Promise<A
         `SELECT entry_id::text FROM addresses WHERE name = 'Person 00042'`,
       );
       const app = appModule.createApp(db);
-      for (const r of await timePages(app, pagesOf(someone!.entry_id, new Date().toISOString()))) {
+      for (const r of await timePages(app, pagesOf(someone!.entry_id, new Date().toISOString()), session)) {
         const row = byPage.get(r.page) ?? { ms: {}, kb: {} };
         row.ms[size] = r.ms;
         row.kb[size] = r.kb;

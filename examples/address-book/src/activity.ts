@@ -1,5 +1,5 @@
-import type { Database, Op } from 'appendlog';
-import { tableObjects } from 'appendlog';
+import type { Database, Op, Projection, ProjectionRun } from 'appendlog';
+import { addresses } from './schema.js';
 
 /** The three zoom levels of the activity chart. */
 export const RANGES = {
@@ -33,23 +33,118 @@ function floorTo(date: Date, range: RangeName): Date {
   return d;
 }
 
-function logTable(db: Database): string {
-  return tableObjects(db.schema, 'addresses').log;
+/** The projection's name in `appendlog_projections` (see `appendlog projection status`). */
+export const ACTIVITY_PROJECTION = 'address_book_activity';
+
+/**
+ * The activity chart's numbers: a durable projection of the log into a plain table, one row per
+ * minute, op and actor with its count, so the chart is a `GROUP BY` over a few rows per minute
+ * of activity instead of a scan of the log. `start()` keeps it following the log (the server);
+ * `read()` first applies what is readable now, so a page shows the change just made.
+ */
+export class ActivityCounts {
+  readonly #db: Database;
+  readonly table: string;
+  readonly projection: Projection;
+  #ready: Promise<void> | undefined;
+
+  constructor(db: Database) {
+    this.#db = db;
+    this.table = `"${db.schema.replaceAll('"', '""')}".address_book_activity`;
+    const table = this.table;
+    this.projection = db.projection(ACTIVITY_PROJECTION, {
+      tables: [addresses],
+      async apply(set, tx) {
+        // One upsert per (minute, op, actor) of the set, in the transaction that moves the cursor.
+        const counts = new Map<string, { minute: string; op: string; n: number }>();
+        for (const v of set.versions) {
+          const minute = `${v.recordedAtIso.slice(0, 16)}:00Z`;
+          const key = `${minute} ${v.op}`;
+          const c = counts.get(key) ?? { minute, op: v.op, n: 0 };
+          c.n += 1;
+          counts.set(key, c);
+        }
+        for (const c of counts.values())
+          await tx.query(
+            `INSERT INTO ${table} (minute, op, actor, n) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (minute, op, actor) DO UPDATE SET n = ${table}.n + EXCLUDED.n`,
+            [c.minute, c.op, set.actor, c.n],
+          );
+      },
+      async reset(tx) {
+        await tx.query(`DELETE FROM ${table}`);
+      },
+    });
+  }
+
+  /**
+   * Creates the table when it is missing (once per process). `prepareDatabase` makes it as the
+   * owner; a least-privilege app role, which may not create tables, then finds it there.
+   */
+  ready(): Promise<void> {
+    if (this.#ready === undefined) {
+      const made = this.#create();
+      // A failure is not kept: the next page tries again.
+      made.catch(() => {
+        if (this.#ready === made) this.#ready = undefined;
+      });
+      this.#ready = made;
+    }
+    return this.#ready;
+  }
+
+  async #create(): Promise<void> {
+    const [row] = await this.#db.query<{ present: boolean }>(
+      'SELECT pg_catalog.to_regclass($1) IS NOT NULL AS present',
+      [this.table],
+    );
+    if (row?.present) return;
+    await this.#db.query(
+      `CREATE TABLE IF NOT EXISTS ${this.table} (
+         minute timestamptz NOT NULL,
+         op text NOT NULL,
+         actor text,
+         n integer NOT NULL,
+         UNIQUE NULLS NOT DISTINCT (minute, op, actor)
+       )`,
+    );
+  }
+
+  /** Follows the log in the background until `stop()`. */
+  async start(): Promise<ProjectionRun> {
+    await this.ready();
+    const run = this.projection.start();
+    run.done.catch((err) => console.error('activity projection stopped:', err));
+    return run;
+  }
+
+  /** The table brought up to date with what is readable now. */
+  async current(): Promise<string> {
+    await this.ready();
+    await this.projection.catchUp();
+    return this.table;
+  }
 }
 
 /**
- * Changes over time, counted straight from the log with SQL: the log is an ordinary table, so
- * analytics come for free. With no `range`, picks the finest zoom that covers all activity.
+ * Changes over time, counted from the activity projection with SQL. With no `range`, picks the
+ * finest zoom that covers all activity.
  */
-export async function activity(db: Database, range?: RangeName, now = new Date()): Promise<Activity> {
-  const chosen = range ?? (await defaultRange(db, now));
+export async function activity(
+  counts: ActivityCounts,
+  db: Database,
+  range?: RangeName,
+  now = new Date(),
+): Promise<Activity> {
+  const table = await counts.current();
+  const chosen = range ?? (await defaultRange(db, table, now));
   const { unit, count, stepMs } = RANGES[chosen];
   const first = new Date(floorTo(now, chosen).getTime() - (count - 1) * stepMs);
   const rows = await db.query<{ bucket: string; op: Op; n: number }>(
-    `SELECT to_char(date_trunc($1, recorded_at AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS bucket,
-            op, count(*)::int AS n
-       FROM ${logTable(db)}
-      WHERE recorded_at >= $2
+    `SELECT to_char(date_trunc($1, minute AT TIME ZONE 'UTC'), 'YYYY-MM-DD"T"HH24:MI:00"Z"') AS bucket,
+            op, sum(n)::int AS n
+       FROM ${table}
+      WHERE minute >= $2
       GROUP BY 1, 2`,
     [unit, first.toISOString()],
   );
@@ -74,16 +169,16 @@ export async function activity(db: Database, range?: RangeName, now = new Date()
     total += row.n;
   }
   const byActor = await db.query<{ actor: string | null; changes: number }>(
-    `SELECT actor, count(*)::int AS changes FROM ${logTable(db)}
-      WHERE recorded_at >= $1 GROUP BY actor ORDER BY changes DESC, actor LIMIT 10`,
+    `SELECT actor, sum(n)::int AS changes FROM ${table}
+      WHERE minute >= $1 GROUP BY actor ORDER BY changes DESC, actor LIMIT 10`,
     [first.toISOString()],
   );
   return { range: chosen, buckets, byActor, total };
 }
 
-async function defaultRange(db: Database, now: Date): Promise<RangeName> {
+async function defaultRange(db: Database, table: string, now: Date): Promise<RangeName> {
   const [row] = await db.query<{ oldest: string | null }>(
-    `SELECT to_char(min(recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS oldest FROM ${logTable(db)}`,
+    `SELECT to_char(min(minute) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS oldest FROM ${table}`,
   );
   const age = row?.oldest ? now.getTime() - new Date(row.oldest).getTime() : 0;
   if (age < 55 * 60_000) return 'minutes';

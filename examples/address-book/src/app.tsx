@@ -8,9 +8,12 @@ import { getCookie, setCookie } from 'hono/cookie';
 import { csrf } from 'hono/csrf';
 import { secureHeaders } from 'hono/secure-headers';
 import { AccountStore, atLeast, NameBook } from './accounts.js';
+import { ActivityCounts } from './activity.js';
 import { apiRoutes } from './api.js';
 import { type Deps, type Env, pageOf } from './context.js';
 import { IntegrityMonitor } from './integrity.js';
+import { LiveFeed } from './live/feed.js';
+import { liveRoutes } from './live/routes.js';
 import { accessOf } from './policy.js';
 import { accountRoutes } from './routes/accounts.js';
 import { activityRoutes } from './routes/activity.js';
@@ -39,6 +42,8 @@ export function createApp(
     verifyEveryMs?: number;
     /** The handle that runs the purge: the tables' owner (default `db`, when the app runs as the owner). */
     owner?: Database;
+    live?: LiveFeed;
+    activity?: ActivityCounts;
   } = {},
 ): Hono<Env> {
   const deps: Deps = {
@@ -47,6 +52,8 @@ export function createApp(
     integrity: new IntegrityMonitor(db, options.verifyEveryMs),
     accounts: AccountStore.for(db),
     owner: options.owner ?? db,
+    live: options.live ?? new LiveFeed(db),
+    activity: options.activity ?? new ActivityCounts(db),
   };
   const app = new Hono<Env>();
 
@@ -57,6 +64,9 @@ export function createApp(
       contentSecurityPolicy: {
         defaultSrc: ["'none'"],
         styleSrc: ["'self'"],
+        // The live-update script (/live.js) and its event stream (/events); pages work without them.
+        scriptSrc: ["'self'"],
+        connectSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         formAction: ["'self'"],
         baseUri: ["'none'"],
@@ -95,7 +105,7 @@ export function createApp(
       setCookie(c, 'csrf', token, { path: '/', httpOnly: true, sameSite: 'Lax' });
     }
     c.set('csrf', token);
-    const page = !c.req.path.startsWith('/api/') && c.req.path !== '/style.css';
+    const page = !c.req.path.startsWith('/api/') && !NOT_PAGES.has(c.req.path);
     c.set('integrity', page ? () => deps.integrity.current() : undefined);
     c.set('names', page ? await deps.accounts.names() : NO_NAMES);
     c.set('problem', c.req.header(TOO_LARGE_HEADER) === '1' ? TOO_LARGE : undefined);
@@ -135,6 +145,7 @@ export function createApp(
   );
 
   app.route('/api', apiRoutes(deps));
+  app.route('/', liveRoutes(deps));
 
   // Forms: the browser must say the post comes from this site, and carry this session's token.
   const refuse = (c: Context<Env>) =>
@@ -180,6 +191,8 @@ export function createApp(
 }
 
 const NO_NAMES = new NameBook([]);
+/** Paths that answer something other than a page: no integrity badge to compute for them. */
+const NOT_PAGES = new Set(['/style.css', '/live.js', '/events']);
 const MAX_BODY = 64 * 1024;
 const TOO_LARGE =
   'What you sent is too large (more than 64 KB), so none of it was read and nothing was saved.';

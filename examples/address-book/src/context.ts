@@ -1,7 +1,9 @@
 import { type AppendLogError, type Database, isAppendLogError, type Table } from 'appendlog';
 import type { Context } from 'hono';
 import type { Account, AccountStore, NameBook } from './accounts.js';
+import type { ActivityCounts } from './activity.js';
 import type { IntegrityMonitor, IntegrityStatus } from './integrity.js';
+import type { LiveFeed } from './live/feed.js';
 import type { addresses } from './schema.js';
 import type { PageContext } from './views/layout.js';
 
@@ -33,6 +35,10 @@ export interface Deps {
   accounts: AccountStore;
   /** The tables' owner, for the one job the app's own role may not do: the purge (erasure). */
   owner: Database;
+  /** The activity chart's projection. */
+  activity: ActivityCounts;
+  /** The change feed behind /events. */
+  live: LiveFeed;
 }
 
 /** The layout's view of the request. */

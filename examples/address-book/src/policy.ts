@@ -11,6 +11,7 @@ export type Access = 'public' | Role;
 export const ACCESS: ReadonlyArray<readonly [method: string, path: string, access: Access]> = [
   // Signing in and out, and the stylesheet the sign-in page needs.
   ['GET', '/style.css', 'public'],
+  ['GET', '/live.js', 'public'],
   ['GET', '/signin', 'public'],
   ['POST', '/signin', 'public'],
   ['GET', '/signup', 'public'],
@@ -25,6 +26,7 @@ export const ACCESS: ReadonlyArray<readonly [method: string, path: string, acces
   ['GET', '/bin', 'viewer'],
   ['GET', '/activity', 'viewer'],
   ['GET', '/activity/actor', 'viewer'],
+  ['GET', '/events', 'viewer'],
   ['GET', '/accounts/:id', 'viewer'],
   ['GET', '/account', 'viewer'],
   ['GET', '/api/people', 'viewer'],

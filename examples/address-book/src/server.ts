@@ -2,7 +2,9 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { serve } from '@hono/node-server';
 import { connect } from 'appendlog';
+import { ActivityCounts } from './activity.js';
 import { createApp } from './app.js';
+import { LiveFeed } from './live/feed.js';
 import { seedIfEmpty } from './seed.js';
 import { prepareDatabase } from './setup.js';
 import { count } from './words.js';
@@ -67,17 +69,31 @@ setInterval(() => purge().catch((err) => console.error('purge failed:', err)), 3
 // VERIFY_EVERY_MINUTES (1) while pages are served, one in the background of only what was written
 // since. /integrity runs a full verify on demand.
 const verifyEveryMinutes = Number(process.env.VERIFY_EVERY_MINUTES ?? 1);
+// Live updates: one subscription to the log, fanned out to every open page (/events).
+const live = new LiveFeed(db);
+// The activity chart's counts: a projection of the log, followed in the background.
+const activity = new ActivityCounts(db);
+const activityRun = await activity.start();
 const app = createApp(db, {
   owner,
   verifyEveryMs: (verifyEveryMinutes > 0 ? verifyEveryMinutes : 1) * 60_000,
+  live,
+  activity,
 });
 const server = serve({ fetch: app.fetch, port }, (info) => {
   console.log(url ? 'Database: PostgreSQL (DATABASE_URL)' : `Database: embedded PGlite in ${dataDir}`);
   console.log(`Address Book at http://localhost:${info.port}`);
 });
 
-const stop = () =>
-  server.close(() => Promise.all([db.close(), url ? owner.close() : undefined]).then(() => process.exit(0)));
+const stop = () => {
+  // Open event streams would keep the server from closing: end the feed, then the connections.
+  void Promise.all([live.close(), activityRun.stop()]).then(() => {
+    server.close(() =>
+      Promise.all([db.close(), url ? owner.close() : undefined]).then(() => process.exit(0)),
+    );
+    (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+  });
+};
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
 

@@ -5,6 +5,7 @@ import { serve } from '@hono/node-server';
 import type { Database } from 'appendlog';
 import { type Browser, chromium } from 'playwright-core';
 import { createApp } from '../src/app.js';
+import { LiveFeed } from '../src/live/feed.js';
 
 /**
  * The Chromium the browser tests drive: `$CHROMIUM` if set, else the first `chromium` or
@@ -41,12 +42,18 @@ export function browserMissing(): string | null {
 
 /** Serves the app on a free local port. */
 export async function startServer(db: Database): Promise<{ url: string; close(): Promise<void> }> {
-  const app = createApp(db);
+  const live = new LiveFeed(db);
+  const app = createApp(db, { live });
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info: AddressInfo) => {
       resolve({
         url: `http://127.0.0.1:${info.port}`,
-        close: () => new Promise<void>((done) => server.close(() => done())),
+        async close() {
+          await live.close();
+          // Event streams still open would keep the server from closing.
+          (server as unknown as { closeAllConnections?: () => void }).closeAllConnections?.();
+          await new Promise<void>((done) => server.close(() => done()));
+        },
       });
     });
   });

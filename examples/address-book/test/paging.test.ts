@@ -1,7 +1,7 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { addresses } from '../src/schema.js';
-import { api, appFor, Client, describeEngines, ORIGIN, type TestBook } from './support.js';
+import { api, Client, describeEngines, ORIGIN, type TestBook } from './support.js';
 
 /** The names in the people table of a page, in order. */
 const namesIn = (html: string) =>

@@ -13,6 +13,7 @@ type Access = 'public' | Role;
 
 const SPEC: Record<string, Access> = {
   'GET /style.css': 'public',
+  'GET /live.js': 'public',
   'GET /signin': 'public',
   'POST /signin': 'public',
   'GET /signup': 'public',
@@ -26,6 +27,7 @@ const SPEC: Record<string, Access> = {
   'GET /bin': 'viewer',
   'GET /activity': 'viewer',
   'GET /activity/actor': 'viewer',
+  'GET /events': 'viewer',
   'GET /account': 'viewer',
   'GET /accounts/:id': 'viewer',
   'GET /api/people': 'viewer',

@@ -6,7 +6,7 @@ import { type ChangesOptions, type ChangesResult, changes as readChanges } from 
 import { Table } from './api/table.js';
 import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import { openPGlite, pgliteDriver } from './driver/pglite.js';
-import type { Driver, Queryable } from './driver/types.js';
+import type { Driver, Listener, Queryable } from './driver/types.js';
 import { runPurge } from './erasure/purge.js';
 import type { PurgeOptions, PurgeResult } from './erasure/purge-types.js';
 import { syncRetention } from './erasure/retention.js';
@@ -29,6 +29,14 @@ import { type VerifyOptions, verifyDatabase } from './integrity/verify.js';
 import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord } from './migrate/history.js';
 import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
 import { contextSettingsSql, resolveContext, type WriteContext } from './model/context.js';
+import { Projection, type ProjectionDefinition, rebuildProjection } from './realtime/projection.js';
+import { type ProjectionStatus, projectionStatus } from './realtime/projection-status.js';
+import {
+  type ChangeHandler,
+  type SubscribeOptions,
+  type Subscription,
+  subscribe as subscribeToChanges,
+} from './realtime/subscribe.js';
 import { redactUrl } from './redact-url.js';
 import { quoteIdent, validateSchemaName } from './schema/names.js';
 import type { ColumnMap, TableDef } from './schema/table.js';
@@ -498,6 +506,73 @@ export class Database {
    */
   async changes(options?: ChangesOptions): Promise<ChangesResult> {
     return readChanges(this, options);
+  }
+
+  /**
+   * Pushes change sets to `handler` as transactions commit: every set after `since`, once each,
+   * in `changes` order (gap-free: a transaction still open holds back those after it), the next
+   * set only after the handler's promise settled. Woken by LISTEN/NOTIFY (a connection of its own
+   * on PostgreSQL; in-process on PGlite), polling every `interval` ms where it cannot listen.
+   * Call it on the database handle, not inside a transaction.
+   *
+   * @example
+   * const sub = db.subscribe({ since: saved, tables: [people] }, async (set) => {
+   *   for (const v of set.versions) console.log(v.table, v.entryId, v.op, 'by', v.actor);
+   * });
+   * sub.done.catch((err) => console.error('subscription ended', err));
+   * await sub.stop(); // later; sub.cursor is where to resume
+   */
+  subscribe(options: SubscribeOptions, handler: ChangeHandler): Subscription {
+    this.#refuseInTransaction('subscribe()');
+    return subscribeToChanges(this, options, handler);
+  }
+
+  /**
+   * A durable projection named `name`: `apply(changeSet, tx)` runs in a transaction that also
+   * moves the projection's cursor (stored in `appendlog_projections`), so its effects happen
+   * exactly once whatever crashes. `start()` follows the log, `catchUp()` applies what there is,
+   * `status()` tells the lag, `rebuild()` starts over. See docs/api.md, "Realtime".
+   *
+   * @example
+   * const activity = db.projection('activity', {
+   *   tables: [people],
+   *   apply: async (set, tx) => {
+   *     await tx.query('INSERT INTO activity (actor, n) VALUES ($1, 1) ON CONFLICT (actor) DO UPDATE SET n = activity.n + 1', [set.actor]);
+   *   },
+   *   reset: async (tx) => { await tx.query('DELETE FROM activity'); },
+   * });
+   * const run = activity.start();
+   */
+  projection(name: string, definition: ProjectionDefinition): Projection {
+    this.#refuseInTransaction('projection()');
+    return new Projection(this, name, definition);
+  }
+
+  /** @internal The status of one projection, or of every one: what `appendlog projection status` shows. */
+  async projectionStatus(name?: string): Promise<ProjectionStatus[]> {
+    return projectionStatus(this, name);
+  }
+
+  /** @internal Sets a projection back to the beginning (`appendlog projection rebuild`). */
+  async rebuildProjection(name: string): Promise<void> {
+    return rebuildProjection(this, name);
+  }
+
+  /** @internal LISTEN on a connection of its own (PostgreSQL) or on the instance (PGlite). */
+  async listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost: (err: Error) => void,
+  ): Promise<Listener> {
+    this.#refuseInTransaction('listen()');
+    return this.#driver.listen(channel, onNotify, onLost);
+  }
+
+  #refuseInTransaction(what: string): void {
+    if (this.#session !== undefined)
+      throw new InvalidUsageError(
+        `${what} runs on its own connections: call it on the database handle, not a transaction handle`,
+      );
   }
 
   /** Closes the connection (the pool, or the embedded database) if appendlog opened it. */

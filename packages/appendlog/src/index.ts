@@ -79,6 +79,14 @@ export type { WriteContext } from './model/context.js';
 export type { RetentionPolicy } from './model/retention-policy.js';
 export { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from './model/values.js';
 export type { Op, Version } from './model/version.js';
+export type {
+  Projection,
+  ProjectionDefinition,
+  ProjectionRun,
+  ProjectionTx,
+} from './realtime/projection.js';
+export type { ProjectionStatus } from './realtime/projection-status.js';
+export type { ChangeHandler, SubscribeOptions, Subscription } from './realtime/subscribe.js';
 export type { ColumnInputTypes, ColumnType, ColumnValueTypes, DefaultInput } from './schema/column.js';
 export { Column, column } from './schema/column.js';
 export type {

@@ -1,3 +1,4 @@
+import type { Listener } from './driver/types.js';
 import type { WriteContext } from './model/context.js';
 
 /**
@@ -25,6 +26,15 @@ export interface Session {
   transaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
   /** `fn` in one REPEATABLE READ, read-only snapshot, its search_path pinned. */
   snapshot<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
+  /**
+   * LISTENs on `channel` (outside any transaction: a connection of its own on PostgreSQL);
+   * `onLost` is called once if that connection fails.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost: (err: Error) => void,
+  ): Promise<Listener>;
   /** `fn` in a transaction whose search_path is `pg_catalog, pg_temp`. */
   pinnedTransaction<T>(fn: (tx: Session) => Promise<T>): Promise<T>;
 }

@@ -46,8 +46,8 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "905c6d0e94f58c93",
-        "revision": 6,
+        "digest": "b07d2078c4537168",
+        "revision": 7,
       }
     `);
   });

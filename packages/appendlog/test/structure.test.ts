@@ -11,7 +11,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['schema/table.ts', 'hash/'],
   ['sql/', 'driver/'],
   ['session.ts'],
-  ['api/', 'erasure/', 'integrity/', 'export/', 'migrate/', 'codegen/'],
+  ['api/', 'erasure/', 'integrity/', 'export/', 'migrate/', 'codegen/', 'realtime/'],
   ['db.ts', 'index.ts'],
   ['cli/'],
 ];

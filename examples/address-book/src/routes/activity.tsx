@@ -9,7 +9,7 @@ import { OpBadge, Time } from '../views/parts.js';
 import { count } from '../words.js';
 import { afterOf, type C, limitOf, notFound, Pager, paged, render } from './helpers.js';
 
-/** Changes over time, straight from the log: a chart and who made them. */
+/** Changes over time, from the activity projection: a chart and who made them. */
 export function activityRoutes(deps: Deps): Hono<Env> {
   const app = new Hono<Env>();
   app.get('/activity', (c) => activityPage(c, deps));
@@ -18,18 +18,19 @@ export function activityRoutes(deps: Deps): Hono<Env> {
 }
 
 /** `GET /activity?range=`: the chart of changes over a period and who made them. */
-async function activityPage(c: C, { db }: Deps) {
+async function activityPage(c: C, { db, activity: counts }: Deps) {
   const asked = c.req.query('range');
   const range = asked !== undefined && Object.hasOwn(RANGES, asked) ? (asked as RangeName) : undefined;
-  const data = await activity(db, range);
+  const data = await activity(counts, db, range);
   return render(
     c,
     'Activity',
     <>
       <h1>Activity</h1>
       <p class="muted">
-        Every change is a row in the log, so this chart is one <code>GROUP BY</code> away:{' '}
-        {count(data.total, 'change')} in the {RANGES[data.range].label}.
+        Every change is a row in the log; a projection of it keeps counts per minute, op and actor in a table
+        of its own, so this chart is one <code>GROUP BY</code> over that table: {count(data.total, 'change')}{' '}
+        in the {RANGES[data.range].label}.
       </p>
       <nav class="tabs" aria-label="Chart period">
         {(Object.keys(RANGES) as RangeName[]).map((r) => (

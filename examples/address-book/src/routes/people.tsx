@@ -54,7 +54,7 @@ async function peopleList(c: C, deps: Deps) {
   const after = afterOf(c);
   const page = await listOrSearch(deps, q, { in: 'book', limit: limitOf(c), after });
   // The chart only on the first page of the whole list, where it is an overview.
-  const chart = q === '' && after === undefined ? await activity(deps.db) : null;
+  const chart = q === '' && after === undefined ? await activity(deps.activity, deps.db) : null;
   return render(
     c,
     q === '' ? 'People' : `People matching “${q}”`,
@@ -83,11 +83,14 @@ async function peopleList(c: C, deps: Deps) {
           <a href={`/bin?q=${encodeURIComponent(q)}`}>search the bin for “{q}”</a>.
         </p>
       )}
-      {page.items.length === 0 ? (
-        <p class="empty">{q === '' ? 'Nobody here yet.' : 'Nobody matches that search.'}</p>
-      ) : (
-        <PeopleTable people={page.items} />
-      )}
+      {/* Fetched again and swapped in by /live.js when someone changes a person. */}
+      <div data-live="list">
+        {page.items.length === 0 ? (
+          <p class="empty">{q === '' ? 'Nobody here yet.' : 'Nobody matches that search.'}</p>
+        ) : (
+          <PeopleTable people={page.items} />
+        )}
+      </div>
       <Pager c={c} next={page.next} shown={page.items.length} noun="people" />
       {chart !== null && (
         <section class="panel">
@@ -172,9 +175,22 @@ async function personPage(c: C, deps: Deps) {
   const props = { c, history, latest, check, notice };
   if (latest.op === 'forget') {
     const erasure = (await book.erasure(latest.entryId))!;
-    return render(c, 'A forgotten person', <ForgottenPersonDetails {...props} erasure={erasure} />);
+    return render(
+      c,
+      'A forgotten person',
+      <div data-live={latest.entryId}>
+        <ForgottenPersonDetails {...props} erasure={erasure} />
+      </div>,
+    );
   }
-  return render(c, latest.data.name, <PersonDetails {...props} />);
+  // Fetched again and swapped in by /live.js when someone changes this person.
+  return render(
+    c,
+    latest.data.name,
+    <div data-live={latest.entryId}>
+      <PersonDetails {...props} />
+    </div>,
+  );
 }
 
 interface PersonProps {

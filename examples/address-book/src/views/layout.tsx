@@ -40,6 +40,7 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
           <meta name="viewport" content="width=device-width, initial-scale=1" />
           <title>{`${props.title} · Address Book`}</title>
           <link rel="stylesheet" href="/style.css" />
+          <script src="/live.js" defer />
         </head>
         <body>
           <a class="skip-link" href="#content">
@@ -68,6 +69,8 @@ export function Layout(props: { page: PageContext; title: string; children: Chil
             <SignedIn page={props.page} />
           </header>
           <main id="content" tabindex={-1}>
+            {/* Filled by /live.js when someone else changes what the page shows. */}
+            <p id="live-status" class="live-status" role="status" aria-live="polite" />
             {props.page.problem && (
               <p class="banner problem" role="alert">
                 {props.page.problem}

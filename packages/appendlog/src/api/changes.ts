@@ -74,6 +74,15 @@ const XID8 = /^\d{1,20}$/;
 const XID8_MAX = 2n ** 64n - 1n;
 const DEFAULT_LIMIT = 100;
 
+/** `since` checked as a cursor `changes` returned (a transaction id), or null. */
+export function checkSince(given: unknown): string | null {
+  const since = given ?? null;
+  if (since !== null && (typeof since !== 'string' || !XID8.test(since) || BigInt(since) > XID8_MAX)) {
+    throw new InvalidInputError('since must be a cursor returned by changes() (a transaction id)', 'since');
+  }
+  return since;
+}
+
 /**
  * Reads change sets. Only transactions below the reader's snapshot xmin horizon are returned:
  * every transaction below it has ended, so no version can later appear before the cursor, and
@@ -85,10 +94,7 @@ const DEFAULT_LIMIT = 100;
 export async function changes(db: Session, options: ChangesOptions = {}): Promise<ChangesResult> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('changes options must be an object', 'options');
-  const since = options.since ?? null;
-  if (since !== null && (typeof since !== 'string' || !XID8.test(since) || BigInt(since) > XID8_MAX)) {
-    throw new InvalidInputError('since must be a cursor returned by changes() (a transaction id)', 'since');
-  }
+  const since = checkSince(options.since);
   const limit = options.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1)
     throw new InvalidInputError('limit must be a positive integer', 'limit');

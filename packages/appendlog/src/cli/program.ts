@@ -4,6 +4,7 @@ import { checkpointCommand } from './commands/checkpoint.js';
 import { codegenCommand } from './commands/codegen.js';
 import { checkCarCommand, exportCommand } from './commands/export.js';
 import { migrateCommand } from './commands/migrate.js';
+import { projectionCommand } from './commands/projection.js';
 import { purgeCommand } from './commands/purge.js';
 import { schemaCommand } from './commands/schema.js';
 import { verifyCommand } from './commands/verify.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
     witnessCommand(),
     exportCommand(),
     checkCarCommand(),
+    projectionCommand(),
   ]) {
     program.addCommand(command);
   }

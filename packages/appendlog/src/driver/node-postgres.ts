@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Pool, PoolClient, PoolConfig } from 'pg';
-import type { BinaryCopy, Driver, Queryable, QueryOptions, QueryResult } from './types.js';
+import type { BinaryCopy, Driver, Listener, Queryable, QueryOptions, QueryResult } from './types.js';
 
 interface PgQueryable {
   query(config: {
@@ -120,8 +120,62 @@ export function postgresDriver(pool: Pool, owned: boolean): Driver {
         client.release(state.broken);
       }
     },
+    listen: (channel, onNotify, onLost) => listenOn(pool, channel, onNotify, onLost),
     async close(): Promise<void> {
       if (owned) await pool.end();
+    },
+  };
+}
+
+/** What a node-postgres pool keeps of how it connects: its client class and their settings. */
+interface PoolInternals {
+  Client: new (config: unknown) => import('pg').Client;
+  options: Record<string, unknown>;
+}
+
+/**
+ * LISTEN on a client of its own, made with the pool's settings (the same server, credentials,
+ * role and search_path), outside the pool: a pooled client would go back listening, and a held
+ * one would take a connection from the application's `max`.
+ */
+async function listenOn(
+  pool: Pool,
+  channel: string,
+  onNotify: (payload: string) => void,
+  onLost: (err: Error) => void,
+): Promise<Listener> {
+  const { Client, options } = pool as unknown as PoolInternals;
+  const client = new Client({ ...options, application_name: 'appendlog listener' });
+  let closing = false;
+  let lost = false;
+  let ready = false;
+  const lose = (err: Error) => {
+    // A failure while connecting is the rejection below, not a lost listener.
+    if (!ready || closing || lost) return;
+    lost = true;
+    // The socket is gone or going: release what is left of the client, then tell the feed.
+    client.end().catch(() => {});
+    onLost(err);
+  };
+  client.on('error', lose);
+  client.on('end', () => lose(new Error('appendlog: the listening connection ended')));
+  client.on('notification', (msg) => {
+    if (msg.channel === channel) onNotify(msg.payload ?? '');
+  });
+  try {
+    await client.connect();
+    await client.query(`LISTEN "${channel.replaceAll('"', '""')}"`);
+    ready = true;
+  } catch (err) {
+    closing = true;
+    await client.end().catch(() => {});
+    throw err;
+  }
+  return {
+    async close() {
+      if (closing) return;
+      closing = true;
+      await client.end().catch(() => {});
     },
   };
 }

@@ -1,6 +1,6 @@
 import type { PGlite } from '@electric-sql/pglite';
 import { type PreparedStatements, preparedStatements } from './pglite-prepared.js';
-import type { BinaryCopy, Driver, Queryable, QueryOptions, QueryResult } from './types.js';
+import type { BinaryCopy, Driver, Listener, Queryable, QueryOptions, QueryResult } from './types.js';
 
 interface PGliteLike {
   query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number; blob?: Blob }>;
@@ -73,6 +73,15 @@ export function pgliteDriver(db: PGlite, owned: boolean): Driver {
     exec: base.exec,
     async transaction<T>(fn: (conn: Queryable) => Promise<T>): Promise<T> {
       return db.transaction((tx) => fn(wrap(tx as unknown as PGliteLike, prepared, true)));
+    },
+    async listen(channel, onNotify): Promise<Listener> {
+      // In-process: PGlite delivers a committed transaction's notifications to its own listeners.
+      const unlisten = await db.listen(channel, onNotify);
+      return {
+        async close() {
+          if (!db.closed) await unlisten();
+        },
+      };
     },
     async close(): Promise<void> {
       if (owned && !db.closed) await db.close();

@@ -40,7 +40,22 @@ export interface BinaryCopy {
  */
 export interface Driver extends Queryable {
   readonly kind: 'pglite' | 'postgres';
+  /**
+   * LISTENs on `channel` until the listener is closed: on a connection of its own (node-postgres;
+   * a pooled one would go back to the pool still listening), or on the instance (PGlite).
+   * `onLost` is called once if that connection fails; no notification arrives after it.
+   */
+  listen(
+    channel: string,
+    onNotify: (payload: string) => void,
+    onLost: (err: Error) => void,
+  ): Promise<Listener>;
   /** Runs `fn` on one connection inside BEGIN … COMMIT, rolling back if it throws. */
   transaction<T>(fn: (conn: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** A LISTEN in force; `close` ends it (and its connection, where it has one). */
+export interface Listener {
   close(): Promise<void>;
 }

@@ -366,6 +366,8 @@ export function grantsDdl(schema: string, defs: readonly TableDef[], role: strin
     `GRANT SELECT ON ${catalogName(schema, 'appendlog_erasures')}, ${catalogName(schema, 'appendlog_retention')} TO ${r};`,
     // The tables' recorded definitions: db.changes() reads every table's columns from them.
     `GRANT SELECT ON ${catalogName(schema, 'appendlog_schema_history')} TO ${r};`,
+    // Projections run as the app: they register themselves and advance their cursor; none is ever deleted.
+    `GRANT SELECT, INSERT, UPDATE ON ${catalogName(schema, 'appendlog_projections')} TO ${r};`,
   ];
   for (const def of defs) {
     const o = tableObjects(schema, def.name);

@@ -2,6 +2,7 @@ import { quoteIdent } from '../schema/names.js';
 import { contextFunctionDdl } from './context-ddl.js';
 import { erasureCatalogDdl } from './erasure-ddl.js';
 import { catalogName } from './names.js';
+import { realtimeCatalogDdl } from './realtime-ddl.js';
 import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';
 
@@ -129,5 +130,5 @@ CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE 
 DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON ${checkpointLeaves};
 CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpointLeaves}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
-${erasureCatalogDdl(schema)}${contextFunctionDdl(schema)}`;
+${erasureCatalogDdl(schema)}${contextFunctionDdl(schema)}${realtimeCatalogDdl(schema)}`;
 }

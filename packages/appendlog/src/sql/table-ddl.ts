@@ -27,6 +27,7 @@ import {
 import { strictContextSql } from './context-ddl.js';
 import { erasureTableDdl } from './erasure-ddl.js';
 import { catalogName, type TableObjects, tableObjects } from './names.js';
+import { notifyTriggerDdl } from './realtime-ddl.js';
 import { SQLSTATE } from './sqlstate.js';
 
 /** A column as stored: SQL name, type, whether versions must carry a value, and its default. */
@@ -57,8 +58,10 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  * 6: the set-based load reads its rows with one typed `jsonb_to_recordset` (or `jsonb_to_record`
  *    where columns have defaults), computes the version-hash fields its rows share once, draws
  *    `seq` up front and writes log and head in one statement.
+ * 7: the head's statement-level `appendlog_notify` trigger, the wake-up of `db.subscribe` and
+ *    projections (see {@link notifyTriggerDdl}).
  */
-export const TABLE_CODE_REVISION = 6;
+export const TABLE_CODE_REVISION = 7;
 
 /** The first revision with head-first storage: older tables get {@link headFirstUpgradeDdl} first. */
 export const HEAD_FIRST_REVISION = 4;
@@ -226,7 +229,7 @@ export function addColumnDdl(schema: string, table: string, c: StoredColumn): st
 
 /**
  * The code of one table: the chain trigger on the head, the append function, the view with its
- * DELETE trigger, the as-of function and the erasure functions. Regenerated whenever the columns
+ * DELETE trigger, the as-of function, the erasure functions and the wake-up trigger. Regenerated whenever the columns
  * change.
  */
 export function codeDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
@@ -239,6 +242,7 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
     viewDdl(o, columns),
     asOfFunctionDdl(o, columns),
     erasureTableDdl(o, columns),
+    notifyTriggerDdl(o),
   ].join('\n');
 }
 

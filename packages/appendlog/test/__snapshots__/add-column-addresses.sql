@@ -4,7 +4,7 @@ ALTER TABLE "public"."addresses_head" ADD COLUMN "email" text;
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 6: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 7: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -474,3 +474,8 @@ BEGIN
   RETURN n;
 END $fn$;
 REVOKE ALL ON FUNCTION "public"."addresses_redact"(uuid) FROM PUBLIC;
+
+
+DROP TRIGGER IF EXISTS appendlog_notify ON "public"."addresses_head";
+CREATE TRIGGER appendlog_notify AFTER INSERT OR UPDATE ON "public"."addresses_head"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_notify_changes();

@@ -7,7 +7,7 @@ ALTER TABLE "public"."orders_log" ADD CONSTRAINT "country_required" CHECK (redac
 
 CREATE OR REPLACE FUNCTION "public"."orders_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 6: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 7: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -466,6 +466,11 @@ BEGIN
   RETURN n;
 END $fn$;
 REVOKE ALL ON FUNCTION "public"."orders_redact"(uuid) FROM PUBLIC;
+
+
+DROP TRIGGER IF EXISTS appendlog_notify ON "public"."orders_head";
+CREATE TRIGGER appendlog_notify AFTER INSERT OR UPDATE ON "public"."orders_head"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_notify_changes();
 
 ALTER TABLE "public"."orders_head" ALTER COLUMN "qty" SET DEFAULT '2'::integer;
 ALTER TABLE "public"."orders_log" ALTER COLUMN "qty" SET DEFAULT '2'::integer;

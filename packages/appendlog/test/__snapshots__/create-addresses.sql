@@ -326,11 +326,30 @@ COMMENT ON FUNCTION "public".appendlog_context(text, text, jsonb) IS
   'Sets appendlog.actor, appendlog.reason and appendlog.meta for the current transaction only; NULL leaves one as an earlier call in the same transaction set it (or clears it, on the first call), '''' clears it.';
 GRANT EXECUTE ON FUNCTION "public".appendlog_context(text, text, jsonb) TO PUBLIC;
 
+-- Realtime (docs/architecture.md, "Realtime"): a wake-up for subscribers, once per writing statement.
+CREATE OR REPLACE FUNCTION "public".appendlog_notify_changes() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+BEGIN
+  PERFORM pg_catalog.pg_notify('appendlog_changes', TG_TABLE_SCHEMA);
+  RETURN NULL;
+END $fn$;
+
+CREATE TABLE IF NOT EXISTS "public"."appendlog_projections" (
+  name text PRIMARY KEY,
+  cursor xid8,
+  tables text[] NOT NULL DEFAULT '{}',
+  needs_reset boolean NOT NULL DEFAULT false,
+  applied_sets bigint NOT NULL DEFAULT 0,
+  applied_at timestamptz,
+  rebuilt_at timestamptz
+);
+REVOKE ALL ON "public"."appendlog_projections" FROM PUBLIC;
+
 -- catalog change 1: the columns a change touched, a readable summary, and the role that applied it.
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 422e292ca5d612996ab48fa9d882a819';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog ee67e3a59e8d6928106e1f7bc2ee464c';
 
 -- next step
 
@@ -401,7 +420,7 @@ CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON "public"."addre
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 6: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 7: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -865,3 +884,8 @@ BEGIN
   RETURN n;
 END $fn$;
 REVOKE ALL ON FUNCTION "public"."addresses_redact"(uuid) FROM PUBLIC;
+
+
+DROP TRIGGER IF EXISTS appendlog_notify ON "public"."addresses_head";
+CREATE TRIGGER appendlog_notify AFTER INSERT OR UPDATE ON "public"."addresses_head"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_notify_changes();

@@ -1,0 +1,115 @@
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import type { ChangeSet, Database } from '../src/index.js';
+import { TABLE_CODE_REVISION } from '../src/sql/table-ddl.js';
+import { describeEngines, type TestDb } from './support/engines.js';
+import { addresses } from './support/tables.js';
+
+// The realtime wake-up (code revision 7) for a database the previous release made: revision-6
+// tables without the head's `appendlog_notify` trigger, and a catalog without the projections table.
+const fixture = readFileSync(new URL('./fixtures/table-code-v6.sql', import.meta.url), 'utf8');
+const catalogV6 = readFileSync(new URL('./fixtures/catalog-v6.sql', import.meta.url), 'utf8');
+const columns = addresses.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull }));
+
+/** Resolves once `check()` holds, polling; fails after `ms`. */
+async function until(check: () => boolean, ms = 20_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describeEngines('upgrade to the realtime wake-up: a table made by code revision 6', (engine) => {
+  let t: TestDb;
+  let db: Database;
+  let live = '';
+
+  const notifyTriggers = async () =>
+    (
+      await db.query<{ name: string }>(
+        `SELECT tgname AS name FROM pg_trigger WHERE tgrelid = 'addresses_head'::regclass AND tgname = 'appendlog_notify'`,
+      )
+    ).map((r) => r.name);
+  const projectionsTable = async () =>
+    (await db.query<{ t: string | null }>(`SELECT to_regclass('appendlog_projections')::text AS t`))[0]!.t;
+
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    // The catalog as revision 6's release left it, then its table.
+    await db.exec(catalogV6.replaceAll('"fixture_schema"', `"${t.schema}"`));
+    await db.transaction(async (tx) => {
+      await tx.exec(fixture.replaceAll('"fixture_schema"', `"${t.schema}"`));
+      await tx.query(
+        `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
+         VALUES ('addresses', 'create_table', $1::jsonb, '0.1.0', '-- revision 6')`,
+        [JSON.stringify({ columns })],
+      );
+    });
+    const [a] = await db.query<{ entry_id: string }>(
+      `INSERT INTO addresses (name, city) VALUES ('Live', 'Old town') RETURNING entry_id::text`,
+    );
+    live = a!.entry_id;
+  });
+  afterAll(() => t.close());
+
+  it('the fixture is revision 6: no wake-up trigger, no projections table', async () => {
+    expect(await notifyTriggers()).toEqual([]);
+    expect(await projectionsTable()).toBeNull();
+  });
+
+  it('migrate regenerates the code to revision 7 and adds the projections table, once', async () => {
+    const result = await db.migrate([addresses]);
+    expect(result.changes).toEqual([
+      {
+        table: 'addresses',
+        change: 'upgrade_code',
+        columns: [],
+        summary: `regenerate the table's code (revision 6 to ${TABLE_CODE_REVISION})`,
+      },
+    ]);
+    expect(TABLE_CODE_REVISION).toBe(7);
+    expect(await db.migrate([addresses])).toEqual({ statements: [], changes: [], behind: [] });
+    expect(await notifyTriggers()).toEqual(['appendlog_notify']);
+    expect(await projectionsTable()).not.toBeNull();
+    expect(await db.verify()).toMatchObject({ ok: true, checked: 1, failures: [] });
+  });
+
+  it('a subscriber is woken by writes to the upgraded table, and sees the versions from before', async () => {
+    const sets: ChangeSet[] = [];
+    const sub = db.subscribe({ interval: 60_000 }, (set) => {
+      sets.push(set);
+    });
+    try {
+      await until(() => sets.length === 1);
+      expect(sets[0]!.versions.map((v) => v.entryId)).toEqual([live]);
+      await until(() => sub.listening);
+      const v = await db.table(addresses).update(live, { city: 'New town' });
+      // The interval is a minute: only the new trigger's notification can deliver this in time.
+      await until(() => sets.some((s) => s.txId === v.txId));
+    } finally {
+      await sub.stop();
+    }
+  });
+
+  it('the previous release re-running its catalog script during a rolling deploy changes nothing realtime needs', async () => {
+    await db.exec(catalogV6.replaceAll('"fixture_schema"', `"${t.schema}"`));
+    expect(await notifyTriggers()).toEqual(['appendlog_notify']);
+    const projection = db.projection('after_old_catalog', { apply: async () => {} });
+    await projection.catchUp();
+    expect((await projection.status()).cursor).not.toBeNull();
+    const notes: string[] = [];
+    const listener = await db.listen(
+      'appendlog_changes',
+      (p) => notes.push(p),
+      () => {},
+    );
+    try {
+      await db.table(addresses).insert({ name: 'After the old catalog' });
+      await until(() => notes.includes(t.schema));
+    } finally {
+      await listener.close();
+    }
+  });
+});
