@@ -77,9 +77,18 @@ function suite(): void {
   afterAll(async () => {
     for (const db of open) await db.close().catch(() => {});
     if (admin) {
-      for (const t of tenants) await admin.query(`DROP SCHEMA IF EXISTS ${t.schema} CASCADE`).catch(() => {});
-      await admin.query(`DROP ROLE IF EXISTS ${APP}`).catch(() => {});
-      await admin.end();
+      // The DDL guard migrate installed protects the schemas: open its hatch to drop them.
+      const client = await admin.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL appendlog.allow_ddl = 'on'`);
+        await client.query(`DROP SCHEMA IF EXISTS ${tenants.map((t) => t.schema).join(', ')} CASCADE`);
+        await client.query('COMMIT');
+        await client.query(`DROP ROLE IF EXISTS ${APP}`);
+      } finally {
+        client.release();
+        await admin.end();
+      }
     }
     if (typeof cluster !== 'string') cluster.release();
   }, 120_000);
@@ -205,6 +214,19 @@ function suite(): void {
           else expect(v.data.a).toBe(history[i - 1]!.data.a);
         }
       });
+    });
+
+    it('refuses the set-based insertMany on the worker, and writes nothing', async () => {
+      // Citus plans the load's INSERT … SELECT into the log through the coordinator: without
+      // citus.enable_unsafe_triggers it refuses the log's triggers, with it the rows reach the
+      // worker as a COPY that the log's guard does not know for the registered load it is.
+      const count = async () =>
+        (await owner.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${t.schema}.addresses_log`))[0]!.n;
+      const before = await count();
+      await expect(app.table(addresses).insertMany([{ name: 'One' }, { name: 'Two' }])).rejects.toThrow(
+        /triggers are not supported on distributed tables/,
+      );
+      expect(await count()).toBe(before);
     });
 
     it('erases a forgotten entry from every version, and verify counts it', async () => {
