@@ -216,6 +216,20 @@ function suite(): void {
       });
     });
 
+    it('takes an additive migration, diff and revert', async () => {
+      const wider = table('addresses', { ...addresses.definition, country: c.text() });
+      const migrating = await handle(t.schema, 'postgres', 1, UNSAFE_TRIGGERS);
+      await migrating.migrate([wider, counters], { appRole: APP });
+      const book = app.table(wider);
+      const v1 = await book.insert({ name: 'Ada', city: 'London' });
+      await book.update(v1.entryId, { country: 'UK' });
+      expect(await book.diff(v1.entryId, 1, 2)).toEqual([{ field: 'country', before: null, after: 'UK' }]);
+      expect(await book.revert(v1.entryId, 1, { reason: 'undo' })).toMatchObject({
+        version: 3,
+        data: { country: null },
+      });
+    });
+
     it('refuses the set-based insertMany on the worker, and writes nothing', async () => {
       // Citus plans the load's INSERT … SELECT into the log through the coordinator: without
       // citus.enable_unsafe_triggers it refuses the log's triggers, with it the rows reach the
