@@ -175,8 +175,8 @@ export async function connect(options: ConnectOptions = {}): Promise<Database> {
   } else {
     driver = await openPGlite(options.dataDir);
   }
-  await checkServer(driver, options.url);
-  return new Database(driver, schema, undefined, {});
+  const server = await checkServer(driver, options.url);
+  return new Database(driver, schema, undefined, {}, server.citus);
 }
 
 /**
@@ -203,14 +203,20 @@ function checkUrl(url: string): void {
   }
 }
 
-/** Fails fast, with a clear message, when the server is unreachable or too old. */
-async function checkServer(driver: Driver, url: string | undefined): Promise<void> {
+/**
+ * Fails fast, with a clear message, when the server is unreachable or too old; says whether it
+ * runs Citus (whose library, once loaded, defines the `citus.version` setting).
+ */
+async function checkServer(driver: Driver, url: string | undefined): Promise<{ citus: boolean }> {
   let versionNum: number;
+  let citus: boolean;
   try {
-    const { rows } = await driver.query<{ v: string }>(
-      `SELECT pg_catalog.current_setting('server_version_num') AS v`,
+    const { rows } = await driver.query<{ v: string; citus: boolean }>(
+      `SELECT pg_catalog.current_setting('server_version_num') AS v,
+              pg_catalog.current_setting('citus.version', true) IS NOT NULL AS citus`,
     );
     versionNum = Number(rows[0]?.v);
+    citus = rows[0]?.citus === true;
   } catch (cause) {
     await driver.close().catch(() => {});
     const where = url ? ` at ${redactUrl(url)}` : '';
@@ -224,6 +230,7 @@ async function checkServer(driver: Driver, url: string | undefined): Promise<voi
     await driver.close().catch(() => {});
     throw new Error(`appendlog: PostgreSQL 13 or newer is required (server reports ${versionNum})`);
   }
+  return { citus };
 }
 
 /**
@@ -235,15 +242,24 @@ export class Database {
   readonly schema: string;
   /** `pglite` or `postgres`. */
   readonly kind: 'pglite' | 'postgres';
+  /** @internal Whether the server runs Citus (docs/scale-out.md, "Schema-per-tenant on Citus"). */
+  readonly citus: boolean;
   readonly #driver: Driver;
   readonly #session: Session | undefined;
   readonly #context: WriteContext;
 
   /** @internal Use {@link connect}. */
-  constructor(driver: Driver, schema: string, session: Session | undefined, context: WriteContext) {
+  constructor(
+    driver: Driver,
+    schema: string,
+    session: Session | undefined,
+    context: WriteContext,
+    citus = false,
+  ) {
     this.#driver = driver;
     this.schema = schema;
     this.kind = driver.kind;
+    this.citus = citus;
     this.#session = session;
     this.#context = context;
   }
@@ -370,7 +386,7 @@ export class Database {
     const merged = { ...this.#context, ...context, meta: { ...this.#context.meta, ...context?.meta } };
     const resolved = resolveContext(merged, undefined);
     this.#assertNotEnded();
-    const scoped = new Database(this.#driver, this.schema, this.#session, merged);
+    const scoped = new Database(this.#driver, this.schema, this.#session, merged, this.citus);
     const settings = this.#session === undefined ? null : contextSettingsSql(resolved);
     if (settings === null) return fn(scoped);
     // Inside a transaction raw SQL reads the context from settings; put the old ones back afterwards.
@@ -637,7 +653,7 @@ export class Database {
     try {
       return await this.#driver.transaction(async (conn) => {
         const session: Session = { conn, ended: false };
-        const tx = new Database(this.#driver, this.schema, session, this.#context);
+        const tx = new Database(this.#driver, this.schema, session, this.#context, this.citus);
         try {
           return await txScope.run({ driver: this.#driver, conn }, async () => {
             await prepare(tx);

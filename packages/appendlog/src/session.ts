@@ -12,6 +12,8 @@ export interface Session {
   /** The schema the tables and the catalog live in. */
   readonly schema: string;
   readonly kind: 'pglite' | 'postgres';
+  /** Whether the server runs Citus, which refuses some statements plain PostgreSQL takes. */
+  readonly citus: boolean;
   /** The write context in force (actor, reason, meta). */
   readonly context: WriteContext;
   /** One statement, prepared by name on PostgreSQL when `prepare`, errors mapped to typed errors. */

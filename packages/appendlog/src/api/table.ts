@@ -86,21 +86,26 @@ function shapes(
   };
 }
 
-const statementsFor = perTable((def, schema): Statements => {
+/** The statements of a table on PostgreSQL and PGlite, and on Citus ({@link returning}). */
+const statementsFor = perTable((def, schema) => buildStatements(def, schema, false));
+const citusStatementsFor = perTable((def, schema) => buildStatements(def, schema, true));
+
+function buildStatements(def: TableDef, schema: string, citus: boolean): Statements {
   const o = tableObjects(schema, def.name);
   const proj = versionProjection(def);
+  const ret = (write: string) => returning(write, proj, citus);
   return {
     append: appendSql(def, schema),
     // The head holds every live entry's latest version whole: one primary-key lookup.
     get: `SELECT ${proj} FROM ${o.head} l WHERE l.entry_id = $1 AND NOT l.deleted`,
     history: `SELECT ${proj} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
     listBase: `SELECT ${proj} FROM ${o.head} l WHERE NOT l.deleted`,
-    insert: shapes((given) => insertSql(def, schema, given, proj)),
-    update: shapes((patched) => updateSql(def, schema, patched, proj, "'update'")),
-    setOp: updateSql(def, schema, [], proj, '$6'),
+    insert: shapes((given) => ret(insertSql(def, schema, given))),
+    update: shapes((patched) => ret(updateSql(def, schema, patched, "'update'"))),
+    setOp: ret(updateSql(def, schema, [], '$6')),
     insertMany: `SELECT ${proj} FROM ${o.insertMany}($1::jsonb, $2::text, $3::text, $4::jsonb) l`,
   };
-});
+}
 
 /** Rows per statement of `insertMany`. */
 const INSERT_MANY_BATCH = 5000;
@@ -110,15 +115,14 @@ const INSERT_MANY_BATCH = 5000;
  * 1. Columns the statement does not name get the head's defaults (also those a newer deployment
  * added). Parameters: entry id (null: drawn), actor, reason, meta, then one per given column.
  */
-function insertSql(def: TableDef, schema: string, given: readonly ResolvedColumn[], proj: string): string {
+function insertSql(def: TableDef, schema: string, given: readonly ResolvedColumn[]): string {
   const o = tableObjects(schema, def.name);
   return `INSERT INTO ${o.head} AS l (entry_id, actor, reason, meta${given
     .map((c) => `, ${quoteIdent(c.sqlName)}`)
     .join('')})
 VALUES (coalesce($1::uuid, pg_catalog.gen_random_uuid()), $2, $3, $4::jsonb${given
     .map((c, i) => `, $${5 + i}::${c.type}`)
-    .join('')})
-RETURNING ${proj}`;
+    .join('')})`;
 }
 
 /**
@@ -131,21 +135,25 @@ RETURNING ${proj}`;
  * Parameters: entry id, actor, reason, meta, expected version, then the op (for `setOp`) or one
  * per patched column. No row: the entry does not exist.
  */
-function updateSql(
-  def: TableDef,
-  schema: string,
-  patched: readonly ResolvedColumn[],
-  proj: string,
-  op: string,
-): string {
+function updateSql(def: TableDef, schema: string, patched: readonly ResolvedColumn[], op: string): string {
   const o = tableObjects(schema, def.name);
   return `UPDATE ${o.head} AS l
    SET op = ${op}, version = coalesce($5::integer, l.version) + 1, tx_id = NULL,
        actor = $2, reason = $3, meta = $4::jsonb${patched
          .map((c, i) => `, ${quoteIdent(c.sqlName)} = $${6 + i}::${c.type}`)
          .join('')}
- WHERE l.entry_id = $1
-RETURNING ${proj}`;
+ WHERE l.entry_id = $1`;
+}
+
+/**
+ * A write of the head (aliased `l`) that returns the version it wrote as `proj`. Citus refuses
+ * functions that are not immutable in a RETURNING clause, and the projection formats times with
+ * `to_char` (stable): there the write returns its row to a CTE and the projection is selected from
+ * that. Elsewhere the write returns the projection itself, which costs the server less (an update
+ * measured 121–133 µs against 138–141 µs through the CTE on PostgreSQL 15).
+ */
+function returning(write: string, proj: string, citus: boolean): string {
+  return citus ? `WITH l AS (${write}\nRETURNING *)\nSELECT ${proj} FROM l` : `${write}\nRETURNING ${proj}`;
 }
 
 /**
@@ -167,7 +175,7 @@ export class Table<C extends ColumnMap> {
   constructor(db: Session, def: TableDef<C>) {
     this.#db = db;
     this.definition = def;
-    this.#st = statementsFor(def, db.schema);
+    this.#st = (db.citus ? citusStatementsFor : statementsFor)(def, db.schema);
   }
 
   /** Starts a new entry at version 1. */

@@ -26,12 +26,23 @@ export async function existingLogs(tx: Session, tables: readonly string[]): Prom
   return rows.map((r) => r.t).sort();
 }
 
-/** The transaction horizon of the current snapshot: every transaction below it has ended. */
+/**
+ * The transaction horizon of the current snapshot: every transaction below it has ended. Read
+ * through the schema's history, so that the node holding the schema's tables takes it: on Citus,
+ * where a distributed schema lives on one worker, the coordinator would otherwise answer with its
+ * own snapshot, which says nothing of the transaction ids in the worker's logs.
+ */
 export async function snapshotHorizon(tx: Session): Promise<string> {
   const [row] = await tx.run<{ h: string }>(
+    `SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS h
+       FROM ${catalogName(tx.schema, 'appendlog_schema_history')} LIMIT 1`,
+  );
+  if (row !== undefined) return row.h;
+  // No table was ever recorded: there are no versions either, and any node's horizon will do.
+  const [own] = await tx.run<{ h: string }>(
     `SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())::text AS h`,
   );
-  return row!.h;
+  return own!.h;
 }
 
 function leafQuery(tx: Session, tables: readonly string[]): string {

@@ -2,6 +2,7 @@ import { DestructiveMigrationError, InvalidInputError } from '../errors.js';
 import { quoteIdent, validateSchemaName } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import { catalogName, tableObjects } from '../sql/names.js';
+import { splitScript } from '../sql/split-script.js';
 import { SUBSCRIBER_TRIGGER, subscriberCopyDdl } from '../sql/subscriber-ddl.js';
 import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
@@ -146,18 +147,19 @@ export async function runMigration(
   // migrate is the sanctioned way to change appendlog's objects: the DDL guard lets it through.
   if (statements.length > 0) {
     await withDdlAllowed(tx, async () => {
-      for (const sql of statements) await tx.exec(sql);
+      // One statement at a time: Citus forwards some DDL as the whole text it came in (split-script.ts).
+      for (const sql of statements) for (const statement of splitScript(sql)) await tx.exec(statement);
     });
   }
   for (const change of plan.changes) {
     await tx.run(
       `INSERT INTO ${catalogName(schema, 'appendlog_schema_history')}
          (table_name, change, columns, summary, definition, library_version, applied_by, statements)
-       VALUES ($1, $2, ARRAY(SELECT pg_catalog.jsonb_array_elements_text($3::jsonb)), $4, $5::jsonb, $6, current_user, $7)`,
+       VALUES ($1, $2, $3::text[], $4, $5::jsonb, $6, current_user, $7)`,
       [
         change.table,
         change.change,
-        JSON.stringify(change.columns),
+        change.columns,
         change.summary,
         JSON.stringify(change.definition),
         LIBRARY_VERSION,
