@@ -7,6 +7,8 @@ export default defineConfig({
   test: {
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts', 'docs/**/*.test.ts'],
     testTimeout: 60_000,
+    // The Address Book's password hashing at a test-sized cost (its default is 32 times more).
+    env: { ADDRESS_BOOK_SCRYPT_N: '1024' },
     hookTimeout: 60_000,
     pool: 'forks',
     // A worker runs file after file in one process rather than a fresh process (and a fresh load
