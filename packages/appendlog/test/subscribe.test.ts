@@ -272,20 +272,20 @@ describePostgres('db.subscribe when its connections are lost', () => {
       await until(() => !sub.listening);
       const during = await db.table(addresses).insert({ name: 'while deaf' });
       // Read when LISTEN is tried again (within 5 s), not after the minute of the interval.
-      await until(() => sets.some((s) => s.txId === during.txId));
+      await until(() => sets.some((s) => s.txId === during.txId), 45_000);
       await until(() => sub.listening);
       const [second] = await listenerPids();
       expect(second).toBeTypeOf('number');
       expect(second).not.toBe(first);
       const after = await db.table(addresses).insert({ name: 'heard again' });
-      await until(() => sets.some((s) => s.txId === after.txId));
+      await until(() => sets.some((s) => s.txId === after.txId), 45_000);
       const txIds = sets.map((s) => s.txId);
       expect(new Set(txIds).size).toBe(txIds.length);
     } finally {
       await sub.stop();
     }
     await expect(sub.done).resolves.toBeUndefined();
-  });
+  }, 150_000);
 
   /**
    * Holds an ACCESS EXCLUSIVE lock on `table` until `fn` is done: takes it, runs `locked`, waits
@@ -310,7 +310,9 @@ describePostgres('db.subscribe when its connections are lost', () => {
             [appName],
           )
         ).rows[0].n as number;
-      const deadline = Date.now() + 20_000;
+      // Up to 45 s: a projection applies 'cut' only once no older transaction on the shared
+      // server holds the horizon below it.
+      const deadline = Date.now() + 45_000;
       while ((await blocked()) === 0) {
         if (Date.now() > deadline) throw new Error('no backend of the test blocked on the lock');
         await new Promise((r) => setTimeout(r, 20));
@@ -336,16 +338,16 @@ describePostgres('db.subscribe when its connections are lost', () => {
         await until(() => sub.connectionError !== null);
         expect(sub.connectionError).toMatchObject({ code: 'connection' });
       });
-      await until(() => sets.some((s) => s.txId === during.txId));
+      await until(() => sets.some((s) => s.txId === during.txId), 45_000);
       const after = await t.db.table(addresses).insert({ name: 'after' });
-      await until(() => sets.some((s) => s.txId === after.txId));
+      await until(() => sets.some((s) => s.txId === after.txId), 45_000);
       expect(sub.connectionError).toBeNull();
       expect(sets.map((s) => s.txId)).toEqual([before.txId, during.txId, after.txId]);
     } finally {
       await sub.stop();
     }
     await expect(sub.done).resolves.toBeUndefined();
-  });
+  }, 150_000);
 
   it('a projection whose transaction is cut by a terminated connection applies that round again, once', async () => {
     await t.db.query('CREATE TABLE lost_counts (name text PRIMARY KEY, n int NOT NULL)');
@@ -379,7 +381,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
         t.db.query<{ name: string; n: number }>(
           `SELECT name, n FROM lost_counts WHERE name IN ('cut', 'next') ORDER BY name`,
         );
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 45_000;
       while ((await counts()).length < 2 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));
       expect(await counts()).toEqual([
@@ -391,7 +393,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
       await run.stop();
     }
     await expect(run.done).resolves.toBeUndefined();
-  });
+  }, 150_000);
 });
 
 describePostgres('db.subscribe: the wake-up', () => {
