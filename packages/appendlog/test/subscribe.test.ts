@@ -288,12 +288,13 @@ describePostgres('db.subscribe when its connections are lost', () => {
   }, 150_000);
 
   /**
-   * Holds an ACCESS EXCLUSIVE lock on `table` until `fn` is done: takes it, runs `locked`, waits
+   * Holds a lock of `mode` on `table` until `fn` is done: takes it, runs `locked`, waits
    * for one of this file's backends to be blocked on it (a read, or a projection's write, caught
    * in flight), then runs `fn`.
    */
   async function whileBlockedOn(
     table: string,
+    mode: 'ACCESS EXCLUSIVE' | 'SHARE',
     fn: () => Promise<void>,
     locked: () => Promise<unknown> = async () => {},
   ): Promise<void> {
@@ -301,7 +302,10 @@ describePostgres('db.subscribe when its connections are lost', () => {
     const locker = await pool.connect();
     try {
       await locker.query('BEGIN');
-      await locker.query(`LOCK TABLE "${t.schema}"."${table}" IN ACCESS EXCLUSIVE MODE`);
+      // ACCESS EXCLUSIVE (which a read waits for) gives the locker a transaction id, below any
+      // written after it: a feed would then wait for the locker to end. SHARE, enough to stop an
+      // INSERT, does not.
+      await locker.query(`LOCK TABLE "${t.schema}"."${table}" IN ${mode} MODE`);
       await locked();
       const blocked = async () =>
         (
@@ -314,7 +318,13 @@ describePostgres('db.subscribe when its connections are lost', () => {
       // server holds the horizon below it.
       const deadline = Date.now() + 45_000;
       while ((await blocked()) === 0) {
-        if (Date.now() > deadline) throw new Error('no backend of the test blocked on the lock');
+        if (Date.now() > deadline) {
+          const seen = await locker.query(
+            `SELECT state, wait_event_type, wait_event, left(query, 60) AS q FROM pg_stat_activity WHERE application_name = $1`,
+            [appName],
+          );
+          throw new Error(`no backend of the test blocked on the lock: ${JSON.stringify(seen.rows)}`);
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
       await fn();
@@ -332,7 +342,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
     try {
       await until(() => sets.some((s) => s.txId === before.txId));
       const during = await t.db.table(addresses).insert({ name: 'during' });
-      await whileBlockedOn('addresses_log', async () => {
+      await whileBlockedOn('addresses_log', 'ACCESS EXCLUSIVE', async () => {
         expect((await terminate('all')).length).toBeGreaterThan(0);
         // The read failed for want of a connection; the feed says so and keeps trying.
         await until(() => sub.connectionError !== null);
@@ -369,6 +379,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
       await until(() => run.listening);
       await whileBlockedOn(
         'lost_counts',
+        'SHARE',
         async () => {
           // The projection's apply waits on the lock inside its transaction; end that connection.
           expect((await terminate('all')).length).toBeGreaterThan(0);
