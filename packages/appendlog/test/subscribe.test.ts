@@ -272,28 +272,29 @@ describePostgres('db.subscribe when its connections are lost', () => {
       await until(() => !sub.listening);
       const during = await db.table(addresses).insert({ name: 'while deaf' });
       // Read when LISTEN is tried again (within 5 s), not after the minute of the interval.
-      await until(() => sets.some((s) => s.txId === during.txId));
+      await until(() => sets.some((s) => s.txId === during.txId), 45_000);
       await until(() => sub.listening);
       const [second] = await listenerPids();
       expect(second).toBeTypeOf('number');
       expect(second).not.toBe(first);
       const after = await db.table(addresses).insert({ name: 'heard again' });
-      await until(() => sets.some((s) => s.txId === after.txId));
+      await until(() => sets.some((s) => s.txId === after.txId), 45_000);
       const txIds = sets.map((s) => s.txId);
       expect(new Set(txIds).size).toBe(txIds.length);
     } finally {
       await sub.stop();
     }
     await expect(sub.done).resolves.toBeUndefined();
-  });
+  }, 150_000);
 
   /**
-   * Holds an ACCESS EXCLUSIVE lock on `table` until `fn` is done: takes it, runs `locked`, waits
+   * Holds a lock of `mode` on `table` until `fn` is done: takes it, runs `locked`, waits
    * for one of this file's backends to be blocked on it (a read, or a projection's write, caught
    * in flight), then runs `fn`.
    */
   async function whileBlockedOn(
     table: string,
+    mode: 'ACCESS EXCLUSIVE' | 'SHARE',
     fn: () => Promise<void>,
     locked: () => Promise<unknown> = async () => {},
   ): Promise<void> {
@@ -301,7 +302,10 @@ describePostgres('db.subscribe when its connections are lost', () => {
     const locker = await pool.connect();
     try {
       await locker.query('BEGIN');
-      await locker.query(`LOCK TABLE "${t.schema}"."${table}" IN ACCESS EXCLUSIVE MODE`);
+      // ACCESS EXCLUSIVE (which a read waits for) gives the locker a transaction id, below any
+      // written after it: a feed would then wait for the locker to end. SHARE, enough to stop an
+      // INSERT, does not.
+      await locker.query(`LOCK TABLE "${t.schema}"."${table}" IN ${mode} MODE`);
       await locked();
       const blocked = async () =>
         (
@@ -310,9 +314,17 @@ describePostgres('db.subscribe when its connections are lost', () => {
             [appName],
           )
         ).rows[0].n as number;
-      const deadline = Date.now() + 20_000;
+      // Up to 45 s: a projection applies 'cut' only once no older transaction on the shared
+      // server holds the horizon below it.
+      const deadline = Date.now() + 45_000;
       while ((await blocked()) === 0) {
-        if (Date.now() > deadline) throw new Error('no backend of the test blocked on the lock');
+        if (Date.now() > deadline) {
+          const seen = await locker.query(
+            `SELECT state, wait_event_type, wait_event, left(query, 60) AS q FROM pg_stat_activity WHERE application_name = $1`,
+            [appName],
+          );
+          throw new Error(`no backend of the test blocked on the lock: ${JSON.stringify(seen.rows)}`);
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
       await fn();
@@ -330,22 +342,22 @@ describePostgres('db.subscribe when its connections are lost', () => {
     try {
       await until(() => sets.some((s) => s.txId === before.txId));
       const during = await t.db.table(addresses).insert({ name: 'during' });
-      await whileBlockedOn('addresses_log', async () => {
+      await whileBlockedOn('addresses_log', 'ACCESS EXCLUSIVE', async () => {
         expect((await terminate('all')).length).toBeGreaterThan(0);
         // The read failed for want of a connection; the feed says so and keeps trying.
         await until(() => sub.connectionError !== null);
         expect(sub.connectionError).toMatchObject({ code: 'connection' });
       });
-      await until(() => sets.some((s) => s.txId === during.txId));
+      await until(() => sets.some((s) => s.txId === during.txId), 45_000);
       const after = await t.db.table(addresses).insert({ name: 'after' });
-      await until(() => sets.some((s) => s.txId === after.txId));
+      await until(() => sets.some((s) => s.txId === after.txId), 45_000);
       expect(sub.connectionError).toBeNull();
       expect(sets.map((s) => s.txId)).toEqual([before.txId, during.txId, after.txId]);
     } finally {
       await sub.stop();
     }
     await expect(sub.done).resolves.toBeUndefined();
-  });
+  }, 150_000);
 
   it('a projection whose transaction is cut by a terminated connection applies that round again, once', async () => {
     await t.db.query('CREATE TABLE lost_counts (name text PRIMARY KEY, n int NOT NULL)');
@@ -367,6 +379,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
       await until(() => run.listening);
       await whileBlockedOn(
         'lost_counts',
+        'SHARE',
         async () => {
           // The projection's apply waits on the lock inside its transaction; end that connection.
           expect((await terminate('all')).length).toBeGreaterThan(0);
@@ -379,7 +392,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
         t.db.query<{ name: string; n: number }>(
           `SELECT name, n FROM lost_counts WHERE name IN ('cut', 'next') ORDER BY name`,
         );
-      const deadline = Date.now() + 20_000;
+      const deadline = Date.now() + 45_000;
       while ((await counts()).length < 2 && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 20));
       expect(await counts()).toEqual([
@@ -391,7 +404,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
       await run.stop();
     }
     await expect(run.done).resolves.toBeUndefined();
-  });
+  }, 150_000);
 });
 
 describePostgres('db.subscribe: the wake-up', () => {

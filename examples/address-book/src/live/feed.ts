@@ -71,9 +71,11 @@ export class LiveFeed {
   async #reconcile(): Promise<void> {
     const wanted = !this.#closed && this.#listeners.size > 0;
     if (wanted && this.#sub === undefined) {
-      // From now: every transaction that has not ended yet, and those after (see horizonCursor).
-      const since = await horizonCursor(this.#db);
-      const sub = this.#db.subscribe({ since, tables: [addresses] }, (set) => this.#send(set));
+      // From now: every transaction that had not ended when the feed started, and those after.
+      const start = await startingPoint(this.#db);
+      const sub = this.#db.subscribe({ since: start.since, tables: [addresses] }, (set) => {
+        if (!start.endedBefore(set.txId)) this.#send(set);
+      });
       sub.done.catch((err) => {
         console.error('live updates stopped:', err);
         if (this.#sub === sub) this.#sub = undefined;
@@ -99,12 +101,18 @@ export class LiveFeed {
 }
 
 /**
- * A cursor just below every transaction still running: `changes` after it are those of
- * transactions that had not ended when it was taken (and every later one), never older history.
+ * Where a feed "from now" starts: the cursor just below the oldest transaction still running
+ * (`changes` after it are those of every transaction that had not ended, and every later one),
+ * and which transactions above that cursor had already ended, to leave out. Both from one
+ * snapshot, `xmin:xmax:running,…`: a transaction below `xmax` and not running had ended.
  */
-async function horizonCursor(db: Database): Promise<string> {
-  const [row] = await db.query<{ xmin: string }>(
-    'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
-  );
-  return (BigInt(row!.xmin) - 1n).toString();
+async function startingPoint(db: Database): Promise<{ since: string; endedBefore(txId: string): boolean }> {
+  const [row] = await db.query<{ snapshot: string }>('SELECT pg_current_snapshot()::text AS snapshot');
+  const [xmin, xmax, running] = row!.snapshot.split(':') as [string, string, string];
+  const stillRunning = new Set(running === '' ? [] : running.split(','));
+  const end = BigInt(xmax);
+  return {
+    since: (BigInt(xmin) - 1n).toString(),
+    endedBefore: (txId) => BigInt(txId) < end && !stillRunning.has(txId),
+  };
 }
