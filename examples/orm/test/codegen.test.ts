@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliInProcess } from '../../../packages/appendlog/test/support/cli.js';
+import { type CliRun, runInProcess } from '../../../packages/appendlog/test/support/in-process.js';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -13,12 +13,23 @@ const require = createRequire(import.meta.url);
 const tsc = join(dirname(require.resolve('typescript')), '../bin/tsc');
 const work = join(root, 'generated', `codegen-${process.pid}`);
 
+/** The built command's entry (what dist/cli/main.js, the `appendlog` bin, calls). */
+const { runCli } = (await import(
+  pathToFileURL(join(dirname(require.resolve('appendlog')), 'cli/run.js')).href
+)) as {
+  runCli(argv: readonly string[]): Promise<void>;
+};
+
 /**
- * `appendlog codegen <flag> --config <config> …` in this folder, as `npm run codegen` runs it, but
- * in this process (support/cli.ts): what it prints is the point here, not a Node start per run.
+ * `appendlog <args>` in this folder, as `npm run codegen` runs it, but in this process
+ * (support/in-process.ts): what it prints is the point here, not a Node start per run.
  */
+function appendlog(args: string[]): Promise<CliRun> {
+  return runInProcess(() => runCli([process.execPath, 'appendlog', ...args]), {}, root);
+}
+
 async function codegen(flag: string, config: string, ...more: string[]): Promise<string> {
-  const r = await cliInProcess(['codegen', flag, '--config', config, ...more], {}, root);
+  const r = await appendlog(['codegen', flag, '--config', config, ...more]);
   expect(r.stderr).toBe('');
   expect(r.code).toBe(0);
   return r.stdout;
@@ -39,7 +50,7 @@ describe('appendlog codegen', () => {
 
   it('refuses anything but exactly one of --kysely and --drizzle', async () => {
     for (const flags of [[], ['--kysely', '--drizzle']]) {
-      const r = await cliInProcess(['codegen', ...flags, '--config', 'appendlog.config.ts'], {}, root);
+      const r = await appendlog(['codegen', ...flags, '--config', 'appendlog.config.ts']);
       expect(r.code, flags.join(' ')).toBe(2);
       expect(r.stdout, flags.join(' ')).toBe('');
       expect(r.stderr, flags.join(' ')).toContain('exactly one of --kysely and --drizzle');
