@@ -30,9 +30,17 @@ async function tabTo(page: Page, wanted: RegExp, max = 40): Promise<void> {
   throw new Error(`${wanted} not reached in ${max} Tab presses; focus went: ${seen.join(' | ')}`);
 }
 
-/** Presses Enter on what has the focus and waits for the page it leads to. */
+/**
+ * Presses Enter on what has the focus and waits for the page it leads to, and for its `autofocus`:
+ * Chromium moves the focus at a rendering update of the page, which can come after its load event
+ * on a busy machine (the focus was then still on the body). A rendering update runs the page's
+ * autofocus before its animation frame callbacks; two frames leave a margin.
+ */
 async function enter(page: Page): Promise<void> {
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')]);
+  await page.evaluate(
+    'new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(() => done(null))))',
+  );
 }
 
 /** Replaces a focused field's text by typing. */

@@ -2,22 +2,37 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { type CliRun, runInProcess } from '../../../packages/appendlog/test/support/in-process.js';
 
 const run = promisify(execFile);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-const cli = join(dirname(require.resolve('appendlog')), 'cli/main.js');
 const tsc = join(dirname(require.resolve('typescript')), '../bin/tsc');
 const work = join(root, 'generated', `codegen-${process.pid}`);
 
+/** The built command's entry (what dist/cli/main.js, the `appendlog` bin, calls). */
+const { runCli } = (await import(
+  pathToFileURL(join(dirname(require.resolve('appendlog')), 'cli/run.js')).href
+)) as {
+  runCli(argv: readonly string[]): Promise<void>;
+};
+
+/**
+ * `appendlog <args>` in this folder, as `npm run codegen` runs it, but in this process
+ * (support/in-process.ts): what it prints is the point here, not a Node start per run.
+ */
+function appendlog(args: string[]): Promise<CliRun> {
+  return runInProcess(() => runCli([process.execPath, 'appendlog', ...args]), {}, root);
+}
+
 async function codegen(flag: string, config: string, ...more: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [cli, 'codegen', flag, '--config', config, ...more], {
-    cwd: root,
-  });
-  return stdout;
+  const r = await appendlog(['codegen', flag, '--config', config, ...more]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  return r.stdout;
 }
 
 // Issue 16 item 7: `appendlog codegen` emits what the Kysely and Drizzle scenarios use.
@@ -34,13 +49,12 @@ describe('appendlog codegen', () => {
   });
 
   it('refuses anything but exactly one of --kysely and --drizzle', async () => {
-    const err = await run(process.execPath, [cli, 'codegen', '--config', 'appendlog.config.ts'], {
-      cwd: root,
-    }).catch((e: { code: number; stderr: string }) => e);
-    expect(err).toMatchObject({
-      code: 2,
-      stderr: expect.stringContaining('exactly one of --kysely and --drizzle'),
-    });
+    for (const flags of [[], ['--kysely', '--drizzle']]) {
+      const r = await appendlog(['codegen', ...flags, '--config', 'appendlog.config.ts']);
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stdout, flags.join(' ')).toBe('');
+      expect(r.stderr, flags.join(' ')).toContain('exactly one of --kysely and --drizzle');
+    }
   });
 
   it('for every column type: the code compiles, and writes the types forbid do not', async () => {

@@ -1,7 +1,7 @@
-import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { toAppendLogError } from '../src/index.js';
 import { describeEngines, describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
+import { freshPGlite } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
 
 // Issue 16 item 8: the SQLSTATE inside other clients' errors. Each ORM's own wrapper is tested
@@ -63,7 +63,7 @@ describePostgres('toAppendLogError on node-postgres errors', () => {
 });
 
 it('toAppendLogError on a bare PGlite error [pglite]', async () => {
-  const pg = new PGlite();
+  const pg = await freshPGlite();
   try {
     const err = await pg
       .query(`DO $$ BEGIN RAISE EXCEPTION 'appendlog: refused' USING ERRCODE = 'AL001'; END $$`)

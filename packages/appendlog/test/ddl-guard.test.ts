@@ -1,8 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { column as c, connect, type Database, table } from '../src/index.js';
 import { describePostgres } from './support/engines.js';
+import { freshPGlite } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
 import { verifyChain } from './support/verify-chain.js';
 
@@ -197,14 +199,20 @@ describePostgres('the DDL guard for a role that may not create event triggers', 
 });
 
 describe('the DDL guard on PGlite [pglite]', () => {
+  let client: PGlite;
   let db: Database;
 
   beforeAll(async () => {
-    db = await connect();
+    // A fresh database, as connect() makes, from the run's snapshot rather than its own initdb.
+    client = await freshPGlite();
+    db = await connect({ client });
     await db.migrate([addresses]);
     await db.table(addresses).insert({ name: 'Ask', city: 'Oslo' });
   });
-  afterAll(() => db.close());
+  afterAll(async () => {
+    await db.close();
+    await client.close();
+  });
 
   refusals(() => db);
 });

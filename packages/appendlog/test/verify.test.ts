@@ -330,8 +330,11 @@ describeEngines('verify: reading the log', (engine) => {
         },
       }),
     ).rejects.toBe(stop);
-    // On PostgreSQL the connection was left inside its COPY: it is closed, not reused.
-    for (let i = 0; i < 12; i++) expect(await k.verify()).toMatchObject({ ok: true, checked: 3005 });
+    // On PostgreSQL the connection was left inside its COPY: it is closed, not reused. Twelve
+    // verifies pass through every connection of the pool (node-postgres's default is ten) and
+    // more; PGlite has one connection, where two say as much.
+    const rounds = db.kind === 'pglite' ? 2 : 12;
+    for (let i = 0; i < rounds; i++) expect(await k.verify()).toMatchObject({ ok: true, checked: 3005 });
     expect((await db.query<{ n: number }>('SELECT 1 AS n'))[0]).toEqual({ n: 1 });
   });
 

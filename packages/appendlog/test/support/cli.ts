@@ -6,86 +6,23 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { format } from 'node:util';
 import { runCli } from '../../src/cli/run.js';
+import { type CliEnv, type CliRun, commandEnv, runInProcess } from './in-process.js';
 
-/** What a run of the command printed, and its exit code. */
-export interface CliRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Environment for a run: a variable set to undefined is removed. */
-export type CliEnv = Record<string, string | undefined>;
+export type { CliEnv, CliRun } from './in-process.js';
 
 /** The package's directory. */
 export const packageDir = fileURLToPath(new URL('../..', import.meta.url));
 /** The command npm links as `appendlog`: a shim that runs dist/cli/main.js. */
 export const binShim = fileURLToPath(new URL('../../bin/appendlog.js', import.meta.url));
 
-/** Neither variable leaks in from the test run unless a test sets it. */
-const CLEARED: CliEnv = { DATABASE_URL: undefined, APPENDLOG_DATA_DIR: undefined };
-
 /**
- * Runs `appendlog <args>` in this process, with `env` over the test run's environment (minus
- * DATABASE_URL and APPENDLOG_DATA_DIR) and `cwd` as the working directory, and gives back what
- * it printed and the exit code it set. Runs one at a time: it swaps process-wide state (the
- * output streams, the environment, the working directory, `process.exitCode`) and restores it.
+ * Runs `appendlog <args>` in this process (the sources' `runCli`), with `env` over the test run's
+ * environment (minus DATABASE_URL and APPENDLOG_DATA_DIR) and `cwd` as the working directory:
+ * see `runInProcess`.
  */
-export async function cliInProcess(args: string[], env: CliEnv = {}, cwd?: string): Promise<CliRun> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const saved = {
-    exitCode: process.exitCode,
-    cwd: process.cwd(),
-    env: new Map<string, string | undefined>(),
-    stdoutWrite: process.stdout.write,
-    stderrWrite: process.stderr.write,
-    log: console.log,
-    info: console.info,
-    error: console.error,
-    warn: console.warn,
-  };
-  const capture =
-    (into: string[]) =>
-    (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
-      into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      const done = rest.find((r) => typeof r === 'function') as (() => void) | undefined;
-      done?.();
-      return true;
-    };
-  const line =
-    (into: string[]) =>
-    (...values: unknown[]): void => {
-      into.push(`${format(...values)}\n`);
-    };
-  for (const [key, value] of Object.entries({ ...CLEARED, ...env })) {
-    saved.env.set(key, process.env[key]);
-    setEnv(key, value);
-  }
-  process.exitCode = undefined;
-  process.stdout.write = capture(out) as typeof process.stdout.write;
-  process.stderr.write = capture(err) as typeof process.stderr.write;
-  console.log = console.info = line(out);
-  console.error = console.warn = line(err);
-  try {
-    if (cwd !== undefined) process.chdir(cwd);
-    await runCli([process.execPath, 'appendlog', ...args]);
-    return { code: Number(process.exitCode ?? 0), stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    process.stdout.write = saved.stdoutWrite;
-    process.stderr.write = saved.stderrWrite;
-    Object.assign(console, { log: saved.log, info: saved.info, error: saved.error, warn: saved.warn });
-    process.chdir(saved.cwd);
-    for (const [key, value] of saved.env) setEnv(key, value);
-    process.exitCode = saved.exitCode;
-  }
-}
-
-function setEnv(key: string, value: string | undefined): void {
-  if (value === undefined) delete process.env[key];
-  else process.env[key] = value;
+export function cliInProcess(args: string[], env: CliEnv = {}, cwd?: string): Promise<CliRun> {
+  return runInProcess(() => runCli([process.execPath, 'appendlog', ...args]), env, cwd);
 }
 
 /**
@@ -98,7 +35,7 @@ export function cliProcess(args: string[], env: CliEnv = {}, cwd?: string): CliR
   }
   const r = spawnSync(process.execPath, [binShim, ...args], {
     encoding: 'utf8',
-    env: { ...process.env, ...CLEARED, ...env },
+    env: commandEnv(env),
     ...(cwd === undefined ? {} : { cwd }),
   });
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
