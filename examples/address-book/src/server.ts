@@ -52,6 +52,8 @@ const db = url
   ? await connect({
       url: process.env.APP_DATABASE_URL ?? url,
       pool: { max: poolSize, ...(!process.env.APP_DATABASE_URL && { options: `-c role=${appRole}` }) },
+      // Its own writes wake the live pages and the activity projection at once (see connect's notify).
+      notify: true,
     })
   : owner;
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, expect, it } from 'vitest';
-import { connect, type Database } from '../src/index.js';
+import { column, connect, type Database, table } from '../src/index.js';
 import { describePostgres } from './support/engines.js';
 
 describePostgres('connect({ url, schema, pool: { options } })', () => {
@@ -22,5 +23,28 @@ describePostgres('connect({ url, schema, pool: { options } })', () => {
               current_setting('statement_timeout') AS timeout`,
     );
     expect(row).toEqual({ path: `"${schema}",public`, app: 'opts_probe', timeout: '12345ms' });
+  });
+
+  it('notifies subscribers of its writes only with notify: true (a NOTIFY serializes commits)', async () => {
+    const t = table('notes', { body: column.text() });
+    const quiet = await connect({ url: process.env.DATABASE_URL!, schema });
+    const loud = await connect({ url: process.env.DATABASE_URL!, schema, notify: true });
+    const listener = new pg.Client({ connectionString: process.env.DATABASE_URL! });
+    await listener.connect();
+    try {
+      await quiet.migrate([t]);
+      const heard: string[] = [];
+      listener.on('notification', (n) => heard.push(String(n.payload)));
+      await listener.query('LISTEN appendlog_changes');
+      await quiet.table(t).insert({ body: 'quiet' });
+      await listener.query('SELECT 1'); // a round trip: a notification sent by then has arrived
+      expect(heard).toEqual([]);
+      await loud.table(t).insert({ body: 'loud' });
+      await expect.poll(() => heard).toEqual([schema]);
+    } finally {
+      await listener.end();
+      await quiet.close();
+      await loud.close();
+    }
   });
 });

@@ -221,7 +221,7 @@ describePostgres('db.subscribe when its connections are lost', () => {
     await t.db.migrate([addresses]);
     const url = new URL(process.env.DATABASE_URL!);
     url.searchParams.set('application_name', appName);
-    db = await connect({ url: url.toString(), schema: t.schema });
+    db = await connect({ url: url.toString(), schema: t.schema, notify: true });
   });
   afterAll(async () => {
     await db.close();

@@ -20,11 +20,15 @@ export function realtimeCatalogDdl(schema: string): string {
   const s = quoteIdent(schema);
   const projections = catalogName(schema, 'appendlog_projections');
   return `
--- Realtime (docs/architecture.md, "Realtime"): a wake-up for subscribers, once per writing statement.
+-- Realtime (docs/architecture.md, "Realtime"): a wake-up for subscribers, once per writing statement,
+-- from sessions that opt in (appendlog.notify = on): PostgreSQL serializes the commits of all
+-- notifying transactions, through their WAL flush, so notifying by default would cost every writer.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_notify_changes() RETURNS trigger
 LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 BEGIN
-  PERFORM pg_catalog.pg_notify('${CHANGES_CHANNEL}', TG_TABLE_SCHEMA);
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('${CHANGES_CHANNEL}', TG_TABLE_SCHEMA);
+  END IF;
   RETURN NULL;
 END $fn$;
 

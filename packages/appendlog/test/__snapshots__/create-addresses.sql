@@ -326,11 +326,15 @@ COMMENT ON FUNCTION "public".appendlog_context(text, text, jsonb) IS
   'Sets appendlog.actor, appendlog.reason and appendlog.meta for the current transaction only; NULL leaves one as an earlier call in the same transaction set it (or clears it, on the first call), '''' clears it.';
 GRANT EXECUTE ON FUNCTION "public".appendlog_context(text, text, jsonb) TO PUBLIC;
 
--- Realtime (docs/architecture.md, "Realtime"): a wake-up for subscribers, once per writing statement.
+-- Realtime (docs/architecture.md, "Realtime"): a wake-up for subscribers, once per writing statement,
+-- from sessions that opt in (appendlog.notify = on): PostgreSQL serializes the commits of all
+-- notifying transactions, through their WAL flush, so notifying by default would cost every writer.
 CREATE OR REPLACE FUNCTION "public".appendlog_notify_changes() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
-  PERFORM pg_catalog.pg_notify('appendlog_changes', TG_TABLE_SCHEMA);
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('appendlog_changes', TG_TABLE_SCHEMA);
+  END IF;
   RETURN NULL;
 END $fn$;
 
@@ -349,7 +353,7 @@ REVOKE ALL ON "public"."appendlog_projections" FROM PUBLIC;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog ee67e3a59e8d6928106e1f7bc2ee464c';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog c712e087838c85012bc7b625339f174a';
 
 -- next step
 

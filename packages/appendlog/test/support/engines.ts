@@ -56,7 +56,7 @@ export const postgres: Engine = {
     const schema = `t_${randomBytes(6).toString('hex')}`;
     const handles: Database[] = [];
     const open = async () => {
-      const db = await connect({ url, schema });
+      const db = await connect({ url, schema, notify: true });
       handles.push(db);
       return db;
     };
