@@ -50,7 +50,12 @@ describePostgres('db.subscribe under concurrent writers and a long-open transact
   beforeAll(async () => {
     t = await postgres.open();
     await t.db.migrate([addresses, kitchen, notes]);
-    writers = await connect({ url: process.env.DATABASE_URL!, schema: t.schema, pool: { max: WRITERS + 1 }, notify: true });
+    writers = await connect({
+      url: process.env.DATABASE_URL!,
+      schema: t.schema,
+      pool: { max: WRITERS + 1 },
+      notify: true,
+    });
   });
   afterAll(async () => {
     await writers.close();
