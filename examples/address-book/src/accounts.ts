@@ -1,6 +1,7 @@
 import { createHash, randomBytes, randomUUID, scrypt as scryptCb, timingSafeEqual } from 'node:crypto';
 import { promisify } from 'node:util';
 import { column as c, type Database, InvalidInputError, table, tableObjects } from 'appendlog';
+import { ident, plainTable } from './ident.js';
 
 const scrypt = promisify(scryptCb) as (
   password: string,
@@ -123,8 +124,7 @@ export function readDisplayName(value: unknown): { displayName: string } | { err
 }
 
 function plainTables(db: Database) {
-  const schema = `"${db.schema.replaceAll('"', '""')}"`;
-  return { logins: `${schema}.account_logins`, sessions: `${schema}.account_sessions` };
+  return { logins: plainTable(db, 'account_logins'), sessions: plainTable(db, 'account_sessions') };
 }
 
 /**
@@ -150,7 +150,7 @@ export async function setUpAccountTables(db: Database, options: { appRole?: stri
     `CREATE INDEX IF NOT EXISTS account_sessions_account_idx ON ${t.sessions} (account_id)`,
   ];
   if (options.appRole !== undefined) {
-    const role = `"${options.appRole.replaceAll('"', '""')}"`;
+    const role = ident(options.appRole);
     statements.push(
       `GRANT SELECT, INSERT, UPDATE ON ${t.logins} TO ${role}`,
       `GRANT SELECT, INSERT, DELETE ON ${t.sessions} TO ${role}`,
@@ -300,12 +300,18 @@ export class AccountStore {
   /** The account a session token belongs to, or null when it is unknown, expired or not a token. */
   async sessionAccount(token: string | undefined): Promise<Account | null> {
     if (token === undefined || !/^[A-Za-z0-9_-]{43}$/.test(token)) return null;
+    // Every request asks: the session and the account as it is now, in one query on the head.
     const t = plainTables(this.#db);
-    const [row] = await this.#db.query<{ account_id: string }>(
-      `SELECT account_id FROM ${t.sessions} WHERE token_hash = $1 AND expires_at > now()`,
+    const { head } = tableObjects(this.#db.schema, 'accounts');
+    const [row] = await this.#db.query<{ id: string; login: string; display_name: string; role: string }>(
+      `SELECT h.entry_id::text AS id, h.login, h.display_name, h.role
+         FROM ${t.sessions} s JOIN ${head} h ON h.entry_id = s.account_id
+        WHERE s.token_hash = $1 AND s.expires_at > now() AND h.op NOT IN ('delete', 'forget')`,
       [tokenHash(token)],
     );
-    return row === undefined ? null : this.get(row.account_id);
+    return row === undefined
+      ? null
+      : toAccount(row.id, { login: row.login, displayName: row.display_name, role: row.role });
   }
 
   async endSession(token: string | undefined): Promise<void> {

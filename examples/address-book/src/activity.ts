@@ -1,4 +1,5 @@
 import type { Database, Op, Projection, ProjectionRun } from 'appendlog';
+import { plainTable } from './ident.js';
 import { addresses } from './schema.js';
 
 /** The three zoom levels of the activity chart. */
@@ -50,7 +51,7 @@ export class ActivityCounts {
 
   constructor(db: Database) {
     this.#db = db;
-    this.table = `"${db.schema.replaceAll('"', '""')}".address_book_activity`;
+    this.table = plainTable(db, 'address_book_activity');
     const table = this.table;
     this.projection = db.projection(ACTIVITY_PROJECTION, {
       tables: [addresses],

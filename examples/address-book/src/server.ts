@@ -4,6 +4,7 @@ import { serve } from '@hono/node-server';
 import { connect } from 'appendlog';
 import { ActivityCounts } from './activity.js';
 import { createApp } from './app.js';
+import { ident } from './ident.js';
 import { LiveFeed } from './live/feed.js';
 import { seedIfEmpty } from './seed.js';
 import { prepareDatabase } from './setup.js';
@@ -38,9 +39,9 @@ const appRole = process.env.APP_ROLE ?? 'address_book_app';
 const owner = url ? await connect({ url, pool: { max: 1 } }) : await connect({ dataDir });
 if (url) {
   await owner.query(
-    `DO $$ BEGIN CREATE ROLE ${quoteIdent(appRole)} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
+    `DO $$ BEGIN CREATE ROLE ${ident(appRole)} NOLOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$`,
   );
-  await owner.query(`GRANT ${quoteIdent(appRole)} TO CURRENT_USER`).catch(() => undefined);
+  await owner.query(`GRANT ${ident(appRole)} TO CURRENT_USER`).catch(() => undefined);
 }
 await prepareDatabase(owner, url ? { appRole } : {});
 const demo = await seedIfEmpty(owner);
@@ -109,8 +110,4 @@ function portInUse(port: number): Promise<boolean> {
       .once('listening', () => probe.close(() => resolve(false)))
       .listen(port);
   });
-}
-
-function quoteIdent(name: string): string {
-  return `"${name.replaceAll('"', '""')}"`;
 }

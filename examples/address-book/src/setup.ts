@@ -1,6 +1,7 @@
 import type { Database } from 'appendlog';
 import { accounts, setUpAccountTables } from './accounts.js';
 import { ActivityCounts } from './activity.js';
+import { ident } from './ident.js';
 import { addresses } from './schema.js';
 
 /** The app's appendlog tables. */
@@ -19,8 +20,6 @@ export async function prepareDatabase(db: Database, options: { appRole?: string 
   const activity = new ActivityCounts(db);
   await activity.ready();
   if (options.appRole !== undefined) {
-    await db.query(
-      `GRANT SELECT, INSERT, UPDATE, DELETE ON ${activity.table} TO "${options.appRole.replaceAll('"', '""')}"`,
-    );
+    await db.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${activity.table} TO ${ident(options.appRole)}`);
   }
 }
