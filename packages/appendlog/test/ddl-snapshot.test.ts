@@ -46,8 +46,8 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "b07d2078c4537168",
-        "revision": 7,
+        "digest": "3118481c5f601658",
+        "revision": 8,
       }
     `);
   });

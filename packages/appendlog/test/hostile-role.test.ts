@@ -159,7 +159,9 @@ describeEngines('verify reports what only the owner can do', (engine) => {
     const [fn] = await db.query<{ def: string }>(
       `SELECT pg_get_functiondef('people_log_chain'::regproc) AS def`,
     );
-    await db.exec(fn!.def.replace('RETURN NEW;\nEND', 'RETURN NEW; -- edited\nEND'));
+    const def = fn!.def.replace('RETURN NEW;\nEND', 'RETURN NEW; -- edited\nEND');
+    expect(def).not.toBe(fn!.def);
+    await db.exec(def);
     const edited = await db.verify();
     expect(edited.failures.map((f) => [f.problem, f.detail.split(' ')[1]])).toEqual([
       ['code_modified', `${t.schema === 'public' ? '"public"' : `"${t.schema}"`}."people_log_chain"`],

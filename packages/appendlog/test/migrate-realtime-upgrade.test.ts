@@ -5,8 +5,9 @@ import { TABLE_CODE_REVISION } from '../src/sql/table-ddl.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { addresses } from './support/tables.js';
 
-// The realtime wake-up (code revision 7) for a database the previous release made: revision-6
-// tables without the head's `appendlog_notify` trigger, and a catalog without the projections table.
+// The realtime wake-up for a database an earlier release made: revision-6 tables without any
+// wake-up, and a catalog without the projections table. Revision 7 added a statement trigger on
+// the head (`appendlog_notify`); revision 8 sends the wake-up from the chain trigger instead.
 const fixture = readFileSync(new URL('./fixtures/table-code-v6.sql', import.meta.url), 'utf8');
 const catalogV6 = readFileSync(new URL('./fixtures/catalog-v6.sql', import.meta.url), 'utf8');
 const columns = addresses.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull }));
@@ -59,7 +60,7 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
     expect(await projectionsTable()).toBeNull();
   });
 
-  it('migrate regenerates the code to revision 7 and adds the projections table, once', async () => {
+  it('migrate regenerates the code to the current revision and adds the projections table, once', async () => {
     const result = await db.migrate([addresses]);
     expect(result.changes).toEqual([
       {
@@ -69,9 +70,9 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
         summary: `regenerate the table's code (revision 6 to ${TABLE_CODE_REVISION})`,
       },
     ]);
-    expect(TABLE_CODE_REVISION).toBe(7);
+    expect(TABLE_CODE_REVISION).toBe(8);
     expect(await db.migrate([addresses])).toEqual({ statements: [], changes: [], behind: [] });
-    expect(await notifyTriggers()).toEqual(['appendlog_notify']);
+    expect(await notifyTriggers()).toEqual([]);
     expect(await projectionsTable()).not.toBeNull();
     expect(await db.verify()).toMatchObject({ ok: true, checked: 1, failures: [] });
   });
@@ -95,7 +96,7 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
 
   it('the previous release re-running its catalog script during a rolling deploy changes nothing realtime needs', async () => {
     await db.exec(catalogV6.replaceAll('"fixture_schema"', `"${t.schema}"`));
-    expect(await notifyTriggers()).toEqual(['appendlog_notify']);
+    expect(await notifyTriggers()).toEqual([]);
     const projection = db.projection('after_old_catalog', { apply: async () => {} });
     await projection.catchUp();
     expect((await projection.status()).cursor).not.toBeNull();
@@ -111,5 +112,64 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
     } finally {
       await listener.close();
     }
+  });
+});
+
+describeEngines('upgrade from the statement wake-up: a table made by code revision 7', (engine) => {
+  const fixtureV7 = readFileSync(new URL('./fixtures/table-code-v7.sql', import.meta.url), 'utf8');
+  const catalogV7 = readFileSync(new URL('./fixtures/catalog-v7.sql', import.meta.url), 'utf8');
+  let t: TestDb;
+  let db: Database;
+  let live = '';
+  const triggers = async () =>
+    (
+      await db.query<{ name: string }>(
+        `SELECT tgname AS name FROM pg_trigger WHERE tgrelid = 'addresses_head'::regclass AND NOT tgisinternal ORDER BY 1`,
+      )
+    ).map((r) => r.name);
+
+  beforeAll(async () => {
+    t = await engine.open();
+    db = t.db;
+    await db.exec(catalogV7.replaceAll('"fixture_schema"', `"${t.schema}"`));
+    await db.transaction(async (tx) => {
+      await tx.exec(fixtureV7.replaceAll('"fixture_schema"', `"${t.schema}"`));
+      await tx.query(
+        `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
+         VALUES ('addresses', 'create_table', $1::jsonb, '0.1.0', '-- revision 7')`,
+        [JSON.stringify({ columns })],
+      );
+    });
+    const [a] = await db.query<{ entry_id: string }>(
+      `INSERT INTO addresses (name, city) VALUES ('Live', 'Old town') RETURNING entry_id::text`,
+    );
+    live = a!.entry_id;
+  });
+  afterAll(() => t.close());
+
+  it('migrate drops the statement trigger, and the chain trigger wakes subscribers instead', async () => {
+    expect(await triggers()).toContain('appendlog_notify');
+    const result = await db.migrate([addresses]);
+    expect(result.changes.map((c) => c.summary)).toEqual([
+      `regenerate the table's code (revision 7 to ${TABLE_CODE_REVISION})`,
+    ]);
+    expect(await triggers()).toEqual([
+      'appendlog_chain',
+      'appendlog_head_refuse_delete',
+      'appendlog_head_refuse_truncate',
+    ]);
+    const sets: ChangeSet[] = [];
+    const sub = db.subscribe({ interval: 60_000 }, (set) => {
+      sets.push(set);
+    });
+    try {
+      await until(() => sets.length === 1 && sub.listening);
+      const v = await db.table(addresses).update(live, { city: 'New town' });
+      // The interval is a minute: only the chain trigger's notification can deliver this in time.
+      await until(() => sets.some((s) => s.txId === v.txId));
+    } finally {
+      await sub.stop();
+    }
+    expect(await db.verify()).toMatchObject({ ok: true, checked: 2, failures: [] });
   });
 });

@@ -437,4 +437,34 @@ describePostgres('db.subscribe: the wake-up', () => {
     client.release();
     await pool.end();
   });
+
+  it('comes from every write path: a set-based load, and a raw UPDATE of many rows, once per transaction', async () => {
+    const pool = rawPool(2);
+    const listener = await pool.connect();
+    const writer = await pool.connect();
+    const got: string[] = [];
+    listener.on('notification', (m) => got.push(m.payload ?? ''));
+    await listener.query('LISTEN appendlog_changes');
+    const settle = async (n: number) => {
+      await until(() => got.length >= n, 5_000);
+      await new Promise((r) => setTimeout(r, 200));
+      return got.length;
+    };
+    // The set-based load switches the chain trigger off, so it sends its own.
+    await t.db.table(addresses).insertMany([{ name: 'm1' }, { name: 'm2' }, { name: 'm3' }]);
+    expect(await settle(1)).toBe(1);
+    // A session that opted in: one wake-up for a statement that appends many versions.
+    await writer.query(`SET search_path = "${t.schema}"`);
+    await writer.query(`SET appendlog.notify = on`);
+    await writer.query(`UPDATE addresses SET city = 'Everywhere' WHERE name LIKE 'm%'`);
+    expect(await settle(2)).toBe(2);
+    // A session that did not opt in sends none.
+    await writer.query(`SET appendlog.notify = off`);
+    await writer.query(`UPDATE addresses SET city = 'Nowhere' WHERE name LIKE 'm%'`);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(got).toEqual([t.schema, t.schema]);
+    listener.release();
+    writer.release();
+    await pool.end();
+  });
 });

@@ -76,9 +76,12 @@ END $fn$;
 
 -- The same refusal for revision 5 on, with no WHEN clause (PostgreSQL reads one back from its
 -- stored text on every INSERT): the chain trigger's INSERT fires this at trigger depth 2 and
--- passes; a direct INSERT (depth 1) passes only as a set-based load of the same table.
+-- passes; a direct INSERT (depth 1) passes only as a set-based load of the same table. Every write
+-- calls it, so it is the one catalog function without a pinned search_path (the SET clause costs
+-- each call a configuration save and restore): every name and operator in it is qualified, and it
+-- runs with the caller's own rights, so no search_path changes what it does.
 CREATE OR REPLACE FUNCTION ${s}.appendlog_guard_log_insert() RETURNS trigger
-LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
+LANGUAGE plpgsql AS $fn$
 BEGIN
   IF pg_catalog.pg_trigger_depth() OPERATOR(pg_catalog.>) 1 THEN
     RETURN NULL;

@@ -46,14 +46,23 @@ REVOKE ALL ON ${projections} FROM PUBLIC;
 }
 
 /**
- * The head's wake-up trigger: AFTER INSERT OR UPDATE, once per statement (never per row, and
- * nothing in the chain trigger), so a write pays one trigger call and one `pg_notify` however
- * many versions it appends. Set-based loads switch only the chain trigger off, so they notify too.
+ * Revision 7's statement-level wake-up trigger on the head, dropped: from revision 8 the chain
+ * trigger sends the wake-up itself (one `current_setting` per row costs less than an AFTER
+ * statement trigger, which queues an event and calls plpgsql on every write), and the set-based
+ * load, which switches the chain trigger off, sends its own.
  */
-export function notifyTriggerDdl(o: TableObjects): string {
+export function dropStatementNotifyDdl(o: TableObjects): string {
   return `
 DROP TRIGGER IF EXISTS appendlog_notify ON ${o.head};
-CREATE TRIGGER appendlog_notify AFTER INSERT OR UPDATE ON ${o.head}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${quoteIdent(o.schema)}.appendlog_notify_changes();
 `;
+}
+
+/**
+ * plpgsql sending the wake-up when the session opted in (`appendlog.notify = on`); `schema` is the
+ * payload, a SQL expression (`TG_TABLE_SCHEMA` in a trigger).
+ */
+export function notifySql(indent: string, schema: string): string {
+  return `${indent}IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+${indent}  PERFORM pg_catalog.pg_notify('${CHANGES_CHANNEL}', ${schema});
+${indent}END IF;`;
 }

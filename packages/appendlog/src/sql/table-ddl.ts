@@ -27,7 +27,7 @@ import {
 import { strictContextSql } from './context-ddl.js';
 import { erasureTableDdl } from './erasure-ddl.js';
 import { catalogName, type TableObjects, tableObjects } from './names.js';
-import { notifyTriggerDdl } from './realtime-ddl.js';
+import { dropStatementNotifyDdl, notifySql } from './realtime-ddl.js';
 import { SQLSTATE } from './sqlstate.js';
 
 /** A column as stored: SQL name, type, whether versions must carry a value, and its default. */
@@ -59,9 +59,13 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  *    where columns have defaults), computes the version-hash fields its rows share once, draws
  *    `seq` up front and writes log and head in one statement.
  * 7: the head's statement-level `appendlog_notify` trigger, the wake-up of `db.subscribe` and
- *    projections (see {@link notifyTriggerDdl}).
+ *    projections (dropped by revision 8, {@link dropStatementNotifyDdl}).
+ * 8: the wake-up moves into the chain trigger (one `current_setting` per row costs less than an
+ *    AFTER statement trigger on every write), and the set-based load sends its own; each
+ *    version's salt is derived from a per-session random key ({@link saltSql}) instead of drawn
+ *    from the strong random source.
  */
-export const TABLE_CODE_REVISION = 7;
+export const TABLE_CODE_REVISION = 8;
 
 /** The first revision with head-first storage: older tables get {@link headFirstUpgradeDdl} first. */
 export const HEAD_FIRST_REVISION = 4;
@@ -242,7 +246,7 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
     viewDdl(o, columns),
     asOfFunctionDdl(o, columns),
     erasureTableDdl(o, columns),
-    notifyTriggerDdl(o),
+    dropStatementNotifyDdl(o),
   ].join('\n');
 }
 
@@ -309,6 +313,8 @@ DECLARE
   erased timestamptz;
   from_settings boolean := false;
 BEGIN
+  -- The wake-up of db.subscribe and projections, from sessions that opt in (docs/realtime.md).
+${notifySql('  ', 'TG_TABLE_SCHEMA')}
   IF TG_OP = 'INSERT' THEN
 ${chainInsertSql(o)}  ELSE
 ${chainUpdateSql(o, columns)}  END IF;
@@ -470,6 +476,23 @@ function chainRefusalsSql(o: TableObjects, columns: readonly StoredColumn[]): st
 }
 
 /**
+ * SQL for the salt of version `version` of entry `entry` (docs/spec.md §3): the first 16 bytes of
+ * SHA-256(session key ‖ entry id ‖ version). The session key is 32 bytes from the server's strong
+ * random generator, drawn at a session's first write and kept in the session's memory only (the
+ * session-level setting `appendlog.salt_key`); it is never stored, so once erasure has cleared a
+ * version's salt nothing in the database can rebuild it. Drawing 16 random bytes per version cost
+ * more than all the rest of the salt's work: PostgreSQL's strong random source took about 6 µs a
+ * call here (docs/performance.md).
+ */
+function saltSql(entry: string, version: string): string {
+  const key = `coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false))`;
+  return `pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(${key}, 'UTF8')
+      || pg_catalog.uuid_send(${entry}) || pg_catalog.int4send(${version})), 1, 16)`;
+}
+
+/**
  * The end of the chain trigger, for every write: limits, the forget's metadata, deletion flag,
  * transaction, salt and both hashes; then the version's INSERT into the log (an insert's with a
  * precise duplicate error, an update's plain, since it holds the head row).
@@ -489,7 +512,7 @@ function chainHashAndLogSql(o: TableObjects, columns: readonly StoredColumn[]): 
   NEW.deleted := NEW.op IN ('delete', 'forget');
   NEW.redacted_at := NULL;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
-  v_salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  v_salt := ${saltSql('NEW.entry_id', 'NEW.version')};
   v_content_hash := pg_catalog.sha256(v_salt || ${canonicalContentSql(o.schema, 'NEW', columns)});
   NEW.hash := ${versionHashSql(o.schema, o.table, 'NEW', { contentHash: 'v_content_hash' })};
   IF TG_OP = 'INSERT' THEN
@@ -651,16 +674,20 @@ ${labelLimitsSql('v_actor', 'v_reason', 'v_meta')}
   v_allow_ddl := pg_catalog.current_setting('appendlog.allow_ddl', true);
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', 'on', true);
   ALTER TABLE ${o.head} DISABLE TRIGGER appendlog_chain;
+  -- The chain trigger, which sends the wake-up of other writes, is off: the load sends its own.
+${notifySql('  ', quoteLiteral(o.schema))}
   -- One statement for the whole load: the log's rows and the head's, each in the order of p_rows,
   -- with seq drawn up front so that the head's INSERT needs nothing back from the log's.
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt${cols.map((c) => `, r.${c}`).join('')}, ${n} AS ${ORDINAL}
+           pg_catalog.clock_timestamp() AS recorded_at${cols.map((c) => `, r.${c}`).join('')}, ${n} AS ${ORDINAL}
       FROM ${rows}
+  ), salted AS (
+    SELECT s.*, ${saltSql('s.entry_id', '1')} AS salt FROM src s
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || ${canonicalContentSql(o.schema, 's', columns)}) AS content_hash
-      FROM src s
+      FROM salted s
   ), hashed AS (
     SELECT c.*, ${firstVersionHashSql(o.table, 'c.entry_id', 'c.recorded_at', 'v_shared', 'c.content_hash')} AS hash
       FROM contented c

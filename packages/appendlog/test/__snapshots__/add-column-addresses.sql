@@ -4,7 +4,7 @@ ALTER TABLE "public"."addresses_head" ADD COLUMN "email" text;
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 7: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 8: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -13,6 +13,10 @@ DECLARE
   erased timestamptz;
   from_settings boolean := false;
 BEGIN
+  -- The wake-up of db.subscribe and projections, from sessions that opt in (docs/realtime.md).
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('appendlog_changes', TG_TABLE_SCHEMA);
+  END IF;
   IF TG_OP = 'INSERT' THEN
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
@@ -160,7 +164,10 @@ BEGIN
   NEW.deleted := NEW.op IN ('delete', 'forget');
   NEW.redacted_at := NULL;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
-  v_salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  v_salt := pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+      || pg_catalog.uuid_send(NEW.entry_id) || pg_catalog.int4send(NEW.version)), 1, 16);
   v_content_hash := pg_catalog.sha256(v_salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
         pg_catalog.convert_to(NEW."address_line_1", 'UTF8'),
         CASE WHEN NEW."city" IS NULL THEN NULL ELSE '\x63697479'::bytea END,
@@ -290,13 +297,22 @@ BEGIN
   v_allow_ddl := pg_catalog.current_setting('appendlog.allow_ddl', true);
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', 'on', true);
   ALTER TABLE "public"."addresses_head" DISABLE TRIGGER appendlog_chain;
+  -- The chain trigger, which sends the wake-up of other writes, is off: the load sends its own.
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('appendlog_changes', 'public');
+  END IF;
   -- One statement for the whole load: the log's rows and the head's, each in the order of p_rows,
   -- with seq drawn up front so that the head's INSERT needs nothing back from the log's.
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."email", r."load.n" AS "load.n"
+           pg_catalog.clock_timestamp() AS recorded_at, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."email", r."load.n" AS "load.n"
       FROM ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (entry_id uuid, "name" text, "address_line_1" text, "city" text, "postcode" text, "tel" text, "email" text)) WITH ORDINALITY AS r(entry_id, "name", "address_line_1", "city", "postcode", "tel", "email", "load.n")
+  ), salted AS (
+    SELECT s.*, pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+      || pg_catalog.uuid_send(s.entry_id) || pg_catalog.int4send(1)), 1, 16) AS salt FROM src s
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
         pg_catalog.convert_to(s."address_line_1", 'UTF8'),
@@ -310,7 +326,7 @@ BEGIN
         pg_catalog.convert_to(s."postcode", 'UTF8'),
         CASE WHEN s."tel" IS NULL THEN NULL ELSE '\x74656c'::bytea END,
         pg_catalog.convert_to(s."tel", 'UTF8')]::bytea[], NULL)), 21)) AS content_hash
-      FROM src s
+      FROM salted s
   ), hashed AS (
     SELECT c.*, pg_catalog.sha256('\x0000000c617070656e646c6f672f76310000000961646472657373657300000024'::bytea || pg_catalog.convert_to(c.entry_id::text, 'UTF8')
       || '\x000000013100000006696e73657274'::bytea || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(pg_catalog.to_char(c.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8')]), 21)
@@ -477,5 +493,3 @@ REVOKE ALL ON FUNCTION "public"."addresses_redact"(uuid) FROM PUBLIC;
 
 
 DROP TRIGGER IF EXISTS appendlog_notify ON "public"."addresses_head";
-CREATE TRIGGER appendlog_notify AFTER INSERT OR UPDATE ON "public"."addresses_head"
-  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_notify_changes();

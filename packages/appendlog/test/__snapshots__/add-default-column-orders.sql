@@ -7,7 +7,7 @@ ALTER TABLE "public"."orders_log" ADD CONSTRAINT "country_required" CHECK (redac
 
 CREATE OR REPLACE FUNCTION "public"."orders_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 7: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 8: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -16,6 +16,10 @@ DECLARE
   erased timestamptz;
   from_settings boolean := false;
 BEGIN
+  -- The wake-up of db.subscribe and projections, from sessions that opt in (docs/realtime.md).
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('appendlog_changes', TG_TABLE_SCHEMA);
+  END IF;
   IF TG_OP = 'INSERT' THEN
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
@@ -161,7 +165,10 @@ BEGIN
   NEW.deleted := NEW.op IN ('delete', 'forget');
   NEW.redacted_at := NULL;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
-  v_salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  v_salt := pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+      || pg_catalog.uuid_send(NEW.entry_id) || pg_catalog.int4send(NEW.version)), 1, 16);
   v_content_hash := pg_catalog.sha256(v_salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
         pg_catalog.convert_to(NEW."country", 'UTF8'),
         CASE WHEN NEW."item" IS NULL THEN NULL ELSE '\x6974656d'::bytea END,
@@ -288,14 +295,23 @@ BEGIN
   v_allow_ddl := pg_catalog.current_setting('appendlog.allow_ddl', true);
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', 'on', true);
   ALTER TABLE "public"."orders_head" DISABLE TRIGGER appendlog_chain;
+  -- The chain trigger, which sends the wake-up of other writes, is off: the load sends its own.
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('appendlog_changes', 'public');
+  END IF;
   -- One statement for the whole load: the log's rows and the head's, each in the order of p_rows,
   -- with seq drawn up front so that the head's INSERT needs nothing back from the log's.
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."item", r."qty", r."country", e."load.n" AS "load.n"
+           pg_catalog.clock_timestamp() AS recorded_at, r."item", r."qty", r."country", e."load.n" AS "load.n"
       FROM pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, "load.n"),
            LATERAL pg_catalog.jsonb_to_record('{"qty":2,"country":"NO"}'::jsonb || e.j) AS r(entry_id uuid, "item" text, "qty" integer, "country" text)
+  ), salted AS (
+    SELECT s.*, pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+      || pg_catalog.uuid_send(s.entry_id) || pg_catalog.int4send(1)), 1, 16) AS salt FROM src s
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
         pg_catalog.convert_to(s."country", 'UTF8'),
@@ -303,7 +319,7 @@ BEGIN
         pg_catalog.convert_to(s."item", 'UTF8'),
         CASE WHEN s."qty" IS NULL THEN NULL ELSE '\x717479'::bytea END,
         pg_catalog.convert_to((s."qty")::text, 'UTF8')]::bytea[], NULL)), 21)) AS content_hash
-      FROM src s
+      FROM salted s
   ), hashed AS (
     SELECT c.*, pg_catalog.sha256('\x0000000c617070656e646c6f672f7631000000066f726465727300000024'::bytea || pg_catalog.convert_to(c.entry_id::text, 'UTF8')
       || '\x000000013100000006696e73657274'::bytea || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(pg_catalog.to_char(c.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8')]), 21)
@@ -469,8 +485,6 @@ REVOKE ALL ON FUNCTION "public"."orders_redact"(uuid) FROM PUBLIC;
 
 
 DROP TRIGGER IF EXISTS appendlog_notify ON "public"."orders_head";
-CREATE TRIGGER appendlog_notify AFTER INSERT OR UPDATE ON "public"."orders_head"
-  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_notify_changes();
 
 ALTER TABLE "public"."orders_head" ALTER COLUMN "qty" SET DEFAULT '2'::integer;
 ALTER TABLE "public"."orders_log" ALTER COLUMN "qty" SET DEFAULT '2'::integer;

@@ -57,9 +57,12 @@ END $fn$;
 
 -- The same refusal for revision 5 on, with no WHEN clause (PostgreSQL reads one back from its
 -- stored text on every INSERT): the chain trigger's INSERT fires this at trigger depth 2 and
--- passes; a direct INSERT (depth 1) passes only as a set-based load of the same table.
+-- passes; a direct INSERT (depth 1) passes only as a set-based load of the same table. Every write
+-- calls it, so it is the one catalog function without a pinned search_path (the SET clause costs
+-- each call a configuration save and restore): every name and operator in it is qualified, and it
+-- runs with the caller's own rights, so no search_path changes what it does.
 CREATE OR REPLACE FUNCTION "public".appendlog_guard_log_insert() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $fn$
+LANGUAGE plpgsql AS $fn$
 BEGIN
   IF pg_catalog.pg_trigger_depth() OPERATOR(pg_catalog.>) 1 THEN
     RETURN NULL;
@@ -353,7 +356,7 @@ REVOKE ALL ON "public"."appendlog_projections" FROM PUBLIC;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog c712e087838c85012bc7b625339f174a';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 90e1700b049478695d1327b69d61d9cf';
 
 -- next step
 
@@ -424,7 +427,7 @@ CREATE TRIGGER appendlog_head_refuse_truncate BEFORE TRUNCATE ON "public"."addre
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 7: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 8: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -433,6 +436,10 @@ DECLARE
   erased timestamptz;
   from_settings boolean := false;
 BEGIN
+  -- The wake-up of db.subscribe and projections, from sessions that opt in (docs/realtime.md).
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('appendlog_changes', TG_TABLE_SCHEMA);
+  END IF;
   IF TG_OP = 'INSERT' THEN
     -- A row that brings its own version, time, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
@@ -579,7 +586,10 @@ BEGIN
   NEW.deleted := NEW.op IN ('delete', 'forget');
   NEW.redacted_at := NULL;
   NEW.tx_id := pg_catalog.pg_current_xact_id();
-  v_salt := pg_catalog.uuid_send(pg_catalog.gen_random_uuid());
+  v_salt := pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+      || pg_catalog.uuid_send(NEW.entry_id) || pg_catalog.int4send(NEW.version)), 1, 16);
   v_content_hash := pg_catalog.sha256(v_salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN NEW."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
         pg_catalog.convert_to(NEW."address_line_1", 'UTF8'),
         CASE WHEN NEW."city" IS NULL THEN NULL ELSE '\x63697479'::bytea END,
@@ -707,13 +717,22 @@ BEGIN
   v_allow_ddl := pg_catalog.current_setting('appendlog.allow_ddl', true);
   PERFORM pg_catalog.set_config('appendlog.allow_ddl', 'on', true);
   ALTER TABLE "public"."addresses_head" DISABLE TRIGGER appendlog_chain;
+  -- The chain trigger, which sends the wake-up of other writes, is off: the load sends its own.
+  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
+    PERFORM pg_catalog.pg_notify('appendlog_changes', 'public');
+  END IF;
   -- One statement for the whole load: the log's rows and the head's, each in the order of p_rows,
   -- with seq drawn up front so that the head's INSERT needs nothing back from the log's.
   RETURN QUERY
   WITH src AS (
     SELECT coalesce(r.entry_id, pg_catalog.gen_random_uuid()) AS entry_id, pg_catalog.nextval(v_seq) AS seq,
-           pg_catalog.clock_timestamp() AS recorded_at, pg_catalog.uuid_send(pg_catalog.gen_random_uuid()) AS salt, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."load.n" AS "load.n"
+           pg_catalog.clock_timestamp() AS recorded_at, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."load.n" AS "load.n"
       FROM ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (entry_id uuid, "name" text, "address_line_1" text, "city" text, "postcode" text, "tel" text)) WITH ORDINALITY AS r(entry_id, "name", "address_line_1", "city", "postcode", "tel", "load.n")
+  ), salted AS (
+    SELECT s.*, pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+      || pg_catalog.uuid_send(s.entry_id) || pg_catalog.int4send(1)), 1, 16) AS salt FROM src s
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,
         pg_catalog.convert_to(s."address_line_1", 'UTF8'),
@@ -725,7 +744,7 @@ BEGIN
         pg_catalog.convert_to(s."postcode", 'UTF8'),
         CASE WHEN s."tel" IS NULL THEN NULL ELSE '\x74656c'::bytea END,
         pg_catalog.convert_to(s."tel", 'UTF8')]::bytea[], NULL)), 21)) AS content_hash
-      FROM src s
+      FROM salted s
   ), hashed AS (
     SELECT c.*, pg_catalog.sha256('\x0000000c617070656e646c6f672f76310000000961646472657373657300000024'::bytea || pg_catalog.convert_to(c.entry_id::text, 'UTF8')
       || '\x000000013100000006696e73657274'::bytea || pg_catalog.substr(pg_catalog.array_send(ARRAY[pg_catalog.convert_to(pg_catalog.to_char(c.recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'UTF8')]), 21)
@@ -891,5 +910,3 @@ REVOKE ALL ON FUNCTION "public"."addresses_redact"(uuid) FROM PUBLIC;
 
 
 DROP TRIGGER IF EXISTS appendlog_notify ON "public"."addresses_head";
-CREATE TRIGGER appendlog_notify AFTER INSERT OR UPDATE ON "public"."addresses_head"
-  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_notify_changes();
