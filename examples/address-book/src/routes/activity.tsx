@@ -70,9 +70,9 @@ function HeldBackNote(props: { held: HeldBack }) {
         </>
       ) : (
         'still open'
-      )}{' '}
-      (waiting {count(waitingSeconds, 'second')}). The log keeps them; the chart counts them when that
-      transaction ends.
+      )}
+      {waitingSeconds >= 1 && `, the oldest waiting ${count(waitingSeconds, 'second')}`}. The log keeps them;
+      the chart counts them when that transaction ends.
     </p>
   );
 }
