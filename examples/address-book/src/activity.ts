@@ -177,6 +177,31 @@ export async function activity(
   return { range: chosen, buckets, byActor, total };
 }
 
+/** Changes the chart cannot count yet because a transaction still open holds them back. */
+export interface HeldBack {
+  /** Versions committed after the open transaction began, waiting for it to end. */
+  changes: number;
+  /** When the oldest open transaction began; null when the role may not see it (pg_read_all_stats). */
+  since: Date | null;
+  /** How long the oldest waiting change has waited, in seconds. */
+  waitingSeconds: number;
+}
+
+/**
+ * Why the chart is behind, from the projection's status: null when nothing is held back. The feed
+ * takes a transaction only once every transaction that began before it has ended, so one left
+ * open (in any database of the server) holds back the changes committed after it, losing none.
+ */
+export async function heldBack(counts: ActivityCounts): Promise<HeldBack | null> {
+  const s = await counts.projection.status();
+  if (s.heldBack === 0) return null;
+  return {
+    changes: s.heldBack,
+    since: s.heldBy?.startedAt ?? null,
+    waitingSeconds: Math.round(s.lagSeconds),
+  };
+}
+
 async function defaultRange(db: Database, table: string, now: Date): Promise<RangeName> {
   const [row] = await db.query<{ oldest: string | null }>(
     `SELECT to_char(min(minute) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS oldest FROM ${table}`,

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { cliInProcess as cli } from './support/cli.js';
-import { describePostgres, postgres, type TestDb } from './support/engines.js';
+import { describePostgres, postgres, rawPool, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
 import { kitchen } from './support/tables.js';
 
@@ -64,5 +64,34 @@ describePostgres('appendlog projection status|rebuild (CLI)', () => {
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toMatch(/projection nope has never run/);
     expect((await cli(['projection', 'status', 'nope', ...target])).code).not.toBe(0);
+  });
+
+  it('says why it stalls: versions held back by an open transaction, and whose', async () => {
+    await t.db.projection('pots', { tables: [kitchen], apply: async () => {} }).catchUp();
+    const pool = rawPool(1);
+    const holder = await pool.connect();
+    try {
+      await holder.query('BEGIN');
+      const [{ pid }] = (
+        await holder.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_current_xact_id()')
+      ).rows as [{ pid: number }];
+      await t.db.table(kitchen).insert({ label: 'held', count: 3 });
+      const status = JSON.parse((await cli(['projection', 'status', 'pots', '--json', ...target])).stdout);
+      expect(status).toMatchObject({ lagVersions: 1, heldBack: 1 });
+      // The oldest open transaction on the server: this one, unless another began before it.
+      expect(status.heldBy).not.toBeNull();
+      const text = (await cli(['projection', 'status', 'pots', ...target])).stdout;
+      expect(text).toMatch(
+        /\n {2}stalled: 1 committed versions wait behind an open transaction \(pid \d+, open since \d{4}-\d\d-\d\dT[\d:.]+Z\); they are applied when it ends/,
+      );
+      if (status.heldBy.pid === pid) expect(text).toContain(`pid ${pid},`);
+    } finally {
+      await holder.query('COMMIT');
+      holder.release();
+      await pool.end();
+    }
+    await waitForHorizon(t.db, ['kitchen']);
+    const after = JSON.parse((await cli(['projection', 'status', 'pots', '--json', ...target])).stdout);
+    expect(after).toMatchObject({ lagVersions: 1, heldBack: 0, heldBy: null });
   });
 });

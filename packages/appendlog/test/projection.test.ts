@@ -156,6 +156,52 @@ describeEngines('db.projection', (engine) => {
     expect((await p.status()).rebuildPending).toBe(false);
   });
 
+  it('runs several projections side by side, each with its own tables and cursor, each exact', async () => {
+    await db.query(
+      'CREATE TABLE side_counts (projection text, table_name text, n integer NOT NULL, PRIMARY KEY (projection, table_name))',
+    );
+    const perTable = (name: string, def: typeof addresses | typeof kitchen): ProjectionDefinition => ({
+      tables: [def],
+      interval: 50,
+      async apply(set, tx) {
+        for (const v of set.versions)
+          await tx.query(
+            `INSERT INTO side_counts (projection, table_name, n) VALUES ($1, $2, 1)
+             ON CONFLICT (projection, table_name) DO UPDATE SET n = side_counts.n + 1`,
+            [name, v.table],
+          );
+      },
+    });
+    const people = db.projection('side-addresses', perTable('side-addresses', addresses));
+    const pots = db.projection('side-kitchen', perTable('side-kitchen', kitchen));
+    const runs = [people.start(), pots.start(), db.projection('counts', counting()).start()];
+    try {
+      for (let i = 0; i < 6; i++)
+        await db.transaction(async (tx) => {
+          await tx.table(kitchen).insert({ label: `side ${i}`, count: i });
+          if (i % 2 === 0) await tx.table(addresses).insert({ name: `Side ${i}` });
+        });
+      await waitForHorizon(db, ['addresses', 'kitchen']);
+      for (const p of [people, pots, db.projection('counts', counting())])
+        await expect.poll(async () => (await p.status()).lagVersions, { timeout: 20_000 }).toBe(0);
+    } finally {
+      for (const run of runs) await run.stop();
+    }
+    const side = await db.query<{ projection: string; table_name: string; n: number }>(
+      'SELECT projection, table_name, n FROM side_counts ORDER BY 1, 2',
+    );
+    const [logged] = await db.query<{ a: number; k: number }>(
+      'SELECT (SELECT count(*) FROM addresses_log)::int AS a, (SELECT count(*) FROM kitchen_log)::int AS k',
+    );
+    expect(side).toEqual([
+      { projection: 'side-addresses', table_name: 'addresses', n: logged!.a },
+      { projection: 'side-kitchen', table_name: 'kitchen', n: logged!.k },
+    ]);
+    expect(await counts(db)).toEqual(await expected(db));
+    expect((await people.status()).tables).toEqual(['addresses']);
+    expect((await pots.status()).tables).toEqual(['kitchen']);
+  });
+
   it('refuses to rebuild over its old state without reset, and bad definitions', async () => {
     const noReset: ProjectionDefinition = { apply() {} };
     await db.projection('counts-noreset', noReset).catchUp();

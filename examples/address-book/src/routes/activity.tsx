@@ -1,5 +1,5 @@
 import { Hono } from 'hono';
-import { type Activity, activity, RANGES, type RangeName } from '../activity.js';
+import { type Activity, activity, type HeldBack, heldBack, RANGES, type RangeName } from '../activity.js';
 import { type ActorChange, actorChanges } from '../actor-changes.js';
 import type { Deps, Env } from '../context.js';
 import { readActor } from '../input.js';
@@ -22,6 +22,7 @@ async function activityPage(c: C, { db, activity: counts }: Deps) {
   const asked = c.req.query('range');
   const range = asked !== undefined && Object.hasOwn(RANGES, asked) ? (asked as RangeName) : undefined;
   const data = await activity(counts, db, range);
+  const held = await heldBack(counts);
   return render(
     c,
     'Activity',
@@ -43,6 +44,7 @@ async function activityPage(c: C, { db, activity: counts }: Deps) {
           </a>
         ))}
       </nav>
+      {held && <HeldBackNote held={held} />}
       <ActivityChart activity={data} />
       <section class="panel">
         <h2>Who changed things</h2>
@@ -53,6 +55,25 @@ async function activityPage(c: C, { db, activity: counts }: Deps) {
         )}
       </section>
     </>,
+  );
+}
+
+/** Says the chart is behind, and why: committed changes waiting for an open transaction to end. */
+function HeldBackNote(props: { held: HeldBack }) {
+  const { changes, since, waitingSeconds } = props.held;
+  return (
+    <p class="notice" role="status">
+      Not yet counted: {count(changes, 'change')} held back by a transaction{' '}
+      {since ? (
+        <>
+          open since <Time at={since} />
+        </>
+      ) : (
+        'still open'
+      )}
+      {waitingSeconds >= 1 && `, the oldest waiting ${count(waitingSeconds, 'second')}`}. The log keeps them;
+      the chart counts them when that transaction ends.
+    </p>
   );
 }
 

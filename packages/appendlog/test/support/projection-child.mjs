@@ -2,14 +2,20 @@
 // It imports the built library (run `npm run build` first) and prints JSON lines on stdout:
 //   {"ready":true}      connected; waits for "go" on stdin, then runs the projection until killed
 //   {"failed":{...}}    the projection stopped with an error; exit code 1
-// argv[2] is a JSON config: { url, schema }.
+// argv[2] is a JSON config: { url, schema, role }; with `role`, every connection acts as that role.
 import { writeSync } from 'node:fs';
+import pg from 'pg';
 import { connect } from '../../dist/index.js';
 
 const config = JSON.parse(process.argv[2]);
 const emit = (line) => writeSync(1, `${JSON.stringify(line)}\n`);
 
-const db = await connect({ url: config.url, schema: config.schema, pool: { max: 2 } });
+const pool = new pg.Pool({
+  connectionString: config.url,
+  max: 2,
+  options: `-c search_path=${config.schema}${config.role ? ` -c role=${config.role}` : ''}`,
+});
+const db = await connect({ client: pool, schema: config.schema });
 if (typeof db.projection !== 'function') {
   emit({ failed: { message: 'dist/ is older than the source: run npm run build' } });
   process.exit(1);
