@@ -42,7 +42,7 @@ describePostgres('appendlog projection status|rebuild (CLI)', () => {
     });
     const text = await cli(['projection', 'status', ...target]);
     expect(text.stdout).toMatch(
-      /^pots: 1 versions behind, the oldest [\d.]+ s old; cursor \d+, 1 change sets applied/,
+      /^pots: 1 version behind, the oldest [\d.]+ s old; cursor \d+, 1 change set applied/,
     );
 
     const rebuild = await cli(['projection', 'rebuild', 'pots', ...target]);
@@ -82,7 +82,7 @@ describePostgres('appendlog projection status|rebuild (CLI)', () => {
       expect(status.heldBy).not.toBeNull();
       const text = (await cli(['projection', 'status', 'pots', ...target])).stdout;
       expect(text).toMatch(
-        /\n {2}stalled: 1 committed versions wait behind an open transaction \(pid \d+, open since \d{4}-\d\d-\d\dT[\d:.]+Z\); they are applied when it ends/,
+        /\n {2}stalled: 1 committed version waits behind an open transaction \(pid \d+, open since \d{4}-\d\d-\d\dT[\d:.]+Z\); they are applied when it ends/,
       );
       if (status.heldBy.pid === pid) expect(text).toContain(`pid ${pid},`);
     } finally {

@@ -3,19 +3,21 @@ import { NotFoundError } from '../../errors.js';
 import type { ProjectionStatus } from '../../realtime/projection-status.js';
 import { type ConnectionFlags, openExisting, withConnectionFlags } from '../connection.js';
 
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
 /** One projection's status as a line of the report. */
 export function formatProjectionStatus(s: ProjectionStatus): string {
   const lag =
     s.lagVersions === 0
       ? 'up to date'
-      : `${s.lagVersions} versions behind, the oldest ${s.lagSeconds.toFixed(1)} s old`;
+      : `${plural(s.lagVersions, 'version', 'versions')} behind, the oldest ${s.lagSeconds.toFixed(1)} s old`;
   const held =
     s.heldBack === 0
       ? ''
-      : `\n  stalled: ${s.heldBack} committed versions wait behind an open transaction${s.heldBy ? ` (pid ${s.heldBy.pid}, open since ${s.heldBy.startedAt?.toISOString() ?? 'unknown'})` : ''}; they are applied when it ends`;
+      : `\n  stalled: ${plural(s.heldBack, 'committed version waits', 'committed versions wait')} behind an open transaction${s.heldBy ? ` (pid ${s.heldBy.pid}, open since ${s.heldBy.startedAt?.toISOString() ?? 'unknown'})` : ''}; they are applied when it ends`;
   const rebuild = s.rebuildPending ? ', rebuild pending' : '';
   const tables = s.tables.length === 0 ? 'all tables' : s.tables.join(', ');
-  return `${s.name}: ${lag}${rebuild}; cursor ${s.cursor ?? '(start)'}, ${s.appliedSets} change sets applied${s.appliedAt ? `, last at ${s.appliedAt.toISOString()}` : ''} [${tables}]${held}`;
+  return `${s.name}: ${lag}${rebuild}; cursor ${s.cursor ?? '(start)'}, ${plural(s.appliedSets, 'change set', 'change sets')} applied${s.appliedAt ? `, last at ${s.appliedAt.toISOString()}` : ''} [${tables}]${held}`;
 }
 
 function statusCommand(): Command {
