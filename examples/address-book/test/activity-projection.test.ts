@@ -5,7 +5,7 @@ import { tableObjects } from 'appendlog';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACTIVITY_PROJECTION, ActivityCounts, activity } from '../src/activity.js';
 import { addresses } from '../src/schema.js';
-import { describeEngines, type TestBook } from './support.js';
+import { belowHorizon, describeEngines, type TestBook } from './support.js';
 
 describeEngines('the activity projection', (engine) => {
   let book: TestBook;
@@ -49,10 +49,11 @@ describeEngines('the activity projection', (engine) => {
     for (const p of people.slice(0, 5)) await t.update(p.entryId, { city: 'Leeds' }, { actor: 'omar' });
     await t.delete(people[0]!.entryId, { actor: 'lin', reason: 'duplicate' });
     await t.restore(people[0]!.entryId, { actor: 'omar', reason: 'not a duplicate' });
-    await book.db.transaction(async (tx) => {
+    const last = await book.db.transaction(async (tx) => {
       await tx.table(addresses).insert({ name: 'In a transaction' }, { actor: 'lin' });
-      await tx.table(addresses).update(people[1]!.entryId, { tel: '1' }, { actor: 'lin' });
+      return tx.table(addresses).update(people[1]!.entryId, { tel: '1' }, { actor: 'lin' });
     });
+    await belowHorizon(book.db, last.txId);
     const log = await fromLog();
     const chart = await fromChart();
     expect(chart.byOp).toEqual(log.byOp);
