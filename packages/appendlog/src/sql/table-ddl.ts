@@ -476,7 +476,7 @@ function chainRefusalsSql(o: TableObjects, columns: readonly StoredColumn[]): st
 }
 
 /**
- * SQL for the salt of version `version` of entry `entry` (docs/spec.md §3): the first 16 bytes of
+ * SQL for the salt of version `version` of entry `entry` (docs/spec.md §4.1): the first 16 bytes of
  * SHA-256(session key ‖ entry id ‖ version). The session key is 32 bytes from the server's strong
  * random generator, drawn at a session's first write and kept in the session's memory only (the
  * session-level setting `appendlog.salt_key`); it is never stored, so once erasure has cleared a
