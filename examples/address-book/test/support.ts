@@ -220,24 +220,3 @@ export function location(res: Response): string {
     new URL(res.headers.get('location') ?? '', ORIGIN).search
   );
 }
-
-/**
- * Waits until transaction `txId` is below the server's xmin horizon: every transaction that began
- * before it has ended, so change feeds and incremental checks, which read behind the horizon, see
- * it. On a shared test server another test's open transaction (the realtime stress tests hold one
- * for seconds) can hold the horizon back for a while; what these tests check is what is read once
- * the writes are visible to the feed, not how long another test's transaction stays open.
- */
-export async function belowHorizon(db: Database, txId: string, ms = 30_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const [row] = await db.query<{ below: boolean }>(
-      `SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot()) > $1::xid8 AS below`,
-      [txId],
-    );
-    if (row?.below) return;
-    if (Date.now() > deadline)
-      throw new Error(`transaction ${txId} is still above the xmin horizon after ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -12,7 +12,9 @@ export const CHANGES_CHANNEL = 'appendlog_changes';
 
 /**
  * The catalog objects of realtime: `appendlog_notify_changes()`, the statement-level trigger
- * function that wakes subscribers, and `appendlog_projections`, one row per durable projection
+ * function that wakes subscribers for tables of code revision 7 (kept while such tables may
+ * remain; revision 8 sends the same wake-up from the chain trigger, {@link notifySql}), and
+ * `appendlog_projections`, one row per durable projection
  * (its cursor, advanced in the transaction that applies a change set). The row is state, not a
  * record: it is updated in place, and `rebuild` sets the cursor back to the beginning.
  */
@@ -26,9 +28,7 @@ export function realtimeCatalogDdl(schema: string): string {
 CREATE OR REPLACE FUNCTION ${s}.appendlog_notify_changes() RETURNS trigger
 LANGUAGE plpgsql SET search_path = ${TRUSTED_SEARCH_PATH} AS $fn$
 BEGIN
-  IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
-    PERFORM pg_catalog.pg_notify('${CHANGES_CHANNEL}', TG_TABLE_SCHEMA);
-  END IF;
+${notifySql('  ', 'TG_TABLE_SCHEMA')}
   RETURN NULL;
 END $fn$;
 
