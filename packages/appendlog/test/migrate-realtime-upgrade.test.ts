@@ -8,9 +8,30 @@ import { addresses } from './support/tables.js';
 // The realtime wake-up for a database an earlier release made: revision-6 tables without any
 // wake-up, and a catalog without the projections table. Revision 7 added a statement trigger on
 // the head (`appendlog_notify`); revision 8 sends the wake-up from the chain trigger instead.
-const fixture = readFileSync(new URL('./fixtures/table-code-v6.sql', import.meta.url), 'utf8');
-const catalogV6 = readFileSync(new URL('./fixtures/catalog-v6.sql', import.meta.url), 'utf8');
+const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
+const catalogV6 = fixture('catalog-v6.sql');
 const columns = addresses.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull }));
+
+/**
+ * The catalog and the `addresses` table as the release of code `revision` left them, with one
+ * live entry written by that code: its id.
+ */
+async function installRevision(db: Database, schema: string, revision: 6 | 7): Promise<string> {
+  const inSchema = (sql: string) => sql.replaceAll('"fixture_schema"', `"${schema}"`);
+  await db.exec(inSchema(fixture(`catalog-v${revision}.sql`)));
+  await db.transaction(async (tx) => {
+    await tx.exec(inSchema(fixture(`table-code-v${revision}.sql`)));
+    await tx.query(
+      `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
+       VALUES ('addresses', 'create_table', $1::jsonb, '0.1.0', $2)`,
+      [JSON.stringify({ columns }), `-- revision ${revision}`],
+    );
+  });
+  const [a] = await db.query<{ entry_id: string }>(
+    `INSERT INTO addresses (name, city) VALUES ('Live', 'Old town') RETURNING entry_id::text`,
+  );
+  return a!.entry_id;
+}
 
 /** Resolves once `check()` holds, polling; fails after `ms`. */
 async function until(check: () => boolean, ms = 20_000): Promise<void> {
@@ -38,20 +59,7 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
   beforeAll(async () => {
     t = await engine.open();
     db = t.db;
-    // The catalog as revision 6's release left it, then its table.
-    await db.exec(catalogV6.replaceAll('"fixture_schema"', `"${t.schema}"`));
-    await db.transaction(async (tx) => {
-      await tx.exec(fixture.replaceAll('"fixture_schema"', `"${t.schema}"`));
-      await tx.query(
-        `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
-         VALUES ('addresses', 'create_table', $1::jsonb, '0.1.0', '-- revision 6')`,
-        [JSON.stringify({ columns })],
-      );
-    });
-    const [a] = await db.query<{ entry_id: string }>(
-      `INSERT INTO addresses (name, city) VALUES ('Live', 'Old town') RETURNING entry_id::text`,
-    );
-    live = a!.entry_id;
+    live = await installRevision(db, t.schema, 6);
   });
   afterAll(() => t.close());
 
@@ -118,8 +126,6 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
 });
 
 describeEngines('upgrade from the statement wake-up: a table made by code revision 7', (engine) => {
-  const fixtureV7 = readFileSync(new URL('./fixtures/table-code-v7.sql', import.meta.url), 'utf8');
-  const catalogV7 = readFileSync(new URL('./fixtures/catalog-v7.sql', import.meta.url), 'utf8');
   let t: TestDb;
   let db: Database;
   let live = '';
@@ -133,19 +139,7 @@ describeEngines('upgrade from the statement wake-up: a table made by code revisi
   beforeAll(async () => {
     t = await engine.open();
     db = t.db;
-    await db.exec(catalogV7.replaceAll('"fixture_schema"', `"${t.schema}"`));
-    await db.transaction(async (tx) => {
-      await tx.exec(fixtureV7.replaceAll('"fixture_schema"', `"${t.schema}"`));
-      await tx.query(
-        `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
-         VALUES ('addresses', 'create_table', $1::jsonb, '0.1.0', '-- revision 7')`,
-        [JSON.stringify({ columns })],
-      );
-    });
-    const [a] = await db.query<{ entry_id: string }>(
-      `INSERT INTO addresses (name, city) VALUES ('Live', 'Old town') RETURNING entry_id::text`,
-    );
-    live = a!.entry_id;
+    live = await installRevision(db, t.schema, 7);
   });
   afterAll(() => t.close());
 
