@@ -46,7 +46,7 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "3118481c5f601658",
+        "digest": "785d95da34de48fa",
         "revision": 8,
       }
     `);

@@ -484,12 +484,16 @@ function chainRefusalsSql(o: TableObjects, columns: readonly StoredColumn[]): st
  * more than all the rest of the salt's work: PostgreSQL's strong random source took about 6 µs a
  * call here (docs/performance.md).
  */
-function saltSql(entry: string, version: string): string {
-  const key = `coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
-      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
-        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false))`;
-  return `pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(${key}, 'UTF8')
+function saltSql(entry: string, version: string, key: string = saltKeySql()): string {
+  return `pg_catalog.substr(pg_catalog.sha256(${key}
       || pg_catalog.uuid_send(${entry}) || pg_catalog.int4send(${version})), 1, 16)`;
+}
+
+/** SQL for the session's salt key as bytes ({@link saltSql}), drawn first if the session has none. */
+function saltKeySql(): string {
+  return `pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')`;
 }
 
 /**
@@ -661,6 +665,8 @@ DECLARE
   v_shared bytea;
   v_seq regclass := pg_catalog.pg_get_serial_sequence(${quoteLiteral(o.log)}, 'seq')::regclass;
   v_allow_ddl text;
+  -- Read once for the whole load, not once per row.
+  v_salt_key bytea := ${saltKeySql()};
 BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
@@ -684,7 +690,7 @@ ${notifySql('  ', quoteLiteral(o.schema))}
            pg_catalog.clock_timestamp() AS recorded_at${cols.map((c) => `, r.${c}`).join('')}, ${n} AS ${ORDINAL}
       FROM ${rows}
   ), salted AS (
-    SELECT s.*, ${saltSql('s.entry_id', '1')} AS salt FROM src s
+    SELECT s.*, ${saltSql('s.entry_id', '1', 'v_salt_key')} AS salt FROM src s
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || ${canonicalContentSql(o.schema, 's', columns)}) AS content_hash
       FROM salted s

@@ -268,6 +268,10 @@ DECLARE
   v_shared bytea;
   v_seq regclass := pg_catalog.pg_get_serial_sequence('"public"."addresses_log"', 'seq')::regclass;
   v_allow_ddl text;
+  -- Read once for the whole load, not once per row.
+  v_salt_key bytea := pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8');
 BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
@@ -309,9 +313,7 @@ BEGIN
            pg_catalog.clock_timestamp() AS recorded_at, r."name", r."address_line_1", r."city", r."postcode", r."tel", r."email", r."load.n" AS "load.n"
       FROM ROWS FROM (pg_catalog.jsonb_to_recordset(p_rows) AS (entry_id uuid, "name" text, "address_line_1" text, "city" text, "postcode" text, "tel" text, "email" text)) WITH ORDINALITY AS r(entry_id, "name", "address_line_1", "city", "postcode", "tel", "email", "load.n")
   ), salted AS (
-    SELECT s.*, pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
-      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
-        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+    SELECT s.*, pg_catalog.substr(pg_catalog.sha256(v_salt_key
       || pg_catalog.uuid_send(s.entry_id) || pg_catalog.int4send(1)), 1, 16) AS salt FROM src s
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."address_line_1" IS NULL THEN NULL ELSE '\x616464726573735f6c696e655f31'::bytea END,

@@ -266,6 +266,10 @@ DECLARE
   v_shared bytea;
   v_seq regclass := pg_catalog.pg_get_serial_sequence('"public"."orders_log"', 'seq')::regclass;
   v_allow_ddl text;
+  -- Read once for the whole load, not once per row.
+  v_salt_key bytea := pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
+      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
+        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8');
 BEGIN
   IF pg_catalog.jsonb_typeof(p_rows) IS DISTINCT FROM 'array' THEN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
@@ -308,9 +312,7 @@ BEGIN
       FROM pg_catalog.jsonb_array_elements(p_rows) WITH ORDINALITY AS e(j, "load.n"),
            LATERAL pg_catalog.jsonb_to_record('{"qty":2,"country":"NO"}'::jsonb || e.j) AS r(entry_id uuid, "item" text, "qty" integer, "country" text)
   ), salted AS (
-    SELECT s.*, pg_catalog.substr(pg_catalog.sha256(pg_catalog.convert_to(coalesce(nullif(pg_catalog.current_setting('appendlog.salt_key', true), ''),
-      pg_catalog.set_config('appendlog.salt_key', pg_catalog.encode(pg_catalog.uuid_send(pg_catalog.gen_random_uuid())
-        || pg_catalog.uuid_send(pg_catalog.gen_random_uuid()), 'hex'), false)), 'UTF8')
+    SELECT s.*, pg_catalog.substr(pg_catalog.sha256(v_salt_key
       || pg_catalog.uuid_send(s.entry_id) || pg_catalog.int4send(1)), 1, 16) AS salt FROM src s
   ), contented AS (
     SELECT s.*, pg_catalog.sha256(s.salt || pg_catalog.substr(pg_catalog.array_send(pg_catalog.array_remove(ARRAY[CASE WHEN s."country" IS NULL THEN NULL ELSE '\x636f756e747279'::bytea END,
