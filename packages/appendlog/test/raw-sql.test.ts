@@ -208,7 +208,8 @@ describeEngines('raw SQL through the view', (engine) => {
     // The head is that version, whole: not what the statement wrote.
     const [head] = await db.query<Record<string, unknown>>(
       `SELECT h.version, h.seq = l.seq AS same_seq, h.hash = l.hash AS same_hash, h.tx_id = l.tx_id AS same_tx,
-              h.recorded_at = l.recorded_at AS same_time, h.parent_hash = l.parent_hash AS same_parent,
+              h.recorded_at = l.recorded_at AS same_time,
+              h.parent_hash = (SELECT p.hash FROM addresses_log p WHERE p.entry_id = h.entry_id AND p.version = 1) AS same_parent,
               h.created_at = (SELECT f.recorded_at FROM addresses_log f WHERE f.entry_id = h.entry_id AND f.version = 1)
                 AS created_kept, h.redacted_at, h.deleted
          FROM addresses_head h JOIN addresses_log l ON l.entry_id = h.entry_id AND l.version = 2

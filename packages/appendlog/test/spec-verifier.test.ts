@@ -320,10 +320,15 @@ for (const engine of engines) {
         );
         await rehashFrom(tx, stockV2, ids.stock!, 2);
       });
-      // A link cut: no parent on version 3.
+      // A link pointing elsewhere: version 3 names version 1 as its parent. (A null parent_hash
+      // is no cut: since table code revision 9 it is how the log leaves the link to be derived.)
       await step([`stock/${ids.stock}/3/parent_mismatch`], (tx) =>
         tx
-          .query(`UPDATE ${st.log} SET parent_hash = NULL WHERE entry_id = $1 AND version = 3`, [ids.stock])
+          .query(
+            `UPDATE ${st.log} x SET parent_hash = p.hash FROM ${st.log} p
+              WHERE x.entry_id = $1 AND x.version = 3 AND p.entry_id = x.entry_id AND p.version = 1`,
+            [ids.stock],
+          )
           .then(() => {}),
       );
       // An erased version that still holds a value.

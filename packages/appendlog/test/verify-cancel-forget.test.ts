@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Database } from '../src/index.js';
 import { cancelProblem, forgotten } from '../src/integrity/op-sequence.js';
 import { versionHashSql } from '../src/sql/canonical.js';
+import { parentHashSql } from '../src/sql/version-fields.js';
 import { tableObjects } from '../src/sql/names.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { headFromLog } from './support/head-from-log.js';
@@ -43,7 +44,7 @@ describeEngines('verify: what may follow a forget', (engine) => {
   const forge = (entryId: string, version: number, set: string) =>
     db.transaction(async (tx) => {
       const o = tableObjects(db.schema, 'addresses');
-      const rehash = `UPDATE ${o.log} x SET hash = ${versionHashSql(db.schema, 'addresses', 'x')}
+      const rehash = `UPDATE ${o.log} x SET hash = ${versionHashSql(db.schema, 'addresses', 'x', { parentHash: parentHashSql('x', o.log) })}
                        WHERE x.entry_id = $1 AND x.version = $2`;
       await tx.query('SET LOCAL session_replication_role = replica');
       await tx.query(`UPDATE ${o.log} x SET ${set} WHERE x.entry_id = $1 AND x.version = $2`, [

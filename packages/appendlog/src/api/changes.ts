@@ -200,7 +200,7 @@ function changesSql(schema: string, defs: readonly TableDef[]): string {
         i,
       ) => `SELECT ${quoteLiteral(d.name)}::text AS table_name, l.tx_id AS tx_sort, l.recorded_at AS at_sort,
               l.seq AS seq_sort, pg_catalog.to_jsonb(v)::text AS row
-         FROM ${logs[i]} l CROSS JOIN LATERAL (SELECT ${versionProjection(d)}) v
+         FROM ${logs[i]} l CROSS JOIN LATERAL (SELECT ${versionProjection(d, 'l', logs[i])}) v
         WHERE l.tx_id > $1::xid8 AND l.tx_id <= (SELECT hi FROM bounds)`,
     )
     .join('\n  UNION ALL\n  ');

@@ -5,6 +5,7 @@ import type { ColumnType } from '../schema/column.js';
 import { quoteIdent } from '../schema/names.js';
 import type { ResolvedColumn, TableDef } from '../schema/table.js';
 import { utcIsoSql } from '../sql/canonical.js';
+import { parentHashSql } from '../sql/version-fields.js';
 
 /**
  * Validates `input` against the table and returns its values keyed by SQL column name, each in
@@ -100,18 +101,22 @@ export const HEAD_VERSION = 'head.version';
  */
 const FIXED_FIELDS = 'version.fixed';
 
-function fixedFieldsSql(alias: string): string {
+function fixedFieldsSql(alias: string, log: string | undefined): string {
+  const parent = log === undefined ? `${alias}.parent_hash` : parentHashSql(alias, log);
   return `pg_catalog.concat_ws(' ', ${alias}.entry_id, ${ts(`${alias}.recorded_at`)}, ${alias}.tx_id,
-    pg_catalog.encode(${alias}.hash, 'hex'), coalesce(pg_catalog.encode(${alias}.parent_hash, 'hex'), '-'),
+    pg_catalog.encode(${alias}.hash, 'hex'), coalesce(pg_catalog.encode(${parent}, 'hex'), '-'),
     coalesce(${ts(`${alias}.redacted_at`)}, '-'))`;
 }
 
-/** The select list of a version read from log alias `l`. */
-export function versionProjection(def: TableDef, alias = 'l'): string {
+/**
+ * The select list of a version read from alias `l`: a row of the head, or of the log `log`,
+ * whose parent hash is derived where the row leaves it null ({@link parentHashSql}).
+ */
+export function versionProjection(def: TableDef, alias = 'l', log?: string): string {
   const sys = [
     `${alias}.version`,
     `${alias}.op`,
-    `${fixedFieldsSql(alias)} AS ${quoteIdent(FIXED_FIELDS)}`,
+    `${fixedFieldsSql(alias, log)} AS ${quoteIdent(FIXED_FIELDS)}`,
     `${alias}.actor`,
     `${alias}.reason`,
     `${alias}.meta::text AS meta`,

@@ -21,7 +21,7 @@ export type FieldChange<C extends ColumnMap> = {
 
 const diffSql = perTable((def, schema): string => {
   const o = tableObjects(schema, def.name);
-  return `SELECT ${versionProjection(def)}, h.op AS ${quoteIdent(HEAD_OP)}, h.version AS ${quoteIdent(HEAD_VERSION)} FROM ${o.head} h
+  return `SELECT ${versionProjection(def, 'l', o.log)}, h.op AS ${quoteIdent(HEAD_OP)}, h.version AS ${quoteIdent(HEAD_VERSION)} FROM ${o.head} h
            LEFT JOIN ${o.log} l ON l.entry_id = h.entry_id AND l.version IN ($2, $3)
           WHERE h.entry_id = $1`;
 });

@@ -50,7 +50,8 @@ interface TimeTravelStatements {
 
 const statements = perTable((def, schema): TimeTravelStatements => {
   const o = tableObjects(schema, def.name);
-  const proj = versionProjection(def);
+  // Every statement here but `deleted` reads versions from the log.
+  const proj = versionProjection(def, 'l', o.log);
   return {
     // Index-backed: one backward probe of (entry_id, recorded_at). A forgotten entry has left every read.
     atTime: `SELECT ${proj}, h.op AS ${quoteIdent(HEAD_OP)} FROM ${o.head} h
@@ -67,7 +68,7 @@ const statements = perTable((def, schema): TimeTravelStatements => {
                     ORDER BY l.version DESC`,
     listAtBase: `SELECT ${proj} ${asOfFromSql(o, '$1::timestamptz')}`,
     // The head holds each deleted entry's tombstone whole. Completed by the cursor, the order and the page.
-    deleted: `SELECT ${proj} FROM ${o.head} l WHERE l.op = 'delete'`,
+    deleted: `SELECT ${versionProjection(def)} FROM ${o.head} l WHERE l.op = 'delete'`,
   };
 });
 

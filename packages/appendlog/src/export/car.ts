@@ -157,11 +157,12 @@ async function exportTable(
   onProgress: ((versions: number) => void) | undefined,
 ): Promise<ExportTable> {
   const cols = t.columns.map((c, i) => `, l.${quoteIdent(c.sqlName)}::text AS c${i}`).join('');
+  const log = tableObjects(tx.schema, t.table).log;
   const cursor = await CursorReader.open<VersionRow>(
     tx,
-    `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['salt', 'content_hash', 'parent_hash', 'hash'])},
+    `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['salt', 'content_hash', 'parent_hash', 'hash'], log)},
             l.redacted_at IS NOT NULL AS red${cols}
-       FROM ${tableObjects(tx.schema, t.table).log} l ${entryId === undefined ? '' : 'WHERE l.entry_id = $1'}
+       FROM ${log} l ${entryId === undefined ? '' : 'WHERE l.entry_id = $1'}
       ORDER BY l.entry_id, l.version`,
     entryId === undefined ? [] : [entryId],
   );

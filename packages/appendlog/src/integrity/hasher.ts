@@ -50,6 +50,13 @@ export class Preimage {
     return this;
   }
 
+  /** Appends the bytes of a latin1 string (one char per byte), as {@link digestLatin1} returns them. */
+  rawLatin1(src: string): this {
+    this.#ensure(src.length);
+    this.#at += this.#buf.write(src, this.#at, 'latin1');
+    return this;
+  }
+
   /** Appends `F(text)`, or `F(null)` for null. */
   text(text: string | null): this {
     if (text === null) return this.null();

@@ -95,9 +95,10 @@ export async function buildInclusionProof(
       throw new IntegrityError(
         `${ref.table} ${entryId} version ${version} does not verify: ${bad.problem} (${bad.detail})`,
       );
+    const log = tableObjects(tx.schema, t.table).log;
     const [row] = await tx.run<VersionFields & { parentHash: string | null; contentHash: string }>(
-      `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['parent_hash', 'content_hash'])}
-         FROM ${tableObjects(tx.schema, t.table).log} l WHERE l.entry_id = $1 AND l.version = $2`,
+      `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['parent_hash', 'content_hash'], log)}
+         FROM ${log} l WHERE l.entry_id = $1 AND l.version = $2`,
       [entryId, version],
     );
     if (!row) throw new NotFoundError(`${ref.table} ${entryId} has no version ${version}`);

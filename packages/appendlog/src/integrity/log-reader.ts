@@ -41,9 +41,11 @@ export const F = {
   headUpdated: 20,
   /** On the version the head holds: the head's columns that differ from it (see {@link headDiffSql}). */
   headDiff: 21,
-  salt: 22,
+  /** The head's parent hash, judged in the verifier where the log row leaves it to be derived. */
+  headParent: 22,
+  salt: 23,
   /** Column i's name is field `user + 2i`, its value `user + 2i + 1`. */
-  user: 23,
+  user: 24,
 } as const;
 
 /**
@@ -89,7 +91,7 @@ export async function readLog(
             l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
             l.content_hash, l.parent_hash, l.hash,
             h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.recorded_at,
-            ${headDiffSql(columns)}, l.salt${userCols}
+            ${headDiffSql(columns)}, h.parent_hash, l.salt${userCols}
        FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id ${where}
       ORDER BY l.entry_id, l.version${tail}`;
   const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;
@@ -132,7 +134,9 @@ function headDiffSql(columns: RecordedTable['columns']): string {
   const names = [...HEAD_COPY_COLUMNS, ...columns.map((c) => c.sqlName)];
   const checks = names.map((n) => {
     const c = quoteIdent(n);
-    return `CASE WHEN h.${c} IS DISTINCT FROM l.${c} THEN ${quoteLiteral(n)} END`;
+    // A parent hash the log row leaves to be derived is judged by the verifier (F.headParent).
+    const derived = n === 'parent_hash' ? 'l.parent_hash IS NOT NULL OR l.version = 1) AND (' : '';
+    return `CASE WHEN (${derived}h.${c} IS DISTINCT FROM l.${c}) THEN ${quoteLiteral(n)} END`;
   });
   return `CASE WHEN h.version = l.version THEN pg_catalog.concat_ws(', ', ${checks.join(', ')}) END`;
 }

@@ -280,18 +280,41 @@ function contentHashOf(ctx: TableCheck, row: CopyRow): string {
   return pre.digestLatin1();
 }
 
-/** The version hash over its fields, the stored parent link and content hash; returns both hashes. */
+/**
+ * The version hash over its fields, its parent link and its stored content hash; returns both
+ * hashes. The parent link is as stored or, where the row leaves it to be derived (table code
+ * revision 9 on), the previous version's hash, as stored or as it should be. A version whose
+ * parent cannot be known (a version is missing before it) is not judged, and counts as not holding.
+ */
 function checkVersionHash(ctx: TableCheck, r: RowCheck): { recomputed: string; stored: string | null } {
-  const { row } = r;
-  const pre = ctx.pre.reset().raw(ctx.prefix);
-  fieldRun(pre, row, F.entry, F.op); // F(entry_id) ‖ F(version) ‖ F(op)
-  pre.timestamp(r.atMicros);
-  fieldRun(pre, row, F.tx, F.meta); // F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)
-  if (row.isNull(F.parentHash)) pre.raw(ZERO_HASH);
-  else rawField(pre, row, F.parentHash);
-  rawField(pre, row, F.contentHash);
-  const recomputed = pre.digestLatin1();
-  const stored = row.equalsLatin1(F.hash, recomputed) ? null : (row.latin1(F.hash) ?? '');
+  const { row, prev } = r;
+  const storedHash = row.latin1(F.hash) ?? '';
+  const derivedParent = row.isNull(F.parentHash) && r.version !== 1;
+  const parents = !derivedParent
+    ? [null]
+    : prev === null || r.gap
+      ? []
+      : prev.storedHash === null
+        ? [prev.recomputedHash]
+        : [prev.storedHash, prev.recomputedHash];
+  if (parents.length === 0) {
+    r.valid = false;
+    return { recomputed: storedHash, stored: null };
+  }
+  let recomputed = '';
+  for (const parent of parents) {
+    const pre = ctx.pre.reset().raw(ctx.prefix);
+    fieldRun(pre, row, F.entry, F.op); // F(entry_id) ‖ F(version) ‖ F(op)
+    pre.timestamp(r.atMicros);
+    fieldRun(pre, row, F.tx, F.meta); // F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)
+    if (parent !== null) pre.rawLatin1(parent);
+    else if (row.isNull(F.parentHash)) pre.raw(ZERO_HASH);
+    else rawField(pre, row, F.parentHash);
+    rawField(pre, row, F.contentHash);
+    recomputed = pre.digestLatin1();
+    if (recomputed === storedHash) break;
+  }
+  const stored = recomputed === storedHash ? null : storedHash;
   if (stored !== null) {
     ctx.report.fail(
       ctx.table,
@@ -305,7 +328,11 @@ function checkVersionHash(ctx: TableCheck, r: RowCheck): { recomputed: string; s
   return { recomputed, stored };
 }
 
-/** The parent link: none on version 1, else the previous version's hash, as stored or as it should be. */
+/**
+ * The parent link: none on version 1, else the previous version's hash, as stored or as it should
+ * be. A row that leaves it null (table code revision 9 on) links through its version hash, which
+ * {@link checkVersionHash} computed over the previous version's hash.
+ */
 function checkParent(ctx: TableCheck, r: RowCheck): void {
   const { row, prev } = r;
   const noParent = row.isNull(F.parentHash);
@@ -315,11 +342,11 @@ function checkParent(ctx: TableCheck, r: RowCheck): void {
   } else if (
     prev !== null &&
     !r.gap &&
-    (noParent ||
-      !(
-        row.equalsLatin1(F.parentHash, prev.recomputedHash) ||
-        (prev.storedHash !== null && row.equalsLatin1(F.parentHash, prev.storedHash))
-      ))
+    !noParent &&
+    !(
+      row.equalsLatin1(F.parentHash, prev.recomputedHash) ||
+      (prev.storedHash !== null && row.equalsLatin1(F.parentHash, prev.storedHash))
+    )
   ) {
     ctx.report.fail(
       ctx.table,
@@ -370,7 +397,15 @@ function remember(
   hashes: { recomputed: string; stored: string | null },
 ): void {
   const { row, prev, version, seq, op, at, valid } = r;
-  const headDiff = row.text(F.headDiff);
+  let headDiff = row.text(F.headDiff);
+  // On the head's version, a parent hash the log row leaves to be derived: the head's must be
+  // the previous version's hash, as stored or as it should be (docs/spec.md §5.1).
+  if (headDiff !== null && row.isNull(F.parentHash) && version !== 1 && prev !== null && !r.gap) {
+    const linked =
+      row.equalsLatin1(F.headParent, prev.recomputedHash) ||
+      (prev.storedHash !== null && row.equalsLatin1(F.headParent, prev.storedHash));
+    if (!linked) headDiff = headDiff === '' ? 'parent_hash' : `${headDiff}, parent_hash`;
+  }
   if (state.first === null) state.first = { version, at, valid };
   state.deleted = removesEntry(op);
   state.forgotten = op === 'forget' ? forgotten(row.text(F.meta), prev?.op ?? null) : null;

@@ -16,7 +16,7 @@ export const LOG_COLUMNS = [
   { name: 'meta', type: 'jsonb', hashed: true, headCopy: true },
   { name: 'salt', type: 'bytea' },
   { name: 'content_hash', type: 'bytea', notNull: true },
-  { name: 'parent_hash', type: 'bytea', headCopy: true },
+  { name: 'parent_hash', type: 'bytea', headCopy: true, derived: true },
   { name: 'hash', type: 'bytea', notNull: true },
   { name: 'redacted_at', type: 'timestamptz', written: false, headCopy: true },
 ] as const satisfies readonly LogColumn[];
@@ -35,6 +35,12 @@ export interface LogColumn {
   hashed?: boolean;
   /** Copied into the head beside the version, op, time and hash the head keeps as bookkeeping. */
   headCopy?: boolean;
+  /**
+   * Left null by the chain trigger and the set-based load because it can be derived
+   * (docs/spec.md §8): `parent_hash`, the previous version's `hash`. Table code before revision 9
+   * stored it in every version, and those values stay.
+   */
+  derived?: boolean;
 }
 
 type Column = (typeof LOG_COLUMNS)[number];
@@ -54,6 +60,14 @@ export const LOG_OWN_COLUMN_NAMES: readonly string[] = LOG_COLUMNS.map((c) => c.
  */
 export const VERSION_COLUMNS: readonly string[] = LOG_COLUMNS.filter(
   (c: LogColumn) => c.written !== false,
+).map((c) => c.name);
+
+/**
+ * The columns the chain trigger (or the set-based load) stores in a version row: the
+ * {@link VERSION_COLUMNS} less the derived ones, which it leaves null.
+ */
+export const STORED_VERSION_COLUMNS: readonly string[] = LOG_COLUMNS.filter(
+  (c: LogColumn) => c.written !== false && !c.derived,
 ).map((c) => c.name);
 
 /**

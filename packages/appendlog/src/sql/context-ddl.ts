@@ -13,15 +13,15 @@ export const CONTEXT_MARKER_SQL = `pg_catalog.pg_backend_pid()::text || ':' || E
 
 /**
  * plpgsql, in generated code that writes versions, after NULL labels were filled from the
- * `appendlog.*` settings (`fromSettings` says whether one was): where `appendlog.strict_context`
+ * `appendlog.*` settings (run only when one was): where `appendlog.strict_context`
  * is on (for a database or, as docs/sql-and-orms.md recommends, the application's role), a label
  * taken from a setting counts only if `appendlog_context` set it in this transaction. A session-level
  * `SET` or `set_config(…, false)` outlives its request on a pooled connection, and PostgreSQL gives
  * SQL no way to tell it from a `SET LOCAL`; the marker can. Strict mode guards against such
  * accidents, not against a role that turns it off for its own session.
  */
-export function strictContextSql(fromSettings: string): string {
-  return `  IF ${fromSettings} AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+export function strictContextSql(): string {
+  return `  IF pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
      AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM ${CONTEXT_MARKER_SQL} THEN
     RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
       USING ERRCODE = '${SQLSTATE.invalidState}',

@@ -4,14 +4,13 @@ ALTER TABLE "public"."addresses_head" ADD COLUMN "email" text;
 
 CREATE OR REPLACE FUNCTION "public"."addresses_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 8: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 9: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
   v_content_hash bytea;
   prior_op text;
   erased timestamptz;
-  from_settings boolean := false;
 BEGIN
   -- The wake-up of db.subscribe and projections, from sessions that opt in (docs/realtime.md).
   IF pg_catalog.current_setting('appendlog.notify', true) = 'on' THEN
@@ -37,16 +36,20 @@ BEGIN
     NEW.recorded_at := pg_catalog.clock_timestamp();
     NEW.created_at := NEW.recorded_at;
     NEW.parent_hash := NULL;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR NEW.actor IS NOT NULL; END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR NEW.reason IS NOT NULL; END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR NEW.meta IS NOT NULL; END IF;
-  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
-     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
-    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
-      USING ERRCODE = 'AL004',
-            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
-            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
-  END IF;
+    IF (NEW.actor IS NULL AND nullif(pg_catalog.current_setting('appendlog.actor', true), '') IS NOT NULL)
+       OR (NEW.reason IS NULL AND nullif(pg_catalog.current_setting('appendlog.reason', true), '') IS NOT NULL)
+       OR (NEW.meta IS NULL AND nullif(pg_catalog.current_setting('appendlog.meta', true), '') IS NOT NULL) THEN
+      NEW.actor := coalesce(NEW.actor, nullif(pg_catalog.current_setting('appendlog.actor', true), ''));
+      NEW.reason := coalesce(NEW.reason, nullif(pg_catalog.current_setting('appendlog.reason', true), ''));
+      NEW.meta := coalesce(NEW.meta, nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb);
+      IF pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+         AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+        RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+          USING ERRCODE = 'AL004',
+                DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+                HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+      END IF;
+    END IF;
   ELSE
     IF NOT declared THEN
       -- An UPDATE that changes nothing (an ORM's full-object save, SET name = name) appends no
@@ -58,21 +61,25 @@ BEGIN
         RETURN OLD;
       END IF;
       -- Only what the statement changed is its own; the rest comes from the transaction's settings.
-      IF NEW.op IS NOT DISTINCT FROM OLD.op THEN NEW.op := 'update'; END IF;
-      IF NEW.actor IS NOT DISTINCT FROM OLD.actor THEN NEW.actor := NULL; END IF;
-      IF NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NEW.reason := NULL; END IF;
-      IF NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NEW.meta := NULL; END IF;
+      NEW.op := CASE WHEN NEW.op IS NOT DISTINCT FROM OLD.op THEN 'update' ELSE NEW.op END;
+      NEW.actor := CASE WHEN NEW.actor IS NOT DISTINCT FROM OLD.actor THEN NULL ELSE NEW.actor END;
+      NEW.reason := CASE WHEN NEW.reason IS NOT DISTINCT FROM OLD.reason THEN NULL ELSE NEW.reason END;
+      NEW.meta := CASE WHEN NEW.meta IS NOT DISTINCT FROM OLD.meta THEN NULL ELSE NEW.meta END;
     END IF;
-    IF NEW.actor IS NULL THEN NEW.actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR NEW.actor IS NOT NULL; END IF;
-    IF NEW.reason IS NULL THEN NEW.reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR NEW.reason IS NOT NULL; END IF;
-    IF NEW.meta IS NULL THEN NEW.meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR NEW.meta IS NOT NULL; END IF;
-  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
-     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
-    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
-      USING ERRCODE = 'AL004',
-            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
-            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
-  END IF;
+    IF (NEW.actor IS NULL AND nullif(pg_catalog.current_setting('appendlog.actor', true), '') IS NOT NULL)
+       OR (NEW.reason IS NULL AND nullif(pg_catalog.current_setting('appendlog.reason', true), '') IS NOT NULL)
+       OR (NEW.meta IS NULL AND nullif(pg_catalog.current_setting('appendlog.meta', true), '') IS NOT NULL) THEN
+      NEW.actor := coalesce(NEW.actor, nullif(pg_catalog.current_setting('appendlog.actor', true), ''));
+      NEW.reason := coalesce(NEW.reason, nullif(pg_catalog.current_setting('appendlog.reason', true), ''));
+      NEW.meta := coalesce(NEW.meta, nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb);
+      IF pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+         AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+        RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+          USING ERRCODE = 'AL004',
+                DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+                HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+      END IF;
+    END IF;
     -- Times strictly increase along an entry's chain, so "as of t" picks exactly one version.
     NEW.recorded_at := greatest(pg_catalog.clock_timestamp(), OLD.recorded_at + interval '1 microsecond');
     -- The usual write, an update of a live entry that meets its expectation (the version a
@@ -193,8 +200,8 @@ BEGIN
       || coalesce(NEW.parent_hash, '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)
       || v_content_hash);
   IF TG_OP = 'INSERT' THEN
-    INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
-    VALUES (NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, v_salt, v_content_hash, NEW.parent_hash, NEW.hash, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel", NEW."email")
+    INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
+    VALUES (NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, v_salt, v_content_hash, NEW.hash, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel", NEW."email")
     ON CONFLICT DO NOTHING
     RETURNING seq INTO NEW.seq;
     IF NOT FOUND THEN
@@ -211,8 +218,8 @@ BEGIN
     RETURN NEW;
   END IF;
   -- An update holds the head row: its version cannot be in the log yet.
-  INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
-  VALUES (NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, v_salt, v_content_hash, NEW.parent_hash, NEW.hash, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel", NEW."email")
+  INSERT INTO "public"."addresses_log" (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email")
+  VALUES (NEW.entry_id, NEW.version, NEW.op, NEW.recorded_at, NEW.tx_id, NEW.actor, NEW.reason, NEW.meta, v_salt, v_content_hash, NEW.hash, NEW."name", NEW."address_line_1", NEW."city", NEW."postcode", NEW."tel", NEW."email")
   RETURNING seq INTO NEW.seq;
   RETURN NEW;
 END $fn$;
@@ -263,7 +270,6 @@ DECLARE
   v_actor text := p_actor;
   v_reason text := p_reason;
   v_meta jsonb := p_meta;
-  from_settings boolean := false;
   v_tx xid8 := pg_catalog.pg_current_xact_id();
   v_shared bytea;
   v_seq regclass := pg_catalog.pg_get_serial_sequence('"public"."addresses_log"', 'seq')::regclass;
@@ -277,16 +283,20 @@ BEGIN
     RAISE EXCEPTION 'appendlog: insert_many takes a JSON array of rows'
       USING ERRCODE = 'AL005', DETAIL = 'field=rows';
   END IF;
-    IF v_actor IS NULL THEN v_actor := nullif(pg_catalog.current_setting('appendlog.actor', true), ''); from_settings := from_settings OR v_actor IS NOT NULL; END IF;
-    IF v_reason IS NULL THEN v_reason := nullif(pg_catalog.current_setting('appendlog.reason', true), ''); from_settings := from_settings OR v_reason IS NOT NULL; END IF;
-    IF v_meta IS NULL THEN v_meta := nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb; from_settings := from_settings OR v_meta IS NOT NULL; END IF;
-  IF from_settings AND pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
-     AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
-    RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
-      USING ERRCODE = 'AL004',
-            DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
-            HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
-  END IF;
+    IF (v_actor IS NULL AND nullif(pg_catalog.current_setting('appendlog.actor', true), '') IS NOT NULL)
+       OR (v_reason IS NULL AND nullif(pg_catalog.current_setting('appendlog.reason', true), '') IS NOT NULL)
+       OR (v_meta IS NULL AND nullif(pg_catalog.current_setting('appendlog.meta', true), '') IS NOT NULL) THEN
+      v_actor := coalesce(v_actor, nullif(pg_catalog.current_setting('appendlog.actor', true), ''));
+      v_reason := coalesce(v_reason, nullif(pg_catalog.current_setting('appendlog.reason', true), ''));
+      v_meta := coalesce(v_meta, nullif(pg_catalog.current_setting('appendlog.meta', true), '')::jsonb);
+      IF pg_catalog.current_setting('appendlog.strict_context', true) = 'on'
+         AND pg_catalog.current_setting('appendlog.context_tx', true) IS DISTINCT FROM pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text THEN
+        RAISE EXCEPTION 'appendlog: the actor, reason or meta of this write comes from a setting that appendlog_context() did not make in this transaction (strict_context is on)'
+          USING ERRCODE = 'AL004',
+                DETAIL = 'A session-level SET of appendlog.actor, appendlog.reason or appendlog.meta outlives its request on a pooled connection.',
+                HINT = 'Call SELECT appendlog_context(actor => …, reason => …) in the same transaction, or pass them to the library.';
+      END IF;
+    END IF;
   IF pg_catalog.octet_length(v_actor) > 4096 OR pg_catalog.octet_length(v_reason) > 4096
      OR pg_catalog.octet_length(v_meta::text) > 1048576 OR pg_catalog.jsonb_typeof(v_meta) <> 'object' THEN
     RAISE EXCEPTION 'appendlog: the actor and reason of a version hold at most 4096 bytes, and its meta is a JSON object of at most 1048576 bytes'
@@ -335,8 +345,8 @@ BEGIN
       || v_shared || c.content_hash) AS hash
       FROM contented c
   ), logged AS (
-    INSERT INTO "public"."addresses_log" (seq, entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, parent_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email") OVERRIDING SYSTEM VALUE
-    SELECT h.seq, h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.salt, h.content_hash, NULL, h.hash, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
+    INSERT INTO "public"."addresses_log" (seq, entry_id, version, op, recorded_at, tx_id, actor, reason, meta, salt, content_hash, hash, "name", "address_line_1", "city", "postcode", "tel", "email") OVERRIDING SYSTEM VALUE
+    SELECT h.seq, h.entry_id, 1, 'insert', h.recorded_at, v_tx, v_actor, v_reason, v_meta, h.salt, h.content_hash, h.hash, h."name", h."address_line_1", h."city", h."postcode", h."tel", h."email"
       FROM hashed h ORDER BY h."load.n"
   )
   INSERT INTO "public"."addresses_head" AS x (entry_id, version, op, recorded_at, tx_id, actor, reason, meta, hash, seq, deleted, created_at, "name", "address_line_1", "city", "postcode", "tel", "email")

@@ -1,5 +1,6 @@
 import type { Database } from '../../src/index.js';
 import { tableObjects } from '../../src/sql/names.js';
+import { parentHashSql } from '../../src/sql/version-fields.js';
 
 /** The head's columns that copy the version it holds from the log, as the chain trigger sets them. */
 const COPIED = [
@@ -33,7 +34,7 @@ export async function headFromLog(
   const o = tableObjects(schema, table);
   const copied = [...COPIED, ...columns.map((c) => `"${c.sqlName}"`)];
   await tx.query(
-    `UPDATE ${o.head} h SET ${copied.map((c) => `${c} = x.${c}`).join(', ')},
+    `UPDATE ${o.head} h SET ${copied.map((c) => `${c} = ${c === 'parent_hash' ? parentHashSql('x', o.log) : `x.${c}`}`).join(', ')},
             deleted = x.op IN ('delete', 'forget')
        FROM ${o.log} x
       WHERE h.entry_id = $1 AND x.entry_id = h.entry_id

@@ -145,6 +145,8 @@ interface Judged {
   at: bigint;
   recomputed: Buffer;
   valid: boolean;
+  /** The parent hash the version links to: as stored, or (§8) the previous version's hash. */
+  parent: Buffer | null;
 }
 
 /** Rule 5a: why `v` is not the cancel of the forget `f` (whose predecessor had op `before`), or null. */
@@ -219,8 +221,23 @@ export function checkEntry(
         valid = false;
       }
     }
-    const recomputed = versionHash(table, v);
-    if (!same(recomputed, v.hash)) {
+    // §8: a null parent_hash on version k > 1 is the previous version's hash, as stored or as
+    // recomputed; with a version missing before it, it is unknown and the version is not judged.
+    const parents: (Buffer | null)[] =
+      v.parentHash !== null || v.version === 1
+        ? [v.parentHash]
+        : prev === null || gap
+          ? []
+          : [prev.v.hash, prev.recomputed];
+    let recomputed = v.hash ?? Buffer.alloc(0);
+    let parent: Buffer | null = null;
+    if (parents.length === 0) valid = false;
+    for (const p of parents) {
+      parent = p;
+      recomputed = versionHash(table, { ...v, parentHash: p });
+      if (same(recomputed, v.hash)) break;
+    }
+    if (parents.length > 0 && !same(recomputed, v.hash)) {
       at(v.version, 'hash_mismatch');
       valid = false;
     }
@@ -230,6 +247,7 @@ export function checkEntry(
     } else if (
       prev !== null &&
       !gap &&
+      v.parentHash !== null &&
       !(same(v.parentHash, prev.recomputed) || same(v.parentHash, prev.v.hash))
     ) {
       at(v.version, 'parent_mismatch');
@@ -247,7 +265,7 @@ export function checkEntry(
     if (prev !== null && v.seq <= prev.v.seq) at(v.version, 'seq_order');
     deleted = v.op === 'delete' || v.op === 'forget';
     forget = v.op === 'forget' ? { v, before: prev?.v.op ?? null } : null;
-    prev = { v, at: time, recomputed, valid };
+    prev = { v, at: time, recomputed, valid, parent };
     first ??= prev;
   }
   const last = prev!;
@@ -283,7 +301,7 @@ function checkHead(
       h.actor !== v.actor ||
       h.reason !== v.reason ||
       h.meta !== v.meta ||
-      text(h.parentHash) !== text(v.parentHash) ||
+      text(h.parentHash) !== text(last.parent) ||
       h.redactedAt !== v.redactedAt ||
       [...v.values].some(([name, value]) => (h.values.get(name) ?? null) !== value);
   }

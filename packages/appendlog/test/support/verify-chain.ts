@@ -54,7 +54,10 @@ export async function verifyChain(db: Database, table: string): Promise<ChainChe
       const expectedVersion = first ? 1 : Number(previous!.version) + 1;
       if (Number(r.version) !== expectedVersion) failures.push(`${where}: version gap`);
       const expectedParent = first ? null : previous!.hash;
-      if (r.parent_hash !== expectedParent) failures.push(`${where}: parent_hash does not link`);
+      // Stored by table code before revision 9; from then on null on every version, its parent
+      // being the previous version's hash (docs/spec.md §8).
+      const parent = r.parent_hash ?? expectedParent ?? null;
+      if (parent !== expectedParent) failures.push(`${where}: parent_hash does not link`);
       if (r.redacted_at !== null) {
         erased++;
         const kept = user.some((_, i) => r[`u${i}`] !== null);
@@ -79,7 +82,7 @@ export async function verifyChain(db: Database, table: string): Promise<ChainChe
         actor: r.actor ?? null,
         reason: r.reason ?? null,
         meta: r.meta ?? null,
-        parentHash: r.parent_hash === null ? null : Buffer.from(r.parent_hash!, 'hex'),
+        parentHash: parent === null ? null : Buffer.from(parent, 'hex'),
         contentHash: Buffer.from(r.content_hash!, 'hex'),
       });
       if (hash.toString('hex') !== r.hash) failures.push(`${where}: hash mismatch`);
