@@ -77,7 +77,6 @@ export const HEAD_FIRST_REVISION = 4;
 /** The first revision with lean log storage: older tables get {@link leanLogUpgradeDdl} first. */
 export const LEAN_LOG_REVISION = 5;
 
-
 const CODE_REVISION_MARK = 'appendlog table code revision';
 
 /**

@@ -34,10 +34,9 @@ export function hexColumnsSql(
   names: readonly ('salt' | 'content_hash' | 'parent_hash' | 'hash')[],
   log: string,
 ): string {
-  const value = (n: (typeof names)[number]) => (n === 'parent_hash' ? parentHashSql(alias, log) : `${alias}.${n}`);
-  return names
-    .map((n) => `pg_catalog.encode(${value(n)}, 'hex') AS ${quoteIdent(columnKey(n))}`)
-    .join(', ');
+  const value = (n: (typeof names)[number]) =>
+    n === 'parent_hash' ? parentHashSql(alias, log) : `${alias}.${n}`;
+  return names.map((n) => `pg_catalog.encode(${value(n)}, 'hex') AS ${quoteIdent(columnKey(n))}`).join(', ');
 }
 
 function canonicalSql(ref: string, type: LogColumn['type']): string {
