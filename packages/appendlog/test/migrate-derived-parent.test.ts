@@ -6,6 +6,7 @@ import { TABLE_CODE_REVISION } from '../src/sql/table-ddl.js';
 import { parentHashSql } from '../src/sql/version-fields.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { headFromLog } from './support/head-from-log.js';
+import { waitForHorizon } from './support/horizon.js';
 import { addresses } from './support/tables.js';
 import { verifyChain } from './support/verify-chain.js';
 
@@ -91,6 +92,7 @@ describeEngines('the derived parent hash: upgrade from code revision 8', (engine
     const asOf = await book.listAt(history[3]!.recordedAtIso);
     expect(asOf.map((v) => [v.version, v.parentHash])).toEqual([[4, history[2]!.hash]]);
     expect((await book.deleted()).map((v) => v.parentHash)).toEqual([history[3]!.hash]);
+    await waitForHorizon(db, ['addresses'], 30_000);
     const { changes } = await db.changes();
     const fed = changes.flatMap((c) => c.versions).filter((v) => v.entryId === id);
     expect(fed.map((v) => v.parentHash)).toEqual(history.map((v) => v.parentHash));

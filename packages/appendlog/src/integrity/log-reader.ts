@@ -41,7 +41,7 @@ export const F = {
   headUpdated: 20,
   /** On the version the head holds: the head's columns that differ from it (see {@link headDiffSql}). */
   headDiff: 21,
-  /** The head's parent hash, judged in the verifier where the log row leaves it to be derived. */
+  /** On the version the head holds: the head's parent hash, judged in the verifier where the log row leaves it to be derived. */
   headParent: 22,
   salt: 23,
   /** Column i's name is field `user + 2i`, its value `user + 2i + 1`. */
@@ -91,7 +91,7 @@ export async function readLog(
             l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
             l.content_hash, l.parent_hash, l.hash,
             h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.recorded_at,
-            ${headDiffSql(columns)}, h.parent_hash, l.salt${userCols}
+            ${headDiffSql(columns)}, CASE WHEN h.version = l.version THEN h.parent_hash END, l.salt${userCols}
        FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id ${where}
       ORDER BY l.entry_id, l.version${tail}`;
   const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;

@@ -288,33 +288,20 @@ function contentHashOf(ctx: TableCheck, row: CopyRow): string {
  */
 function checkVersionHash(ctx: TableCheck, r: RowCheck): { recomputed: string; stored: string | null } {
   const { row, prev } = r;
-  const storedHash = row.latin1(F.hash) ?? '';
-  const derivedParent = row.isNull(F.parentHash) && r.version !== 1;
-  const parents = !derivedParent
-    ? [null]
-    : prev === null || r.gap
-      ? []
-      : prev.storedHash === null
-        ? [prev.recomputedHash]
-        : [prev.storedHash, prev.recomputedHash];
-  if (parents.length === 0) {
+  // The parent: stored (or version 1's none), else the previous version's hash as stored, then as
+  // it should be; unknown with a version missing before it.
+  const derived = row.isNull(F.parentHash) && r.version !== 1;
+  if (derived && (prev === null || r.gap)) {
     r.valid = false;
-    return { recomputed: storedHash, stored: null };
+    return { recomputed: row.latin1(F.hash) ?? '', stored: null };
   }
-  let recomputed = '';
-  for (const parent of parents) {
-    const pre = ctx.pre.reset().raw(ctx.prefix);
-    fieldRun(pre, row, F.entry, F.op); // F(entry_id) ‖ F(version) ‖ F(op)
-    pre.timestamp(r.atMicros);
-    fieldRun(pre, row, F.tx, F.meta); // F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)
-    if (parent !== null) pre.rawLatin1(parent);
-    else if (row.isNull(F.parentHash)) pre.raw(ZERO_HASH);
-    else rawField(pre, row, F.parentHash);
-    rawField(pre, row, F.contentHash);
-    recomputed = pre.digestLatin1();
-    if (recomputed === storedHash) break;
+  let recomputed = versionHashOf(ctx, r, derived ? (prev!.storedHash ?? prev!.recomputedHash) : null);
+  let matched = row.equalsLatin1(F.hash, recomputed);
+  if (!matched && derived && prev!.storedHash !== null) {
+    recomputed = versionHashOf(ctx, r, prev!.recomputedHash);
+    matched = row.equalsLatin1(F.hash, recomputed);
   }
-  const stored = recomputed === storedHash ? null : storedHash;
+  const stored = matched ? null : (row.latin1(F.hash) ?? '');
   if (stored !== null) {
     ctx.report.fail(
       ctx.table,
@@ -326,6 +313,20 @@ function checkVersionHash(ctx: TableCheck, r: RowCheck): { recomputed: string; s
     r.valid = false;
   }
   return { recomputed, stored };
+}
+
+/** The version hash of the row over `parent` (latin1), or over its stored parent link when null. */
+function versionHashOf(ctx: TableCheck, r: RowCheck, parent: string | null): string {
+  const { row } = r;
+  const pre = ctx.pre.reset().raw(ctx.prefix);
+  fieldRun(pre, row, F.entry, F.op); // F(entry_id) ‖ F(version) ‖ F(op)
+  pre.timestamp(r.atMicros);
+  fieldRun(pre, row, F.tx, F.meta); // F(tx_id) ‖ F(actor) ‖ F(reason) ‖ F(meta)
+  if (parent !== null) pre.rawLatin1(parent);
+  else if (row.isNull(F.parentHash)) pre.raw(ZERO_HASH);
+  else rawField(pre, row, F.parentHash);
+  rawField(pre, row, F.contentHash);
+  return pre.digestLatin1();
 }
 
 /**
