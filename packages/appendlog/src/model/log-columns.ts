@@ -37,7 +37,7 @@ export interface LogColumn {
   headCopy?: boolean;
   /**
    * Left null by the chain trigger and the set-based load because it can be derived
-   * (docs/spec.md §8): `parent_hash`, the previous version's `hash`. Table code before revision 9
+   * (docs/spec.md §10.2): `parent_hash`, the previous version's `hash`. Table code before revision 9
    * stored it in every version, and those values stay.
    */
   derived?: boolean;

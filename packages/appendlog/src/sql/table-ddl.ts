@@ -66,7 +66,7 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  *    version's salt is derived from a per-session random key ({@link saltSql}) instead of drawn
  *    from the strong random source.
  * 9: the chain trigger and the set-based load leave the log's `parent_hash` null (it is the
- *    previous version's `hash`; readers derive it, docs/spec.md §8); the labels' settings are read
+ *    previous version's `hash`; readers derive it, docs/spec.md §10.2); the labels' settings are read
  *    with one test when none is set. No storage change: the column was nullable.
  */
 export const TABLE_CODE_REVISION = 9;
