@@ -340,15 +340,7 @@ function checkParent(ctx: TableCheck, r: RowCheck): void {
   if (r.version === 1 && !noParent) {
     ctx.report.fail(ctx.table, r.id, r.version, 'parent_mismatch', 'version 1 must have no parent');
     r.valid = false;
-  } else if (
-    prev !== null &&
-    !r.gap &&
-    !noParent &&
-    !(
-      row.equalsLatin1(F.parentHash, prev.recomputedHash) ||
-      (prev.storedHash !== null && row.equalsLatin1(F.parentHash, prev.storedHash))
-    )
-  ) {
+  } else if (prev !== null && !r.gap && !noParent && !linksTo(row, F.parentHash, prev)) {
     ctx.report.fail(
       ctx.table,
       r.id,
@@ -391,6 +383,14 @@ function checkOrder(ctx: TableCheck, r: RowCheck, state: EntryState): void {
   }
 }
 
+/** Whether field `i` of the row holds the previous version's hash, as stored or as it should be. */
+function linksTo(row: CopyRow, i: number, prev: Prev): boolean {
+  return (
+    row.equalsLatin1(i, prev.recomputedHash) ||
+    (prev.storedHash !== null && row.equalsLatin1(i, prev.storedHash))
+  );
+}
+
 /** What the next row of the entry is checked against. One `Prev` per entry, updated in place. */
 function remember(
   state: EntryState,
@@ -402,10 +402,8 @@ function remember(
   // On the head's version, a parent hash the log row leaves to be derived: the head's must be
   // the previous version's hash, as stored or as it should be (docs/spec.md §5.1).
   if (headDiff !== null && row.isNull(F.parentHash) && version !== 1 && prev !== null && !r.gap) {
-    const linked =
-      row.equalsLatin1(F.headParent, prev.recomputedHash) ||
-      (prev.storedHash !== null && row.equalsLatin1(F.headParent, prev.storedHash));
-    if (!linked) headDiff = headDiff === '' ? 'parent_hash' : `${headDiff}, parent_hash`;
+    if (!linksTo(row, F.headParent, prev))
+      headDiff = headDiff === '' ? 'parent_hash' : `${headDiff}, parent_hash`;
   }
   if (state.first === null) state.first = { version, at, valid };
   state.deleted = removesEntry(op);
