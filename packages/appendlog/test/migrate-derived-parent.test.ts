@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Database, Version } from '../src/index.js';
 import { canonicalContentSql, versionHashSql } from '../src/sql/canonical.js';
 import { TABLE_CODE_REVISION } from '../src/sql/table-ddl.js';
 import { parentHashSql } from '../src/sql/version-fields.js';
 import { describeEngines, type TestDb } from './support/engines.js';
+import { installRevision } from './support/fixture-revision.js';
 import { headFromLog } from './support/head-from-log.js';
 import { waitForHorizon } from './support/horizon.js';
 import { addresses } from './support/tables.js';
@@ -14,22 +14,11 @@ import { verifyChain } from './support/verify-chain.js';
 // (docs/spec.md §10.2). A database made by revision 8 holds it in every version after the first;
 // after the upgrade one entry's chain holds both kinds, and every reader must give the same
 // parent hashes and the same verdicts as before.
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const columns = addresses.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull }));
 
 /** The catalog and `addresses` as revision 8 left them, with one entry at version 2: its id. */
 async function installRevision8(db: Database, schema: string): Promise<string> {
-  const inSchema = (sql: string) =>
-    sql.replaceAll('"fixture_schema"', `"${schema}"`).replaceAll(`'fixture_schema'`, `'${schema}'`);
-  await db.exec(inSchema(fixture('catalog-v8.sql')));
-  await db.transaction(async (tx) => {
-    await tx.exec(inSchema(fixture('table-code-v8.sql')));
-    await tx.query(
-      `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
-       VALUES ('addresses', 'create_table', $1::jsonb, '0.1.0', $2)`,
-      [JSON.stringify({ columns }), '-- revision 8'],
-    );
-  });
+  await installRevision(db, schema, 8);
   const [a] = await db.query<{ entry_id: string }>(
     `INSERT INTO addresses (name, city) VALUES ('Thor', 'Asgard') RETURNING entry_id::text`,
   );

@@ -1,32 +1,18 @@
-import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { ChangeSet, Database } from '../src/index.js';
 import { TABLE_CODE_REVISION } from '../src/sql/table-ddl.js';
 import { describeEngines, type TestDb } from './support/engines.js';
+import { fixture, inSchema, installRevision } from './support/fixture-revision.js';
 import { addresses } from './support/tables.js';
 
 // The realtime wake-up for a database an earlier release made: revision-6 tables without any
 // wake-up, and a catalog without the projections table. Revision 7 added a statement trigger on
 // the head (`appendlog_notify`); revision 8 sends the wake-up from the chain trigger instead.
-const fixture = (name: string) => readFileSync(new URL(`./fixtures/${name}`, import.meta.url), 'utf8');
 const catalogV6 = fixture('catalog-v6.sql');
-const columns = addresses.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull }));
 
-/**
- * The catalog and the `addresses` table as the release of code `revision` left them, with one
- * live entry written by that code: its id.
- */
-async function installRevision(db: Database, schema: string, revision: 6 | 7): Promise<string> {
-  const inSchema = (sql: string) => sql.replaceAll('"fixture_schema"', `"${schema}"`);
-  await db.exec(inSchema(fixture(`catalog-v${revision}.sql`)));
-  await db.transaction(async (tx) => {
-    await tx.exec(inSchema(fixture(`table-code-v${revision}.sql`)));
-    await tx.query(
-      `INSERT INTO appendlog_schema_history (table_name, change, definition, library_version, statements)
-       VALUES ('addresses', 'create_table', $1::jsonb, '0.1.0', $2)`,
-      [JSON.stringify({ columns }), `-- revision ${revision}`],
-    );
-  });
+/** The catalog and `addresses` as the release of code `revision` left them, with one live entry written by that code: its id. */
+async function installLive(db: Database, schema: string, revision: 6 | 7): Promise<string> {
+  await installRevision(db, schema, revision);
   const [a] = await db.query<{ entry_id: string }>(
     `INSERT INTO addresses (name, city) VALUES ('Live', 'Old town') RETURNING entry_id::text`,
   );
@@ -59,7 +45,7 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
   beforeAll(async () => {
     t = await engine.open();
     db = t.db;
-    live = await installRevision(db, t.schema, 6);
+    live = await installLive(db, t.schema, 6);
   });
   afterAll(() => t.close());
 
@@ -105,7 +91,7 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
   });
 
   it('the previous release re-running its catalog script during a rolling deploy changes nothing realtime needs', async () => {
-    await db.exec(catalogV6.replaceAll('"fixture_schema"', `"${t.schema}"`));
+    await db.exec(inSchema(catalogV6, t.schema));
     expect(await notifyTriggers()).toEqual([]);
     const projection = db.projection('after_old_catalog', { apply: async () => {} });
     await projection.catchUp();
@@ -139,7 +125,7 @@ describeEngines('upgrade from the statement wake-up: a table made by code revisi
   beforeAll(async () => {
     t = await engine.open();
     db = t.db;
-    live = await installRevision(db, t.schema, 7);
+    live = await installLive(db, t.schema, 7);
   });
   afterAll(() => t.close());
 
