@@ -1,3 +1,4 @@
+import { findShardedLogs } from '../integrity/tx-ids-ahead.js';
 import { resolveContext } from '../model/context.js';
 import type { Session } from '../session.js';
 import { erasureObjects } from '../sql/erasure-ddl.js';
@@ -20,7 +21,7 @@ export async function scheduleByRetention(
   result: PurgeResult,
 ): Promise<number> {
   const o = tableObjects(db.schema, table);
-  const sql = retentionSql(db, table, { capped: true, lock: true });
+  const sql = retentionSql(db, table, { capped: true, lock: await canLockRows(db, table) });
   let count = 0;
   while (count < max) {
     const n = Math.min(batchSize, max - count);
@@ -84,18 +85,22 @@ export async function eraseBatch(
   hooks: PurgeHooks,
 ): Promise<{ taken: number; erased: PurgedEntry[] }> {
   const redact = erasureObjects(tableObjects(db.schema, table)).redact;
+  const lock = await canLockRows(db, table);
   return db.pinnedTransaction(async (tx) => {
-    const due = await tx.run<{ entry_id: string }>(dueSql(db, table, { capped: true, lock: true }), [now, n]);
+    const due = await tx.run<{ entry_id: string }>(dueSql(db, table, { capped: true, lock }), [now, n]);
+    // The redaction returns 0 for an entry a purge running at once erased first.
+    const redacted: string[] = [];
     for (const [index, row] of due.entries()) {
-      await tx.run(`SELECT ${redact}($1::uuid)`, [row.entry_id]);
+      const [r] = await tx.run<{ n: number }>(`SELECT ${redact}($1::uuid) AS n`, [row.entry_id]);
+      if (Number(r?.n) > 0) redacted.push(row.entry_id);
       await hooks.afterRedact?.({ tx, table, entryId: row.entry_id, batch, index });
     }
     const done = await tx.run<{ entry_id: string; reason: string; due_at: string; versions: number }>(
       `SELECT entry_id::text AS entry_id, reason, ${ts('due_at')} AS due_at, versions
          FROM ${catalogName(db.schema, 'appendlog_erasures')}
-        WHERE table_name = $1 AND tx_id = pg_catalog.pg_current_xact_id()
+        WHERE table_name = $1 AND entry_id = ANY($2::uuid[])
         ORDER BY seq`,
-      [table],
+      [table, redacted],
     );
     const erased = done.map((r) => ({
       table,
@@ -106,6 +111,16 @@ export async function eraseBatch(
     }));
     return { taken: due.length, erased };
   });
+}
+
+/**
+ * Whether the purge's queries may lock the rows they take (`FOR UPDATE … SKIP LOCKED`, so that
+ * purges running at once share the work): not on a row-sharded table, where Citus refuses row
+ * locks in a query over several shards. There each entry's redaction still locks its head row and
+ * skips an entry erased in between.
+ */
+async function canLockRows(db: Session, table: string): Promise<boolean> {
+  return (await findShardedLogs(db, [table])).length === 0;
 }
 
 /** A scheduled entry of the report. */

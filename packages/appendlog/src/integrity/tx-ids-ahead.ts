@@ -101,6 +101,25 @@ export async function findSubscribedLogs(tx: Session, tables: readonly string[])
 }
 
 /**
+ * The logs of `tables` that Citus row-shards (hash-distributed by `entry_id`, docs/scale-out.md):
+ * their versions carry the transaction ids of the worker that wrote them, one counter per worker.
+ */
+export async function findShardedLogs(tx: Session, tables: readonly string[]): Promise<string[]> {
+  if (!tx.citus || tables.length === 0) return [];
+  const rows = await tx.run<{ t: string }>(
+    `SELECT x.t FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::text[])) AS x (t, rel)
+       JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = pg_catalog.to_regclass(x.rel)
+      WHERE p.partmethod = 'h'
+      ORDER BY x.t`,
+    [tables, tables.map((t) => tableObjects(tx.schema, t).log)],
+  );
+  return rows.map((r) => r.t);
+}
+
+/**
+ * Throws {@link InvalidUsageError} when a log of `tables` is row-sharded on Citus: each worker
+ * numbers its own transactions, so no one horizon orders the versions of all shards, and a
+ * change feed or a tree built over them by transaction id would misplace or skip versions.
  * Throws {@link InvalidUsageError} when a log of `tables` is a logical replication subscriber's
  * copy: which of the publisher's transactions have committed, this database cannot tell, so a
  * change feed or a checkpoint read here could skip versions that arrive later. Then throws
@@ -113,6 +132,15 @@ export async function refuseTxIdsAhead(
   tables: readonly string[],
   since: string | null = null,
 ): Promise<void> {
+  const [sharded] = await findShardedLogs(tx, tables);
+  if (sharded !== undefined) {
+    throw new InvalidUsageError(
+      `${operation} refused: ${tx.schema}.${sharded}_log is row-sharded on Citus (distributed by entry_id), and ` +
+        `each worker numbers its own transactions: no one order of the versions of all shards exists yet to hand ` +
+        `out changes or build a checkpoint over. Writes, reads, history, time travel, diff, revert, erasure and ` +
+        `verify work: see docs/scale-out.md#row-sharded-tables-on-citus`,
+    );
+  }
   const [subscribed] = await findSubscribedLogs(tx, tables);
   if (subscribed !== undefined) {
     throw new InvalidUsageError(

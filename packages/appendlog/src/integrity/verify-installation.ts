@@ -5,6 +5,7 @@ import { catalogName } from '../sql/names.js';
 import { codeDdl, TABLE_CODE_REVISION } from '../sql/table-ddl.js';
 import type { RecordedTable } from './catalog.js';
 import type { Report } from './report.js';
+import { findShardedLogs } from './tx-ids-ahead.js';
 
 /**
  * The triggers that enforce the log, per relation suffix: the chain trigger on the head (the only
@@ -81,7 +82,8 @@ function generatedBodies(ddl: string): Map<string, string> {
 }
 
 async function checkCode(tx: Session, t: RecordedTable, report: Report): Promise<void> {
-  const expected = generatedBodies(codeDdl(tx.schema, t.table, t.definition));
+  const sharded = (await findShardedLogs(tx, [t.table])).length > 0;
+  const expected = generatedBodies(codeDdl(tx.schema, t.table, t.definition, { sharded }));
   // By name: another role may have planted an overload beside a generated function; the check is
   // that the generated one is there, unchanged.
   const rows = await tx.run<{ name: string; body: string }>(

@@ -8,7 +8,7 @@ import { parseCheckpoint } from './checkpoint-parse.js';
 import { checkCosignatures, type Witness } from './checkpoint-witnesses.js';
 import { existingLogs } from './leaves.js';
 import { Report, type VerifyResult } from './report.js';
-import { findSubscribedLogs, findTxIdAhead, txIdsAheadDetail } from './tx-ids-ahead.js';
+import { findShardedLogs, findSubscribedLogs, findTxIdAhead, txIdsAheadDetail } from './tx-ids-ahead.js';
 import { READ_SETTINGS_SQL, verifyChains } from './verify-chains.js';
 import { verifyAgainst } from './verify-checkpoint.js';
 import { checkInstallation } from './verify-installation.js';
@@ -104,10 +104,12 @@ export async function verifyDatabase(db: Session, options: VerifyOptions = {}): 
     );
     // The data still verifies; what goes wrong is later writes' order, which changes and checkpoint refuse.
     // A logical replication subscriber's logs hold the publisher's transaction ids, ahead or not.
-    const subscribed = new Set((await findSubscribedLogs(tx, [...present])).map((l) => l.table));
+    // A row-sharded log holds the transaction ids of every worker, none of them this node's.
+    const othersIds = new Set((await findSubscribedLogs(tx, [...present])).map((l) => l.table));
+    for (const t of await findShardedLogs(tx, [...present])) othersIds.add(t);
     const ahead = await findTxIdAhead(
       tx,
-      [...present].filter((t) => !subscribed.has(t)),
+      [...present].filter((t) => !othersIds.has(t)),
     );
     if (ahead !== null) report.warn(ahead.table, 'tx_ids_ahead', txIdsAheadDetail(tx, ahead));
     const total = options.onProgress ? await countVersions(tx, [...present]) : 0;

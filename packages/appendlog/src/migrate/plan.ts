@@ -5,6 +5,7 @@ import { columnDefaultDdl, defaultSql } from '../sql/column-default.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import {
   addColumnDdl,
+  type CodeOptions,
   codeDdl,
   createStorageDdl,
   HEAD_FIRST_REVISION,
@@ -63,6 +64,8 @@ export interface PlanOptions {
    * as up to date.
    */
   codeRevisions?: Map<string, number> | undefined;
+  /** The schema's tables are row-sharded on Citus: their code is generated for it ({@link codeDdl}). */
+  sharded?: boolean | undefined;
 }
 
 /**
@@ -83,12 +86,13 @@ export function planMigration(
   const changes: SchemaChange[] = [];
   const destructive: DestructiveChange[] = [];
   const behind: string[] = [];
+  const code = { sharded: options.sharded === true };
 
   for (const def of defs) {
     const wanted = storedColumns(def);
     const stored = existing.get(def.name);
     if (!stored) {
-      const sql = createStorageDdl(schema, def.name, wanted) + codeDdl(schema, def.name, wanted);
+      const sql = createStorageDdl(schema, def.name, wanted) + codeDdl(schema, def.name, wanted, code);
       statements.push(sql);
       changes.push({
         table: def.name,
@@ -112,7 +116,7 @@ export function planMigration(
       // Same columns, older generated code: regenerate it over the columns the database has.
       if (revision < TABLE_CODE_REVISION) {
         const sql =
-          storageUpgradeDdl(schema, def.name, current, revision) + codeDdl(schema, def.name, current);
+          storageUpgradeDdl(schema, def.name, current, revision) + codeDdl(schema, def.name, current, code);
         statements.push(sql);
         changes.push({
           table: def.name,
@@ -125,7 +129,7 @@ export function planMigration(
       }
       continue;
     }
-    const step = planTable(schema, def.name, wanted, current, stored, revision);
+    const step = planTable(schema, def.name, wanted, current, stored, revision, code);
     if (revision > TABLE_CODE_REVISION && step.changes.length > 0) {
       // Adding a column regenerates the table's code: here that would put older code in place.
       step.destructive.push({
@@ -202,6 +206,7 @@ function planTable(
   current: readonly StoredColumn[],
   stored: readonly ExistingColumn[],
   revision: number,
+  code: CodeOptions,
 ): TableStep {
   const currentByName = new Map(current.map((c) => [c.sqlName, c]));
   const wantedByName = new Map(wanted.map((c) => [c.sqlName, c]));
@@ -226,7 +231,7 @@ function planTable(
   const sql = [
     storageUpgradeDdl(schema, table, current, revision),
     ...added.map((c) => addColumnDdl(schema, table, c)),
-    codeDdl(schema, table, all),
+    codeDdl(schema, table, all, code),
     ...defaultsSet.map((c) => columnDefaultDdl(o, c)),
   ].join('\n');
   return { sql, changes: changeRecords(table, added, defaultsSet, sql, { columns: all }), destructive };

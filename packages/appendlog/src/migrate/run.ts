@@ -7,6 +7,7 @@ import { SUBSCRIBER_TRIGGER, subscriberCopyDdl } from '../sql/subscriber-ddl.js'
 import { LIBRARY_VERSION } from '../version.js';
 import { catalogIsCurrent, catalogScript } from './catalog-upgrade.js';
 import { planDdlGuard, withDdlAllowed } from './ddl-guard.js';
+import { CITUS_MIGRATION_SETTINGS, isCitus, planDistribution } from './distribute.js';
 import { readRecordedDefinitions } from './history.js';
 import { readCodeRevisions, readExistingTables } from './introspect.js';
 import { planMigration, type SchemaChange } from './plan.js';
@@ -42,6 +43,13 @@ export interface MigrateOptions {
    * their logs and heads refuse every write but the subscription's.
    */
   subscriber?: boolean;
+  /**
+   * Row-shard the tables on Citus (docs/scale-out.md): the log and head of each table are
+   * distributed by `entry_id`, co-located, so each entry's writes and the chain trigger run on the
+   * worker holding it. Only on a Citus coordinator, for a schema whose appendlog tables are all
+   * distributed (from its first table on); later migrations of those tables need not repeat it.
+   */
+  distributed?: boolean;
 }
 
 /**
@@ -85,7 +93,7 @@ export function checkMigrateInput(tables: unknown, options: unknown): asserts ta
     throw new InvalidInputError('migrate() options must be an object', 'options');
   }
   const o = options as MigrateOptions;
-  for (const flag of ['dryRun', 'all', 'subscriber'] as const) {
+  for (const flag of ['dryRun', 'all', 'subscriber', 'distributed'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw new InvalidInputError(`migrate() option ${flag} must be a boolean`, flag);
     }
@@ -114,6 +122,9 @@ export async function runMigration(
     `SELECT pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('appendlog.migrate'), pg_catalog.hashtext($1))`,
     [schema],
   );
+  const citus = await isCitus(tx);
+  // Before anything reads a distributed table: Citus fixes a transaction's shard access mode at its first.
+  if (citus && !options.dryRun) for (const setting of CITUS_MIGRATION_SETTINGS) await tx.exec(setting);
   if (options.appRole !== undefined) await checkRoleExists(tx, options.appRole);
   const history = await readRecordedDefinitions(tx, schema);
   const names = new Set(tables.map((t) => t.name));
@@ -121,17 +132,21 @@ export async function runMigration(
   const existing = await readExistingTables(tx, schema, [...names]);
   const catalogCurrent = await catalogIsCurrent(tx, schema);
   const codeRevisions = await readCodeRevisions(tx, schema, [...existing.keys()]);
+  const distribution = await planDistribution(tx, schema, tables, options.distributed === true, citus);
   const plan = planMigration(schema, tables, existing, history, {
     appRole: options.appRole,
     all: options.all,
     catalog: catalogCurrent ? undefined : catalogScript(schema),
     codeRevisions,
+    sharded: distribution.sharded,
   });
   if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
   const guard = await planDdlGuard(tx);
-  const planned = options.subscriber
-    ? [...plan.statements, ...(await planSubscriberCopies(tx, schema, tables))]
-    : plan.statements;
+  const planned = [
+    ...plan.statements,
+    ...distribution.statements,
+    ...(options.subscriber ? await planSubscriberCopies(tx, schema, tables) : []),
+  ];
   const statements = guard.statement === undefined ? planned : [...planned, guard.statement];
   const result: MigrateResult = {
     statements,

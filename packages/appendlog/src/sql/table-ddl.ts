@@ -235,12 +235,23 @@ export function addColumnDdl(schema: string, table: string, c: StoredColumn): st
   ].join('\n');
 }
 
+/** How a table's code is generated. */
+export interface CodeOptions {
+  /** The table is row-sharded on Citus (docs/scale-out.md): its as-of function is plpgsql. */
+  sharded?: boolean;
+}
+
 /**
  * The code of one table: the chain trigger on the head, the append function, the view with its
  * DELETE trigger, the as-of function, the erasure functions and the wake-up trigger. Regenerated whenever the columns
  * change.
  */
-export function codeDdl(schema: string, table: string, columns: readonly StoredColumn[]): string {
+export function codeDdl(
+  schema: string,
+  table: string,
+  columns: readonly StoredColumn[],
+  options: CodeOptions = {},
+): string {
   const o = tableObjects(schema, table);
   return [
     chainFunctionDdl(o, columns),
@@ -248,7 +259,7 @@ export function codeDdl(schema: string, table: string, columns: readonly StoredC
     insertManyFunctionDdl(o, columns),
     sqlWritesDdl(o),
     viewDdl(o, columns),
-    asOfFunctionDdl(o, columns),
+    asOfFunctionDdl(o, columns, options.sharded === true),
     erasureTableDdl(o, columns),
     dropStatementNotifyDdl(o),
   ].join('\n');
@@ -809,19 +820,32 @@ CREATE TRIGGER appendlog_view_write INSTEAD OF DELETE ON ${o.view}
 `;
 }
 
-function asOfFunctionDdl(o: TableObjects, columns: readonly StoredColumn[]): string {
+/**
+ * `<t>_as_of(at)`: a SQL function, which PostgreSQL inlines into the query calling it. Citus does
+ * not plan a parameterised SQL function over distributed tables, so on a row-sharded table it is
+ * plpgsql, whose query Citus plans as any other (each entry's probe runs on its shard's worker).
+ */
+function asOfFunctionDdl(o: TableObjects, columns: readonly StoredColumn[], sharded: boolean): string {
   const cols = columns.map((c) => quoteIdent(c.sqlName));
   const outCols = columns.map((c) => `${quoteIdent(c.sqlName)} ${c.type}`);
+  const select = `SELECT h.entry_id, l.version, h.created_at, l.recorded_at${cols.map((c) => `, l.${c}`).join('')}
+    ${asOfFromSql(o, '$1')}`;
   return `
 DROP FUNCTION IF EXISTS ${o.asOf}(timestamptz);
 CREATE FUNCTION ${o.asOf}(at timestamptz)
 RETURNS TABLE (entry_id uuid, version integer, created_at timestamptz, updated_at timestamptz${outCols
     .map((c) => `, ${c}`)
     .join('')})
-LANGUAGE sql STABLE AS $fn$
-  SELECT h.entry_id, l.version, h.created_at, l.recorded_at${cols.map((c) => `, l.${c}`).join('')}
-    ${asOfFromSql(o, '$1')}
-$fn$;
+${
+  sharded
+    ? `LANGUAGE plpgsql STABLE AS $fn$
+BEGIN
+  RETURN QUERY ${select};
+END $fn$;`
+    : `LANGUAGE sql STABLE AS $fn$
+  ${select}
+$fn$;`
+}
 `;
 }
 

@@ -10,6 +10,7 @@ interface MigrateFlags extends ConnectionFlags {
   appRole?: string;
   lockTimeout?: string;
   subscriber?: boolean;
+  distributed?: boolean;
 }
 
 /** `appendlog migrate`: applies the config's table definitions, additively only. */
@@ -34,6 +35,10 @@ export function migrateCommand(): Command {
       .option(
         '--subscriber',
         "this database is a logical replication subscriber of the tables: refuse every write but the subscription's",
+      )
+      .option(
+        '--distributed',
+        "row-shard the tables on Citus: distribute each table's log and head by entry_id",
       ),
   ).action(async (flags: MigrateFlags) => {
     const tables = await loadTablesFromConfig(flags.config);
@@ -43,6 +48,7 @@ export function migrateCommand(): Command {
         dryRun: flags.dryRun === true,
         all: flags.all === true,
         subscriber: flags.subscriber === true,
+        distributed: flags.distributed === true,
       };
       if (flags.appRole !== undefined) options.appRole = flags.appRole;
       if (flags.lockTimeout !== undefined) options.lockTimeoutMs = Number(flags.lockTimeout);
