@@ -189,4 +189,18 @@ describeEngines('migrate refuses destructive changes and leaves the database unc
     expect((err as Error).message).toContain('"no_such_role_here", which does not exist');
     expect(await schemaSnapshot(db)).toEqual(before);
   });
+
+  it('row sharding (distributed: true) is refused where there is no Citus, before anything runs', async () => {
+    const before = await schemaSnapshot(db);
+    await expect(db.migrate([items], { distributed: 'yes' as never })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'distributed',
+    });
+    const err = await db
+      .migrate([items, table('more', { x: c.text() })], { distributed: true })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'invalid_usage' });
+    expect((err as Error).message).toContain('not a Citus coordinator');
+    expect(await schemaSnapshot(db)).toEqual(before);
+  });
 });

@@ -1,0 +1,363 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { column as c, connect, type Database, table } from '../src/index.js';
+import { CITUS_WORKER_PORTS, citusCluster, citusDir, citusUrl } from './support/citus.js';
+import { addresses } from './support/tables.js';
+
+/**
+ * docs/scale-out.md, "Row-sharded tables on Citus": a schema migrated with `{ distributed: true }`,
+ * whose logs, heads and erasure records Citus distributes by `entry_id`, co-located, over two
+ * workers. The scenario suite runs through the coordinator as the least-privilege application
+ * role: the README example, real concurrent writers on one entry, the set-based load, raw SQL on
+ * the head, erasure, verify (which catches a version changed on a worker), an additive migration;
+ * the change feed and checkpoints refuse, since each worker numbers its own transactions.
+ *
+ * The cluster is `cluster.sh start`'s, as for citus-schema.test.ts (see there).
+ */
+const counters = table('counters', {
+  label: c.text().notNull(),
+  a: c.integer(),
+  b: c.integer(),
+});
+
+const WRITERS = 8;
+const UPDATES = 15;
+const run = randomBytes(4).toString('hex');
+const APP = `appendlog_app_${run}`;
+const SCHEMA = `sharded_${run}`;
+const MIXED = `mixed_${run}`;
+
+const cluster = await citusCluster();
+const required = process.env.APPENDLOG_REQUIRE_CITUS === '1';
+
+function suite(): void {
+  let admin: pg.Pool;
+  let app: Database;
+  let owner: Database;
+  const open: Database[] = [];
+  const handle = async (schema: string, user = 'postgres', max = 2) => {
+    const db = await connect({ url: citusUrl('postgres', user), schema, pool: { max } });
+    open.push(db);
+    return db;
+  };
+  /** The worker port holding the shard of `entryId` in `rel` (a distributed table). */
+  const portOf = async (rel: string, entryId: string) =>
+    (
+      await admin.query<{ port: number }>(
+        `SELECT s.nodeport AS port FROM citus_shards s
+          WHERE s.shardid = get_shard_id_for_distribution_column($1, $2::uuid)`,
+        [rel, entryId],
+      )
+    ).rows[0]!.port;
+
+  beforeAll(async () => {
+    admin = new pg.Pool({ connectionString: citusUrl(), max: 2 });
+    // LOGIN: the coordinator opens its connections to the workers as the session's role.
+    await admin.query(`CREATE ROLE ${APP} LOGIN`);
+    await admin.query(`CREATE SCHEMA ${SCHEMA}`);
+    // No citus.enable_unsafe_triggers here: migrate sets what it needs for its own transaction.
+    owner = await handle(SCHEMA);
+    await owner.migrate([addresses, counters], { appRole: APP, distributed: true });
+    app = await handle(SCHEMA, APP);
+  }, 180_000);
+
+  afterAll(async () => {
+    for (const db of open) await db.close().catch(() => {});
+    if (admin) {
+      const client = await admin.connect();
+      try {
+        await client.query('BEGIN');
+        await client.query(`SET LOCAL appendlog.allow_ddl = 'on'`);
+        await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA}, ${MIXED} CASCADE`);
+        await client.query('COMMIT');
+        await client.query(`DROP ROLE IF EXISTS ${APP}`);
+      } finally {
+        client.release();
+        await admin.end();
+      }
+    }
+    if (typeof cluster !== 'string') cluster.release();
+  }, 120_000);
+
+  it('distributes the logs, heads and erasure records by entry_id, co-located, over both workers', async () => {
+    const r = await admin.query<{ rel: string; method: string; colocation: number; ports: number[] }>(
+      `SELECT p.logicalrelid::text AS rel, p.partmethod::text AS method, p.colocationid AS colocation,
+              array_agg(DISTINCT s.nodeport ORDER BY s.nodeport) AS ports
+         FROM pg_dist_partition p JOIN citus_shards s ON s.table_name = p.logicalrelid
+        WHERE p.logicalrelid::text LIKE $1 AND p.partmethod = 'h'
+        GROUP BY 1, 2, 3 ORDER BY 1`,
+      [`${SCHEMA}.%`],
+    );
+    expect(r.rows.map((x) => x.rel)).toEqual(
+      ['addresses_head', 'addresses_log', 'appendlog_erasures', 'counters_head', 'counters_log'].map(
+        (t) => `${SCHEMA}.${t}`,
+      ),
+    );
+    expect(new Set(r.rows.map((x) => x.colocation)).size).toBe(1);
+    for (const x of r.rows) expect(x.ports).toEqual([...CITUS_WORKER_PORTS]);
+  });
+
+  it('runs the README example through the library, each entry written on its own worker', async () => {
+    const book = app.table(addresses);
+    const v1 = await book.insert({ name: 'Thor', city: 'Asgard' }, { actor: 'alice' });
+    const v2 = await book.update(v1.entryId, { city: 'Oslo' }, { expectedVersion: 1, reason: 'moved' });
+    await expect(book.update(v1.entryId, { city: 'Rome' }, { expectedVersion: 1 })).rejects.toMatchObject({
+      code: 'version_conflict',
+    });
+    const history = await book.history(v1.entryId);
+    expect(history.map((v) => [v.version, v.data.city, v.reason, v.actor])).toEqual([
+      [1, 'Asgard', null, 'alice'],
+      [2, 'Oslo', 'moved', null],
+    ]);
+    expect(history[1]!.parentHash).toBe(history[0]!.hash);
+    await expect(book.delete(v1.entryId, {} as never)).rejects.toMatchObject({ code: 'reason_required' });
+    expect(await book.delete(v1.entryId, { reason: 'duplicate' })).toMatchObject({
+      version: 3,
+      op: 'delete',
+    });
+    expect(await book.get(v1.entryId)).toBeNull();
+    expect((await book.deleted()).map((v) => v.entryId)).toContain(v1.entryId);
+    await book.restore(v1.entryId);
+    expect((await book.get(v1.entryId))?.data.city).toBe('Oslo');
+    expect(await book.at(v1.entryId, v1.recordedAtIso)).toMatchObject({
+      version: 1,
+      data: { city: 'Asgard' },
+    });
+    expect(await book.at(v1.entryId, v2.recordedAtIso)).toMatchObject({ version: 2, data: { city: 'Oslo' } });
+    expect(await book.diff(v1.entryId, 1, 2)).toEqual([{ field: 'city', before: 'Asgard', after: 'Oslo' }]);
+    expect(await book.revert(v1.entryId, 1, { reason: 'undo' })).toMatchObject({
+      version: 5,
+      data: { city: 'Asgard' },
+    });
+
+    // Entries spread over both workers, and each entry's versions sit with its head.
+    const many = await Promise.all(Array.from({ length: 12 }, (_, i) => book.insert({ name: `P${i}` })));
+    const ports = new Set<number>();
+    for (const v of many) {
+      const port = await portOf(`${SCHEMA}.addresses_head`, v.entryId);
+      expect(await portOf(`${SCHEMA}.addresses_log`, v.entryId)).toBe(port);
+      ports.add(port);
+    }
+    expect([...ports].sort()).toEqual([...CITUS_WORKER_PORTS]);
+    const listed = (await book.list({ limit: 100 })).map((v) => v.entryId);
+    for (const v of many) expect(listed).toContain(v.entryId);
+    const last = many
+      .map((v) => v.recordedAtIso)
+      .sort()
+      .at(-1)!;
+    const then = (await book.listAt(last)).map((v) => v.entryId);
+    expect(then).toEqual(expect.arrayContaining([v1.entryId, ...many.map((v) => v.entryId)]));
+  });
+
+  it('serialises real concurrent writers on one entry: contiguous versions, one chain', async () => {
+    const first = await app.table(counters).insert({ label: 'shared', a: 0, b: 0 });
+    const writers = await Promise.all(Array.from({ length: WRITERS }, () => handle(SCHEMA, APP, 1)));
+    const claimed = await Promise.all(
+      writers.map(async (db, w) => {
+        const mine: number[] = [];
+        for (let i = 1; i <= UPDATES; i++) {
+          const patch = w % 2 === 0 ? { a: w * 1000 + i } : { b: w * 1000 + i };
+          mine.push(
+            (await db.table(counters).update(first.entryId, patch, { actor: `writer-${w}` })).version,
+          );
+        }
+        return mine;
+      }),
+    );
+    expect(claimed.flat().sort((x, y) => x - y)).toEqual(
+      Array.from({ length: WRITERS * UPDATES }, (_, i) => i + 2),
+    );
+    const history = await app.table(counters).history(first.entryId);
+    expect(history.length).toBe(1 + WRITERS * UPDATES);
+    history.forEach((v, i) => {
+      expect(v.version).toBe(i + 1);
+      expect(v.parentHash).toBe(i === 0 ? null : history[i - 1]!.hash);
+      if (i > 0) {
+        const w = Number(v.actor!.slice('writer-'.length));
+        if (w % 2 === 0) expect(v.data.b).toBe(history[i - 1]!.data.b);
+        else expect(v.data.a).toBe(history[i - 1]!.data.a);
+      }
+    });
+  });
+
+  it('loads many entries at once, in the order given, all or nothing', async () => {
+    const book = app.table(addresses);
+    const rows = Array.from({ length: 300 }, (_, i) => ({
+      name: `Load ${i}`,
+      ...(i % 3 === 0 ? { city: 'Bergen' } : {}),
+    }));
+    const loaded = await book.insertMany(rows, { actor: 'import' });
+    expect(loaded.map((v) => v.data.name)).toEqual(rows.map((r) => r.name));
+    expect(loaded.every((v) => v.version === 1 && v.actor === 'import')).toBe(true);
+    expect(loaded[0]!.data.city).toBe('Bergen');
+    expect(loaded[1]!.data.city).toBeNull();
+    expect(await book.get(loaded[150]!.entryId)).toMatchObject({ data: { name: 'Load 150' } });
+    // A duplicate id fails the whole load: nothing of it is written.
+    const count = async () =>
+      (await owner.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${SCHEMA}.addresses_log`))[0]!.n;
+    const before = await count();
+    await expect(
+      book.insertMany([{ name: 'New' }, { name: 'Again', entryId: loaded[0]!.entryId }]),
+    ).rejects.toMatchObject({ code: 'duplicate' });
+    expect(await count()).toBe(before);
+  });
+
+  it('appends through raw SQL on the head, and the SQL as-of function answers', async () => {
+    const book = app.table(addresses);
+    const v1 = await book.insert({ name: 'Odin', city: 'Valhalla' });
+    // Citus refuses writes through a view: they go to the head, which appends as the view would.
+    await expect(
+      app.query(`UPDATE ${SCHEMA}.addresses SET city = 'Bergen' WHERE entry_id = $1`, [v1.entryId]),
+    ).rejects.toThrow(/cannot modify views/);
+    await app.query(`UPDATE ${SCHEMA}.addresses_head SET city = 'Bergen' WHERE entry_id = $1`, [v1.entryId]);
+    expect(await book.get(v1.entryId)).toMatchObject({ version: 2, data: { city: 'Bergen' } });
+    await app.query(`INSERT INTO ${SCHEMA}.addresses_head (name, city) VALUES ('Frigg', 'Fensalir')`);
+    const frigg = await app.query<{ entry_id: string; version: number }>(
+      `SELECT entry_id, version FROM ${SCHEMA}.addresses WHERE name = 'Frigg'`,
+    );
+    expect(frigg).toMatchObject([{ version: 1 }]);
+    const asOf = await app.query<{ entry_id: string; city: string }>(
+      `SELECT entry_id, city FROM ${SCHEMA}.addresses_as_of($1) WHERE entry_id = $2`,
+      [v1.recordedAtIso, v1.entryId],
+    );
+    expect(asOf).toEqual([{ entry_id: v1.entryId, city: 'Valhalla' }]);
+    // The log: the application's role may not write it, and not even its owner may change it.
+    await expect(app.query(`UPDATE ${SCHEMA}.addresses_log SET city = 'x'`)).rejects.toMatchObject({
+      code: '42501',
+    });
+    await expect(
+      owner.query(`UPDATE ${SCHEMA}.addresses_log SET city = 'x' WHERE entry_id = $1`, [v1.entryId]),
+    ).rejects.toMatchObject({ code: 'append_only' });
+    await expect(
+      owner.query(
+        `INSERT INTO ${SCHEMA}.addresses_log (entry_id, version, op, recorded_at, tx_id, content_hash, hash, name)
+         SELECT entry_id, 3, 'update', now(), '1'::xid8, hash, hash, 'Forged' FROM ${SCHEMA}.addresses_log WHERE entry_id = $1 AND version = 2`,
+        [v1.entryId],
+      ),
+      // Citus pushes the INSERT … SELECT down to the worker and re-raises the guard's refusal there
+      // as an internal error (XX000), with the guard's message.
+    ).rejects.toThrow(/INSERT on .*addresses_log_\d+ refused: versions are appended by writing the head/);
+  });
+
+  it('erases a forgotten entry from every version on its worker, and verify counts it', async () => {
+    const book = app.table(addresses);
+    const eve = await book.insert({ name: 'Eve', city: 'Bergen', tel: '555' });
+    await book.update(eve.entryId, { city: 'Tromsø' });
+    await book.forget(eve.entryId, { reason: 'GDPR request #1', after: '0 seconds' });
+    expect(await book.get(eve.entryId)).toBeNull();
+    const purged = await owner.purge();
+    expect(purged.erased.map((e) => [e.entryId, e.versions])).toEqual([[eve.entryId, 3]]);
+    const rows = await owner.query<{ name: string | null; city: string | null; redacted: boolean }>(
+      `SELECT name, city, redacted_at IS NOT NULL AS redacted FROM ${SCHEMA}.addresses_log WHERE entry_id = $1`,
+      [eve.entryId],
+    );
+    expect(rows).toEqual(Array.from({ length: 3 }, () => ({ name: null, city: null, redacted: true })));
+    const head = await owner.query<{ name: string | null }>(
+      `SELECT name FROM ${SCHEMA}.addresses_head WHERE entry_id = $1`,
+      [eve.entryId],
+    );
+    expect(head).toEqual([{ name: null }]);
+    expect(await book.erasure(eve.entryId)).toMatchObject({ state: 'erased', versions: 3 });
+    expect(await owner.purge()).toMatchObject({ erased: [] });
+    expect(await owner.verify()).toMatchObject({ ok: true, erased: 3, failures: [] });
+  });
+
+  it('verifies every chain, and catches a version changed on a worker', async () => {
+    const report = await owner.verify();
+    expect(report).toMatchObject({ ok: true, failures: [] });
+    // No tx_ids_ahead: the workers' transaction ids are not the coordinator's to compare.
+    expect(report.warnings ?? []).toEqual([]);
+    const book = app.table(addresses);
+    const v = await book.insert({ name: 'Loki', city: 'Jotunheim' });
+    await book.update(v.entryId, { city: 'Midgard' });
+    // An attacker with the worker's superuser: the shard, with its triggers off.
+    const port = await portOf(`${SCHEMA}.addresses_log`, v.entryId);
+    const shard = (
+      await admin.query<{ shard: string }>(
+        `SELECT shard_name($1::regclass, get_shard_id_for_distribution_column($1, $2::uuid)) AS shard`,
+        [`${SCHEMA}.addresses_log`, v.entryId],
+      )
+    ).rows[0]!.shard;
+    const worker = new pg.Client({ connectionString: citusUrl('postgres', 'postgres', port) });
+    await worker.connect();
+    try {
+      await worker.query(`SET session_replication_role = replica`);
+      await worker.query(`UPDATE ${shard} SET city = 'Asgard' WHERE entry_id = $1 AND version = 1`, [
+        v.entryId,
+      ]);
+    } finally {
+      await worker.end();
+    }
+    const tampered = await owner.verify();
+    expect(tampered.ok).toBe(false);
+    expect(tampered.failures).toContainEqual(
+      expect.objectContaining({
+        table: 'addresses',
+        entryId: v.entryId,
+        version: 1,
+        problem: 'content_hash_mismatch',
+      }),
+    );
+  });
+
+  it('refuses the change feed and checkpoints, which need one order of every worker', async () => {
+    await expect(app.changes()).rejects.toMatchObject({
+      code: 'invalid_usage',
+      message: expect.stringMatching(/row-sharded on Citus/),
+    });
+    await expect(owner.checkpoint()).rejects.toMatchObject({
+      code: 'invalid_usage',
+      message: expect.stringMatching(/row-sharded on Citus/),
+    });
+  });
+
+  it('takes an additive migration, and writes after it', async () => {
+    const wider = table('addresses', { ...addresses.definition, country: c.text() });
+    await owner.migrate([wider, counters], { appRole: APP });
+    const book = app.table(wider);
+    const v1 = await book.insert({ name: 'Ada', city: 'London' });
+    await book.update(v1.entryId, { country: 'UK' });
+    expect(await book.diff(v1.entryId, 1, 2)).toEqual([{ field: 'country', before: null, after: 'UK' }]);
+    const asOf = await app.query<{ country: string | null }>(
+      `SELECT country FROM ${SCHEMA}.addresses_as_of(now()) WHERE entry_id = $1`,
+      [v1.entryId],
+    );
+    expect(asOf).toEqual([{ country: 'UK' }]);
+    // A new table of a row-sharded schema must be distributed too.
+    const notes = table('notes', { body: c.text() });
+    await expect(owner.migrate([notes])).rejects.toMatchObject({
+      code: 'invalid_usage',
+      message: expect.stringMatching(/row-sharded/),
+    });
+    await owner.migrate([notes], { distributed: true, appRole: APP });
+    const n = await app.table(notes).insert({ body: 'hello' });
+    expect(await app.table(notes).get(n.entryId)).toMatchObject({ data: { body: 'hello' } });
+    expect(await owner.verify()).toMatchObject({ ok: false }); // the tampered version of the test before
+  });
+
+  it('refuses to row-shard a schema that holds tables that are not distributed', async () => {
+    await admin.query(`CREATE SCHEMA ${MIXED}`);
+    const mixed = await handle(MIXED);
+    await mixed.migrate([counters]);
+    await expect(mixed.migrate([addresses], { distributed: true })).rejects.toMatchObject({
+      code: 'invalid_usage',
+      message: expect.stringMatching(/not distributed \(counters\)/),
+    });
+    expect(
+      (await admin.query(`SELECT 1 FROM pg_dist_partition WHERE logicalrelid::text LIKE $1`, [`${MIXED}.%`]))
+        .rowCount,
+    ).toBe(0);
+  });
+}
+
+const title = 'row-sharded tables on Citus [citus]';
+if (typeof cluster !== 'string') describe(title, suite);
+else if (required) {
+  throw new Error(`APPENDLOG_REQUIRE_CITUS=1 but the Citus tests cannot run: ${cluster}`);
+} else {
+  console.warn(
+    `\n*** Citus tests SKIPPED: ${cluster}. Build and start it with ${citusDir}/cluster.sh start (ports 5601-5603). ***\n`,
+  );
+  describe.skip(`${title} (skipped: ${cluster})`, suite);
+}
