@@ -8,9 +8,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { column as c, connect, table } from '../packages/appendlog/src/index.js';
+import { column as c, connect, type Database, table } from '../packages/appendlog/src/index.js';
+import { alternatingRounds, COORDINATOR, dropGuardedSchema, median, roundLines } from './src/citus-rounds.js';
 
-const COORDINATOR = 'postgres://postgres@127.0.0.1:5601/postgres';
 const CLIENTS = 4;
 const ROWS_PER_CLIENT = 50;
 const seconds = Number(process.argv[2] ?? 5);
@@ -21,18 +21,16 @@ const schema = `bench_tenant_${randomBytes(3).toString('hex')}`;
 const admin = new pg.Pool({ connectionString: COORDINATOR, max: 1 });
 await admin.query(`CREATE SCHEMA ${schema}`);
 await admin.query(`SELECT citus_schema_distribute($1)`, [schema]);
-const owner = await connect({
-  url: `${COORDINATOR}?options=${encodeURIComponent('-c citus.enable_unsafe_triggers=on')}`,
-  schema,
-});
+const owner = await connect({ url: COORDINATOR, schema });
 await owner.migrate([people]);
 await admin.query(`CREATE TABLE ${schema}.plain_people (id uuid PRIMARY KEY, name text NOT NULL, city text)`);
 
-// One by one: the set-based insertMany is refused on a distributed schema (docs/scale-out.md).
-const ids: string[] = [];
-for (let i = 0; i < CLIENTS * ROWS_PER_CLIENT; i++) {
-  ids.push((await owner.table(people).insert({ name: `p${i}`, city: 'start' })).entryId);
-}
+const loaded = await owner
+  .table(people)
+  .insertMany(
+    Array.from({ length: CLIENTS * ROWS_PER_CLIENT }, (_, i) => ({ name: `p${i}`, city: 'start' })),
+  );
+const ids = loaded.map((v) => v.entryId);
 await admin.query(
   `INSERT INTO ${schema}.plain_people SELECT id, 'p', 'start' FROM unnest($1::uuid[]) AS id`,
   [ids],
@@ -50,50 +48,35 @@ const clients = await Promise.all(
     raw: new pg.Pool({ connectionString: COORDINATOR, max: 1 }),
   })),
 );
-
-/** Updates per second of `CLIENTS` clients running `one` on their own rows for `seconds`. */
-async function measure(one: (client: (typeof clients)[number], id: string, n: number) => Promise<void>) {
-  const end = Date.now() + seconds * 1000;
-  const counts = await Promise.all(
-    clients.map(async (client, k) => {
-      let n = 0;
-      while (Date.now() < end) {
-        await one(client, ids[k * ROWS_PER_CLIENT + (n % ROWS_PER_CLIENT)]!, n);
-        n++;
-      }
-      return n;
-    }),
-  );
-  return counts.reduce((a, b) => a + b, 0) / seconds;
-}
-
-const results: Record<'appendlog' | 'plain', number[]> = { appendlog: [], plain: [] };
-for (let round = 0; round < rounds; round++) {
-  const order = round % 2 === 0 ? (['appendlog', 'plain'] as const) : (['plain', 'appendlog'] as const);
-  for (const kind of order) {
-    results[kind].push(
-      await measure(
-        kind === 'appendlog'
-          ? async ({ db }, id, n) => void (await db.table(people).update(id, { city: `c${n}` }))
-          : async ({ raw }, id, n) =>
-              void (await raw.query({
-                name: 'plain_update',
-                text: `UPDATE ${schema}.plain_people SET city = $2 WHERE id = $1`,
-                values: [id, `c${n}`],
-              })),
-      ),
-    );
-  }
-}
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+type Client = { db: Database; raw: pg.Pool };
+const rows = Array.from({ length: CLIENTS }, (_, k) =>
+  ids.slice(k * ROWS_PER_CLIENT, (k + 1) * ROWS_PER_CLIENT),
+);
+const results = await alternatingRounds<Client, 'appendlog' | 'plain'>(
+  {
+    appendlog: {
+      clients,
+      rows,
+      one: async ({ db }, id, n) => void (await db.table(people).update(id, { city: `c${n}` })),
+    },
+    plain: {
+      clients,
+      rows,
+      one: async ({ raw }, id, n) =>
+        void (await raw.query({
+          name: 'plain_update',
+          text: `UPDATE ${schema}.plain_people SET city = $2 WHERE id = $1`,
+          values: [id, `c${n}`],
+        })),
+    },
+  },
+  seconds,
+  rounds,
+);
 console.log(
   `tenant schema ${schema} on worker ${where?.nodeport}, ${CLIENTS} clients, ${rounds} rounds of ${seconds} s`,
 );
-for (const [kind, xs] of Object.entries(results)) {
-  console.log(
-    `${kind.padEnd(9)} ${xs.map((x) => x.toFixed(0)).join(' ')} updates/s, median ${median(xs).toFixed(0)}`,
-  );
-}
+for (const line of roundLines(results)) console.log(line);
 console.log(`appendlog / plain (medians): ${(median(results.appendlog) / median(results.plain)).toFixed(2)}`);
 
 for (const { db, raw } of clients) {
@@ -101,11 +84,5 @@ for (const { db, raw } of clients) {
   await raw.end();
 }
 await owner.close();
-// The DDL guard migrate installed protects the schema: open its hatch to drop it.
-const client = await admin.connect();
-await client.query('BEGIN');
-await client.query(`SET LOCAL appendlog.allow_ddl = 'on'`);
-await client.query(`DROP SCHEMA ${schema} CASCADE`);
-await client.query('COMMIT');
-client.release();
+await dropGuardedSchema(admin, schema);
 await admin.end();
