@@ -301,11 +301,87 @@ function suite(): void {
     );
   });
 
-  it('refuses the change feed and checkpoints, which need one order of every worker', async () => {
-    await expect(app.changes()).rejects.toMatchObject({
-      code: 'invalid_usage',
-      message: expect.stringMatching(/row-sharded on Citus/),
+  it('hands out changes per node, gap-free: a transaction open on one worker holds back only that worker', async () => {
+    const book = app.table(addresses);
+    /** A fresh entry id whose shard is on the worker at `port`. */
+    const idOn = async (port: number) => {
+      for (;;) {
+        const id = crypto.randomUUID();
+        if ((await portOf(`${SCHEMA}.addresses_head`, id)) === port) return id;
+      }
+    };
+    const groupOf = new Map(
+      (
+        await admin.query<{ port: number; g: number }>(
+          `SELECT nodeport AS port, groupid AS g FROM pg_dist_node`,
+        )
+      ).rows.map((r) => [r.port, r.g]),
+    );
+    // To the end of the feed.
+    let cursor: string | null = null;
+    for (;;) {
+      const r = await app.changes({ since: cursor, limit: 1000 });
+      cursor = r.cursor;
+      if (r.changes.length === 0) break;
+    }
+    const [p1, p2] = CITUS_WORKER_PORTS;
+    // One library transaction writing on both workers: a change set per worker, each with its node.
+    const a = await idOn(p1);
+    const b = await idOn(p2);
+    await app.transaction(async (tx) => {
+      await tx.table(addresses).insert({ name: 'A' }, { entryId: a, actor: 'both' });
+      await tx.table(addresses).insert({ name: 'B' }, { entryId: b, actor: 'both' });
     });
+    const both = await app.changes({ since: cursor, limit: 1000 });
+    expect(both.changes.map((set) => [set.node, set.versions.map((v) => v.entryId), set.actor])).toEqual(
+      expect.arrayContaining([
+        [groupOf.get(p1), [a], 'both'],
+        [groupOf.get(p2), [b], 'both'],
+      ]),
+    );
+    expect(both.changes).toHaveLength(2);
+    expect(both.cursor).toMatch(/^\d+:\d+(,\d+:\d+)*$/);
+    cursor = both.cursor;
+
+    // A transaction holds a write open on worker 1; a later write on worker 1 commits, and so does one on worker 2.
+    const inflight = await handle(SCHEMA, APP, 1);
+    let release!: () => void;
+    const held = new Promise<void>((r) => {
+      release = r;
+    });
+    let wrote!: () => void;
+    const written = new Promise<void>((r) => {
+      wrote = r;
+    });
+    const x = await idOn(p1);
+    const late = inflight.transaction(async (tx) => {
+      const v = await tx.table(addresses).insert({ name: 'X' }, { entryId: x });
+      wrote();
+      await held;
+      return v;
+    });
+    await written;
+    const y = await book.insert({ name: 'Y' }, { entryId: await idOn(p1) });
+    const z = await book.insert({ name: 'Z' }, { entryId: await idOn(p2) });
+    const during = await app.changes({ since: cursor, limit: 1000 });
+    const ids = (r: typeof during) => r.changes.flatMap((set) => set.versions.map((v) => v.entryId));
+    expect(ids(during)).toEqual([z.entryId]);
+    release();
+    const xv = await late;
+    const after = await app.changes({ since: during.cursor, limit: 1000 });
+    expect(ids(after).sort()).toEqual([xv.entryId, y.entryId].sort());
+    expect(after.changes.every((set) => set.node === groupOf.get(p1))).toBe(true);
+    // In the node's own order: the transaction that wrote first comes first.
+    expect(ids(after)).toEqual([xv.entryId, y.entryId]);
+    expect((await app.changes({ since: after.cursor })).changes).toEqual([]);
+    // A cursor of a single-node feed is not one of this feed's.
+    await expect(app.changes({ since: '12345' })).rejects.toMatchObject({
+      code: 'invalid_input',
+      field: 'since',
+    });
+  });
+
+  it('refuses checkpoints, which need a tree per node', async () => {
     await expect(owner.checkpoint()).rejects.toMatchObject({
       code: 'invalid_usage',
       message: expect.stringMatching(/row-sharded on Citus/),

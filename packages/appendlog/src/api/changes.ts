@@ -1,5 +1,5 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { refuseTxIdsAhead } from '../integrity/tx-ids-ahead.js';
+import { findShardedLogs, refuseTxIdsAhead } from '../integrity/tx-ids-ahead.js';
 import type { Version } from '../model/version.js';
 import type { ColumnType } from '../schema/column.js';
 import { column } from '../schema/column.js';
@@ -8,6 +8,7 @@ import { type ColumnMap, type TableDef, table } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { catalog } from '../sql/catalog-reader.js';
 import { tableObjects } from '../sql/names.js';
+import { shardedChanges } from './changes-sharded.js';
 import { decodeVersion, versionProjection } from './codec.js';
 
 /**
@@ -49,6 +50,11 @@ export interface ChangedVersion extends Version<Record<string, unknown>> {
  */
 export interface ChangeSet {
   txId: string;
+  /**
+   * On a row-sharded schema (docs/scale-out.md), the Citus node group whose transaction this was:
+   * each node numbers its own, so `txId` is that node's. Absent elsewhere.
+   */
+  node?: number;
   /** When the transaction wrote its first version (see `recordedAtIso` for microseconds). */
   recordedAt: Date;
   recordedAtIso: string;
@@ -66,7 +72,10 @@ export interface ChangeSet {
  */
 export interface ChangesResult {
   changes: ChangeSet[];
-  /** The txId of the last change set returned, or the `since` given when there was none. */
+  /**
+   * The txId of the last change set returned, or the `since` given when there was none. On a
+   * row-sharded schema, a position per node (`"<node>:<txId>,…"`). Either way, pass it as it is.
+   */
   cursor: string | null;
 }
 
@@ -94,7 +103,10 @@ export function checkSince(given: unknown): string | null {
 export async function changes(db: Session, options: ChangesOptions = {}): Promise<ChangesResult> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('changes options must be an object', 'options');
-  const since = checkSince(options.since);
+  const given = options.since ?? null;
+  if (given !== null && typeof given !== 'string') {
+    throw new InvalidInputError('since must be a cursor returned by changes()', 'since');
+  }
   const limit = options.limit ?? DEFAULT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1)
     throw new InvalidInputError('limit must be a positive integer', 'limit');
@@ -102,7 +114,18 @@ export async function changes(db: Session, options: ChangesOptions = {}): Promis
     throw new InvalidInputError('tables must be an array of table definitions', 'tables');
   }
   const defs = await tablesToRead(db, options.tables);
-  if (defs.length === 0) return { changes: [], cursor: since };
+  if (defs.length === 0) return { changes: [], cursor: checkSince(given) };
+  if (
+    (
+      await findShardedLogs(
+        db,
+        defs.map((d) => d.name),
+      )
+    ).length > 0
+  ) {
+    return shardedChanges(db, defs, given, limit);
+  }
+  const since = checkSince(given);
   // Restored from a cluster ahead of this one, or given a cursor from one, the horizon would hide
   // versions or skip new ones.
   await refuseTxIdsAhead(

@@ -1,0 +1,184 @@
+import { InvalidInputError, InvalidStateError } from '../errors.js';
+import { quoteLiteral } from '../schema/names.js';
+import type { TableDef } from '../schema/table.js';
+import type { Session } from '../session.js';
+import { tableObjects } from '../sql/names.js';
+import type { ChangedVersion, ChangeSet, ChangesResult } from './changes.js';
+import { decodeVersion, versionProjection } from './codec.js';
+
+/**
+ * The change feed of a row-sharded schema (docs/scale-out.md, "Row-sharded tables on Citus").
+ *
+ * Each worker numbers its own transactions, so there is one order per writing node, not one for
+ * the cluster. A version's node is `seq >> 48`: Citus draws the log's `seq` identity on the node
+ * that inserts the row, from that node's own range (its group id shifted left by 48 bits), and the
+ * row keeps it when its shard moves. Per node, change sets come in `tx_id` order up to that node's
+ * horizon, the `xmin` of a snapshot taken on it before the rows are read: every transaction below
+ * it has ended there (a distributed transaction, prepared for two-phase commit, counts as running
+ * until its COMMIT PREPARED), so none can later appear below the cursor. A node no longer in the
+ * cluster writes no more: its versions are all final.
+ *
+ * The cursor is a position per node, `"<group>:<tx_id>,…"` in group order. The sets of several
+ * nodes are merged by the time of their first version, each node's in its own order.
+ */
+
+/** A parsed per-node cursor: group id → the last transaction id handed out. */
+export type NodeCursor = Map<number, bigint>;
+
+const NODE_CURSOR = /^\d{1,9}:\d{1,20}(,\d{1,9}:\d{1,20})*$/;
+const XID8_MAX = 2n ** 64n - 1n;
+
+/** `since` as a per-node cursor, or null; anything else is `invalid_input`. */
+export function parseNodeCursor(since: string | null): NodeCursor | null {
+  if (since === null) return null;
+  if (!NODE_CURSOR.test(since)) {
+    throw new InvalidInputError(
+      'since must be a cursor returned by changes() on this row-sharded schema ("<node>:<transaction id>,…", one position per node)',
+      'since',
+    );
+  }
+  const cursor: NodeCursor = new Map();
+  for (const part of since.split(',')) {
+    const [g, tx] = part.split(':') as [string, string];
+    if (BigInt(tx) > XID8_MAX)
+      throw new InvalidInputError('since names a transaction id beyond xid8', 'since');
+    cursor.set(Number(g), BigInt(tx));
+  }
+  return cursor;
+}
+
+export function formatNodeCursor(cursor: NodeCursor): string | null {
+  if (cursor.size === 0) return null;
+  return [...cursor]
+    .sort(([a], [b]) => a - b)
+    .map(([g, tx]) => `${g}:${tx}`)
+    .join(',');
+}
+
+/**
+ * The horizon of every node of the cluster, coordinator included: one snapshot's `xmin` each,
+ * read on the node itself. Refuses when a node does not answer: the feed would otherwise have to
+ * guess which of its transactions have ended.
+ */
+async function nodeHorizons(db: Session): Promise<Map<number, bigint>> {
+  const rows = await db.run<{ group: number; ok: boolean; result: string }>(
+    `SELECT n.groupid AS "group", r.success AS ok, r.result
+       FROM pg_catalog.run_command_on_all_nodes(
+              'SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())') r
+       JOIN pg_catalog.pg_dist_node n ON n.nodeid = r.nodeid
+      WHERE n.noderole = 'primary'`,
+  );
+  const horizons = new Map<number, bigint>();
+  for (const r of rows) {
+    if (!r.ok) {
+      throw new InvalidStateError(
+        `changes refused: the node of group ${r.group} did not answer for its transaction horizon (${r.result}); without it the feed cannot tell which of that node's transactions have ended`,
+      );
+    }
+    horizons.set(Number(r.group), BigInt(r.result));
+  }
+  return horizons;
+}
+
+/** Reads the change sets of a row-sharded schema after `since` (see the file's comment). */
+export async function shardedChanges(
+  db: Session,
+  defs: readonly TableDef[],
+  sinceText: string | null,
+  limit: number,
+): Promise<ChangesResult> {
+  const since = parseNodeCursor(sinceText) ?? new Map<number, bigint>();
+  const horizons = await nodeHorizons(db);
+  const logs = defs.map((d) => tableObjects(db.schema, d.name).log);
+  // Every node with a position or a horizon; a version of another node (one removed from the
+  // cluster) is read from the start, with no horizon.
+  const groups = [...new Set([...since.keys(), ...horizons.keys()])].sort((a, b) => a - b);
+  const params = [
+    groups,
+    groups.map((g) => String(since.get(g) ?? 0n)),
+    groups.map((g) => (horizons.has(g) ? String(horizons.get(g)) : null)),
+    limit,
+  ];
+  const nodes = `SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int[]), pg_catalog.unnest($2::xid8[]), pg_catalog.unnest($3::xid8[])) AS o (g, since, horizon)`;
+  const candidates = await db.run<{ g: number; tx_id: string; first_at: string }>(
+    `WITH o AS MATERIALIZED (${nodes}),
+     c AS (
+       ${logs
+         .map(
+           (log) => `SELECT (x.seq >> 48)::int AS g, x.tx_id, x.recorded_at FROM ${log} x
+          LEFT JOIN o ON o.g = (x.seq >> 48)::int
+         WHERE x.tx_id > coalesce(o.since, '0'::xid8) AND (o.horizon IS NULL OR x.tx_id < o.horizon)`,
+         )
+         .join('\n       UNION ALL\n       ')}
+     ), sets AS (
+       SELECT c.g, c.tx_id, pg_catalog.min(c.recorded_at) AS first_at FROM c GROUP BY c.g, c.tx_id
+     ), ranked AS (
+       SELECT s.*, pg_catalog.row_number() OVER (PARTITION BY s.g ORDER BY s.tx_id) AS n FROM sets s
+     )
+     SELECT r.g, r.tx_id::text AS tx_id, r.first_at::text AS first_at FROM ranked r WHERE r.n <= $4
+      ORDER BY r.g, r.tx_id`,
+    params,
+  );
+  // Merge the nodes' sequences by the time of each set's first version, each node in its own order.
+  const queues = new Map<number, { tx: string; at: number }[]>();
+  for (const c of candidates) {
+    const g = Number(c.g);
+    if (!queues.has(g)) queues.set(g, []);
+    queues.get(g)!.push({ tx: c.tx_id, at: Date.parse(c.first_at) });
+  }
+  const chosen: { g: number; tx: string }[] = [];
+  while (chosen.length < limit) {
+    let best: number | null = null;
+    for (const [g, q] of queues) {
+      if (q.length > 0 && (best === null || q[0]!.at < queues.get(best)![0]!.at)) best = g;
+    }
+    if (best === null) break;
+    chosen.push({ g: best, tx: queues.get(best)!.shift()!.tx });
+  }
+  const cursor: NodeCursor = new Map(since);
+  if (chosen.length === 0) return { changes: [], cursor: formatNodeCursor(cursor) };
+  const rows = await db.run<{ table_name: string; g: number; row: string }>(
+    `WITH picked AS MATERIALIZED (
+       SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int[]), pg_catalog.unnest($2::xid8[])) AS p (g, tx_id)
+     )
+     ${defs
+       .map(
+         (d, i) => `SELECT ${quoteLiteral(d.name)}::text AS table_name, v.g, v.tx_sort, v.at_sort, v.seq_sort,
+              pg_catalog.to_jsonb(v)::text AS row
+         FROM (SELECT ${versionProjection(d, 'l', logs[i])}, (l.seq >> 48)::int AS g, l.tx_id AS tx_sort,
+                      l.recorded_at AS at_sort, l.seq AS seq_sort
+                 FROM ${logs[i]} l
+                WHERE (l.tx_id, (l.seq >> 48)::int) IN (SELECT p.tx_id, p.g FROM picked p)) v`,
+       )
+       .join('\n  UNION ALL\n  ')}
+     ORDER BY g, tx_sort, at_sort, seq_sort, table_name`,
+    [chosen.map((c) => c.g), chosen.map((c) => c.tx)],
+  );
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const sets = new Map<string, ChangeSet>();
+  for (const r of rows) {
+    const version: ChangedVersion = {
+      table: r.table_name,
+      ...decodeVersion<Record<string, unknown>>(
+        byName.get(r.table_name)!,
+        JSON.parse(r.row) as Record<string, unknown>,
+      ),
+    };
+    const key = `${r.g}:${version.txId}`;
+    const set = sets.get(key);
+    if (set) set.versions.push(version);
+    else {
+      sets.set(key, {
+        txId: version.txId,
+        node: Number(r.g),
+        recordedAt: version.recordedAt,
+        recordedAtIso: version.recordedAtIso,
+        actor: version.actor,
+        versions: [version],
+      });
+    }
+  }
+  const ordered = chosen.flatMap((c) => sets.get(`${c.g}:${c.tx}`) ?? []);
+  for (const c of chosen) cursor.set(c.g, BigInt(c.tx));
+  return { changes: ordered, cursor: formatNodeCursor(cursor) };
+}
