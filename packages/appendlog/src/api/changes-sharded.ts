@@ -47,6 +47,19 @@ export function parseNodeCursor(since: string | null): NodeCursor | null {
   return cursor;
 }
 
+/** Whether `since` has the shape of a per-node cursor (which {@link parseNodeCursor} then checks). */
+export function isNodeCursor(since: unknown): since is string {
+  return typeof since === 'string' && since.includes(':');
+}
+
+/** The cursor after `set`, read from `cursor`: the set's transaction, per node where it has one. */
+export function cursorAfter(cursor: string | null, set: { txId: string; node?: number }): string {
+  if (set.node === undefined) return set.txId;
+  const positions = parseNodeCursor(cursor) ?? new Map<number, bigint>();
+  positions.set(set.node, BigInt(set.txId));
+  return formatNodeCursor(positions)!;
+}
+
 export function formatNodeCursor(cursor: NodeCursor): string | null {
   if (cursor.size === 0) return null;
   return [...cursor]
@@ -115,16 +128,16 @@ export async function shardedChanges(
      ), ranked AS (
        SELECT s.*, pg_catalog.row_number() OVER (PARTITION BY s.g ORDER BY s.tx_id) AS n FROM sets s
      )
-     SELECT r.g, r.tx_id::text AS tx_id, r.first_at::text AS first_at FROM ranked r WHERE r.n <= $4
+     SELECT r.g, r.tx_id::text AS tx_id, (EXTRACT(epoch FROM r.first_at) * 1000000)::bigint::text AS first_at FROM ranked r WHERE r.n <= $4
       ORDER BY r.g, r.tx_id`,
     params,
   );
   // Merge the nodes' sequences by the time of each set's first version, each node in its own order.
-  const queues = new Map<number, { tx: string; at: number }[]>();
+  const queues = new Map<number, { tx: string; at: bigint }[]>();
   for (const c of candidates) {
     const g = Number(c.g);
     if (!queues.has(g)) queues.set(g, []);
-    queues.get(g)!.push({ tx: c.tx_id, at: Date.parse(c.first_at) });
+    queues.get(g)!.push({ tx: c.tx_id, at: BigInt(c.first_at) });
   }
   const chosen: { g: number; tx: string }[] = [];
   while (chosen.length < limit) {

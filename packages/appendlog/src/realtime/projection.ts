@@ -1,5 +1,7 @@
 import { type ChangeSet, type ChangesOptions, changes } from '../api/changes.js';
-import { InvalidInputError, InvalidStateError, NotFoundError } from '../errors.js';
+import { listTables } from '../erasure/purge-sql.js';
+import { InvalidInputError, InvalidStateError, InvalidUsageError, NotFoundError } from '../errors.js';
+import { findShardedLogs } from '../integrity/tx-ids-ahead.js';
 import type { TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { type ProjectionRow, projectionRows } from './projection-sql.js';
@@ -200,6 +202,15 @@ export class Projection {
 
   async #register(): Promise<void> {
     const tables = (this.#def.tables ?? []).map((t) => t.name);
+    const [sharded] = await findShardedLogs(
+      this.#db,
+      tables.length > 0 ? tables : await listTables(this.#db),
+    );
+    if (sharded !== undefined) {
+      throw new InvalidUsageError(
+        `projection ${this.name} refused: ${this.#db.schema}.${sharded}_log is row-sharded on Citus, whose change feed keeps a position per node, and a projection's catalog row keeps one transaction id; follow the feed with db.subscribe() and keep its cursor yourself (docs/scale-out.md#row-sharded-tables-on-citus)`,
+      );
+    }
     await projectionRows.register(this.#db, this.#db.schema, this.name, tables);
   }
 

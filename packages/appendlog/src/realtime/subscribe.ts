@@ -1,4 +1,5 @@
 import { type ChangeSet, type ChangesOptions, changes, checkSince } from '../api/changes.js';
+import { cursorAfter, isNodeCursor, parseNodeCursor } from '../api/changes-sharded.js';
 import { InvalidInputError, isAppendLogError } from '../errors.js';
 import type { TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
@@ -12,7 +13,7 @@ import { Waker } from './wake.js';
  * const sub = db.subscribe({ since: savedCursor, tables: [people] }, async (set) => show(set));
  */
 export interface SubscribeOptions {
-  /** The cursor to continue after (a `txId`, as `changes` and `Subscription.cursor` give); omit for the beginning. */
+  /** The cursor to continue after (as `changes` and `Subscription.cursor` give it); omit for the beginning. */
   since?: string | null;
   /** The tables to read (default: every table of the schema history), as in `db.changes`. */
   tables?: readonly TableDef[];
@@ -47,7 +48,10 @@ export interface Subscription {
    * ended it (the handler threw, or a read failed). Await it, or attach a `catch`.
    */
   readonly done: Promise<void>;
-  /** The `txId` of the last change set the handler finished (the `since` given, before the first). */
+  /**
+   * Where the handler got to: the `txId` of the last change set it finished (on a row-sharded
+   * schema, a position per node), the `since` given before the first.
+   */
   readonly cursor: string | null;
   /**
    * Whether a LISTEN wakes it now. When its listening connection is lost it polls every
@@ -222,7 +226,8 @@ export function subscribe(db: Session, options: SubscribeOptions, handler: Chang
     throw new InvalidInputError('subscribe options must be an object', 'options');
   if (typeof handler !== 'function')
     throw new InvalidInputError('subscribe takes a handler function', 'handler');
-  checkSince(options.since);
+  if (isNodeCursor(options.since)) parseNodeCursor(options.since);
+  else checkSince(options.since);
   checkTables(options.tables);
   const feed = new Feed(db, feedSettings(options));
   const read: ChangesOptions = { since: options.since ?? null, limit: feed.batchSize };
@@ -234,7 +239,7 @@ export function subscribe(db: Session, options: SubscribeOptions, handler: Chang
       for (const set of page.changes) {
         if (feed.stopped) return { found: true, more: false };
         await handler(set);
-        cursor = set.txId;
+        cursor = cursorAfter(cursor, set);
       }
       return { found: page.changes.length > 0, more: page.changes.length === read.limit };
     }),
