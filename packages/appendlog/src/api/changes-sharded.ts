@@ -3,7 +3,7 @@ import { quoteLiteral } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
-import type { ChangedVersion, ChangeSet, ChangesResult } from './changes.js';
+import type { ChangedVersion, ChangeSet, ChangesResult } from './change-set.js';
 import { decodeVersion, versionProjection } from './codec.js';
 
 /**

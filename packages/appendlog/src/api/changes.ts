@@ -1,6 +1,5 @@
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { findShardedLogs, refuseTxIdsAhead } from '../integrity/tx-ids-ahead.js';
-import type { Version } from '../model/version.js';
 import type { ColumnType } from '../schema/column.js';
 import { column } from '../schema/column.js';
 import { quoteLiteral } from '../schema/names.js';
@@ -8,8 +7,11 @@ import { type ColumnMap, type TableDef, table } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { catalog } from '../sql/catalog-reader.js';
 import { tableObjects } from '../sql/names.js';
+import type { ChangedVersion, ChangeSet, ChangesResult } from './change-set.js';
 import { shardedChanges } from './changes-sharded.js';
 import { decodeVersion, versionProjection } from './codec.js';
+
+export type { ChangedVersion, ChangeSet, ChangesResult } from './change-set.js';
 
 /**
  * What `db.changes` reads: change sets after the cursor `since`, at most `limit` of them.
@@ -29,54 +31,6 @@ export interface ChangesOptions {
    * the schema history, with `data` keyed by SQL column names (the definitions are not known).
    */
   tables?: readonly TableDef[];
-}
-
-/**
- * One version in a change set, with the table it belongs to.
- *
- * @example
- * for (const v of set.versions) console.log(v.table, v.entryId, v.version, v.op);
- */
-export interface ChangedVersion extends Version<Record<string, unknown>> {
-  table: string;
-}
-
-/**
- * Every version one transaction wrote, across tables, in write order.
- *
- * @example
- * const [set] = (await db.changes()).changes;
- * console.log(`${set.actor} changed ${set.versions.length} rows at ${set.recordedAtIso}`);
- */
-export interface ChangeSet {
-  txId: string;
-  /**
-   * On a row-sharded schema (docs/scale-out.md), the Citus node group whose transaction this was:
-   * each node numbers its own, so `txId` is that node's. Absent elsewhere.
-   */
-  node?: number;
-  /** When the transaction wrote its first version (see `recordedAtIso` for microseconds). */
-  recordedAt: Date;
-  recordedAtIso: string;
-  /** The actor of the transaction's first version. */
-  actor: string | null;
-  versions: ChangedVersion[];
-}
-
-/**
- * The answer of `db.changes`: the change sets, oldest transaction first, and the cursor to pass
- * as `since` next time.
- *
- * @example
- * const { changes, cursor } = await db.changes({ since: saved });
- */
-export interface ChangesResult {
-  changes: ChangeSet[];
-  /**
-   * The txId of the last change set returned, or the `since` given when there was none. On a
-   * row-sharded schema, a position per node (`"<node>:<txId>,…"`). Either way, pass it as it is.
-   */
-  cursor: string | null;
 }
 
 const XID8 = /^\d{1,20}$/;

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { CancelForgetOptions, ForgetOptions } from '../erasure/options.js';
 import {
   cancelForgetLookupSql,
@@ -12,6 +11,7 @@ import type { VerifyResult } from '../integrity/report.js';
 import { verifyOneTable } from '../integrity/verify.js';
 import { resolveContext, type WriteContext } from '../model/context.js';
 import { forgetRequest } from '../model/duration.js';
+import { uuidv7 } from '../model/uuid.js';
 import { checkEntryId, checkVersionNumber } from '../model/values.js';
 import type { Op, Version } from '../model/version.js';
 import { quoteIdent } from '../schema/names.js';
@@ -37,7 +37,11 @@ export interface UpdateOptions extends WriteOptions {
 }
 
 export interface InsertOptions extends WriteOptions {
-  /** Choose the entry's id (a UUID) instead of letting the database draw one. */
+  /**
+   * Choose the entry's id (a UUID). Without it the library draws a time-ordered one, a UUIDv7,
+   * whose keys land at the end of the tables' indexes (raw SQL inserts that name no id get the
+   * head's default, a random `gen_random_uuid()`).
+   */
   entryId?: string;
 }
 
@@ -228,7 +232,7 @@ export class Table<C extends ColumnMap> {
   /** Starts a new entry at version 1. */
   async insert(data: InsertData<C>, options?: InsertOptions): Promise<Version<RowData<C>>> {
     const fields = encodeFields(this.definition, data, 'insert');
-    const entryId = options?.entryId === undefined ? null : checkEntryId(options.entryId);
+    const entryId = options?.entryId === undefined ? uuidv7() : checkEntryId(options.entryId);
     const given = this.definition.columns.filter((c) => fields.has(c));
     const sql = this.#st.insert(given);
     if (sql === null) return this.#append('insert', entryId, null, options, patchJson(fields));
@@ -269,8 +273,7 @@ export class Table<C extends ColumnMap> {
       for (let i = 0; i < encoded.length; i += INSERT_MANY_BATCH) {
         const batch = JSON.stringify(
           encoded.slice(i, i + INSERT_MANY_BATCH).map(({ entryId, fields }) => {
-            const row: Record<string, unknown> = {};
-            if (entryId !== null) row.entry_id = entryId;
+            const row: Record<string, unknown> = { entry_id: entryId ?? uuidv7() };
             for (const [c, v] of fields) row[c.sqlName] = v;
             return row;
           }),
@@ -286,14 +289,14 @@ export class Table<C extends ColumnMap> {
    * `insertMany` on Citus, whose planner sends a set-based load's `INSERT … SELECT` through the
    * coordinator, where the log's guard cannot know it: multi-row INSERTs of the head instead, which
    * Citus routes row by row to the workers, each version chained there by the head's trigger.
-   * Entry ids are drawn here, so that the versions, which come back in no particular order from
-   * several workers, return in the order of `rows`.
+   * Entry ids are drawn here (as everywhere in the library), and the versions, which come back in
+   * no particular order from several workers, are returned in the order of `rows` by them.
    */
   async #insertEach(
     encoded: readonly { entryId: string | null; fields: ReadonlyMap<ResolvedColumn, unknown> }[],
     ctx: ReturnType<typeof resolveContext>,
   ): Promise<Version<RowData<C>>[]> {
-    const ids = encoded.map((r) => r.entryId ?? randomUUID());
+    const ids = encoded.map((r) => r.entryId ?? uuidv7());
     const byId = new Map<string, Version<RowData<C>>>();
     await this.#db.transaction(async (tx) => {
       for (let i = 0; i < encoded.length; ) {
