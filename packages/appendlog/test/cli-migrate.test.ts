@@ -185,5 +185,9 @@ describe('appendlog migrate on a data directory that does not exist yet [pglite]
     const verify = await run(['verify', '--data-dir', data]);
     expect(verify.stdout).toBe('intact: 0 versions checked (0 erased), no failure\n');
     expect(verify.code).toBe(0);
-  }, 120_000); // three runs of the CLI, two of them creating a PGlite database
+    // Row sharding needs Citus: refused, with the reason, and nothing changes.
+    const sharded = await run(['migrate', '--distributed', '--data-dir', data]);
+    expect(sharded.code).not.toBe(0);
+    expect(sharded.stderr).toContain('not a Citus coordinator');
+  }, 120_000); // four runs of the CLI, two of them creating a PGlite database
 });
