@@ -69,16 +69,12 @@ export async function changes(db: Session, options: ChangesOptions = {}): Promis
   }
   const defs = await tablesToRead(db, options.tables);
   if (defs.length === 0) return { changes: [], cursor: checkSince(given) };
-  if (
-    (
-      await findShardedLogs(
-        db,
-        defs.map((d) => d.name),
-      )
-    ).length > 0
-  ) {
-    return shardedChanges(db, defs, given, limit);
-  }
+  // A row-sharded schema's versions carry several nodes' transaction ids: read them per node.
+  const sharded = await findShardedLogs(
+    db,
+    defs.map((d) => d.name),
+  );
+  if (sharded.length > 0) return shardedChanges(db, defs, given, limit);
   const since = checkSince(given);
   // Restored from a cluster ahead of this one, or given a cursor from one, the horizon would hide
   // versions or skip new ones.

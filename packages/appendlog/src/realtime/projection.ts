@@ -202,10 +202,10 @@ export class Projection {
 
   async #register(): Promise<void> {
     const tables = (this.#def.tables ?? []).map((t) => t.name);
-    const [sharded] = await findShardedLogs(
-      this.#db,
-      tables.length > 0 ? tables : await listTables(this.#db),
-    );
+    // Only Citus has row-sharded logs: elsewhere no catalog query is spent on the question.
+    const [sharded] = this.#db.citus
+      ? await findShardedLogs(this.#db, tables.length > 0 ? tables : await listTables(this.#db))
+      : [];
     if (sharded !== undefined) {
       throw new InvalidUsageError(
         `projection ${this.name} refused: ${this.#db.schema}.${sharded}_log is row-sharded on Citus, whose change feed keeps a position per node, and a projection's catalog row keeps one transaction id; follow the feed with db.subscribe() and keep its cursor yourself (docs/scale-out.md#row-sharded-tables-on-citus)`,
