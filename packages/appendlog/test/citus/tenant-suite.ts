@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { column as c, connect, type Database, table } from '../src/index.js';
-import { CITUS_WORKER_PORTS, citusCluster, citusDir, citusUrl } from './support/citus.js';
-import { addresses } from './support/tables.js';
+import { column as c, connect, type Database, table } from '../../src/index.js';
+import { CITUS_WORKER_PORTS, citusUrl } from '../support/citus.js';
+import { addresses } from '../support/tables.js';
 
 /**
  * docs/scale-out.md, "Schema-per-tenant on Citus": two tenants' schemas, each distributed
@@ -12,10 +12,7 @@ import { addresses } from './support/tables.js';
  * writers on one entry, erasure, verify, and two checkpoints the second of which extends the first,
  * one of them taken while a write on the tenant's worker is in flight.
  *
- * The cluster is `cluster.sh start`'s (coordinator 5601, workers 5602 and 5603): one already
- * running is used as it is; when Citus is installed but no cluster runs, this file starts one and
- * stops it afterwards. Without Citus the file is skipped with a notice, unless
- * APPENDLOG_REQUIRE_CITUS=1 (CI), which fails it.
+ * Run by citus.test.ts, which provides the cluster.
  */
 const counters = table('counters', {
   label: c.text().notNull(),
@@ -29,9 +26,6 @@ const run = randomBytes(4).toString('hex');
 const APP = `appendlog_app_${run}`;
 const tenants = CITUS_WORKER_PORTS.map((port, i) => ({ schema: `tenant_${'ab'[i]}_${run}`, port }));
 
-const cluster = await citusCluster();
-const required = process.env.APPENDLOG_REQUIRE_CITUS === '1';
-
 /** The worker ports holding the shards of `schema`'s tables (one, when the schema is distributed). */
 async function placements(admin: pg.Pool, schema: string): Promise<{ tables: number; ports: number[] }> {
   const r = await admin.query<{ tables: string; ports: number[] }>(
@@ -43,7 +37,7 @@ async function placements(admin: pg.Pool, schema: string): Promise<{ tables: num
   return { tables: Number(r.rows[0]!.tables), ports: r.rows[0]!.ports ?? [] };
 }
 
-function suite(): void {
+export function tenantSuite(): void {
   let admin: pg.Pool;
   const open: Database[] = [];
   const handle = async (schema: string, user = 'postgres', max = 2, options = '') => {
@@ -88,7 +82,6 @@ function suite(): void {
         await admin.end();
       }
     }
-    if (typeof cluster !== 'string') cluster.release();
   }, 120_000);
 
   it('keeps each tenant schema, catalog and logs included, whole on its own worker', async () => {
@@ -300,15 +293,4 @@ function suite(): void {
       expect(second.treeSize).toBe(Number(total[0]!.n));
     });
   });
-}
-
-const title = 'schema-per-tenant on Citus [citus]';
-if (typeof cluster !== 'string') describe(title, suite);
-else if (required) {
-  throw new Error(`APPENDLOG_REQUIRE_CITUS=1 but the Citus tests cannot run: ${cluster}`);
-} else {
-  console.warn(
-    `\n*** Citus tests SKIPPED: ${cluster}. Build and start it with ${citusDir}/cluster.sh start (ports 5601-5603). ***\n`,
-  );
-  describe.skip(`${title} (skipped: ${cluster})`, suite);
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { column as c, connect, type Database, table } from '../src/index.js';
-import { CITUS_WORKER_PORTS, citusCluster, citusDir, citusUrl } from './support/citus.js';
-import { addresses } from './support/tables.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { column as c, connect, type Database, table } from '../../src/index.js';
+import { CITUS_WORKER_PORTS, citusUrl } from '../support/citus.js';
+import { addresses } from '../support/tables.js';
 
 /**
  * docs/scale-out.md, "Row-sharded tables on Citus": a schema migrated with `{ distributed: true }`,
@@ -13,7 +13,7 @@ import { addresses } from './support/tables.js';
  * the head, erasure, verify (which catches a version changed on a worker), an additive migration;
  * the change feed and checkpoints refuse, since each worker numbers its own transactions.
  *
- * The cluster is `cluster.sh start`'s, as for citus-schema.test.ts (see there).
+ * Run by citus.test.ts, after the tenant suite, on the same cluster.
  */
 const counters = table('counters', {
   label: c.text().notNull(),
@@ -28,10 +28,7 @@ const APP = `appendlog_app_${run}`;
 const SCHEMA = `sharded_${run}`;
 const MIXED = `mixed_${run}`;
 
-const cluster = await citusCluster();
-const required = process.env.APPENDLOG_REQUIRE_CITUS === '1';
-
-function suite(): void {
+export function rowsSuite(): void {
   let admin: pg.Pool;
   let app: Database;
   let owner: Database;
@@ -77,7 +74,6 @@ function suite(): void {
         await admin.end();
       }
     }
-    if (typeof cluster !== 'string') cluster.release();
   }, 120_000);
 
   it('distributes the logs, heads and erasure records by entry_id, co-located, over both workers', async () => {
@@ -425,15 +421,4 @@ function suite(): void {
         .rowCount,
     ).toBe(0);
   });
-}
-
-const title = 'row-sharded tables on Citus [citus]';
-if (typeof cluster !== 'string') describe(title, suite);
-else if (required) {
-  throw new Error(`APPENDLOG_REQUIRE_CITUS=1 but the Citus tests cannot run: ${cluster}`);
-} else {
-  console.warn(
-    `\n*** Citus tests SKIPPED: ${cluster}. Build and start it with ${citusDir}/cluster.sh start (ports 5601-5603). ***\n`,
-  );
-  describe.skip(`${title} (skipped: ${cluster})`, suite);
 }
