@@ -48,6 +48,23 @@ export function rowsSuite(): void {
       )
     ).rows[0]!.port;
 
+  /** A fresh entry id whose shard is on the worker at `port`. */
+  const idOn = async (port: number) => {
+    for (;;) {
+      const id = crypto.randomUUID();
+      if ((await portOf(`${SCHEMA}.addresses_head`, id)) === port) return id;
+    }
+  };
+  /** The Citus node group of each port. */
+  const groupsByPort = async () =>
+    new Map(
+      (
+        await admin.query<{ port: number; g: number }>(
+          `SELECT nodeport AS port, groupid AS g FROM pg_dist_node`,
+        )
+      ).rows.map((r) => [r.port, r.g]),
+    );
+
   beforeAll(async () => {
     admin = new pg.Pool({ connectionString: citusUrl(), max: 2 });
     // LOGIN: the coordinator opens its connections to the workers as the session's role.
@@ -299,20 +316,7 @@ export function rowsSuite(): void {
 
   it('hands out changes per node, gap-free: a transaction open on one worker holds back only that worker', async () => {
     const book = app.table(addresses);
-    /** A fresh entry id whose shard is on the worker at `port`. */
-    const idOn = async (port: number) => {
-      for (;;) {
-        const id = crypto.randomUUID();
-        if ((await portOf(`${SCHEMA}.addresses_head`, id)) === port) return id;
-      }
-    };
-    const groupOf = new Map(
-      (
-        await admin.query<{ port: number; g: number }>(
-          `SELECT nodeport AS port, groupid AS g FROM pg_dist_node`,
-        )
-      ).rows.map((r) => [r.port, r.g]),
-    );
+    const groupOf = await groupsByPort();
     // To the end of the feed.
     let cursor: string | null = null;
     for (;;) {
@@ -375,6 +379,54 @@ export function rowsSuite(): void {
       code: 'invalid_input',
       field: 'since',
     });
+  });
+
+  it('follows an entry whose shards moved to the other worker: its chain, the feed and verify go on', async () => {
+    const book = app.table(addresses);
+    const [p1, p2] = CITUS_WORKER_PORTS;
+    const groupOf = await groupsByPort();
+    const e = await book.insert({ name: 'Mover', city: 'Here' }, { entryId: await idOn(p2) });
+    await book.update(e.entryId, { city: 'Still here' });
+    let cursor: string | null = null;
+    for (;;) {
+      const r = await app.changes({ since: cursor, limit: 1000 });
+      cursor = r.cursor;
+      if (r.changes.length === 0) break;
+    }
+    const shard = (
+      await admin.query<{ shard: string }>(
+        `SELECT get_shard_id_for_distribution_column($1, $2::uuid)::text AS shard`,
+        [`${SCHEMA}.addresses_head`, e.entryId],
+      )
+    ).rows[0]!.shard;
+    // The head's, the log's and the erasure records' shards of this range move together (co-located).
+    await admin.query(
+      `SELECT citus_move_shard_placement($1, '127.0.0.1', $2, '127.0.0.1', $3, 'block_writes')`,
+      [shard, p2, p1],
+    );
+    expect(await portOf(`${SCHEMA}.addresses_head`, e.entryId)).toBe(p1);
+    expect(await portOf(`${SCHEMA}.addresses_log`, e.entryId)).toBe(p1);
+    const v3 = await book.update(e.entryId, { city: 'Moved' });
+    const history = await book.history(e.entryId);
+    expect(history.map((v) => [v.version, v.data.city])).toEqual([
+      [1, 'Here'],
+      [2, 'Still here'],
+      [3, 'Moved'],
+    ]);
+    expect(history[2]!.parentHash).toBe(history[1]!.hash);
+    // Each version keeps the seq range, and so the transaction ids, of the node that wrote it.
+    const nodes = await owner.query<{ g: number }>(
+      `SELECT (seq >> 48)::int AS g FROM ${SCHEMA}.addresses_log WHERE entry_id = $1 ORDER BY version`,
+      [e.entryId],
+    );
+    expect(nodes.map((r) => r.g)).toEqual([groupOf.get(p2), groupOf.get(p2), groupOf.get(p1)]);
+    const after = await app.changes({ since: cursor, limit: 1000 });
+    expect(after.changes.map((set) => [set.node, set.versions.map((v) => [v.entryId, v.version])])).toEqual([
+      [groupOf.get(p1), [[e.entryId, 3]]],
+    ]);
+    expect(v3.txId).toBe(after.changes[0]!.txId);
+    // The new version's seq is in the other node's range, below its parent's: not a storage-order fault.
+    expect(await owner.table(addresses).verify(e.entryId)).toMatchObject({ ok: true, failures: [] });
   });
 
   it('refuses checkpoints, which need a tree per node', async () => {
