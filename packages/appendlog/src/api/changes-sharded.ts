@@ -93,6 +93,23 @@ async function nodeHorizons(db: Session): Promise<Map<number, bigint>> {
   return horizons;
 }
 
+/**
+ * Every node group whose versions the log may hold: group ids are never reused, so each from 0
+ * (the coordinator) up to the highest a node of the cluster or the cursor has. A node removed from
+ * the cluster may have written versions that now live on another: they are read too.
+ */
+async function writingNodes(
+  db: Session,
+  since: NodeCursor,
+  horizons: ReadonlyMap<number, bigint>,
+): Promise<number[]> {
+  const [row] = await db.run<{ g: number | null }>(
+    `SELECT pg_catalog.max(groupid) AS g FROM pg_catalog.pg_dist_node`,
+  );
+  const top = Math.max(Number(row?.g ?? 0), ...since.keys(), ...horizons.keys());
+  return Array.from({ length: top + 1 }, (_, g) => g);
+}
+
 /** Reads the change sets of a row-sharded schema after `since` (see the file's comment). */
 export async function shardedChanges(
   db: Session,
@@ -103,24 +120,25 @@ export async function shardedChanges(
   const since = parseNodeCursor(sinceText) ?? new Map<number, bigint>();
   const horizons = await nodeHorizons(db);
   const logs = defs.map((d) => tableObjects(db.schema, d.name).log);
-  // Every node with a position or a horizon; a version of another node (one removed from the
-  // cluster) is read from the start, with no horizon.
-  const groups = [...new Set([...since.keys(), ...horizons.keys()])].sort((a, b) => a - b);
-  const params = [
-    groups,
-    groups.map((g) => String(since.get(g) ?? 0n)),
-    groups.map((g) => (horizons.has(g) ? String(horizons.get(g)) : null)),
-    limit,
-  ];
-  const nodes = `SELECT * FROM ROWS FROM (pg_catalog.unnest($1::int[]), pg_catalog.unnest($2::xid8[]), pg_catalog.unnest($3::xid8[])) AS o (g, since, horizon)`;
+  const groups = await writingNodes(db, since, horizons);
+  // Per node, a range of the (tx_id, seq) index: the transactions after its position and below
+  // its horizon (none for a node no longer in the cluster: its versions are final), the rows of
+  // its seq range. All bounds are numbers, written into the statement so the planner sees them.
+  const ranges = groups
+    .map((g) => {
+      const low = BigInt(g) << 48n;
+      const high = (BigInt(g) + 1n) << 48n;
+      const horizon = horizons.get(g);
+      return `(x.tx_id > '${since.get(g) ?? 0n}'::xid8${horizon === undefined ? '' : ` AND x.tx_id < '${horizon}'::xid8`}
+               AND x.seq >= ${low} AND x.seq < ${high})`;
+    })
+    .join('\n            OR ');
   const candidates = await db.run<{ g: number; tx_id: string; first_at: string }>(
-    `WITH o AS MATERIALIZED (${nodes}),
-     c AS (
+    `WITH c AS (
        ${logs
          .map(
            (log) => `SELECT (x.seq >> 48)::int AS g, x.tx_id, x.recorded_at FROM ${log} x
-          LEFT JOIN o ON o.g = (x.seq >> 48)::int
-         WHERE x.tx_id > coalesce(o.since, '0'::xid8) AND (o.horizon IS NULL OR x.tx_id < o.horizon)`,
+         WHERE ${ranges}`,
          )
          .join('\n       UNION ALL\n       ')}
      ), sets AS (
@@ -128,9 +146,9 @@ export async function shardedChanges(
      ), ranked AS (
        SELECT s.*, pg_catalog.row_number() OVER (PARTITION BY s.g ORDER BY s.tx_id) AS n FROM sets s
      )
-     SELECT r.g, r.tx_id::text AS tx_id, (EXTRACT(epoch FROM r.first_at) * 1000000)::bigint::text AS first_at FROM ranked r WHERE r.n <= $4
+     SELECT r.g, r.tx_id::text AS tx_id, (EXTRACT(epoch FROM r.first_at) * 1000000)::bigint::text AS first_at FROM ranked r WHERE r.n <= $1
       ORDER BY r.g, r.tx_id`,
-    params,
+    [limit],
   );
   // Merge the nodes' sequences by the time of each set's first version, each node in its own order.
   const queues = new Map<number, { tx: string; at: bigint }[]>();
@@ -161,7 +179,7 @@ export async function shardedChanges(
          FROM (SELECT ${versionProjection(d, 'l', logs[i])}, (l.seq >> 48)::int AS g, l.tx_id AS tx_sort,
                       l.recorded_at AS at_sort, l.seq AS seq_sort
                  FROM ${logs[i]} l
-                WHERE (l.tx_id, (l.seq >> 48)::int) IN (SELECT p.tx_id, p.g FROM picked p)) v`,
+                WHERE l.tx_id = ANY($2::xid8[]) AND (l.tx_id, (l.seq >> 48)::int) IN (SELECT p.tx_id, p.g FROM picked p)) v`,
        )
        .join('\n  UNION ALL\n  ')}
      ORDER BY g, tx_sort, at_sort, seq_sort, table_name`,
