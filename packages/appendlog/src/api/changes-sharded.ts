@@ -27,6 +27,8 @@ export type NodeCursor = Map<number, bigint>;
 
 const NODE_CURSOR = /^\d{1,9}:\d{1,20}(,\d{1,9}:\d{1,20})*$/;
 const XID8_MAX = 2n ** 64n - 1n;
+/** Positions a cursor may hold: far more nodes than a Citus cluster has. */
+const MAX_NODES = 1024;
 
 /** `since` as a per-node cursor, or null; anything else is `invalid_input`. */
 export function parseNodeCursor(since: string | null): NodeCursor | null {
@@ -37,8 +39,15 @@ export function parseNodeCursor(since: string | null): NodeCursor | null {
       'since',
     );
   }
+  const parts = since.split(',');
+  if (parts.length > MAX_NODES) {
+    throw new InvalidInputError(
+      `since names ${parts.length} nodes; a cursor holds at most ${MAX_NODES}`,
+      'since',
+    );
+  }
   const cursor: NodeCursor = new Map();
-  for (const part of since.split(',')) {
+  for (const part of parts) {
     const [g, tx] = part.split(':') as [string, string];
     if (BigInt(tx) > XID8_MAX)
       throw new InvalidInputError('since names a transaction id beyond xid8', 'since');
@@ -95,8 +104,9 @@ async function nodeHorizons(db: Session): Promise<Map<number, bigint>> {
 
 /**
  * Every node group whose versions the log may hold: group ids are never reused, so each from 0
- * (the coordinator) up to the highest a node of the cluster or the cursor has. A node removed from
- * the cluster may have written versions that now live on another: they are read too.
+ * (the coordinator) up to the highest a node of the cluster has, and any other the cursor names.
+ * A node removed from the cluster may have written versions that now live on another: they are
+ * read too.
  */
 async function writingNodes(
   db: Session,
@@ -106,8 +116,9 @@ async function writingNodes(
   const [row] = await db.run<{ g: number | null }>(
     `SELECT pg_catalog.max(groupid) AS g FROM pg_catalog.pg_dist_node`,
   );
-  const top = Math.max(Number(row?.g ?? 0), ...since.keys(), ...horizons.keys());
-  return Array.from({ length: top + 1 }, (_, g) => g);
+  const groups = new Set(Array.from({ length: Number(row?.g ?? 0) + 1 }, (_, g) => g));
+  for (const g of [...since.keys(), ...horizons.keys()]) groups.add(g);
+  return [...groups].sort((a, b) => a - b);
 }
 
 /** Reads the change sets of a row-sharded schema after `since` (see the file's comment). */

@@ -379,6 +379,11 @@ export function rowsSuite(): void {
       code: 'invalid_input',
       field: 'since',
     });
+    await expect(
+      app.changes({ since: Array.from({ length: 1025 }, (_, i) => `${i}:1`).join(',') }),
+    ).rejects.toMatchObject({ code: 'invalid_input', field: 'since' });
+    // A node the cluster never had costs one more index range, and finds nothing.
+    expect((await app.changes({ since: `${after.cursor},999999999:1` })).changes).toEqual([]);
   });
 
   it('follows an entry whose shards moved to the other worker: its chain, the feed and verify go on', async () => {
