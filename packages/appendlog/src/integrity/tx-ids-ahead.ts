@@ -120,10 +120,10 @@ export async function findShardedLogs(tx: Session, tables: readonly string[]): P
  * Throws {@link InvalidUsageError} when a log of `tables` is row-sharded on Citus: each worker
  * numbers its own transactions, so no one horizon orders the versions of all shards, and a tree
  * built over them by transaction id would misplace or skip versions (the change feed reads these
- * logs per node instead, and does not come here).
- * Throws {@link InvalidUsageError} when a log of `tables` is a logical replication subscriber's
- * copy: which of the publisher's transactions have committed, this database cannot tell, so a
- * change feed or a checkpoint read here could skip versions that arrive later. Then throws
+ * logs per node instead, and does not come here). Then throws {@link InvalidUsageError} when a
+ * log of `tables` is a logical replication subscriber's copy: which of the publisher's
+ * transactions have committed, this database cannot tell, so a change feed or a checkpoint read
+ * here could skip versions that arrive later. Then throws
  * {@link TransactionIdsAheadError} when a log of `tables`, or the cursor `since`, is ahead of the
  * cluster's transaction ids.
  */
