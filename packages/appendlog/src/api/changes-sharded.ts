@@ -103,10 +103,10 @@ async function nodeHorizons(db: Session): Promise<Map<number, bigint>> {
 }
 
 /**
- * Every node group whose versions the log may hold: group ids are never reused, so each from 0
- * (the coordinator) up to the highest a node of the cluster has, and any other the cursor names.
- * A node removed from the cluster may have written versions that now live on another: they are
- * read too.
+ * Every node group whose versions the log may hold: Citus numbers groups from a sequence and never
+ * reuses a number, so every id from 0 (the coordinator) to the sequence's last, and any other the
+ * cursor names. A node removed from the cluster may have written versions that now live on
+ * another node: they are read too.
  */
 async function writingNodes(
   db: Session,
@@ -114,7 +114,8 @@ async function writingNodes(
   horizons: ReadonlyMap<number, bigint>,
 ): Promise<number[]> {
   const [row] = await db.run<{ g: number | null }>(
-    `SELECT pg_catalog.max(groupid) AS g FROM pg_catalog.pg_dist_node`,
+    `SELECT GREATEST((SELECT pg_catalog.max(n.groupid) FROM pg_catalog.pg_dist_node n),
+                     (SELECT s.last_value FROM pg_catalog.pg_dist_groupid_seq s))::int AS g`,
   );
   const groups = new Set(Array.from({ length: Number(row?.g ?? 0) + 1 }, (_, g) => g));
   for (const g of [...since.keys(), ...horizons.keys()]) groups.add(g);
