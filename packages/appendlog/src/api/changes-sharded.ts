@@ -1,4 +1,4 @@
-import { InvalidInputError, InvalidStateError } from '../errors.js';
+import { InvalidInputError, InvalidStateError, TransactionIdsAheadError } from '../errors.js';
 import { quoteLiteral } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
@@ -77,29 +77,55 @@ export function formatNodeCursor(cursor: NodeCursor): string | null {
     .join(',');
 }
 
+/** What one node's snapshot says: every transaction below `xmin` has ended; `xmax` is its next id. */
+interface NodeSnapshot {
+  xmin: bigint;
+  xmax: bigint;
+}
+
 /**
- * The horizon of every node of the cluster, coordinator included: one snapshot's `xmin` each,
- * read on the node itself. Refuses when a node does not answer: the feed would otherwise have to
- * guess which of its transactions have ended.
+ * The snapshot bounds of every node of the cluster, coordinator included, each read on the node
+ * itself. Refuses when a node does not answer: the feed would otherwise have to guess which of its
+ * transactions have ended.
  */
-async function nodeHorizons(db: Session): Promise<Map<number, bigint>> {
+async function nodeSnapshots(db: Session): Promise<Map<number, NodeSnapshot>> {
   const rows = await db.run<{ group: number; ok: boolean; result: string }>(
     `SELECT n.groupid AS "group", r.success AS ok, r.result
        FROM pg_catalog.run_command_on_all_nodes(
-              'SELECT pg_catalog.pg_snapshot_xmin(pg_catalog.pg_current_snapshot())') r
+              'SELECT pg_catalog.pg_snapshot_xmin(s) || '':'' || pg_catalog.pg_snapshot_xmax(s) FROM pg_catalog.pg_current_snapshot() s') r
        JOIN pg_catalog.pg_dist_node n ON n.nodeid = r.nodeid
       WHERE n.noderole = 'primary'`,
   );
-  const horizons = new Map<number, bigint>();
+  const snapshots = new Map<number, NodeSnapshot>();
   for (const r of rows) {
     if (!r.ok) {
       throw new InvalidStateError(
         `changes refused: the node of group ${r.group} did not answer for its transaction horizon (${r.result}); without it the feed cannot tell which of that node's transactions have ended`,
       );
     }
-    horizons.set(Number(r.group), BigInt(r.result));
+    const [xmin, xmax] = r.result.split(':') as [string, string];
+    snapshots.set(Number(r.group), { xmin: BigInt(xmin), xmax: BigInt(xmax) });
   }
-  return horizons;
+  return snapshots;
+}
+
+/**
+ * A cursor position at or above its node's next transaction id was read from a node whose ids are
+ * ahead of this one's (restored from elsewhere, or rewound): versions written now would get ids at
+ * or below it and be skipped. The same refusal as on one node (`tx_ids_ahead`).
+ */
+function refuseCursorAhead(since: NodeCursor, snapshots: ReadonlyMap<number, NodeSnapshot>): void {
+  for (const [g, tx] of since) {
+    const next = snapshots.get(g)?.xmax;
+    if (next !== undefined && tx >= next) {
+      throw new TransactionIdsAheadError(
+        `changes refused: the cursor's position ${tx} for node group ${g} is at or above that node's next transaction id ${next}: it was read from a node whose transaction ids are ahead of this one's (restored from elsewhere, or rewound), and versions written there now would be skipped. Set the cursor back: see docs/operations.md#cursors-and-checkpoints-from-ahead`,
+        null,
+        String(tx),
+        String(next),
+      );
+    }
+  }
 }
 
 /**
@@ -130,7 +156,9 @@ export async function shardedChanges(
   limit: number,
 ): Promise<ChangesResult> {
   const since = parseNodeCursor(sinceText) ?? new Map<number, bigint>();
-  const horizons = await nodeHorizons(db);
+  const snapshots = await nodeSnapshots(db);
+  refuseCursorAhead(since, snapshots);
+  const horizons = new Map([...snapshots].map(([g, snap]) => [g, snap.xmin]));
   const logs = defs.map((d) => tableObjects(db.schema, d.name).log);
   const groups = await writingNodes(db, since, horizons);
   // Per node, a range of the (tx_id, seq) index: the transactions after its position and below

@@ -382,6 +382,11 @@ export function rowsSuite(): void {
     await expect(
       app.changes({ since: Array.from({ length: 1025 }, (_, i) => `${i}:1`).join(',') }),
     ).rejects.toMatchObject({ code: 'invalid_input', field: 'since' });
+    // A position at or past its node's next transaction id comes from a node ahead of this one.
+    await expect(app.changes({ since: `${groupOf.get(p1)}:999999999999` })).rejects.toMatchObject({
+      code: 'tx_ids_ahead',
+      txId: '999999999999',
+    });
     // A node the cluster never had costs one more index range, and finds nothing.
     expect((await app.changes({ since: `${after.cursor},999999999:1` })).changes).toEqual([]);
   });
