@@ -10,8 +10,9 @@ import { addresses } from '../support/tables.js';
  * whose logs, heads and erasure records Citus distributes by `entry_id`, co-located, over two
  * workers. The scenario suite runs through the coordinator as the least-privilege application
  * role: the README example, real concurrent writers on one entry, the set-based load, raw SQL on
- * the head, erasure, verify (which catches a version changed on a worker), an additive migration;
- * the change feed and checkpoints refuse, since each worker numbers its own transactions.
+ * the head, erasure, verify (which catches a version changed on a worker), the change feed per
+ * writing node (each worker numbers its own transactions), an entry whose shards move to the
+ * other worker, an additive migration; checkpoints refuse.
  *
  * Run by citus.test.ts, after the tenant suite, on the same cluster.
  */
