@@ -1,4 +1,6 @@
 import type { Version } from '../model/version.js';
+import type { TableDef } from '../schema/table.js';
+import { decodeVersion } from './codec.js';
 
 /**
  * One version in a change set, with the table it belongs to.
@@ -46,4 +48,40 @@ export interface ChangesResult {
    * row-sharded schema, a position per node (`"<node>:<txId>,…"`). Either way, pass it as it is.
    */
   cursor: string | null;
+}
+
+/**
+ * The change sets of rows as the feed's queries return them (the table's name, the version as
+ * JSON, and on a row-sharded schema the writing node `g`), in set order: consecutive versions of
+ * one transaction, of one node, form one set.
+ */
+export function groupChangeSets(
+  defs: readonly TableDef[],
+  rows: readonly { table_name: string; row: string; g?: number }[],
+): ChangeSet[] {
+  const byName = new Map(defs.map((d) => [d.name, d]));
+  const sets: ChangeSet[] = [];
+  for (const r of rows) {
+    const version: ChangedVersion = {
+      table: r.table_name,
+      ...decodeVersion<Record<string, unknown>>(
+        byName.get(r.table_name)!,
+        JSON.parse(r.row) as Record<string, unknown>,
+      ),
+    };
+    const node = r.g === undefined ? undefined : Number(r.g);
+    const last = sets.at(-1);
+    if (last?.txId === version.txId && last.node === node) last.versions.push(version);
+    else {
+      sets.push({
+        txId: version.txId,
+        ...(node === undefined ? {} : { node }),
+        recordedAt: version.recordedAt,
+        recordedAtIso: version.recordedAtIso,
+        actor: version.actor,
+        versions: [version],
+      });
+    }
+  }
+  return sets;
 }

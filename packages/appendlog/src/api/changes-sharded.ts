@@ -3,8 +3,8 @@ import { quoteLiteral } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
-import type { ChangedVersion, ChangeSet, ChangesResult } from './change-set.js';
-import { decodeVersion, versionProjection } from './codec.js';
+import { type ChangesResult, groupChangeSets } from './change-set.js';
+import { versionProjection } from './codec.js';
 
 /**
  * The change feed of a row-sharded schema (docs/scale-out.md, "Row-sharded tables on Citus").
@@ -225,30 +225,8 @@ export async function shardedChanges(
      ORDER BY g, tx_sort, at_sort, seq_sort, table_name`,
     [chosen.map((c) => c.g), chosen.map((c) => c.tx)],
   );
-  const byName = new Map(defs.map((d) => [d.name, d]));
-  const sets = new Map<string, ChangeSet>();
-  for (const r of rows) {
-    const version: ChangedVersion = {
-      table: r.table_name,
-      ...decodeVersion<Record<string, unknown>>(
-        byName.get(r.table_name)!,
-        JSON.parse(r.row) as Record<string, unknown>,
-      ),
-    };
-    const key = `${r.g}:${version.txId}`;
-    const set = sets.get(key);
-    if (set) set.versions.push(version);
-    else {
-      sets.set(key, {
-        txId: version.txId,
-        node: Number(r.g),
-        recordedAt: version.recordedAt,
-        recordedAtIso: version.recordedAtIso,
-        actor: version.actor,
-        versions: [version],
-      });
-    }
-  }
+  // The rows come by node and transaction; the sets go out in the merged order chosen above.
+  const sets = new Map(groupChangeSets(defs, rows).map((set) => [`${set.node}:${set.txId}`, set]));
   const ordered = chosen.flatMap((c) => sets.get(`${c.g}:${c.tx}`) ?? []);
   for (const c of chosen) cursor.set(c.g, BigInt(c.tx));
   return { changes: ordered, cursor: formatNodeCursor(cursor) };

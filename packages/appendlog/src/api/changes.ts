@@ -7,9 +7,9 @@ import { type ColumnMap, type TableDef, table } from '../schema/table.js';
 import type { Session } from '../session.js';
 import { catalog } from '../sql/catalog-reader.js';
 import { tableObjects } from '../sql/names.js';
-import type { ChangedVersion, ChangeSet, ChangesResult } from './change-set.js';
+import { type ChangesResult, groupChangeSets } from './change-set.js';
 import { shardedChanges } from './changes-sharded.js';
-import { decodeVersion, versionProjection } from './codec.js';
+import { versionProjection } from './codec.js';
 
 export type { ChangedVersion, ChangeSet, ChangesResult } from './change-set.js';
 
@@ -89,28 +89,7 @@ export async function changes(db: Session, options: ChangesOptions = {}): Promis
     [since ?? '0', limit],
     true,
   );
-  const byName = new Map(defs.map((d) => [d.name, d]));
-  const sets: ChangeSet[] = [];
-  for (const r of rows) {
-    const version: ChangedVersion = {
-      table: r.table_name,
-      ...decodeVersion<Record<string, unknown>>(
-        byName.get(r.table_name)!,
-        JSON.parse(r.row) as Record<string, unknown>,
-      ),
-    };
-    const last = sets.at(-1);
-    if (last?.txId === version.txId) last.versions.push(version);
-    else {
-      sets.push({
-        txId: version.txId,
-        recordedAt: version.recordedAt,
-        recordedAtIso: version.recordedAtIso,
-        actor: version.actor,
-        versions: [version],
-      });
-    }
-  }
+  const sets = groupChangeSets(defs, rows);
   return { changes: sets, cursor: sets.at(-1)?.txId ?? since };
 }
 
