@@ -4,6 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { column as c, connect, type Database, table } from '../../src/index.js';
 import { CITUS_WORKER_PORTS, citusUrl } from '../support/citus.js';
 import { addresses } from '../support/tables.js';
+import { counters, dropSchemasAndRole, writersOnOneEntry } from './scenarios.js';
 
 /**
  * docs/scale-out.md, "Row-sharded tables on Citus": a schema migrated with `{ distributed: true }`,
@@ -16,14 +17,6 @@ import { addresses } from '../support/tables.js';
  *
  * Run by citus.test.ts, after the tenant suite, on the same cluster.
  */
-const counters = table('counters', {
-  label: c.text().notNull(),
-  a: c.integer(),
-  b: c.integer(),
-});
-
-const WRITERS = 8;
-const UPDATES = 15;
 const run = randomBytes(4).toString('hex');
 const APP = `appendlog_app_${run}`;
 const SCHEMA = `sharded_${run}`;
@@ -80,17 +73,7 @@ export function rowsSuite(): void {
   afterAll(async () => {
     for (const db of open) await db.close().catch(() => {});
     if (admin) {
-      const client = await admin.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(`SET LOCAL appendlog.allow_ddl = 'on'`);
-        await client.query(`DROP SCHEMA IF EXISTS ${SCHEMA}, ${MIXED} CASCADE`);
-        await client.query('COMMIT');
-        await client.query(`DROP ROLE IF EXISTS ${APP}`);
-      } finally {
-        client.release();
-        await admin.end();
-      }
+      await dropSchemasAndRole(admin, [SCHEMA, MIXED], APP);
     }
   }, 120_000);
 
@@ -165,34 +148,7 @@ export function rowsSuite(): void {
   });
 
   it('serialises real concurrent writers on one entry: contiguous versions, one chain', async () => {
-    const first = await app.table(counters).insert({ label: 'shared', a: 0, b: 0 });
-    const writers = await Promise.all(Array.from({ length: WRITERS }, () => handle(SCHEMA, APP, 1)));
-    const claimed = await Promise.all(
-      writers.map(async (db, w) => {
-        const mine: number[] = [];
-        for (let i = 1; i <= UPDATES; i++) {
-          const patch = w % 2 === 0 ? { a: w * 1000 + i } : { b: w * 1000 + i };
-          mine.push(
-            (await db.table(counters).update(first.entryId, patch, { actor: `writer-${w}` })).version,
-          );
-        }
-        return mine;
-      }),
-    );
-    expect(claimed.flat().sort((x, y) => x - y)).toEqual(
-      Array.from({ length: WRITERS * UPDATES }, (_, i) => i + 2),
-    );
-    const history = await app.table(counters).history(first.entryId);
-    expect(history.length).toBe(1 + WRITERS * UPDATES);
-    history.forEach((v, i) => {
-      expect(v.version).toBe(i + 1);
-      expect(v.parentHash).toBe(i === 0 ? null : history[i - 1]!.hash);
-      if (i > 0) {
-        const w = Number(v.actor!.slice('writer-'.length));
-        if (w % 2 === 0) expect(v.data.b).toBe(history[i - 1]!.data.b);
-        else expect(v.data.a).toBe(history[i - 1]!.data.a);
-      }
-    });
+    await writersOnOneEntry(app, () => handle(SCHEMA, APP, 1));
   });
 
   it('loads many entries at once, in the order given, all or nothing', async () => {

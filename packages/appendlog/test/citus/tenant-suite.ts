@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { column as c, connect, type Database, table } from '../../src/index.js';
 import { CITUS_WORKER_PORTS, citusUrl } from '../support/citus.js';
 import { addresses } from '../support/tables.js';
+import { counters, dropSchemasAndRole, writersOnOneEntry } from './scenarios.js';
 
 /**
  * docs/scale-out.md, "Schema-per-tenant on Citus": two tenants' schemas, each distributed
@@ -14,14 +15,6 @@ import { addresses } from '../support/tables.js';
  *
  * Run by citus.test.ts, which provides the cluster.
  */
-const counters = table('counters', {
-  label: c.text().notNull(),
-  a: c.integer(),
-  b: c.integer(),
-});
-
-const WRITERS = 8;
-const UPDATES = 15;
 const run = randomBytes(4).toString('hex');
 const APP = `appendlog_app_${run}`;
 const tenants = CITUS_WORKER_PORTS.map((port, i) => ({ schema: `tenant_${'ab'[i]}_${run}`, port }));
@@ -69,18 +62,11 @@ export function tenantSuite(): void {
   afterAll(async () => {
     for (const db of open) await db.close().catch(() => {});
     if (admin) {
-      // The DDL guard migrate installed protects the schemas: open its hatch to drop them.
-      const client = await admin.connect();
-      try {
-        await client.query('BEGIN');
-        await client.query(`SET LOCAL appendlog.allow_ddl = 'on'`);
-        await client.query(`DROP SCHEMA IF EXISTS ${tenants.map((t) => t.schema).join(', ')} CASCADE`);
-        await client.query('COMMIT');
-        await client.query(`DROP ROLE IF EXISTS ${APP}`);
-      } finally {
-        client.release();
-        await admin.end();
-      }
+      await dropSchemasAndRole(
+        admin,
+        tenants.map((t) => t.schema),
+        APP,
+      );
     }
   }, 120_000);
 
@@ -176,35 +162,7 @@ export function tenantSuite(): void {
     });
 
     it('serialises real concurrent writers on one entry: contiguous versions, one chain', async () => {
-      const first = await app.table(counters).insert({ label: 'shared', a: 0, b: 0 });
-      const writers = await Promise.all(Array.from({ length: WRITERS }, () => handle(t.schema, APP, 1)));
-      const claimed = await Promise.all(
-        writers.map(async (db, w) => {
-          const mine: number[] = [];
-          for (let i = 1; i <= UPDATES; i++) {
-            const patch = w % 2 === 0 ? { a: w * 1000 + i } : { b: w * 1000 + i };
-            mine.push(
-              (await db.table(counters).update(first.entryId, patch, { actor: `writer-${w}` })).version,
-            );
-          }
-          return mine;
-        }),
-      );
-      expect(claimed.flat().sort((x, y) => x - y)).toEqual(
-        Array.from({ length: WRITERS * UPDATES }, (_, i) => i + 2),
-      );
-      const history = await app.table(counters).history(first.entryId);
-      expect(history.length).toBe(1 + WRITERS * UPDATES);
-      history.forEach((v, i) => {
-        expect(v.version).toBe(i + 1);
-        expect(v.parentHash).toBe(i === 0 ? null : history[i - 1]!.hash);
-        // The column a writer did not patch carried forward.
-        if (i > 0) {
-          const w = Number(v.actor!.slice('writer-'.length));
-          if (w % 2 === 0) expect(v.data.b).toBe(history[i - 1]!.data.b);
-          else expect(v.data.a).toBe(history[i - 1]!.data.a);
-        }
-      });
+      await writersOnOneEntry(app, () => handle(t.schema, APP, 1));
     });
 
     it('takes an additive migration, diff and revert', async () => {
