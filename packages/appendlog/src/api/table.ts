@@ -164,16 +164,15 @@ VALUES ${values.join(',\n       ')}`;
 /**
  * A new entry as one statement: an INSERT of the head, which its chain trigger turns into version
  * 1. Columns the statement does not name get the head's defaults (also those a newer deployment
- * added). Parameters: entry id (null: drawn), actor, reason, meta, then one per given column.
+ * added). Parameters: entry id (the caller's, or one the library drew), actor, reason, meta, then one
+ * per given column.
  */
 function insertSql(def: TableDef, schema: string, given: readonly ResolvedColumn[]): string {
   const o = tableObjects(schema, def.name);
   return `INSERT INTO ${o.head} AS l (entry_id, actor, reason, meta${given
     .map((c) => `, ${quoteIdent(c.sqlName)}`)
     .join('')})
-VALUES (coalesce($1::uuid, pg_catalog.gen_random_uuid()), $2, $3, $4::jsonb${given
-    .map((c, i) => `, $${5 + i}::${c.type}`)
-    .join('')})`;
+VALUES ($1::uuid, $2, $3, $4::jsonb${given.map((c, i) => `, $${5 + i}::${c.type}`).join('')})`;
 }
 
 /**
