@@ -11,7 +11,7 @@ import { runPurge } from './erasure/purge.js';
 import type { PurgeOptions, PurgeResult } from './erasure/purge-types.js';
 import { syncRetention } from './erasure/retention.js';
 import { ConnectionError, InvalidInputError, InvalidUsageError } from './errors.js';
-import { type CheckpointOptions, takeCheckpoint } from './integrity/checkpoint.js';
+import { type CheckpointOptions, takeCheckpoint, takeClusterCheckpoint } from './integrity/checkpoint.js';
 import type { Checkpoint } from './integrity/checkpoint-format.js';
 import {
   buildConsistencyProof,
@@ -456,6 +456,20 @@ export class Database {
    */
   async checkpoint(options: CheckpointOptions = {}): Promise<Checkpoint> {
     return takeCheckpoint(this, options);
+  }
+
+  /**
+   * Takes the checkpoints of a row-sharded schema on Citus: one Merkle tree per writing node (each
+   * worker numbers its own transactions, so each is a log of its own, docs/spec.md §7.7), one
+   * checkpoint per node that has written versions, each with its `node` and the origin
+   * `<origin>/node-<group>`. Keep them together; `db.verify({ against: checkpoints })` checks each.
+   *
+   * @example
+   * const cps = await db.clusterCheckpoint({ signKey });
+   * for (const cp of cps) writeFileSync(`checkpoint.node-${cp.node}`, checkpointNote(cp));
+   */
+  async clusterCheckpoint(options: CheckpointOptions = {}): Promise<Checkpoint[]> {
+    return takeClusterCheckpoint(this, options);
   }
 
   /**

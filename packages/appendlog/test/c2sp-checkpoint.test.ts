@@ -1,6 +1,6 @@
 import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointNote, type Database } from '../src/index.js';
+import { type Checkpoint, checkpointNote, type Database, parseCheckpoint } from '../src/index.js';
 import { signCheckpoint } from '../src/integrity/checkpoint-sign.js';
 import {
   formatNote,
@@ -184,6 +184,41 @@ describeEngines('C2SP checkpoints', (engine) => {
     const altered = JSON.stringify({ ...legacy, treeSize: legacy.treeSize - 1 });
     expect((await db.verify({ against: altered, publicKey: log.publicKey })).failures[0]?.problem).toBe(
       'checkpoint_invalid',
+    );
+  });
+
+  it("a node's checkpoint (row-sharded schemas) carries a node line that verifiers read as an extension", async () => {
+    const cp = await db.checkpoint();
+    const nodeBody = { ...cp, origin: `${cp.origin}/node-2`, node: 2 };
+    const signed = signCheckpoint(nodeBody, pem);
+    const note = checkpointNote(signed);
+    expect(verifyNote(note, [readVkey(makeVkey(nodeBody.origin, 0x01, raw(log.publicKey)))])).toBe(true);
+    expect(readCheckpoint(note.slice(0, note.lastIndexOf('\n\n') + 1)).extensions.slice(0, 3)).toEqual([
+      `appendlog/v1 checkpoint ${cp.id}`,
+      `schema ${t.schema}`,
+      'node 2',
+    ]);
+    expect(parseCheckpoint(note)).toMatchObject({ node: 2, origin: nodeBody.origin, root: cp.root });
+    expect(parseCheckpoint(JSON.stringify(signed))).toMatchObject({ node: 2 });
+    const text = checkpointNote({ ...nodeBody, signature: undefined } as Checkpoint);
+    for (const bad of [
+      text.replace('node 2', 'node -1'),
+      text.replace('node 2', 'node 02'),
+      text.replace('node 2', 'nodes 2'),
+    ])
+      expect(() => parseCheckpoint(bad)).toThrow(/not an appendlog checkpoint/);
+    // This schema has one tree: no cluster checkpoint, and a node's checkpoint does not fit it.
+    await expect(db.clusterCheckpoint()).rejects.toMatchObject({
+      code: 'invalid_usage',
+      message: expect.stringMatching(/not row-sharded/),
+    });
+    const r = await db.verify({ against: note });
+    expect(r.ok).toBe(false);
+    expect(r.failures).toContainEqual(
+      expect.objectContaining({
+        problem: 'checkpoint_invalid',
+        detail: expect.stringMatching(/node group 2/),
+      }),
     );
   });
 

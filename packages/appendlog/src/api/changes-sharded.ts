@@ -1,4 +1,11 @@
-import { InvalidInputError, InvalidStateError, TransactionIdsAheadError } from '../errors.js';
+import { InvalidInputError, TransactionIdsAheadError } from '../errors.js';
+import {
+  type NodeSnapshot,
+  nodeSeqRange,
+  nodeSnapshots,
+  writingNodes,
+  XID8_MAX,
+} from '../integrity/writing-nodes.js';
 import { quoteLiteral } from '../schema/names.js';
 import type { TableDef } from '../schema/table.js';
 import type { Session } from '../session.js';
@@ -26,7 +33,6 @@ import { versionProjection } from './codec.js';
 export type NodeCursor = Map<number, bigint>;
 
 const NODE_CURSOR = /^\d{1,9}:\d{1,20}(,\d{1,9}:\d{1,20})*$/;
-const XID8_MAX = 2n ** 64n - 1n;
 /** Positions a cursor may hold: far more nodes than a Citus cluster has. */
 const MAX_NODES = 1024;
 
@@ -77,38 +83,6 @@ export function formatNodeCursor(cursor: NodeCursor): string | null {
     .join(',');
 }
 
-/** What one node's snapshot says: every transaction below `xmin` has ended; `xmax` is its next id. */
-interface NodeSnapshot {
-  xmin: bigint;
-  xmax: bigint;
-}
-
-/**
- * The snapshot bounds of every node of the cluster, coordinator included, each read on the node
- * itself. Refuses when a node does not answer: the feed would otherwise have to guess which of its
- * transactions have ended.
- */
-async function nodeSnapshots(db: Session): Promise<Map<number, NodeSnapshot>> {
-  const rows = await db.run<{ group: number; ok: boolean; result: string }>(
-    `SELECT n.groupid AS "group", r.success AS ok, r.result
-       FROM pg_catalog.run_command_on_all_nodes(
-              'SELECT pg_catalog.pg_snapshot_xmin(s) || '':'' || pg_catalog.pg_snapshot_xmax(s) FROM pg_catalog.pg_current_snapshot() s') r
-       JOIN pg_catalog.pg_dist_node n ON n.nodeid = r.nodeid
-      WHERE n.noderole = 'primary'`,
-  );
-  const snapshots = new Map<number, NodeSnapshot>();
-  for (const r of rows) {
-    if (!r.ok) {
-      throw new InvalidStateError(
-        `changes refused: the node of group ${r.group} did not answer for its transaction horizon (${r.result}); without it the feed cannot tell which of that node's transactions have ended`,
-      );
-    }
-    const [xmin, xmax] = r.result.split(':') as [string, string];
-    snapshots.set(Number(r.group), { xmin: BigInt(xmin), xmax: BigInt(xmax) });
-  }
-  return snapshots;
-}
-
 /**
  * A cursor position at or above its node's next transaction id was read from a node whose ids are
  * ahead of this one's (restored from elsewhere, or rewound): versions written now would get ids at
@@ -128,26 +102,6 @@ function refuseCursorAhead(since: NodeCursor, snapshots: ReadonlyMap<number, Nod
   }
 }
 
-/**
- * Every node group whose versions the log may hold: Citus numbers groups from a sequence and never
- * reuses a number, so every id from 0 (the coordinator) to the sequence's last, and any other the
- * cursor names. A node removed from the cluster may have written versions that now live on
- * another node: they are read too.
- */
-async function writingNodes(
-  db: Session,
-  since: NodeCursor,
-  horizons: ReadonlyMap<number, bigint>,
-): Promise<number[]> {
-  const [row] = await db.run<{ g: number | null }>(
-    `SELECT GREATEST((SELECT pg_catalog.max(n.groupid) FROM pg_catalog.pg_dist_node n),
-                     (SELECT s.last_value FROM pg_catalog.pg_dist_groupid_seq s))::int AS g`,
-  );
-  const groups = new Set(Array.from({ length: Number(row?.g ?? 0) + 1 }, (_, g) => g));
-  for (const g of [...since.keys(), ...horizons.keys()]) groups.add(g);
-  return [...groups].sort((a, b) => a - b);
-}
-
 /** Reads the change sets of a row-sharded schema after `since` (see the file's comment). */
 export async function shardedChanges(
   db: Session,
@@ -156,18 +110,17 @@ export async function shardedChanges(
   limit: number,
 ): Promise<ChangesResult> {
   const since = parseNodeCursor(sinceText) ?? new Map<number, bigint>();
-  const snapshots = await nodeSnapshots(db);
+  const snapshots = await nodeSnapshots(db, 'changes');
   refuseCursorAhead(since, snapshots);
   const horizons = new Map([...snapshots].map(([g, snap]) => [g, snap.xmin]));
   const logs = defs.map((d) => tableObjects(db.schema, d.name).log);
-  const groups = await writingNodes(db, since, horizons);
+  const groups = await writingNodes(db, [...since.keys(), ...horizons.keys()]);
   // Per node, a range of the (tx_id, seq) index: the transactions after its position and below
   // its horizon (none for a node no longer in the cluster: its versions are final), the rows of
   // its seq range. All bounds are numbers, written into the statement so the planner sees them.
   const ranges = groups
     .map((g) => {
-      const low = BigInt(g) << 48n;
-      const high = (BigInt(g) + 1n) << 48n;
+      const { low, high } = nodeSeqRange(g);
       const horizon = horizons.get(g);
       return `(x.tx_id > '${since.get(g) ?? 0n}'::xid8${horizon === undefined ? '' : ` AND x.tx_id < '${horizon}'::xid8`}
                AND x.seq >= ${low} AND x.seq < ${high})`;

@@ -40,6 +40,11 @@ export interface Checkpoint {
   origin?: string;
   /** The schema whose tables the tree covers. */
   schema: string;
+  /**
+   * Of a row-sharded schema on Citus: the node group whose versions the tree holds (docs/spec.md
+   * §7.7); each writing node has a tree, and a log, of its own. Absent for the schema's one tree.
+   */
+  node?: number;
   /** The checkpoint's number in the database's catalog (1, 2, 3 …). */
   id: number;
   /** Number of leaves (versions) in the tree. */
@@ -110,11 +115,12 @@ export function rawPublicKeyHex(key: KeyObject): string {
 
 /** A checkpoint's own fields, without signatures, in their usual order. */
 export function checkpointFields(body: CheckpointBody): CheckpointBody {
-  const { spec, origin, schema, id, treeSize, root, horizon, createdAt, tables } = body;
+  const { spec, origin, schema, node, id, treeSize, root, horizon, createdAt, tables } = body;
   return {
     spec,
     ...(origin === undefined ? {} : { origin }),
     schema,
+    ...(node === undefined ? {} : { node }),
     id,
     treeSize,
     root,

@@ -7,6 +7,7 @@ const DECIMAL = /^(0|[1-9]\d{0,19})$/;
 const TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const SCHEMA = /^[a-z_][a-z0-9_]*$/;
 const TABLE = /^[a-z_][a-z0-9_]*$/;
+const NODE = /^(0|[1-9]\d{0,8})$/;
 
 /**
  * The C2SP tlog-checkpoint note text of a checkpoint (docs/spec.md §7.1): origin, tree size and
@@ -29,6 +30,7 @@ export function checkpointText(cp: CheckpointBody): string {
     Buffer.from(cp.root, 'hex').toString('base64'),
     `${cp.spec} checkpoint ${cp.id}`,
     `schema ${cp.schema}`,
+    ...(cp.node === undefined ? [] : [`node ${cp.node}`]),
     `horizon ${cp.horizon}`,
     `time ${cp.createdAt}`,
     ['tables', ...(cp.tables ?? [])].join(' '),
@@ -77,7 +79,10 @@ function ext(line: string | undefined, word: string, pattern: RegExp): string {
 /** The checkpoint fields of a note text, which must be exactly what `checkpointText` writes. */
 export function parseCheckpointText(text: string): CheckpointBody {
   const lines = text.split('\n');
-  if (lines.pop() !== '' || lines.length !== 8) refuse('expected 8 lines, each ending in a newline');
+  if (lines.pop() !== '' || (lines.length !== 8 && lines.length !== 9))
+    refuse('expected 8 lines (9 with a node line), each ending in a newline');
+  // A node's tree of a row-sharded schema has a node line after the schema line.
+  const nodeLine = lines.length === 9 ? lines.splice(5, 1)[0] : undefined;
   const [origin, size, root64, head, schemaLine, horizonLine, timeLine, tablesLine] = lines as string[];
   if (!isKeyName(origin!)) refuse('the origin must be non-empty, without spaces or "+"');
   if (!DECIMAL.test(size!) || !Number.isSafeInteger(Number(size)))
@@ -92,6 +97,7 @@ export function parseCheckpointText(text: string): CheckpointBody {
     spec: SPEC_VERSION,
     origin: origin!,
     schema: ext(schemaLine, 'schema', SCHEMA),
+    ...(nodeLine === undefined ? {} : { node: Number(ext(nodeLine, 'node', NODE)) }),
     id: Number(id),
     treeSize: Number(size),
     root: root.toString('hex'),

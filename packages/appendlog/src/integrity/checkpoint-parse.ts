@@ -11,6 +11,7 @@ const FIELDS = new Set([
   'spec',
   'origin',
   'schema',
+  'node',
   'id',
   'treeSize',
   'root',
@@ -56,6 +57,11 @@ function parseObject(value: unknown): Checkpoint {
   for (const k of Object.keys(v)) if (!FIELDS.has(k)) bad(`unknown field "${k}"`);
   if (v.spec !== SPEC_VERSION) bad(`spec must be "${SPEC_VERSION}", got ${JSON.stringify(v.spec)}`);
   if (typeof v.schema !== 'string' || !/^[a-z_][a-z0-9_]*$/.test(v.schema)) bad('schema');
+  if (
+    v.node !== undefined &&
+    (!Number.isSafeInteger(v.node) || (v.node as number) < 0 || (v.node as number) > 999_999_999)
+  )
+    bad('node must be a node group id');
   if (!Number.isSafeInteger(v.id) || (v.id as number) < 1) bad('id must be a positive integer');
   if (!Number.isSafeInteger(v.treeSize) || (v.treeSize as number) < 0)
     bad('treeSize must be a non-negative integer');
@@ -68,8 +74,8 @@ function parseObject(value: unknown): Checkpoint {
   if (noted && typeof v.origin !== 'string') bad('origin must be a string');
   if (v.tables !== undefined && (!Array.isArray(v.tables) || !v.tables.every((t) => typeof t === 'string')))
     bad('tables must be a list of names');
-  if (!noted && (v.tables !== undefined || v.cosignatures !== undefined))
-    bad('tables and cosignatures need an origin');
+  if (!noted && (v.tables !== undefined || v.cosignatures !== undefined || v.node !== undefined))
+    bad('tables, node and cosignatures need an origin');
   let cp: Checkpoint = checkpointFields(v as unknown as Checkpoint);
   // A C2SP checkpoint's fields must make a valid note text, whose parse gives them back.
   if (noted) cp = { ...parseCheckpointText(checkpointText({ ...cp, tables: cp.tables ?? [] })) };

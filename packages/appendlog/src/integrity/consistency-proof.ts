@@ -12,6 +12,8 @@ import { consistencyRanges, RangeRoots } from './proof-ranges.js';
 export interface ConsistencyProofOptions {
   /** The checkpoint to prove consistency up to (its id in the catalog); default the latest. */
   checkpointId?: number;
+  /** Of a row-sharded schema: the node group whose tree (docs/spec.md §7.7) the proof is in. */
+  node?: number;
 }
 
 /** An RFC 9162 consistency proof from an older tree size to a checkpoint. */
@@ -33,10 +35,21 @@ export async function buildConsistencyProof(
   oldSize: number,
   options: ConsistencyProofOptions = {},
 ): Promise<ConsistencyProof> {
+  const node = options.node;
+  if (node !== undefined && (!Number.isSafeInteger(node) || node < 0)) {
+    throw new InvalidInputError('node must be a node group id, a non-negative integer', 'node');
+  }
   return db.snapshot(async (tx) => {
-    const stored = (await hasCheckpointCatalog(tx)) ? await storedCheckpoint(tx, options.checkpointId) : null;
-    if (stored === null)
-      throw new NotFoundError('no checkpoint to prove consistency with: take one with db.checkpoint()');
+    const stored = (await hasCheckpointCatalog(tx, node))
+      ? await storedCheckpoint(tx, options.checkpointId, node)
+      : null;
+    if (stored === null) {
+      throw new NotFoundError(
+        node === undefined
+          ? 'no checkpoint to prove consistency with: take one with db.checkpoint()'
+          : `no checkpoint of node group ${node} to prove consistency with: take them with db.clusterCheckpoint()`,
+      );
+    }
     if (!Number.isSafeInteger(oldSize) || oldSize < 0) {
       throw new InvalidInputError('oldSize must be a non-negative integer', 'oldSize');
     }
@@ -47,7 +60,7 @@ export async function buildConsistencyProof(
     const rr = new RangeRoots(ranges);
     if (ranges.length > 0) {
       const end = Math.max(...ranges.map((r) => r[1]));
-      const reader = await storedLeafReader(tx, end, (data) => rr.push(leafHash(data)));
+      const reader = await storedLeafReader(tx, end, (data) => rr.push(leafHash(data)), node);
       while ((await reader.next()) !== null) {}
     }
     return { checkpoint, oldSize, proof: rr.roots().map(toHex) };

@@ -19,6 +19,7 @@ import { leafHash } from './merkle.js';
 import { verifyInclusion } from './merkle-verify.js';
 import { inclusionRanges, RangeRoots } from './proof-ranges.js';
 import { Report } from './report.js';
+import { findShardedLogs } from './tx-ids-ahead.js';
 import { READ_SETTINGS_SQL, verifyChains } from './verify-chains.js';
 
 /**
@@ -34,7 +35,10 @@ export interface VersionRef {
 }
 
 export interface InclusionProofOptions {
-  /** The checkpoint to prove inclusion in (its id in the catalog); default the latest. */
+  /**
+   * The checkpoint to prove inclusion in (its id in the catalog); default the latest. Of a
+   * row-sharded schema, the id among the checkpoints of the node that wrote the version.
+   */
   checkpointId?: number;
 }
 
@@ -48,7 +52,8 @@ export interface InclusionProofOptions {
  */
 export interface InclusionProof {
   spec: typeof SPEC_VERSION;
-  checkpoint: { id: number; treeSize: number; root: string };
+  /** The checkpoint's id, size and root; `node` for a node's tree of a row-sharded schema. */
+  checkpoint: { node?: number; id: number; treeSize: number; root: string };
   leafIndex: number;
   table: string;
   entryId: string;
@@ -81,9 +86,27 @@ export async function buildInclusionProof(
     for (const sql of READ_SETTINGS_SQL) await tx.run(sql);
     const [t] = await recordedTables(tx, [ref.table]);
     if (t === undefined) throw new NotFoundError(`no table "${ref.table}" in the schema history`);
-    const cp = (await hasCheckpointCatalog(tx)) ? await storedCheckpoint(tx, options.checkpointId) : null;
-    if (cp === null)
-      throw new NotFoundError('no checkpoint to prove inclusion in: take one with db.checkpoint()');
+    const log = tableObjects(tx.schema, t.table).log;
+    // Of a row-sharded schema, the version is in the tree of the node that wrote it (docs/spec.md §7.7).
+    let node: number | undefined;
+    if ((await findShardedLogs(tx, [t.table])).length > 0) {
+      const [at] = await tx.run<{ g: number }>(
+        `SELECT (l.seq >> 48)::int AS g FROM ${log} l WHERE l.entry_id = $1 AND l.version = $2`,
+        [entryId, version],
+      );
+      if (!at) throw new NotFoundError(`${ref.table} ${entryId} has no version ${version}`);
+      node = Number(at.g);
+    }
+    const cp = (await hasCheckpointCatalog(tx, node))
+      ? await storedCheckpoint(tx, options.checkpointId, node)
+      : null;
+    if (cp === null) {
+      throw new NotFoundError(
+        node === undefined
+          ? 'no checkpoint to prove inclusion in: take one with db.checkpoint()'
+          : `no checkpoint of node group ${node}, which wrote this version, to prove inclusion in: take them with db.clusterCheckpoint()`,
+      );
+    }
 
     // The version must verify before anything is said about it.
     const report = new Report();
@@ -95,7 +118,6 @@ export async function buildInclusionProof(
       throw new IntegrityError(
         `${ref.table} ${entryId} version ${version} does not verify: ${bad.problem} (${bad.detail})`,
       );
-    const log = tableObjects(tx.schema, t.table).log;
     const [row] = await tx.run<VersionFields & { parentHash: string | null; contentHash: string }>(
       `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['parent_hash', 'content_hash'], log)}
          FROM ${log} l WHERE l.entry_id = $1 AND l.version = $2`,
@@ -109,22 +131,32 @@ export async function buildInclusionProof(
     // Pass 1: the leaf's position in the checkpoint's leaf index. Pass 2: the sibling subtrees.
     let index = -1;
     let pos = 0;
-    const finder = await storedLeafReader(tx, cp.treeSize, (data) => {
-      if (index < 0 && toHex(leafHash(data)) === leaf) index = pos;
-      pos += 1;
-    });
+    const finder = await storedLeafReader(
+      tx,
+      cp.treeSize,
+      (data) => {
+        if (index < 0 && toHex(leafHash(data)) === leaf) index = pos;
+        pos += 1;
+      },
+      node,
+    );
     while (index < 0 && (await finder.next()) !== null) {}
     if (index < 0) {
       throw new NotFoundError(
-        `${ref.table} ${entryId} version ${version} is not in checkpoint ${cp.id} (too recent, or changed since)`,
+        `${ref.table} ${entryId} version ${version} is not in ${node === undefined ? '' : `node group ${node}'s `}checkpoint ${cp.id} (too recent, or changed since)`,
       );
     }
     const rr = new RangeRoots(inclusionRanges(index, cp.treeSize));
-    const feeder = await storedLeafReader(tx, cp.treeSize, (data) => rr.push(leafHash(data)));
+    const feeder = await storedLeafReader(tx, cp.treeSize, (data) => rr.push(leafHash(data)), node);
     while ((await feeder.next()) !== null) {}
     return {
       spec: SPEC_VERSION,
-      checkpoint: { id: cp.id, treeSize: cp.treeSize, root: cp.root },
+      checkpoint: {
+        ...(node === undefined ? {} : { node }),
+        id: cp.id,
+        treeSize: cp.treeSize,
+        root: cp.root,
+      },
       leafIndex: index,
       table: t.table,
       entryId,

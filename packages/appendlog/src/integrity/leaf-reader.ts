@@ -1,8 +1,7 @@
 import type { Session } from '../session.js';
-import { catalogName } from '../sql/names.js';
 import { CursorReader } from './cursor.js';
 import { parseLeaves } from './leaf.js';
-import { orderedLeavesSql } from './leaves.js';
+import { orderedLeavesSql, type TreeNode, treeCatalog } from './leaves.js';
 
 /** A leaf named by its version, for comparing a checkpoint's leaves with the log's. */
 export interface NamedLeaf {
@@ -39,11 +38,12 @@ export async function logLeafReader(
   tx: Session,
   tables: readonly string[],
   horizon: string,
+  node?: TreeNode,
 ): Promise<LeafReader> {
   if (tables.length === 0) return new LeafReader(async () => []);
   const cursor = await CursorReader.open<{ t: string; e: string; v: string; h: string }>(
     tx,
-    orderedLeavesSql(tx, tables),
+    orderedLeavesSql(tx, tables, node),
     [horizon],
     5000,
   );
@@ -57,11 +57,13 @@ export async function storedLeafReader(
   tx: Session,
   treeSize: number,
   onData?: (data: Uint8Array) => void,
+  node?: TreeNode,
 ): Promise<LeafReader> {
+  const c = treeCatalog(tx.schema, node);
   const cursor = await CursorReader.open<{ leaves: string }>(
     tx,
-    `SELECT pg_catalog.encode(leaves, 'hex') AS leaves FROM ${catalogName(tx.schema, 'appendlog_checkpoint_leaves')}
-      WHERE first_leaf < $1 ORDER BY first_leaf`,
+    `SELECT pg_catalog.encode(leaves, 'hex') AS leaves FROM ${c.leaves}
+      WHERE ${c.where} AND first_leaf < $1 ORDER BY first_leaf`,
     [treeSize],
     16,
   );

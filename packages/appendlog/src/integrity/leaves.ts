@@ -4,6 +4,33 @@ import { catalogName, tableObjects } from '../sql/names.js';
 import { CursorReader } from './cursor.js';
 import { leafData } from './leaf.js';
 import { leafHash } from './merkle.js';
+import { nodeSeqRange } from './writing-nodes.js';
+
+/**
+ * Which tree: `undefined` for the schema's one tree, or the Citus node group whose versions a tree
+ * of a row-sharded schema holds (docs/spec.md §7.7).
+ */
+export type TreeNode = number | undefined;
+
+/** The catalog tables keeping a tree's checkpoints and leaf index, and the condition picking its rows. */
+export function treeCatalog(
+  schema: string,
+  node: TreeNode,
+): { checkpoints: string; leaves: string; where: string } {
+  if (node === undefined) {
+    return {
+      checkpoints: catalogName(schema, 'appendlog_checkpoints'),
+      leaves: catalogName(schema, 'appendlog_checkpoint_leaves'),
+      where: 'TRUE',
+    };
+  }
+  if (!Number.isSafeInteger(node) || node < 0) throw new RangeError(`node group ${node} is not a group id`);
+  return {
+    checkpoints: catalogName(schema, 'appendlog_node_checkpoints'),
+    leaves: catalogName(schema, 'appendlog_node_checkpoint_leaves'),
+    where: `node = ${node}`,
+  };
+}
 
 /** One leaf of the checkpoint tree as read from the log. */
 export interface LogLeaf {
@@ -45,27 +72,41 @@ export async function snapshotHorizon(tx: Session): Promise<string> {
   return own!.h;
 }
 
-function leafQuery(tx: Session, tables: readonly string[]): string {
+function leafQuery(tx: Session, tables: readonly string[], node: TreeNode): string {
+  let ofNode = '';
+  if (node !== undefined) {
+    const { low, high } = nodeSeqRange(node);
+    ofNode = ` AND l.seq >= ${low} AND l.seq < ${high}`;
+  }
   const parts = tables.map((t) => {
     const o = tableObjects(tx.schema, t);
-    return `SELECT ${quoteLiteral(t)}::text AS t, l.tx_id, l.seq, l.entry_id, l.version, l.hash FROM ${o.log} l WHERE l.tx_id < $1::xid8`;
+    return `SELECT ${quoteLiteral(t)}::text AS t, l.tx_id, l.seq, l.entry_id, l.version, l.hash FROM ${o.log} l WHERE l.tx_id < $1::xid8${ofNode}`;
   });
   return parts.join('\nUNION ALL\n');
 }
 
-/** The tree's leaves below `$1` (a horizon), in tree order: transaction, table name (bytes), seq. */
-export function orderedLeavesSql(tx: Session, tables: readonly string[]): string {
+/**
+ * The tree's leaves below `$1` (a horizon), in tree order: transaction, table name (bytes), seq;
+ * of one node's versions when `node` is given.
+ */
+export function orderedLeavesSql(tx: Session, tables: readonly string[], node?: TreeNode): string {
   return `SELECT x.t, x.entry_id::text AS e, x.version::text AS v, pg_catalog.encode(x.hash, 'hex') AS h
-       FROM (${leafQuery(tx, tables)}) x
+       FROM (${leafQuery(tx, tables, node)}) x
       ORDER BY x.tx_id, x.t COLLATE "C", x.seq`;
 }
 
 /** How many leaves the tree below `horizon` has. */
-export async function countLeaves(tx: Session, tables: readonly string[], horizon: string): Promise<number> {
+export async function countLeaves(
+  tx: Session,
+  tables: readonly string[],
+  horizon: string,
+  node?: TreeNode,
+): Promise<number> {
   if (tables.length === 0) return 0;
-  const [row] = await tx.run<{ n: string }>(`SELECT count(*)::text AS n FROM (${leafQuery(tx, tables)}) x`, [
-    horizon,
-  ]);
+  const [row] = await tx.run<{ n: string }>(
+    `SELECT count(*)::text AS n FROM (${leafQuery(tx, tables, node)}) x`,
+    [horizon],
+  );
   return Number(row!.n);
 }
 
@@ -79,14 +120,14 @@ export async function streamLeaves(
   tables: readonly string[],
   horizon: string,
   onPage: (leaves: LogLeaf[]) => void | Promise<void>,
-  pageSize = 5000,
+  options: { node?: TreeNode; pageSize?: number } = {},
 ): Promise<void> {
   if (tables.length === 0) return;
   const cursor = await CursorReader.open<{ t: string; e: string; v: string; h: string }>(
     tx,
-    orderedLeavesSql(tx, tables),
+    orderedLeavesSql(tx, tables, options.node),
     [horizon],
-    pageSize,
+    options.pageSize ?? 5000,
   );
   for (;;) {
     const rows = await cursor.page();
@@ -114,20 +155,25 @@ export interface StoredCheckpoint {
   body: unknown;
 }
 
-/** True once the catalog has the checkpoint tables (a database migrated by this library version). */
-export async function hasCheckpointCatalog(tx: Session): Promise<boolean> {
+/** True once the catalog has the tree's checkpoint tables (a database migrated by a recent enough library). */
+export async function hasCheckpointCatalog(tx: Session, node?: TreeNode): Promise<boolean> {
   const [row] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
-    catalogName(tx.schema, 'appendlog_checkpoint_leaves'),
+    treeCatalog(tx.schema, node).leaves,
   ]);
   return row?.ok === true;
 }
 
-/** A checkpoint from the catalog: the latest, or the one with `id`. */
-export async function storedCheckpoint(tx: Session, id?: number): Promise<StoredCheckpoint | null> {
+/** A checkpoint of the tree from the catalog: the latest, or the one with `id`. */
+export async function storedCheckpoint(
+  tx: Session,
+  id?: number,
+  node?: TreeNode,
+): Promise<StoredCheckpoint | null> {
+  const c = treeCatalog(tx.schema, node);
   const rows = await tx.run<{ id: string; tree_size: string; root: string; horizon: string; body: string }>(
     `SELECT id::text, tree_size::text, pg_catalog.encode(root, 'hex') AS root, horizon::text, body::text
-       FROM ${catalogName(tx.schema, 'appendlog_checkpoints')}
-      ${id === undefined ? '' : 'WHERE id = $1'}
+       FROM ${c.checkpoints}
+      WHERE ${c.where}${id === undefined ? '' : ' AND id = $1'}
       ORDER BY id DESC LIMIT 1`,
     id === undefined ? [] : [id],
   );

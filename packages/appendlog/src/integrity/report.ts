@@ -68,6 +68,8 @@ export interface VerifyWarning {
 
 /** The consistency proof between a checkpoint and the log as it is now (RFC 9162 §2.1.4). */
 export interface ConsistencyReport {
+  /** The node group of a row-sharded schema whose tree this is (docs/spec.md §7.7). */
+  node?: number;
   oldSize: number;
   oldRoot: string;
   newSize: number;
@@ -91,8 +93,10 @@ export interface VerifyResult {
   /** Of those, versions redacted by erasure: their hash verifies, their content is gone. */
   erased: number;
   failures: VerifyFailure[];
-  /** With `against`: the proof that the log extends the checkpoint. */
+  /** With `against` one checkpoint: the proof that the log extends it. */
   consistency?: ConsistencyReport;
+  /** With `against` a list of checkpoints (a cluster checkpoint): one proof each, in their order. */
+  consistencies?: ConsistencyReport[];
   /** Present when there is one: the data verifies, but the database needs an operator. */
   warnings?: VerifyWarning[];
 }
@@ -118,14 +122,15 @@ export class Report {
     this.warnings.push({ table, problem, detail });
   }
 
-  result(consistency?: ConsistencyReport): VerifyResult {
+  result(consistency?: ConsistencyReport | ConsistencyReport[]): VerifyResult {
     const r: VerifyResult = {
       ok: this.failures.length === 0,
       checked: this.checked,
       erased: this.erased,
       failures: this.failures,
     };
-    if (consistency !== undefined) r.consistency = consistency;
+    if (Array.isArray(consistency)) r.consistencies = consistency;
+    else if (consistency !== undefined) r.consistency = consistency;
     if (this.warnings.length > 0) r.warnings = this.warnings;
     return r;
   }

@@ -119,8 +119,8 @@ export async function findShardedLogs(tx: Session, tables: readonly string[]): P
 /**
  * Throws {@link InvalidUsageError} when a log of `tables` is row-sharded on Citus: each worker
  * numbers its own transactions, so no one horizon orders the versions of all shards, and a tree
- * built over them by transaction id would misplace or skip versions (the change feed reads these
- * logs per node instead, and does not come here). Then throws {@link InvalidUsageError} when a
+ * built over them by transaction id would misplace or skip versions (the change feed and the
+ * cluster checkpoint read these logs per node instead, and do not come here). Then throws {@link InvalidUsageError} when a
  * log of `tables` is a logical replication subscriber's copy: which of the publisher's
  * transactions have committed, this database cannot tell, so a change feed or a checkpoint read
  * here could skip versions that arrive later. Then throws
@@ -137,9 +137,9 @@ export async function refuseTxIdsAhead(
   if (sharded !== undefined) {
     throw new InvalidUsageError(
       `${operation} refused: ${tx.schema}.${sharded}_log is row-sharded on Citus (distributed by entry_id), and ` +
-        `each worker numbers its own transactions: no one horizon orders the versions of all shards to build a ` +
-        `checkpoint over yet. Writes, reads, history, time travel, diff, revert, erasure, verify and the change ` +
-        `feed (ordered per node) work: see docs/scale-out.md#row-sharded-tables-on-citus`,
+        `each worker numbers its own transactions: no one horizon orders the versions of all shards. Each ` +
+        `writing node has a tree of its own: take them with db.clusterCheckpoint() (appendlog checkpoint does), ` +
+        `see docs/scale-out.md#checkpoints-one-tree-per-writing-node`,
     );
   }
   const [subscribed] = await findSubscribedLogs(tx, tables);

@@ -16,7 +16,8 @@ import { leafHash, MerkleAccumulator } from './merkle.js';
 import { verifyConsistency } from './merkle-verify.js';
 import { consistencyRanges, RangeRoots } from './proof-ranges.js';
 import type { ConsistencyReport, Report } from './report.js';
-import { findSubscribedLogs } from './tx-ids-ahead.js';
+import { findShardedLogs, findSubscribedLogs } from './tx-ids-ahead.js';
+import { XID8_MAX } from './writing-nodes.js';
 
 /** Options for checking the log against a checkpoint. */
 export interface AgainstOptions {
@@ -26,6 +27,11 @@ export interface AgainstOptions {
   witnesses?: readonly Witness[];
   /** How many of `witnesses` must have cosigned the checkpoint (default: all of them). */
   witnessQuorum?: number;
+  /**
+   * Of a row-sharded schema: each node's transaction horizon, read on the node before the
+   * verification's snapshot was; a node absent has left the cluster.
+   */
+  nodeHorizons?: ReadonlyMap<number, bigint>;
   onProgress?: (leaves: number, total: number) => void;
 }
 
@@ -58,7 +64,32 @@ export async function verifyAgainst(
       `the checkpoint is of schema "${cp.schema}", not "${tx.schema}"`,
     );
   }
-  const recorded = (await hasCheckpointCatalog(tx)) ? await storedCheckpoint(tx) : null;
+  const node = cp.node;
+  const of = node === undefined ? '' : ` of node group ${node}`;
+  const sharded = (await findShardedLogs(tx, tables)).length > 0;
+  if (sharded !== (node !== undefined)) {
+    report.fail(
+      null,
+      null,
+      null,
+      'checkpoint_invalid',
+      sharded
+        ? `the checkpoint is of one tree, and this schema is row-sharded: verify against its nodes' checkpoints, as db.clusterCheckpoint() takes them`
+        : `the checkpoint is of node group ${node}'s tree of a row-sharded schema, and this schema is not row-sharded`,
+    );
+    return {
+      ...(node === undefined ? {} : { node }),
+      oldSize: cp.treeSize,
+      oldRoot: cp.root,
+      newSize: 0,
+      newRoot: '',
+      proof: [],
+      ok: false,
+    };
+  }
+  const recorded = (await hasCheckpointCatalog(tx, node))
+    ? await storedCheckpoint(tx, undefined, node)
+    : null;
   const origin = (recorded?.body as { origin?: unknown } | undefined)?.origin;
   if (cp.origin !== undefined && typeof origin === 'string' && cp.origin !== origin) {
     report.fail(
@@ -72,31 +103,42 @@ export async function verifyAgainst(
   // A logical replication subscriber's logs hold the publisher's transaction ids, which this
   // database's horizon says nothing about: the tree is the one the checkpoint's own horizon drew.
   const subscribed = (await findSubscribedLogs(tx, tables)).length > 0;
-  let horizon = subscribed ? cp.horizon : await snapshotHorizon(tx);
+  let horizon =
+    node !== undefined
+      ? String(options.nodeHorizons?.get(node) ?? XID8_MAX)
+      : subscribed
+        ? cp.horizon
+        : await snapshotHorizon(tx);
   if (BigInt(horizon) < BigInt(cp.horizon)) {
     report.fail(
       null,
       null,
       null,
       'checkpoint_invalid',
-      `the checkpoint's horizon ${cp.horizon} is ahead of this database's (${horizon}); restored from another cluster, this database needs the step of docs/operations.md, "Restore into another cluster"`,
+      `the checkpoint's horizon ${cp.horizon} is ahead of ${node === undefined ? "this database's" : `node group ${node}'s`} (${horizon}); restored from another cluster, this database needs the step of docs/operations.md, "Restore into another cluster"`,
     );
     horizon = cp.horizon;
   }
   const m = cp.treeSize;
-  const n = await countLeaves(tx, tables, horizon);
+  const n = await countLeaves(tx, tables, horizon, node);
   const ranges = m <= n ? consistencyRanges(m, n) : [];
   const rr = new RangeRoots(ranges);
   const acc = new MerkleAccumulator();
   let oldRoot = m === 0 ? toHex(acc.root()) : '';
-  await streamLeaves(tx, tables, horizon, (leaves) => {
-    for (const leaf of leaves) {
-      rr.push(leaf.leafHash);
-      acc.pushLeafHash(leaf.leafHash);
-      if (acc.size === m) oldRoot = toHex(acc.root());
-    }
-    options.onProgress?.(acc.size, n);
-  });
+  await streamLeaves(
+    tx,
+    tables,
+    horizon,
+    (leaves) => {
+      for (const leaf of leaves) {
+        rr.push(leaf.leafHash);
+        acc.pushLeafHash(leaf.leafHash);
+        if (acc.size === m) oldRoot = toHex(acc.root());
+      }
+      options.onProgress?.(acc.size, n);
+    },
+    { node },
+  );
   const newRoot = toHex(acc.root());
   let consistency: ConsistencyReport;
   if (m > n) {
@@ -107,16 +149,32 @@ export async function verifyAgainst(
       'checkpoint_truncated',
       subscribed
         ? `the checkpoint covers ${m} versions but this subscriber has received only ${n} of them: wait for the subscription to catch up, then verify again`
-        : `the checkpoint covers ${m} versions but the log now has only ${n}`,
+        : `the checkpoint covers ${m} versions${of} but the log now has only ${n}`,
     );
-    consistency = { oldSize: m, oldRoot: cp.root, newSize: n, newRoot, proof: [], ok: false };
+    consistency = {
+      ...(node === undefined ? {} : { node }),
+      oldSize: m,
+      oldRoot: cp.root,
+      newSize: n,
+      newRoot,
+      proof: [],
+      ok: false,
+    };
   } else {
     const proof = rr.roots();
     const ok = verifyConsistency(m, n, fromHex(cp.root), fromHex(newRoot), proof);
-    consistency = { oldSize: m, oldRoot: cp.root, newSize: n, newRoot, proof: proof.map(toHex), ok };
+    consistency = {
+      ...(node === undefined ? {} : { node }),
+      oldSize: m,
+      oldRoot: cp.root,
+      newSize: n,
+      newRoot,
+      proof: proof.map(toHex),
+      ok,
+    };
     // A version slipped in below the checkpoint's horizon, right after its last leaf, would leave the
     // prefix intact: the number of versions below the horizon must still be the checkpoint's size.
-    const below = ok ? await countLeaves(tx, tables, cp.horizon) : m;
+    const below = ok ? await countLeaves(tx, tables, cp.horizon, node) : m;
     if (below !== m) {
       consistency.ok = false;
       report.fail(
@@ -124,7 +182,7 @@ export async function verifyAgainst(
         null,
         null,
         'checkpoint_inconsistent',
-        `the log holds ${below} versions below checkpoint ${cp.id}'s horizon ${cp.horizon}, not ${m}`,
+        `the log holds ${below} versions below ${cpName(cp)}'s horizon ${cp.horizon}, not ${m}`,
       );
     } else if (!ok) {
       report.fail(
@@ -132,13 +190,17 @@ export async function verifyAgainst(
         null,
         null,
         'checkpoint_inconsistent',
-        `the log is not an extension of checkpoint ${cp.id}: its first ${m} versions hash to ${oldRoot}, not ${cp.root}`,
+        `the log is not an extension of ${cpName(cp)}: its first ${m} versions hash to ${oldRoot}, not ${cp.root}`,
       );
     }
   }
   if (!consistency.ok) await locateChanges(tx, cp, tables, report);
   return consistency;
 }
+
+/** How failures name a checkpoint: its id, and its node for a node's tree. */
+const cpName = (cp: Checkpoint): string =>
+  cp.node === undefined ? `checkpoint ${cp.id}` : `node group ${cp.node}'s checkpoint ${cp.id}`;
 
 const keyOf = (l: NamedLeaf): string => `${l.table}\u0000${l.entryId}\u0000${l.version}`;
 
@@ -152,7 +214,8 @@ async function locateChanges(
   tables: readonly string[],
   report: Report,
 ): Promise<void> {
-  if (!(await hasCheckpointCatalog(tx))) {
+  const node = cp.node;
+  if (!(await hasCheckpointCatalog(tx, node))) {
     report.fail(
       null,
       null,
@@ -163,8 +226,13 @@ async function locateChanges(
     return;
   }
   const indexAcc = new MerkleAccumulator();
-  const stored = await storedLeafReader(tx, cp.treeSize, (data) => indexAcc.pushLeafHash(leafHash(data)));
-  const current = await logLeafReader(tx, tables, cp.horizon);
+  const stored = await storedLeafReader(
+    tx,
+    cp.treeSize,
+    (data) => indexAcc.pushLeafHash(leafHash(data)),
+    node,
+  );
+  const current = await logLeafReader(tx, tables, cp.horizon, node);
   const pendingOld = new Map<string, NamedLeaf>();
   const pendingNew = new Map<string, NamedLeaf>();
   const displaced: NamedLeaf[] = [];
@@ -177,7 +245,7 @@ async function locateChanges(
       now.entryId,
       now.version,
       'checkpoint_changed_version',
-      `version ${now.version} differs from the one checkpoint ${cp.id} holds`,
+      `version ${now.version} differs from the one ${cpName(cp)} holds`,
     );
   };
   for (;;) {
@@ -218,7 +286,7 @@ async function locateChanges(
       s.entryId,
       s.version,
       'checkpoint_missing_version',
-      `version ${s.version} is in checkpoint ${cp.id} but no longer in the log`,
+      `version ${s.version} is in ${cpName(cp)} but no longer in the log`,
     );
   }
   for (const c of pendingNew.values()) {
@@ -228,7 +296,7 @@ async function locateChanges(
       c.entryId,
       c.version,
       'checkpoint_unexpected_version',
-      `version ${c.version} is in the log below checkpoint ${cp.id}'s horizon but not in the checkpoint`,
+      `version ${c.version} is in the log below ${cpName(cp)}'s horizon but not in the checkpoint`,
     );
   }
   if (located === 0) {
@@ -239,7 +307,7 @@ async function locateChanges(
         d.entryId,
         d.version,
         'checkpoint_order',
-        `version ${d.version} moved in the log's order since checkpoint ${cp.id}`,
+        `version ${d.version} moved in the log's order since ${cpName(cp)}`,
       );
     }
   }
@@ -250,7 +318,7 @@ async function locateChanges(
       null,
       null,
       'checkpoint_index',
-      `the catalog's copy of checkpoint ${cp.id}'s leaves does not match the checkpoint (altered too, or taken elsewhere): the versions listed may be incomplete`,
+      `the catalog's copy of ${cpName(cp)}'s leaves does not match the checkpoint (altered too, or taken elsewhere): the versions listed may be incomplete`,
     );
   } else if (located === 0) {
     report.fail(null, null, null, 'checkpoint_index', 'the change could not be located');

@@ -7,11 +7,12 @@ import type { Checkpoint } from './checkpoint-format.js';
 import { parseCheckpoint } from './checkpoint-parse.js';
 import { checkCosignatures, type Witness } from './checkpoint-witnesses.js';
 import { existingLogs } from './leaves.js';
-import { Report, type VerifyResult } from './report.js';
+import { type ConsistencyReport, Report, type VerifyResult } from './report.js';
 import { findShardedLogs, findSubscribedLogs, findTxIdAhead, txIdsAheadDetail } from './tx-ids-ahead.js';
 import { READ_SETTINGS_SQL, verifyChains } from './verify-chains.js';
 import { verifyAgainst } from './verify-checkpoint.js';
 import { checkInstallation } from './verify-installation.js';
+import { nodeSnapshots } from './writing-nodes.js';
 
 /** Progress of a verification, for progress bars. */
 export interface VerifyProgress {
@@ -32,10 +33,11 @@ export interface VerifyOptions {
   /** Verify only these tables (SQL names); default: every table in the schema history. */
   tables?: readonly string[];
   /**
-   * A checkpoint taken earlier (the object, or its JSON text): also prove that the log is a
-   * consistent extension of it, and name what changed when it is not.
+   * A checkpoint taken earlier (the object, its note or its JSON text): also prove that the log is a
+   * consistent extension of it, and name what changed when it is not. Of a row-sharded schema, the
+   * checkpoints of its nodes (`db.clusterCheckpoint()`), as a list: each node's tree is checked.
    */
-  against?: Checkpoint | string;
+  against?: Checkpoint | string | readonly (Checkpoint | string)[];
   /**
    * The Ed25519 public key the checkpoint must be signed with: raw hex, PEM, KeyObject, or the
    * log's C2SP verifier key (`origin+keyid+base64`).
@@ -80,12 +82,24 @@ async function countVersions(tx: Session, tables: readonly string[]): Promise<nu
 export async function verifyDatabase(db: Session, options: VerifyOptions = {}): Promise<VerifyResult> {
   if (typeof options !== 'object' || options === null)
     throw new InvalidInputError('verify options must be an object', 'options');
-  const against = options.against === undefined ? undefined : parseCheckpoint(options.against);
+  const many = Array.isArray(options.against);
+  const against: Checkpoint[] =
+    options.against === undefined
+      ? []
+      : (many
+          ? (options.against as readonly (Checkpoint | string)[])
+          : [options.against as Checkpoint | string]
+        ).map((cp) => parseCheckpoint(cp));
   const witnesses = options.witnesses ?? [];
   // Bad witness keys or quorum are refused before anything is read.
-  if (witnesses.length > 0 && against !== undefined)
-    checkCosignatures(against, witnesses, options.witnessQuorum ?? witnesses.length);
+  if (witnesses.length > 0)
+    for (const cp of against) checkCosignatures(cp, witnesses, options.witnessQuorum ?? witnesses.length);
   return inSnapshot(db, async (tx) => {
+    // A node's horizon is read before its versions are, so every transaction below it is in this snapshot.
+    const nodeHorizons =
+      tx.citus && against.some((cp) => cp.node !== undefined)
+        ? new Map([...(await nodeSnapshots(tx, 'verify')).entries()].map(([g, snap]) => [g, snap.xmin]))
+        : undefined;
     const report = new Report();
     const all = await recordedTables(tx);
     if (options.tables !== undefined) {
@@ -120,18 +134,24 @@ export async function verifyDatabase(db: Session, options: VerifyOptions = {}): 
       );
       before = report.checked;
     }
-    if (against === undefined) return report.result();
+    if (against.length === 0) return report.result();
     const tables = await existingLogs(
       tx,
       all.map((t) => t.table),
     );
-    const consistency = await verifyAgainst(tx, against, tables, report, {
-      ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
-      witnesses,
-      ...(options.witnessQuorum === undefined ? {} : { witnessQuorum: options.witnessQuorum }),
-      onProgress: (done, n) => options.onProgress?.({ phase: 'checkpoint', done, total: n }),
-    });
-    return report.result(consistency);
+    const consistencies: ConsistencyReport[] = [];
+    for (const cp of against) {
+      consistencies.push(
+        await verifyAgainst(tx, cp, tables, report, {
+          ...(options.publicKey === undefined ? {} : { publicKey: options.publicKey }),
+          witnesses,
+          ...(options.witnessQuorum === undefined ? {} : { witnessQuorum: options.witnessQuorum }),
+          ...(nodeHorizons === undefined ? {} : { nodeHorizons }),
+          onProgress: (done, n) => options.onProgress?.({ phase: 'checkpoint', done, total: n }),
+        }),
+      );
+    }
+    return report.result(many ? consistencies : consistencies[0]);
   });
 }
 

@@ -17,6 +17,8 @@ export function catalogDdl(schema: string): string {
   const history = catalogName(schema, 'appendlog_schema_history');
   const checkpoints = catalogName(schema, 'appendlog_checkpoints');
   const checkpointLeaves = catalogName(schema, 'appendlog_checkpoint_leaves');
+  const nodeCheckpoints = catalogName(schema, 'appendlog_node_checkpoints');
+  const nodeCheckpointLeaves = catalogName(schema, 'appendlog_node_checkpoint_leaves');
   return `
 CREATE SCHEMA IF NOT EXISTS ${s};
 
@@ -132,6 +134,34 @@ CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE 
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON ${checkpointLeaves};
 CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpointLeaves}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+
+-- The checkpoints of a row-sharded schema (docs/spec.md §7.7): one tree per writing node, each kept
+-- as the two tables above keep the schema's one tree.
+CREATE TABLE IF NOT EXISTS ${nodeCheckpoints} (
+  node integer NOT NULL,
+  id bigint NOT NULL,
+  created_at timestamptz NOT NULL,
+  tree_size bigint NOT NULL,
+  root bytea NOT NULL,
+  horizon xid8 NOT NULL,
+  body jsonb NOT NULL,
+  PRIMARY KEY (node, id)
+);
+CREATE TABLE IF NOT EXISTS ${nodeCheckpointLeaves} (
+  node integer NOT NULL,
+  first_leaf bigint NOT NULL,
+  checkpoint_id bigint NOT NULL,
+  leaf_count integer NOT NULL,
+  leaves bytea NOT NULL,
+  PRIMARY KEY (node, first_leaf),
+  FOREIGN KEY (node, checkpoint_id) REFERENCES ${nodeCheckpoints} (node, id) DEFERRABLE INITIALLY DEFERRED
+);
+DROP TRIGGER IF EXISTS appendlog_node_checkpoints_refuse ON ${nodeCheckpoints};
+CREATE TRIGGER appendlog_node_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${nodeCheckpoints}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_node_checkpoint_leaves_refuse ON ${nodeCheckpointLeaves};
+CREATE TRIGGER appendlog_node_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${nodeCheckpointLeaves}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 ${erasureCatalogDdl(schema)}${contextFunctionDdl(schema)}${realtimeCatalogDdl(schema)}`;
 }

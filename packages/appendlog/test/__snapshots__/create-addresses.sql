@@ -115,6 +115,34 @@ DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON "public"."appendlog
 CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_checkpoint_leaves"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- The checkpoints of a row-sharded schema (docs/spec.md §7.7): one tree per writing node, each kept
+-- as the two tables above keep the schema's one tree.
+CREATE TABLE IF NOT EXISTS "public"."appendlog_node_checkpoints" (
+  node integer NOT NULL,
+  id bigint NOT NULL,
+  created_at timestamptz NOT NULL,
+  tree_size bigint NOT NULL,
+  root bytea NOT NULL,
+  horizon xid8 NOT NULL,
+  body jsonb NOT NULL,
+  PRIMARY KEY (node, id)
+);
+CREATE TABLE IF NOT EXISTS "public"."appendlog_node_checkpoint_leaves" (
+  node integer NOT NULL,
+  first_leaf bigint NOT NULL,
+  checkpoint_id bigint NOT NULL,
+  leaf_count integer NOT NULL,
+  leaves bytea NOT NULL,
+  PRIMARY KEY (node, first_leaf),
+  FOREIGN KEY (node, checkpoint_id) REFERENCES "public"."appendlog_node_checkpoints" (node, id) DEFERRABLE INITIALLY DEFERRED
+);
+DROP TRIGGER IF EXISTS appendlog_node_checkpoints_refuse ON "public"."appendlog_node_checkpoints";
+CREATE TRIGGER appendlog_node_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_node_checkpoints"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+DROP TRIGGER IF EXISTS appendlog_node_checkpoint_leaves_refuse ON "public"."appendlog_node_checkpoint_leaves";
+CREATE TRIGGER appendlog_node_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_node_checkpoint_leaves"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+
 -- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
 CREATE OR REPLACE FUNCTION "public".appendlog_forget_meta(meta jsonb, recorded_at timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -356,7 +384,7 @@ REVOKE ALL ON "public"."appendlog_projections" FROM PUBLIC;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 90e1700b049478695d1327b69d61d9cf';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 23140d4d149aaeacc24881d1033a3d6e';
 
 -- next step
 

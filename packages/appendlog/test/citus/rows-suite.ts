@@ -1,7 +1,17 @@
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { column as c, connect, type Database, table } from '../../src/index.js';
+import {
+  type Checkpoint,
+  column as c,
+  checkpointNote,
+  connect,
+  type Database,
+  parseCheckpoint,
+  table,
+  verifyInclusionProof,
+  witnessCheckpoint,
+} from '../../src/index.js';
 import { CITUS_WORKER_PORTS, citusUrl } from '../support/citus.js';
 import { addresses } from '../support/tables.js';
 import { counters, dropSchemasAndRole, writersOnOneEntry } from './scenarios.js';
@@ -58,6 +68,24 @@ export function rowsSuite(): void {
         )
       ).rows.map((r) => [r.port, r.g]),
     );
+
+  /** Sets version 1's city in a log shard on a worker, as its superuser with the triggers off. */
+  const setCity = async (port: number, shard: string, entryId: string, city: string) => {
+    const worker = new pg.Client({ connectionString: citusUrl('postgres', 'postgres', port) });
+    await worker.connect();
+    try {
+      await worker.query(`SET session_replication_role = replica`);
+      await worker.query(`UPDATE ${shard} SET city = $2 WHERE entry_id = $1 AND version = 1`, [
+        entryId,
+        city,
+      ]);
+    } finally {
+      await worker.end();
+    }
+  };
+  const logKey = generateKeyPairSync('ed25519');
+  /** The cluster checkpoint the tests took last. */
+  let clusterCheckpoints: Checkpoint[] = [];
 
   beforeAll(async () => {
     admin = new pg.Pool({ connectionString: citusUrl(), max: 2 });
@@ -233,6 +261,77 @@ export function rowsSuite(): void {
     expect(await owner.verify()).toMatchObject({ ok: true, erased: 3, failures: [] });
   });
 
+  it('takes a checkpoint per writing node, each extending the last, and verifies the log against them', async () => {
+    const book = app.table(addresses);
+    const [p1, p2] = CITUS_WORKER_PORTS;
+    const groupOf = await groupsByPort();
+    const versionsPerNode = async () =>
+      (
+        await admin.query<{ g: number; n: number }>(
+          `SELECT (seq >> 48)::int AS g, count(*)::int AS n
+             FROM (SELECT seq FROM ${SCHEMA}.addresses_log UNION ALL SELECT seq FROM ${SCHEMA}.counters_log) x
+            GROUP BY 1 ORDER BY 1`,
+        )
+      ).rows.map((r) => [r.g, r.n]);
+    const first = await owner.clusterCheckpoint({
+      signKey: logKey.privateKey,
+      origin: `example.com/${SCHEMA}`,
+    });
+    // One tree per worker, each holding exactly the versions that worker wrote; the coordinator wrote none.
+    expect(first.map((cp) => [cp.node, cp.treeSize])).toEqual(await versionsPerNode());
+    expect(first.map((cp) => cp.node)).toEqual([groupOf.get(p1), groupOf.get(p2)].sort());
+    for (const cp of first) {
+      expect(cp).toMatchObject({ id: 1, schema: SCHEMA, origin: `example.com/${SCHEMA}/node-${cp.node}` });
+    }
+    const a = await book.insert({ name: 'Sif', city: 'Asgard' }, { entryId: await idOn(p1) });
+    const b = await book.insert({ name: 'Heimdall', city: 'Bifrost' }, { entryId: await idOn(p2) });
+    await book.update(a.entryId, { city: 'Vanaheim' });
+    const second = await owner.clusterCheckpoint({ signKey: logKey.privateKey });
+    expect(second.map((cp) => [cp.node, cp.treeSize])).toEqual(await versionsPerNode());
+    expect(
+      second.map((cp) => [cp.node, cp.id, cp.treeSize - first.find((f) => f.node === cp.node)!.treeSize]),
+    ).toEqual(
+      [
+        [groupOf.get(p1), 2, 2],
+        [groupOf.get(p2), 2, 1],
+      ].sort((x, y) => x[0]! - y[0]!),
+    );
+    // Each is a C2SP note of its own, with a node line; the log verifies against the first set,
+    // signatures checked, with a consistency proof per node to its tree now.
+    const notes = first.map((cp) => checkpointNote(cp));
+    for (const [i, note] of notes.entries()) {
+      expect(note).toContain(`\nschema ${SCHEMA}\nnode ${first[i]!.node}\n`);
+      expect(parseCheckpoint(note)).toMatchObject({ node: first[i]!.node, root: first[i]!.root });
+    }
+    const report = await owner.verify({ against: notes, publicKey: logKey.publicKey });
+    expect(report).toMatchObject({ ok: true, failures: [] });
+    expect(report.consistencies!.map((c) => [c.node, c.ok, c.oldSize, c.newSize])).toEqual(
+      first.map((cp, i) => [cp.node, true, cp.treeSize, second[i]!.treeSize]),
+    );
+    // A version's inclusion proof is in the tree of the node that wrote it.
+    const proof = await owner.inclusionProof({ table: 'addresses', entryId: b.entryId, version: 1 });
+    expect(proof.checkpoint).toMatchObject({ node: groupOf.get(p2), id: 2 });
+    const ofB = second.find((cp) => cp.node === groupOf.get(p2))!;
+    expect(verifyInclusionProof(proof, ofB)).toEqual({ ok: true, problem: null });
+    // A witness of one node's log cosigns its next checkpoint on a consistency proof.
+    const ofA = [first, second].map((set) => set.find((cp) => cp.node === groupOf.get(p1))!);
+    const consistency = await owner.consistencyProof(ofA[0]!.treeSize, { node: ofA[0]!.node! });
+    expect(consistency.checkpoint).toMatchObject({ node: ofA[1]!.node, id: 2, root: ofA[1]!.root });
+    const witnessKey = generateKeyPairSync('ed25519').privateKey;
+    const witnessed = witnessCheckpoint(ofA[0]!, consistency.checkpoint, consistency.proof, {
+      name: 'witness.example.com/w1',
+      signKey: witnessKey,
+      logKey: logKey.publicKey,
+    });
+    expect(witnessed.checkpoint.cosignatures).toHaveLength(1);
+    // The schema's one tree does not exist here; a node's checkpoint does not fit another schema.
+    await expect(owner.checkpoint()).rejects.toMatchObject({
+      code: 'invalid_usage',
+      message: expect.stringMatching(/clusterCheckpoint/),
+    });
+    clusterCheckpoints = second;
+  });
+
   it('verifies every chain, and catches a version changed on a worker', async () => {
     const report = await owner.verify();
     expect(report).toMatchObject({ ok: true, failures: [] });
@@ -249,17 +348,8 @@ export function rowsSuite(): void {
         [`${SCHEMA}.addresses_log`, v.entryId],
       )
     ).rows[0]!.shard;
-    const worker = new pg.Client({ connectionString: citusUrl('postgres', 'postgres', port) });
-    await worker.connect();
-    try {
-      await worker.query(`SET session_replication_role = replica`);
-      await worker.query(`UPDATE ${shard} SET city = 'Asgard' WHERE entry_id = $1 AND version = 1`, [
-        v.entryId,
-      ]);
-    } finally {
-      await worker.end();
-    }
-    const tampered = await owner.verify();
+    await setCity(port, shard, v.entryId, 'Asgard');
+    const tampered = await owner.verify({ against: clusterCheckpoints });
     expect(tampered.ok).toBe(false);
     expect(tampered.failures).toContainEqual(
       expect.objectContaining({
@@ -269,6 +359,67 @@ export function rowsSuite(): void {
         problem: 'content_hash_mismatch',
       }),
     );
+    // Written after the last checkpoints, the version is in none of them: their trees still hold.
+    expect(tampered.consistencies!.every((c) => c.ok)).toBe(true);
+    await setCity(port, shard, v.entryId, 'Jotunheim');
+    expect(await owner.verify()).toMatchObject({ ok: true, failures: [] });
+  });
+
+  it("catches a checkpointed version changed on a worker: its node's tree no longer extends the checkpoint", async () => {
+    const book = app.table(addresses);
+    const [, p2] = CITUS_WORKER_PORTS;
+    const groupOf = await groupsByPort();
+    const v = await book.insert({ name: 'Baldr', city: 'Breidablik' }, { entryId: await idOn(p2) });
+    const before = await owner.clusterCheckpoint();
+    const shard = (
+      await admin.query<{ shard: string }>(
+        `SELECT shard_name($1::regclass, get_shard_id_for_distribution_column($1, $2::uuid)) AS shard`,
+        [`${SCHEMA}.addresses_log`, v.entryId],
+      )
+    ).rows[0]!.shard;
+    // Content and hashes rewritten together, so that the chain alone would not tell.
+    const worker = new pg.Client({ connectionString: citusUrl('postgres', 'postgres', p2) });
+    await worker.connect();
+    const [original] = (
+      await worker.query<{ hash: Buffer }>(`SELECT hash FROM ${shard} WHERE entry_id = $1 AND version = 1`, [
+        v.entryId,
+      ])
+    ).rows;
+    try {
+      await worker.query(`SET session_replication_role = replica`);
+      await worker.query(`UPDATE ${shard} SET hash = sha256(hash) WHERE entry_id = $1 AND version = 1`, [
+        v.entryId,
+      ]);
+      const report = await owner.verify({ against: before });
+      const node = groupOf.get(p2);
+      expect(report.consistencies!.map((c) => [c.node, c.ok])).toEqual(
+        before.map((cp) => [cp.node, cp.node !== node]),
+      );
+      expect(report.failures).toContainEqual(
+        expect.objectContaining({ table: null, problem: 'checkpoint_inconsistent' }),
+      );
+      expect(report.failures).toContainEqual(
+        expect.objectContaining({
+          table: 'addresses',
+          entryId: v.entryId,
+          version: 1,
+          problem: 'checkpoint_changed_version',
+          detail: expect.stringContaining(`node group ${node}'s checkpoint`),
+        }),
+      );
+      await expect(owner.clusterCheckpoint()).rejects.toMatchObject({
+        code: 'integrity',
+        message: expect.stringContaining(`of node group ${node}`),
+      });
+    } finally {
+      await worker.query(`UPDATE ${shard} SET hash = $2 WHERE entry_id = $1 AND version = 1`, [
+        v.entryId,
+        original!.hash,
+      ]);
+      await worker.end();
+    }
+    expect(await owner.verify({ against: before })).toMatchObject({ ok: true, failures: [] });
+    clusterCheckpoints = before;
   });
 
   it('hands out changes per node, gap-free: a transaction open on one worker holds back only that worker', async () => {
@@ -394,13 +545,25 @@ export function rowsSuite(): void {
     expect(v3.txId).toBe(after.changes[0]!.txId);
     // The new version's seq is in the other node's range, below its parent's: not a storage-order fault.
     expect(await owner.table(addresses).verify(e.entryId)).toMatchObject({ ok: true, failures: [] });
-  });
-
-  it('refuses checkpoints, which need a tree per node', async () => {
-    await expect(owner.checkpoint()).rejects.toMatchObject({
-      code: 'invalid_usage',
-      message: expect.stringMatching(/row-sharded on Citus/),
-    });
+    // Its versions stay in the tree of the node that wrote them, wherever their shard is now.
+    const moved = await owner.clusterCheckpoint();
+    expect(await owner.verify({ against: clusterCheckpoints })).toMatchObject({ ok: true, failures: [] });
+    for (const [version, port] of [
+      [1, p2],
+      [3, p1],
+    ] as const) {
+      const proof = await owner.inclusionProof({ table: 'addresses', entryId: e.entryId, version });
+      expect(proof.checkpoint.node).toBe(groupOf.get(port));
+      expect(
+        verifyInclusionProof(
+          proof,
+          moved.find((cp) => cp.node === groupOf.get(port)),
+        ),
+      ).toMatchObject({
+        ok: true,
+      });
+    }
+    clusterCheckpoints = moved;
   });
 
   it('takes an additive migration, and writes after it', async () => {
@@ -424,7 +587,7 @@ export function rowsSuite(): void {
     await owner.migrate([notes], { distributed: true, appRole: APP });
     const n = await app.table(notes).insert({ body: 'hello' });
     expect(await app.table(notes).get(n.entryId)).toMatchObject({ data: { body: 'hello' } });
-    expect(await owner.verify()).toMatchObject({ ok: false }); // the tampered version of the test before
+    expect(await owner.verify({ against: clusterCheckpoints })).toMatchObject({ ok: true, failures: [] });
   });
 
   it('refuses to row-shard a schema that holds tables that are not distributed', async () => {
