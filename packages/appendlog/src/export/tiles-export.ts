@@ -8,6 +8,7 @@ import { parseCheckpoint } from '../integrity/checkpoint-parse.js';
 import { toHex } from '../integrity/hex.js';
 import { existingLogs, hasCheckpointCatalog, storedCheckpoint, streamLeaves } from '../integrity/leaves.js';
 import { MerkleAccumulator } from '../integrity/merkle.js';
+import { findShardedLogs } from '../integrity/tx-ids-ahead.js';
 import type { Session } from '../session.js';
 import { type TileFile, TileTree } from './tiles.js';
 
@@ -18,6 +19,11 @@ export interface ExportTilesOptions {
    * Default: the schema's latest, as `db.checkpoint()` stored it.
    */
   checkpoint?: Checkpoint | string;
+  /**
+   * Of a row-sharded schema, whose every writing node has a tree of its own (docs/spec.md §7.7):
+   * the node group whose latest checkpoint to publish, when `checkpoint` is not given.
+   */
+  node?: number;
   /** Called after each page of leaves with the count so far. */
   onProgress?: (leaves: number) => void;
 }
@@ -53,13 +59,32 @@ async function existing(path: string): Promise<Buffer | null> {
   });
 }
 
-/** The checkpoint to publish: the one given, else the schema's latest. */
-async function chosenCheckpoint(tx: Session, given: Checkpoint | undefined): Promise<Checkpoint> {
+/** The checkpoint to publish: the one given, else the latest of the schema's tree (or of `node`'s). */
+async function chosenCheckpoint(
+  tx: Session,
+  given: Checkpoint | undefined,
+  node: number | undefined,
+): Promise<Checkpoint> {
   let cp = given;
   if (cp === undefined) {
-    const stored = (await hasCheckpointCatalog(tx)) ? await storedCheckpoint(tx) : null;
+    if (node === undefined) {
+      const tables = await existingLogs(
+        tx,
+        (await recordedTables(tx)).map((t) => t.table),
+      );
+      if ((await findShardedLogs(tx, tables)).length > 0)
+        throw new InvalidInputError(
+          'this schema is row-sharded: each writing node has a tree of its own, so name the node whose tree to publish (node, or --node)',
+          'node',
+        );
+    }
+    const stored = (await hasCheckpointCatalog(tx, node))
+      ? await storedCheckpoint(tx, undefined, node)
+      : null;
     if (stored === null)
-      throw new InvalidStateError('this schema has no checkpoint yet: take one first (appendlog checkpoint)');
+      throw new InvalidStateError(
+        `${node === undefined ? 'this schema' : `node group ${node}`} has no checkpoint yet: take one first (appendlog checkpoint)`,
+      );
     cp = parseCheckpoint(stored.body);
   }
   if (cp.origin === undefined)
@@ -120,7 +145,7 @@ export async function exportTiles(
   };
   try {
     const cp = await db.snapshot(async (tx) => {
-      const cp = await chosenCheckpoint(tx, given);
+      const cp = await chosenCheckpoint(tx, given, options.node);
       if (served !== null && served.origin !== cp.origin)
         throw new InvalidInputError(`${dir} serves the log "${served.origin}", not "${cp.origin}"`, 'dir');
       if (served !== null && served.treeSize > cp.treeSize)
@@ -137,15 +162,21 @@ export async function exportTiles(
       const tiles = new TileTree((f) => out.push(f));
       const acc = new MerkleAccumulator();
       let servedRoot: string | null = served?.treeSize === 0 ? toHex(acc.root()) : null;
-      await streamLeaves(tx, tables, cp.horizon, async (leaves) => {
-        for (const leaf of leaves) {
-          tiles.push(leaf.data);
-          acc.pushLeafHash(leaf.leafHash);
-          if (acc.size === served?.treeSize) servedRoot = toHex(acc.root());
-        }
-        await stage(out.splice(0));
-        options.onProgress?.(acc.size);
-      });
+      await streamLeaves(
+        tx,
+        tables,
+        cp.horizon,
+        async (leaves) => {
+          for (const leaf of leaves) {
+            tiles.push(leaf.data);
+            acc.pushLeafHash(leaf.leafHash);
+            if (acc.size === served?.treeSize) servedRoot = toHex(acc.root());
+          }
+          await stage(out.splice(0));
+          options.onProgress?.(acc.size);
+        },
+        { node: cp.node },
+      );
       tiles.finish();
       await stage(out.splice(0));
       if (acc.size !== cp.treeSize || toHex(acc.root()) !== cp.root)

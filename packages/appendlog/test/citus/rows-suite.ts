@@ -1,4 +1,7 @@
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
@@ -12,8 +15,11 @@ import {
   verifyInclusionProof,
   witnessCheckpoint,
 } from '../../src/index.js';
+import { rawPublicKeyHex } from '../../src/integrity/checkpoint-format.js';
 import { CITUS_WORKER_PORTS, citusUrl } from '../support/citus.js';
+import { cliInProcess } from '../support/cli.js';
 import { addresses } from '../support/tables.js';
+import { TiledLog } from '../support/tlog-tiles-reader.js';
 import { counters, dropSchemasAndRole, writersOnOneEntry } from './scenarios.js';
 
 /**
@@ -564,6 +570,62 @@ export function rowsSuite(): void {
       });
     }
     clusterCheckpoints = moved;
+  });
+
+  it("takes, publishes and checks the nodes' checkpoints from the command line", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'appendlog-cluster-'));
+    try {
+      const pem = join(dir, 'key.pem');
+      writeFileSync(pem, logKey.privateKey.export({ format: 'pem', type: 'pkcs8' }));
+      const conn = ['--url', citusUrl(), '--schema', SCHEMA];
+      const taken = await cliInProcess(['checkpoint', ...conn, '--out', join(dir, 'cp'), '--sign-key', pem]);
+      expect(taken).toMatchObject({ code: 0 });
+      const files = readdirSync(dir)
+        .filter((f) => f.startsWith('cp.node-'))
+        .sort();
+      const groups = [...(await groupsByPort()).entries()]
+        .filter(([port]) => (CITUS_WORKER_PORTS as readonly number[]).includes(port))
+        .map(([, g]) => g)
+        .sort();
+      expect(files).toEqual(groups.map((g) => `cp.node-${g}`));
+      const notes = files.map((f) => readFileSync(join(dir, f), 'utf8'));
+      expect(taken.stdout).toContain(`verifier key: example.com/${SCHEMA}/node-${groups[0]}+`);
+      const checked = await cliInProcess([
+        'verify',
+        ...conn,
+        ...files.flatMap((f) => ['--against', join(dir, f)]),
+        '--public-key',
+        rawPublicKeyHex(logKey.privateKey),
+      ]);
+      expect(checked).toMatchObject({ code: 0 });
+      for (const g of groups)
+        expect(checked.stdout).toMatch(
+          new RegExp(`node group ${g}'s log \\(\\d+ versions\\) is a consistent extension`),
+        );
+      // A node's tree as static tlog-tiles, which the tiles reader of the suite rebuilds to its root.
+      const node = groups[1]!;
+      const cp = parseCheckpoint(notes[1]!);
+      const tiles = join(dir, 'tiles');
+      expect(await cliInProcess(['export', ...conn, '--tiles', tiles, '--node', String(node)])).toMatchObject(
+        {
+          code: 0,
+        },
+      );
+      const served = new TiledLog(
+        (p) => (existsSync(join(tiles, p)) ? readFileSync(join(tiles, p)) : null),
+        cp.treeSize,
+      );
+      expect(served.root().toString('hex')).toBe(cp.root);
+      expect(parseCheckpoint(readFileSync(join(tiles, 'checkpoint'), 'utf8'))).toMatchObject({
+        node,
+        root: cp.root,
+      });
+      const refused = await cliInProcess(['export', ...conn, '--tiles', join(dir, 'other')]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr).toMatch(/row-sharded/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes an additive migration, and writes after it', async () => {

@@ -11,11 +11,19 @@ interface ExportFlags extends ConnectionFlags {
   car?: string;
   tiles?: string;
   checkpoint?: string;
+  node?: number;
   entry?: string;
   table: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A Citus node group id given on the command line. */
+function nodeGroup(value: string): number {
+  if (!/^(0|[1-9]\d{0,8})$/.test(value))
+    throw new InvalidInputError(`--node takes a node group id (0, 1, 2 …), not "${value}"`, 'node');
+  return Number(value);
+}
 
 /** `appendlog export --car` or `--tiles`. */
 export function exportCommand(): Command {
@@ -28,16 +36,18 @@ export function exportCommand(): Command {
       .option('--entry <id>', 'with --car: only this entry')
       .option('--table <name>', 'with --car: only this table (repeatable)', collect, [])
       .option('--tiles <dir>', 'write the tree as static tlog-tiles with its checkpoint (incremental)')
+      .option('--checkpoint <file>', 'with --tiles: publish this checkpoint note (default: the latest taken)')
       .option(
-        '--checkpoint <file>',
-        'with --tiles: publish this checkpoint note (default: the latest taken)',
+        '--node <group>',
+        "with --tiles, of a row-sharded schema: publish this node's tree (its latest checkpoint)",
+        nodeGroup,
       ),
   ).action(async (flags: ExportFlags) => {
     if ((flags.car === undefined) === (flags.tiles === undefined))
       throw new InvalidInputError('give one of --car <file> and --tiles <dir>', flags.car ? 'tiles' : 'car');
     if (flags.tiles !== undefined) return writeTiles(flags, flags.tiles);
-    if (flags.checkpoint !== undefined)
-      throw new InvalidInputError('--checkpoint goes with --tiles', 'checkpoint');
+    if (flags.checkpoint !== undefined || flags.node !== undefined)
+      throw new InvalidInputError('--checkpoint and --node go with --tiles', 'checkpoint');
     const car = flags.car!;
     const db = await openExisting(flags, 'nothing to export');
     const bar = progressBar(flags.json);
@@ -90,6 +100,7 @@ async function writeTiles(flags: ExportFlags, dir: string): Promise<void> {
   try {
     const r = await exportTiles(db, dir, {
       ...(checkpoint === undefined ? {} : { checkpoint }),
+      ...(flags.node === undefined ? {} : { node: flags.node }),
       onProgress: (n) => bar.update('tiles', n, n),
     });
     bar.stop();

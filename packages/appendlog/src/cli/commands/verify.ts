@@ -6,7 +6,7 @@ import { type ConnectionFlags, openExisting, withConnectionFlags } from '../conn
 import { progressBar } from '../progress.js';
 
 interface VerifyFlags extends ConnectionFlags {
-  against?: string;
+  against: string[];
   table: string[];
   publicKey?: string;
   witness: string[];
@@ -39,16 +39,16 @@ export function publicKeyArg(value: string | undefined): string | undefined {
 export function formatReport(r: VerifyResult): string {
   const lines: string[] = [];
   const versions = `${r.checked.toLocaleString('en')} version${r.checked === 1 ? '' : 's'} checked (${r.erased} erased)`;
-  if (r.consistency) {
-    const c = r.consistency;
+  for (const c of r.consistencies ?? (r.consistency ? [r.consistency] : [])) {
     // The proof runs over the stored version hashes; a log that fails verification does not
     // match them, so it is not shown to extend the checkpoint even when they do.
+    const log = c.node === undefined ? 'the log' : `node group ${c.node}'s log`;
     lines.push(
       !c.ok
-        ? `checkpoint: the log is NOT a consistent extension of the checkpoint (${c.oldSize} versions)`
+        ? `checkpoint: ${log} is NOT a consistent extension of the checkpoint (${c.oldSize} versions)`
         : r.ok
-          ? `checkpoint: the log (${c.newSize} versions) is a consistent extension of the checkpoint (${c.oldSize} versions)`
-          : `checkpoint: NOT proven: the stored hashes extend the checkpoint (${c.oldSize} versions), but the log does not verify (failures below)`,
+          ? `checkpoint: ${log} (${c.newSize} versions) is a consistent extension of the checkpoint (${c.oldSize} versions)`
+          : `checkpoint: NOT proven: the stored hashes${c.node === undefined ? '' : ` of ${log}`} extend the checkpoint (${c.oldSize} versions), but the log does not verify (failures below)`,
     );
   }
   for (const w of r.warnings ?? [])
@@ -77,7 +77,9 @@ export function verifyCommand(): Command {
       )
       .option(
         '--against <file>',
-        'a checkpoint (signed note, or JSON of the earlier format): prove the log still extends it',
+        'a checkpoint (signed note, or JSON of the earlier format): prove the log still extends it; of a row-sharded schema, one per node (repeatable)',
+        collect,
+        [],
       )
       .option('--table <name>', 'verify only this table (repeatable)', collect, [])
       .option(
@@ -92,7 +94,8 @@ export function verifyCommand(): Command {
       )
       .option('--witness-quorum <n>', 'how many of the --witness keys must have cosigned it (default: all)'),
   ).action(async (flags: VerifyFlags) => {
-    const against = flags.against === undefined ? undefined : readUserFile(flags.against, 'checkpoint');
+    const files = flags.against.map((f) => readUserFile(f, 'checkpoint'));
+    const against = files.length === 0 ? undefined : files.length === 1 ? files[0]! : files;
     const publicKey = publicKeyArg(flags.publicKey);
     const witnesses = flags.witness.map((w) => publicKeyArg(w)!);
     const quorum = flags.witnessQuorum === undefined ? undefined : Number(flags.witnessQuorum);
