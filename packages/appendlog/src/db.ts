@@ -11,6 +11,7 @@ import { runPurge } from './erasure/purge.js';
 import type { PurgeOptions, PurgeResult } from './erasure/purge-types.js';
 import { syncRetention } from './erasure/retention.js';
 import { ConnectionError, InvalidInputError, InvalidUsageError } from './errors.js';
+import { type ArchiveOptions, type ArchiveResult, archiveLogs, dropArchive } from './integrity/archive.js';
 import { type CheckpointOptions, takeCheckpoint, takeClusterCheckpoint } from './integrity/checkpoint.js';
 import type { Checkpoint } from './integrity/checkpoint-format.js';
 import {
@@ -470,6 +471,29 @@ export class Database {
    */
   async clusterCheckpoint(options: CheckpointOptions = {}): Promise<Checkpoint[]> {
     return takeClusterCheckpoint(this, options);
+  }
+
+  /**
+   * Archives a schema whose logs are range-partitioned (`migrate(tables, { partitioned: true })`):
+   * every version below a checkpoint's horizon (the latest checkpoint's by default) leaves the
+   * logs for a detached table per log, to export (`exportCar(db, file, { archive: id })`) and then
+   * drop (`db.dropArchive(id)`). The log stays verifiable: the tree below the horizon is the
+   * checkpoint's leaf index, and each entry's last archived version stays in the log. See
+   * docs/scale-out.md, "Range-partitioned logs and archives".
+   *
+   * @example
+   * await db.checkpoint();
+   * const { id } = await db.archive();
+   * await exportCar(db, `archive-${id}.car`, { archive: id });
+   * await db.dropArchive(id);
+   */
+  async archive(options: ArchiveOptions = {}): Promise<ArchiveResult> {
+    return archiveLogs(this, options);
+  }
+
+  /** Drops the detached tables of archive `id`, once exported; returns their names. See {@link archive}. */
+  async dropArchive(id: number): Promise<string[]> {
+    return dropArchive(this, id);
   }
 
   /**

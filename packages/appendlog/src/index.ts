@@ -43,6 +43,7 @@ export type { CarCheck, CarFailure } from './export/car-read.js';
 export { carRoots, checkCar, readCar } from './export/car-read.js';
 export type { ExportTilesOptions, ExportTilesResult } from './export/tiles-export.js';
 export { exportTiles } from './export/tiles-export.js';
+export type { ArchivedTable, ArchiveOptions, ArchiveResult } from './integrity/archive.js';
 export type { CheckpointOptions } from './integrity/checkpoint.js';
 export type { Checkpoint, CheckpointBody, CheckpointSignature } from './integrity/checkpoint-format.js';
 export { checkpointMessage } from './integrity/checkpoint-format.js';

@@ -1,4 +1,5 @@
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, InvalidStateError, NotFoundError } from '../errors.js';
+import { latestArchive } from '../integrity/leaves.js';
 import { findShardedLogs, refuseTxIdsAhead } from '../integrity/tx-ids-ahead.js';
 import type { ColumnType } from '../schema/column.js';
 import { column } from '../schema/column.js';
@@ -75,7 +76,7 @@ export async function changes(db: Session, options: ChangesOptions = {}): Promis
     defs.map((d) => d.name),
   );
   if (sharded.length > 0) return shardedChanges(db, defs, given, limit);
-  const since = checkSince(given);
+  const since = await afterArchive(db, checkSince(given));
   // Restored from a cluster ahead of this one, or given a cursor from one, the horizon would hide
   // versions or skip new ones.
   await refuseTxIdsAhead(
@@ -91,6 +92,25 @@ export async function changes(db: Session, options: ChangesOptions = {}): Promis
   );
   const sets = groupChangeSets(defs, rows);
   return { changes: sets, cursor: sets.at(-1)?.txId ?? since };
+}
+
+/**
+ * After an archive (docs/scale-out.md, "Range-partitioned logs and archives") the feed starts at
+ * its horizon: the versions below it left the logs (but each entry's last one, which a reader that
+ * was there has seen). A cursor below the last transaction that wrote an archived version would
+ * miss versions: refused, saying where they went.
+ */
+async function afterArchive(db: Session, since: string | null): Promise<string | null> {
+  const archive = await latestArchive(db);
+  if (archive === null) return since;
+  const start = String(BigInt(archive.horizon) - 1n);
+  if (since === null) return start;
+  if (archive.lastTxId !== null && BigInt(since) < BigInt(archive.lastTxId)) {
+    throw new InvalidStateError(
+      `changes refused: the cursor ${since} is below transaction ${archive.lastTxId}, whose versions archive ${archive.id} took out of the logs: read them from that archive's export, then go on from ${start}`,
+    );
+  }
+  return BigInt(since) < BigInt(start) ? start : since;
 }
 
 interface CatalogColumn {

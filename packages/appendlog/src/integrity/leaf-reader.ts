@@ -1,7 +1,6 @@
 import type { Session } from '../session.js';
 import { CursorReader } from './cursor.js';
-import { parseLeaves } from './leaf.js';
-import { orderedLeavesSql, type TreeNode, treeCatalog } from './leaves.js';
+import { indexLeaves, orderedLeavesSql, type TreeNode, treeSource } from './leaves.js';
 
 /** A leaf named by its version, for comparing a checkpoint's leaves with the log's. */
 export interface NamedLeaf {
@@ -33,60 +32,56 @@ export class LeafReader {
   }
 }
 
-/** The log's leaves below `horizon`, in tree order, one at a time. */
+/**
+ * The tree's leaves below `horizon`, in tree order, one at a time: the leaf index's below the
+ * latest archive's horizon (docs/spec.md §7.8), then the logs'.
+ */
 export async function logLeafReader(
   tx: Session,
   tables: readonly string[],
   horizon: string,
   node?: TreeNode,
 ): Promise<LeafReader> {
-  if (tables.length === 0) return new LeafReader(async () => []);
-  const cursor = await CursorReader.open<{ t: string; e: string; v: string; h: string }>(
-    tx,
-    orderedLeavesSql(tx, tables, node),
-    [horizon],
-    5000,
-  );
-  return new LeafReader(async () =>
-    (await cursor.page()).map((r) => ({ table: r.t, entryId: r.e, version: Number(r.v), hash: r.h })),
-  );
+  const { prefix, from } = await treeSource(tx, horizon, node);
+  const archived = prefix > 0 ? await storedLeafReader(tx, prefix) : null;
+  const cursor =
+    tables.length === 0
+      ? null
+      : await CursorReader.open<{ t: string; e: string; v: string; h: string }>(
+          tx,
+          orderedLeavesSql(tx, tables, node, from),
+          [horizon],
+          5000,
+        );
+  return new LeafReader(async () => {
+    if (archived !== null) {
+      const leaf = await archived.next();
+      if (leaf !== null) return [leaf];
+    }
+    if (cursor === null) return [];
+    return (await cursor.page()).map((r) => ({ table: r.t, entryId: r.e, version: Number(r.v), hash: r.h }));
+  });
 }
 
-/** The checkpoint leaf index's first `treeSize` leaves, in order, one at a time. */
+/** The checkpoint leaf index's first `treeSize` leaves (of the schema's tree, or `node`'s), in order, one at a time. */
 export async function storedLeafReader(
   tx: Session,
   treeSize: number,
   onData?: (data: Uint8Array) => void,
   node?: TreeNode,
 ): Promise<LeafReader> {
-  const c = treeCatalog(tx.schema, node);
-  const cursor = await CursorReader.open<{ leaves: string }>(
-    tx,
-    `SELECT pg_catalog.encode(leaves, 'hex') AS leaves FROM ${c.leaves}
-      WHERE ${c.where} AND first_leaf < $1 ORDER BY first_leaf`,
-    [treeSize],
-    16,
-  );
-  let remaining = treeSize;
+  const chunks = indexLeaves(tx, treeSize, node);
   return new LeafReader(async () => {
-    const out: NamedLeaf[] = [];
-    while (out.length === 0 && remaining > 0) {
-      const rows = await cursor.page();
-      if (rows.length === 0) break;
-      for (const r of rows) {
-        for (const leaf of parseLeaves(Buffer.from(r.leaves, 'hex'))) {
-          if (remaining === 0) break;
-          remaining -= 1;
-          onData?.(leaf.data);
-          out.push({
-            table: leaf.table,
-            entryId: leaf.entryId,
-            version: leaf.version,
-            hash: Buffer.from(leaf.hash).toString('hex'),
-          });
-        }
-      }
-    }
-    return out;
+    const next = await chunks.next();
+    if (next.done) return [];
+    return next.value.map((leaf) => {
+      onData?.(leaf.data);
+      return {
+        table: leaf.table,
+        entryId: leaf.entryId,
+        version: leaf.version,
+        hash: Buffer.from(leaf.hash).toString('hex'),
+      };
+    });
   });
 }

@@ -1,8 +1,9 @@
+import { InvalidStateError } from '../errors.js';
 import { quoteLiteral } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { CursorReader } from './cursor.js';
-import { leafData } from './leaf.js';
+import { type LeafVersion, leafData, parseLeaves } from './leaf.js';
 import { leafHash } from './merkle.js';
 import { nodeSeqRange } from './writing-nodes.js';
 
@@ -72,26 +73,106 @@ export async function snapshotHorizon(tx: Session): Promise<string> {
   return own!.h;
 }
 
-function leafQuery(tx: Session, tables: readonly string[], node: TreeNode): string {
-  let ofNode = '';
+/** The latest archive of the schema's logs (docs/spec.md §7.8), as the catalog records it. */
+export interface ArchivePoint {
+  id: number;
+  checkpointId: number;
+  /** Every version below it left the logs, but each entry's last one (kept at the boundary). */
+  horizon: string;
+  /** The leaves below the horizon: the archive's checkpoint's tree. */
+  treeSize: number;
+  root: string;
+  /** The last transaction that wrote an archived version (null: none did). */
+  lastTxId: string | null;
+}
+
+/** The schema's latest archive, or null (none, or a catalog from before archives). */
+export async function latestArchive(tx: Session): Promise<ArchivePoint | null> {
+  const archives = catalogName(tx.schema, 'appendlog_archives');
+  const [exists] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
+    archives,
+  ]);
+  if (!exists?.ok) return null;
+  const [row] = await tx.run<{
+    id: string;
+    cp: string;
+    horizon: string;
+    size: string;
+    root: string;
+    last: string | null;
+  }>(
+    `SELECT id::text, checkpoint_id::text AS cp, horizon::text, tree_size::text AS size,
+            pg_catalog.encode(root, 'hex') AS root, body ->> 'lastTxId' AS last
+       FROM ${archives} ORDER BY id DESC LIMIT 1`,
+  );
+  if (row === undefined) return null;
+  return {
+    id: Number(row.id),
+    checkpointId: Number(row.cp),
+    horizon: row.horizon,
+    treeSize: Number(row.size),
+    root: row.root,
+    lastTxId: row.last,
+  };
+}
+
+/**
+ * Where the leaves of the tree below `horizon` are read from: the first `prefix` from the leaf
+ * index (the versions below the latest archive's horizon left the logs, docs/spec.md §7.8), the
+ * rest from the logs, from transaction `from` on. A horizon below the archive's is answered only
+ * where a checkpoint was taken, whose size says how many of the index's leaves lie below it.
+ */
+export async function treeSource(
+  tx: Session,
+  horizon: string,
+  node: TreeNode,
+): Promise<{ prefix: number; from: string | null }> {
+  if (node !== undefined) return { prefix: 0, from: null };
+  const archive = await latestArchive(tx);
+  if (archive === null) return { prefix: 0, from: null };
+  if (BigInt(horizon) >= BigInt(archive.horizon)) return { prefix: archive.treeSize, from: archive.horizon };
+  const [cp] = await tx.run<{ size: string }>(
+    `SELECT tree_size::text AS size FROM ${catalogName(tx.schema, 'appendlog_checkpoints')} WHERE horizon = $1::xid8 LIMIT 1`,
+    [horizon],
+  );
+  if (cp === undefined) {
+    throw new InvalidStateError(
+      `the versions below transaction ${archive.horizon} were archived (archive ${archive.id}): the tree below ${horizon} is known only where a checkpoint was taken`,
+    );
+  }
+  return { prefix: Number(cp.size), from: horizon };
+}
+
+function leafQuery(
+  tx: Session,
+  tables: readonly string[],
+  node: TreeNode,
+  from: string | null = null,
+): string {
+  let bounds = from === null ? '' : ` AND l.tx_id >= '${BigInt(from)}'::xid8`;
   if (node !== undefined) {
     const { low, high } = nodeSeqRange(node);
-    ofNode = ` AND l.seq >= ${low} AND l.seq < ${high}`;
+    bounds += ` AND l.seq >= ${low} AND l.seq < ${high}`;
   }
   const parts = tables.map((t) => {
     const o = tableObjects(tx.schema, t);
-    return `SELECT ${quoteLiteral(t)}::text AS t, l.tx_id, l.seq, l.entry_id, l.version, l.hash FROM ${o.log} l WHERE l.tx_id < $1::xid8${ofNode}`;
+    return `SELECT ${quoteLiteral(t)}::text AS t, l.tx_id, l.seq, l.entry_id, l.version, l.hash FROM ${o.log} l WHERE l.tx_id < $1::xid8${bounds}`;
   });
   return parts.join('\nUNION ALL\n');
 }
 
 /**
- * The tree's leaves below `$1` (a horizon), in tree order: transaction, table name (bytes), seq;
- * of one node's versions when `node` is given.
+ * The logs' leaves below `$1` (a horizon) and at or above `from`, in tree order: transaction,
+ * table name (bytes), seq; of one node's versions when `node` is given.
  */
-export function orderedLeavesSql(tx: Session, tables: readonly string[], node?: TreeNode): string {
+export function orderedLeavesSql(
+  tx: Session,
+  tables: readonly string[],
+  node?: TreeNode,
+  from: string | null = null,
+): string {
   return `SELECT x.t, x.entry_id::text AS e, x.version::text AS v, pg_catalog.encode(x.hash, 'hex') AS h
-       FROM (${leafQuery(tx, tables, node)}) x
+       FROM (${leafQuery(tx, tables, node, from)}) x
       ORDER BY x.tx_id, x.t COLLATE "C", x.seq`;
 }
 
@@ -102,12 +183,48 @@ export async function countLeaves(
   horizon: string,
   node?: TreeNode,
 ): Promise<number> {
-  if (tables.length === 0) return 0;
+  const { prefix, from } = await treeSource(tx, horizon, node);
+  if (tables.length === 0) return prefix;
   const [row] = await tx.run<{ n: string }>(
-    `SELECT count(*)::text AS n FROM (${leafQuery(tx, tables, node)}) x`,
+    `SELECT count(*)::text AS n FROM (${leafQuery(tx, tables, node, from)}) x`,
     [horizon],
   );
-  return Number(row!.n);
+  return prefix + Number(row!.n);
+}
+
+/**
+ * The first `count` leaves of a tree's leaf index (the schema's, or `node`'s), a stored chunk at
+ * a time, in order.
+ */
+export async function* indexLeaves(
+  tx: Session,
+  count: number,
+  node?: TreeNode,
+): AsyncGenerator<Array<LeafVersion & { data: Uint8Array }>> {
+  if (count <= 0) return;
+  const c = treeCatalog(tx.schema, node);
+  const cursor = await CursorReader.open<{ leaves: string }>(
+    tx,
+    `SELECT pg_catalog.encode(leaves, 'hex') AS leaves FROM ${c.leaves}
+      WHERE ${c.where} AND first_leaf < $1 ORDER BY first_leaf`,
+    [count],
+    16,
+  );
+  let remaining = count;
+  try {
+    while (remaining > 0) {
+      const rows = await cursor.page();
+      if (rows.length === 0) break;
+      for (const r of rows) {
+        const leaves = [...parseLeaves(Buffer.from(r.leaves, 'hex'))].slice(0, remaining);
+        remaining -= leaves.length;
+        yield leaves;
+        if (remaining === 0) break;
+      }
+    }
+  } finally {
+    await cursor.close();
+  }
 }
 
 /**
@@ -122,10 +239,24 @@ export async function streamLeaves(
   onPage: (leaves: LogLeaf[]) => void | Promise<void>,
   options: { node?: TreeNode; pageSize?: number } = {},
 ): Promise<void> {
+  const { prefix, from } = await treeSource(tx, horizon, options.node);
+  // Below the archive's horizon, the leaf index stands for the versions that left the logs.
+  for await (const leaves of indexLeaves(tx, prefix)) {
+    await onPage(
+      leaves.map((l) => ({
+        table: l.table,
+        entryId: l.entryId,
+        version: l.version,
+        hash: Buffer.from(l.hash).toString('hex'),
+        data: Buffer.from(l.data),
+        leafHash: leafHash(l.data),
+      })),
+    );
+  }
   if (tables.length === 0) return;
   const cursor = await CursorReader.open<{ t: string; e: string; v: string; h: string }>(
     tx,
-    orderedLeavesSql(tx, tables, options.node),
+    orderedLeavesSql(tx, tables, options.node, from),
     [horizon],
     options.pageSize ?? 5000,
   );

@@ -27,6 +27,7 @@ export type Problem =
   | 'checkpoint_unexpected_version'
   | 'checkpoint_order'
   | 'checkpoint_index'
+  | 'archive_boundary'
   | 'trigger_missing'
   | 'trigger_disabled'
   | 'code_modified'

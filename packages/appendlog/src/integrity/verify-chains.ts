@@ -4,6 +4,7 @@ import { type TableObjects, tableObjects } from '../sql/names.js';
 import type { RecordedTable } from './catalog.js';
 import type { CopyRow } from './copy-format.js';
 import { Preimage, sha256Latin1, VersionHasher, ZERO_HASH } from './hasher.js';
+import { latestArchive } from './leaves.js';
 import { F, readLog } from './log-reader.js';
 import { cancelProblem, type Forgotten, forgotten, opProblem } from './op-sequence.js';
 import { canonicalFromMicros } from './pg-time.js';
@@ -80,6 +81,11 @@ interface TableCheck {
    * lower. Storage order is then checked between rows of one node only.
    */
   seqPerNode: boolean;
+  /**
+   * The latest archive's horizon (docs/spec.md §7.8): an entry's first version in the log may then
+   * be one kept at the boundary, below it with its parent link stored, its predecessors archived.
+   */
+  archivedBelow: bigint | null;
   pre: Preimage;
 }
 
@@ -139,6 +145,7 @@ export async function verifyChains(
     prefix: hasher.prefix,
     contentReadable,
     seqPerNode: (await findShardedLogs(tx, [t.table])).length > 0,
+    archivedBelow: await archiveHorizon(tx),
     pre: new Preimage(),
   };
   const pageSize = options.pageSize ?? 5000;
@@ -156,7 +163,7 @@ export async function verifyChains(
       entry = newEntry(entryBytes.toString('utf8'), readHead(row));
     }
     report.checked += 1;
-    const r = rowCheck(row, entry);
+    const r = rowCheck(ctx, row, entry);
     checkVersionNumber(ctx, r);
     checkContent(ctx, r, entry);
     const hashes = checkVersionHash(ctx, r);
@@ -182,14 +189,31 @@ export async function verifyChains(
   await orphanHeads(tx, o, options.entryId, report, t.table);
 }
 
+async function archiveHorizon(tx: Session): Promise<bigint | null> {
+  const archive = await latestArchive(tx);
+  return archive === null ? null : BigInt(archive.horizon);
+}
+
 function newEntry(id: string, head: Head | null): EntryState {
   return { id, head, first: null, prev: null, deleted: false, forgotten: null, redacted: null };
 }
 
-function rowCheck(row: CopyRow, state: EntryState): RowCheck {
+/**
+ * Whether an entry's first version in the log is the one an archive kept at its boundary: below
+ * the archive's horizon, with its parent link stored (docs/spec.md §7.8). Its predecessors left
+ * the log with the archive; that it is the version the checkpoint holds, `checkArchiveBoundary`
+ * checks.
+ */
+function keptAtBoundary(ctx: TableCheck, row: CopyRow, version: number, prev: Prev | null): boolean {
+  if (ctx.archivedBelow === null || prev !== null || version <= 1 || row.isNull(F.parentHash)) return false;
+  return BigInt(row.text(F.tx) ?? '0') < ctx.archivedBelow;
+}
+
+function rowCheck(ctx: TableCheck, row: CopyRow, state: EntryState): RowCheck {
   const version = row.isNull(F.version) ? 0 : row.int4(F.version);
   const atMicros = row.isNull(F.at) ? 0 : row.micros(F.at);
   const prev = state.prev;
+  const first = prev === null ? (keptAtBoundary(ctx, row, version, prev) ? version : 1) : prev.version + 1;
   return {
     row,
     id: state.id,
@@ -199,14 +223,14 @@ function rowCheck(row: CopyRow, state: EntryState): RowCheck {
     at: Number(atMicros),
     seq: row.isNull(F.seq) ? 0 : row.int8Number(F.seq),
     prev,
-    gap: version > (prev === null ? 1 : prev.version + 1),
+    gap: version > first,
     valid: true,
   };
 }
 
 /** Versions 1..n, no gap, no duplicate. */
 function checkVersionNumber(ctx: TableCheck, r: RowCheck): void {
-  const expected = r.prev === null ? 1 : r.prev.version + 1;
+  const expected = r.prev === null ? (r.gap ? 1 : Math.max(1, r.version)) : r.prev.version + 1;
   if (r.gap) {
     const range =
       r.version - 1 === expected ? `version ${expected} is` : `versions ${expected}..${r.version - 1} are`;

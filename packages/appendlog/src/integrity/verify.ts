@@ -6,7 +6,11 @@ import { checkStoredColumns, type RecordedTable, recordedTables } from './catalo
 import type { Checkpoint } from './checkpoint-format.js';
 import { parseCheckpoint } from './checkpoint-parse.js';
 import { checkCosignatures, type Witness } from './checkpoint-witnesses.js';
-import { existingLogs } from './leaves.js';
+import { CursorReader } from './cursor.js';
+import { toHex } from './hex.js';
+import { type NamedLeaf, storedLeafReader } from './leaf-reader.js';
+import { existingLogs, latestArchive, orderedLeavesSql } from './leaves.js';
+import { leafHash, MerkleAccumulator } from './merkle.js';
 import { type ConsistencyReport, Report, type VerifyResult } from './report.js';
 import { findShardedLogs, findSubscribedLogs, findTxIdAhead, txIdsAheadDetail } from './tx-ids-ahead.js';
 import { READ_SETTINGS_SQL, verifyChains } from './verify-chains.js';
@@ -134,11 +138,12 @@ export async function verifyDatabase(db: Session, options: VerifyOptions = {}): 
       );
       before = report.checked;
     }
-    if (against.length === 0) return report.result();
     const tables = await existingLogs(
       tx,
       all.map((t) => t.table),
     );
+    if (options.tables === undefined) await checkArchiveBoundary(tx, tables, report);
+    if (against.length === 0) return report.result();
     const consistencies: ConsistencyReport[] = [];
     for (const cp of against) {
       consistencies.push(
@@ -153,6 +158,60 @@ export async function verifyDatabase(db: Session, options: VerifyOptions = {}): 
     }
     return report.result(many ? consistencies : consistencies[0]);
   });
+}
+
+const leafKey = (l: NamedLeaf): string => `${l.table}\u0000${l.entryId}\u0000${l.version}`;
+
+/**
+ * After an archive (docs/spec.md §7.8): the versions kept in the logs below its horizon must each
+ * be the version its checkpoint's leaf index holds, and that index must still hash to the
+ * checkpoint's root. Both lists are in tree order, so one pass over each, in flat memory.
+ */
+async function checkArchiveBoundary(tx: Session, tables: readonly string[], report: Report): Promise<void> {
+  const archive = await latestArchive(tx);
+  if (archive === null) return;
+  const acc = new MerkleAccumulator();
+  const index = await storedLeafReader(tx, archive.treeSize, (data) => acc.pushLeafHash(leafHash(data)));
+  const cursor =
+    tables.length === 0
+      ? null
+      : await CursorReader.open<{ t: string; e: string; v: string; h: string }>(
+          tx,
+          orderedLeavesSql(tx, tables),
+          [archive.horizon],
+          5000,
+        );
+  for (;;) {
+    const rows = cursor === null ? [] : await cursor.page();
+    if (rows.length === 0) break;
+    for (const r of rows) {
+      const kept: NamedLeaf = { table: r.t, entryId: r.e, version: Number(r.v), hash: r.h };
+      let leaf = await index.next();
+      while (leaf !== null && leafKey(leaf) !== leafKey(kept)) leaf = await index.next();
+      if (leaf === null || leaf.hash !== kept.hash) {
+        report.fail(
+          kept.table,
+          kept.entryId,
+          kept.version,
+          'archive_boundary',
+          leaf === null
+            ? `version ${kept.version} is below archive ${archive.id}'s horizon ${archive.horizon} but not a version its checkpoint ${archive.checkpointId} holds (or not in their order)`
+            : `version ${kept.version}, kept at archive ${archive.id}'s boundary, differs from the one its checkpoint ${archive.checkpointId} holds`,
+        );
+      }
+    }
+  }
+  await cursor?.close();
+  while ((await index.next()) !== null) {}
+  if (acc.size !== archive.treeSize || toHex(acc.root()) !== archive.root) {
+    report.fail(
+      null,
+      null,
+      null,
+      'archive_boundary',
+      `the leaf index below archive ${archive.id}'s horizon holds ${acc.size} leaves hashing to ${toHex(acc.root())}, not checkpoint ${archive.checkpointId}'s ${archive.treeSize} and root ${archive.root}: the versions that left the logs can no longer be vouched for`,
+    );
+  }
 }
 
 async function verifyTable(

@@ -10,6 +10,7 @@ import { planDdlGuard, withDdlAllowed } from './ddl-guard.js';
 import { CITUS_MIGRATION_SETTINGS, isCitus, planDistribution } from './distribute.js';
 import { readRecordedDefinitions } from './history.js';
 import { readCodeRevisions, readExistingTables } from './introspect.js';
+import { planPartitioning } from './partition.js';
 import { planMigration, type SchemaChange } from './plan.js';
 import type { SqlRunner } from './sql-runner.js';
 
@@ -50,6 +51,13 @@ export interface MigrateOptions {
    * distributed (from its first table on); later migrations of those tables need not repeat it.
    */
   distributed?: boolean;
+  /**
+   * Partition the tables' logs by range of transaction id (docs/scale-out.md, "Range-partitioned
+   * logs and archives"), so that `db.archive()` can take what a checkpoint covers out of the
+   * database. An existing log is converted in place, without copying a row. A schema's logs are
+   * partitioned all or none; later migrations of those tables need not repeat it. Not on Citus.
+   */
+  partitioned?: boolean;
 }
 
 /**
@@ -93,7 +101,7 @@ export function checkMigrateInput(tables: unknown, options: unknown): asserts ta
     throw new InvalidInputError('migrate() options must be an object', 'options');
   }
   const o = options as MigrateOptions;
-  for (const flag of ['dryRun', 'all', 'subscriber', 'distributed'] as const) {
+  for (const flag of ['dryRun', 'all', 'subscriber', 'distributed', 'partitioned'] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw new InvalidInputError(`migrate() option ${flag} must be a boolean`, flag);
     }
@@ -142,9 +150,15 @@ export async function runMigration(
   });
   if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
   const guard = await planDdlGuard(tx);
+  const partitioning = await planPartitioning(tx, schema, tables, {
+    partitioned: options.partitioned === true,
+    citus,
+    subscriber: options.subscriber === true,
+  });
   const planned = [
     ...plan.statements,
     ...distribution.statements,
+    ...partitioning,
     ...(options.subscriber ? await planSubscriberCopies(tx, schema, tables) : []),
   ];
   const statements = guard.statement === undefined ? planned : [...planned, guard.statement];

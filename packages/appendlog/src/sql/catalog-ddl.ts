@@ -19,6 +19,7 @@ export function catalogDdl(schema: string): string {
   const checkpointLeaves = catalogName(schema, 'appendlog_checkpoint_leaves');
   const nodeCheckpoints = catalogName(schema, 'appendlog_node_checkpoints');
   const nodeCheckpointLeaves = catalogName(schema, 'appendlog_node_checkpoint_leaves');
+  const archives = catalogName(schema, 'appendlog_archives');
   return `
 CREATE SCHEMA IF NOT EXISTS ${s};
 
@@ -162,6 +163,21 @@ CREATE TRIGGER appendlog_node_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUN
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 DROP TRIGGER IF EXISTS appendlog_node_checkpoint_leaves_refuse ON ${nodeCheckpointLeaves};
 CREATE TRIGGER appendlog_node_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${nodeCheckpointLeaves}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+
+-- Archives of range-partitioned logs (docs/spec.md §7.8): each took every version below a
+-- checkpoint's horizon out of the logs; the tree below it is that checkpoint's leaf index.
+CREATE TABLE IF NOT EXISTS ${archives} (
+  id bigint PRIMARY KEY,
+  checkpoint_id bigint NOT NULL REFERENCES ${checkpoints} (id),
+  created_at timestamptz NOT NULL,
+  horizon xid8 NOT NULL,
+  tree_size bigint NOT NULL,
+  root bytea NOT NULL,
+  body jsonb NOT NULL
+);
+DROP TRIGGER IF EXISTS appendlog_archives_refuse ON ${archives};
+CREATE TRIGGER appendlog_archives_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${archives}
   FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
 ${erasureCatalogDdl(schema)}${contextFunctionDdl(schema)}${realtimeCatalogDdl(schema)}`;
 }

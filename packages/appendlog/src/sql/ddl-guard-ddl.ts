@@ -44,6 +44,7 @@ BEGIN
   IF p_name LIKE 'appendlog\\_%' THEN RETURN true; END IF;
   EXECUTE pg_catalog.format(
     'SELECT EXISTS (SELECT 1 FROM %s h WHERE CASE $2 WHEN ''r'' THEN $1 IN (h.table_name, h.table_name || ''_head'', h.table_name || ''_log'')
+                                                                    OR pg_catalog.left($1, pg_catalog.length(h.table_name) + 5) = h.table_name || ''_log_''
                                                  ELSE pg_catalog.left($1, pg_catalog.length(h.table_name) + 1) = h.table_name || ''_'' END)',
     history) INTO guarded USING p_name, p_kind;
   RETURN guarded;
