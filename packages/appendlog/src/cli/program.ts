@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { LIBRARY_VERSION } from '../version.js';
+import { archiveCommand } from './commands/archive.js';
 import { checkpointCommand } from './commands/checkpoint.js';
 import { codegenCommand } from './commands/codegen.js';
 import { checkCarCommand, exportCommand } from './commands/export.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
     codegenCommand(),
     verifyCommand(),
     checkpointCommand(),
+    archiveCommand(),
     witnessCommand(),
     exportCommand(),
     checkCarCommand(),

@@ -72,6 +72,12 @@ export interface ExportRoot {
   schema: string;
   exportedAt: string;
   tables: ExportTable[];
+  /**
+   * An archive's export (docs/spec.md §8): the versions archive `id` took out of the logs. An
+   * entry's first version in it may follow one of an earlier archive: it names its parent by
+   * hash only, with no parent block.
+   */
+  archive?: { id: number; horizon: string; checkpointId: number };
 }
 
 /** A block ready to write: its CID and DAG-CBOR bytes. */

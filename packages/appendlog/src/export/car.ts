@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { CarWriter } from '@ipld/car/writer';
 import type { CID } from 'multiformats/cid';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError, InvalidStateError, NotFoundError } from '../errors.js';
 import { canonicalTimestamp, SPEC_VERSION } from '../hash/spec.js';
 import { type RecordedTable, recordedTables } from '../integrity/catalog.js';
 import { CursorReader } from '../integrity/cursor.js';
@@ -14,12 +14,13 @@ import { checkEntryId } from '../model/values.js';
 import { quoteIdent } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { utcIsoSql } from '../sql/canonical.js';
-import { tableObjects } from '../sql/names.js';
+import { catalogName, tableObjects } from '../sql/names.js';
 import { hexColumnsSql, versionFieldsSql } from '../sql/version-fields.js';
 import {
   type ChunkedText,
   type EncodedBlock,
   type EntryPage,
+  type ExportRoot,
   type ExportTable,
   encodeBlock,
   RAW_CODE,
@@ -33,6 +34,11 @@ export interface ExportCarOptions {
   tables?: readonly string[];
   /** Only this entry's history. */
   entryId?: string;
+  /**
+   * The versions archive `archive` took out of the logs (`db.archive()`), from its tables, before
+   * `db.dropArchive()` drops them: docs/scale-out.md, "Range-partitioned logs and archives".
+   */
+  archive?: number;
   /** Called after each page of versions with the count so far. */
   onProgress?: (versions: number) => void;
 }
@@ -82,12 +88,22 @@ export async function exportCar(
     root = await db.snapshot(async (tx) => {
       for (const sql of READ_SETTINGS_SQL) await tx.run(sql);
       const chosen = chosenTables(await recordedTables(tx), options.tables);
+      const archive =
+        options.archive === undefined
+          ? null
+          : await archiveSource(
+              tx,
+              options.archive,
+              chosen.map((t) => t.table),
+            );
       const [exportedAt] = await tx.run<{ t: string }>(
         `SELECT ${utcIsoSql('pg_catalog.clock_timestamp()')} AS t`,
       );
       const tables: ExportTable[] = [];
       for (const t of chosen) {
-        const exported = await exportTable(tx, t, entryId, car, options.onProgress);
+        const source = archive === null ? tableObjects(tx.schema, t.table).log : archive.relation(t.table);
+        if (source === null) continue;
+        const exported = await exportTable(tx, t, source, entryId, car, options.onProgress);
         if (entryId === undefined || exported.versions > 0) tables.push(exported);
       }
       if (entryId !== undefined && tables.length === 0)
@@ -99,6 +115,7 @@ export async function exportCar(
           schema: tx.schema,
           exportedAt: exportedAt!.t,
           tables,
+          ...(archive === null ? {} : { archive: archive.root }),
         }),
       );
     });
@@ -113,6 +130,47 @@ export async function exportCar(
     await fd.close();
   }
   return { root: root.toString(), versions: car.versions, blocks: car.blocks };
+}
+
+/** Where archive `id`'s versions are: its record, and each table's archive table while it exists. */
+async function archiveSource(
+  tx: Session,
+  id: number,
+  tables: readonly string[],
+): Promise<{ root: NonNullable<ExportRoot['archive']>; relation: (table: string) => string | null }> {
+  if (!Number.isSafeInteger(id) || id < 1)
+    throw new InvalidInputError('archive must be an archive number', 'archive');
+  const archives = catalogName(tx.schema, 'appendlog_archives');
+  const [exists] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
+    archives,
+  ]);
+  const [row] = exists?.ok
+    ? await tx.run<{ horizon: string; cp: string }>(
+        `SELECT horizon::text, checkpoint_id::text AS cp FROM ${archives} WHERE id = $1`,
+        [id],
+      )
+    : [];
+  if (row === undefined) throw new NotFoundError(`there is no archive ${id}`);
+  const present = new Set(
+    (
+      await tx.run<{ name: string }>(
+        `SELECT x AS name FROM pg_catalog.unnest($1::text[]) AS x
+          WHERE pg_catalog.to_regclass(pg_catalog.quote_ident($2) || '.' || pg_catalog.quote_ident(x)) IS NOT NULL`,
+        [tables.map((t) => `${t}_log_archive_${id}`), tx.schema],
+      )
+    ).map((r) => r.name),
+  );
+  if (present.size === 0)
+    throw new InvalidStateError(
+      `archive ${id}'s tables were dropped (db.dropArchive): there is nothing left to export`,
+    );
+  return {
+    root: { id, horizon: row.horizon, checkpointId: Number(row.cp) },
+    relation: (table) => {
+      const name = `${table}_log_archive_${id}`;
+      return present.has(name) ? `${quoteIdent(tx.schema)}.${quoteIdent(name)}` : null;
+    },
+  };
 }
 
 /** Puts blocks into the CAR, each chunk once (equal chunks share a CID), and counts them. */
@@ -152,12 +210,12 @@ function chosenTables(all: RecordedTable[], names: readonly string[] | undefined
 async function exportTable(
   tx: Session,
   t: RecordedTable,
+  log: string,
   entryId: string | undefined,
   car: BlockWriter,
   onProgress: ((versions: number) => void) | undefined,
 ): Promise<ExportTable> {
   const cols = t.columns.map((c, i) => `, l.${quoteIdent(c.sqlName)}::text AS c${i}`).join('');
-  const log = tableObjects(tx.schema, t.table).log;
   const cursor = await CursorReader.open<VersionRow>(
     tx,
     `SELECT ${versionFieldsSql('l')}, ${hexColumnsSql('l', ['salt', 'content_hash', 'parent_hash', 'hash'], log)},

@@ -12,11 +12,21 @@ interface ExportFlags extends ConnectionFlags {
   tiles?: string;
   checkpoint?: string;
   node?: number;
+  archive?: number;
   entry?: string;
   table: string[];
 }
 
 const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/** A parser of a positive integer given to `flag` on the command line (an archive or checkpoint number). */
+export function positiveInteger(flag: string): (value: string) => number {
+  return (value) => {
+    if (!/^[1-9]\d{0,15}$/.test(value))
+      throw new InvalidInputError(`${flag} takes a number (1, 2, 3 …), not "${value}"`, flag.slice(2));
+    return Number(value);
+  };
+}
 
 /** A Citus node group id given on the command line. */
 function nodeGroup(value: string): number {
@@ -34,6 +44,11 @@ export function exportCommand(): Command {
       )
       .option('--car <file>', 'the CAR file to write (DAG-CBOR blocks linked by CID)')
       .option('--entry <id>', 'with --car: only this entry')
+      .option(
+        '--archive <n>',
+        'with --car: the versions archive n took out of the logs (before appendlog archive --drop)',
+        positiveInteger('--archive'),
+      )
       .option('--table <name>', 'with --car: only this table (repeatable)', collect, [])
       .option('--tiles <dir>', 'write the tree as static tlog-tiles with its checkpoint (incremental)')
       .option('--checkpoint <file>', 'with --tiles: publish this checkpoint note (default: the latest taken)')
@@ -55,6 +70,7 @@ export function exportCommand(): Command {
       const r = await exportCar(db, car, {
         ...(flags.entry === undefined ? {} : { entryId: flags.entry }),
         ...(flags.table.length > 0 ? { tables: flags.table } : {}),
+        ...(flags.archive === undefined ? {} : { archive: flags.archive }),
         onProgress: (n) => bar.update('export', n, n),
       });
       bar.stop();
@@ -91,8 +107,11 @@ export function checkCarCommand(): Command {
 
 /** `appendlog export --tiles DIR`. */
 async function writeTiles(flags: ExportFlags, dir: string): Promise<void> {
-  if (flags.entry !== undefined || flags.table.length > 0)
-    throw new InvalidInputError('--entry and --table go with --car: tiles hold the whole tree', 'tiles');
+  if (flags.entry !== undefined || flags.table.length > 0 || flags.archive !== undefined)
+    throw new InvalidInputError(
+      '--entry, --table and --archive go with --car: tiles hold the whole tree',
+      'tiles',
+    );
   const checkpoint =
     flags.checkpoint === undefined ? undefined : readUserFile(flags.checkpoint, 'checkpoint');
   const db = await openExisting(flags, 'nothing to export');

@@ -11,6 +11,7 @@ interface MigrateFlags extends ConnectionFlags {
   lockTimeout?: string;
   subscriber?: boolean;
   distributed?: boolean;
+  partitioned?: boolean;
 }
 
 /** `appendlog migrate`: applies the config's table definitions, additively only. */
@@ -39,6 +40,10 @@ export function migrateCommand(): Command {
       .option(
         '--distributed',
         "row-shard the tables on Citus: distribute each table's log and head by entry_id",
+      )
+      .option(
+        '--partitioned',
+        'partition the logs by range of transaction id (converting existing ones in place), so that appendlog archive can take old versions out',
       ),
   ).action(async (flags: MigrateFlags) => {
     const tables = await loadTablesFromConfig(flags.config);
@@ -49,6 +54,7 @@ export function migrateCommand(): Command {
         all: flags.all === true,
         subscriber: flags.subscriber === true,
         distributed: flags.distributed === true,
+        partitioned: flags.partitioned === true,
       };
       if (flags.appRole !== undefined) options.appRole = flags.appRole;
       if (flags.lockTimeout !== undefined) options.lockTimeoutMs = Number(flags.lockTimeout);
