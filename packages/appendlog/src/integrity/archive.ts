@@ -187,10 +187,11 @@ async function splitLog(
   if (oldKept !== null) await tx.exec(`ALTER TABLE ${o.log} DETACH PARTITION ${oldKept}`);
   await tx.exec(`CREATE TABLE ${rel(newLive)} PARTITION OF ${o.log} FOR VALUES FROM (${h}) TO (MAXVALUE)`);
   await tx.exec(`CREATE TABLE ${rel(newKept)} PARTITION OF ${o.log} FOR VALUES FROM (MINVALUE) TO (${h})`);
-  // Into the new partitions directly, before their statement triggers exist.
+  // Into the new partitions directly, before their statement triggers exist, each row keeping its
+  // seq (a partition has the log's identity from PostgreSQL 17 on).
   const moved = await count(
     tx,
-    `WITH m AS (INSERT INTO ${rel(newLive)} (${list}) SELECT ${list} FROM ${oldLive} WHERE tx_id >= ${h} RETURNING 1)
+    `WITH m AS (INSERT INTO ${rel(newLive)} (${list}) OVERRIDING SYSTEM VALUE SELECT ${list} FROM ${oldLive} WHERE tx_id >= ${h} RETURNING 1)
      SELECT count(*)::text AS n FROM m`,
   );
   const below = `SELECT ${list} FROM ${oldLive} WHERE tx_id < ${h}${oldKept === null ? '' : ` UNION ALL SELECT ${list} FROM ${oldKept}`}`;
@@ -200,7 +201,7 @@ async function splitLog(
   const keptCount = await count(
     tx,
     `WITH k AS (
-       INSERT INTO ${rel(newKept)} (${list})
+       INSERT INTO ${rel(newKept)} (${list}) OVERRIDING SYSTEM VALUE
        SELECT ${keptList.join(', ')} FROM (
          SELECT u.*, pg_catalog.lag(u.hash) OVER (PARTITION BY u.entry_id ORDER BY u.version) AS prev_hash,
                 pg_catalog.row_number() OVER (PARTITION BY u.entry_id ORDER BY u.version DESC) AS rn
