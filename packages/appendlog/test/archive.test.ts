@@ -79,6 +79,21 @@ describeEngines('range-partitioned logs and archives', (engine) => {
     ]) {
       await expect(db.query(sql), sql).rejects.toMatchObject({ code: 'append_only' });
     }
+    // A partition's trigger switched off by the owner is reported, as the log's would be.
+    await db
+      .transaction(async (tx) => {
+        await tx.query(`SET LOCAL appendlog.allow_ddl = 'on'`);
+        await tx.query(`ALTER TABLE people_log_p0 DISABLE TRIGGER appendlog_refuse_truncate`);
+        expect((await tx.verify()).failures).toContainEqual(
+          expect.objectContaining({
+            table: 'people',
+            problem: 'trigger_disabled',
+            detail: expect.stringMatching(/people_log_p0/),
+          }),
+        );
+        throw new Error('roll back');
+      })
+      .catch((e: Error) => expect(e.message).toBe('roll back'));
     // A later migration of these tables keeps them partitioned without saying so again.
     await db.migrate([people, pets]);
     expect(await db.verify()).toMatchObject({ ok: true });
@@ -137,6 +152,27 @@ describeEngines('range-partitioned logs and archives', (engine) => {
     const exported = await exportCar(db, car, { archive: 1 });
     expect(exported.versions).toBe(4);
     expect(await checkCar(car)).toMatchObject({ ok: true, versions: 4, failures: [] });
+  });
+
+  it('loads many entries at once and erases a forgotten entry in the partitioned log, boundary version included', async () => {
+    const book = db.table(people);
+    const loaded = await book.insertMany([
+      { name: 'Gil', city: 'Quito' },
+      { name: 'Hal', city: 'Cork' },
+    ]);
+    expect(loaded.map((v) => v.version)).toEqual([1, 1]);
+    // Ada's version 2 sits in the boundary partition, versions 3 and 4 in the live one.
+    await book.forget(ids.a!, { reason: 'GDPR request', after: '0 seconds' });
+    const purged = await db.purge();
+    expect(purged.erased.map((e) => e.entryId)).toContain(ids.a);
+    const left = await db.query<{ part: string; version: number; city: string | null; red: boolean }>(
+      `SELECT tableoid::regclass::text AS part, version, city, redacted_at IS NOT NULL AS red
+         FROM people_log WHERE entry_id = $1 ORDER BY version`,
+      [ids.a],
+    );
+    expect(left.filter((r) => r.version < 5).every((r) => r.red && r.city === null)).toBe(true);
+    expect(left[0]).toMatchObject({ part: 'people_log_k1', version: 2 });
+    expect(await db.verify()).toMatchObject({ ok: true, failures: [] });
   });
 
   it('starts the change feed at the archive, and refuses a cursor that would miss archived versions', async () => {

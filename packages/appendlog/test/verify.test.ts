@@ -385,9 +385,9 @@ describeEngines('checkpoint catalog upgrade', (engine) => {
       const db = t.db;
       await db.migrate([addresses]);
       await db.table(addresses).insert({ name: 'old' });
-      // The catalog as an earlier library version left it: no checkpoint tables.
+      // The catalog as an earlier library version left it: no checkpoint tables (nor archives).
       await db.query(
-        `DROP TABLE "${db.schema}".appendlog_checkpoint_leaves, "${db.schema}".appendlog_checkpoints`,
+        `DROP TABLE "${db.schema}".appendlog_archives, "${db.schema}".appendlog_checkpoint_leaves, "${db.schema}".appendlog_checkpoints`,
       );
       await db.query(
         `COMMENT ON TABLE "${db.schema}".appendlog_schema_history IS 'appendlog catalog (older)'`,

@@ -89,10 +89,17 @@ export interface ArchivePoint {
 /** The schema's latest archive, or null (none, or a catalog from before archives). */
 export async function latestArchive(tx: Session): Promise<ArchivePoint | null> {
   const archives = catalogName(tx.schema, 'appendlog_archives');
-  const [exists] = await tx.run<{ ok: boolean }>(`SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok`, [
-    archives,
-  ]);
+  const [exists] = await tx.run<{ ok: boolean; readable: boolean }>(
+    `SELECT pg_catalog.to_regclass($1) IS NOT NULL AS ok,
+            CASE WHEN pg_catalog.to_regclass($1) IS NOT NULL THEN pg_catalog.has_table_privilege($1, 'SELECT') END AS readable`,
+    [archives],
+  );
   if (!exists?.ok) return null;
+  if (!exists.readable) {
+    throw new InvalidStateError(
+      `this role cannot read ${archives}, which says where the logs were archived: run migrate({ appRole }) with this library version to grant it`,
+    );
+  }
   const [row] = await tx.run<{
     id: string;
     cp: string;
@@ -102,7 +109,7 @@ export async function latestArchive(tx: Session): Promise<ArchivePoint | null> {
     last: string | null;
   }>(
     `SELECT id::text, checkpoint_id::text AS cp, horizon::text, tree_size::text AS size,
-            pg_catalog.encode(root, 'hex') AS root, body ->> 'lastTxId' AS last
+            pg_catalog.encode(root, 'hex') AS root, body OPERATOR(pg_catalog.->>) 'lastTxId'::text AS last
        FROM ${archives} ORDER BY id DESC LIMIT 1`,
   );
   if (row === undefined) return null;

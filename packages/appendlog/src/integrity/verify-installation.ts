@@ -41,9 +41,50 @@ export async function checkInstallation(tx: Session, t: RecordedTable, report: R
     );
   } else {
     await checkTriggers(tx, t.table, report);
+    await checkPartitionTriggers(tx, t.table, report);
     await checkCode(tx, t, report);
   }
   await checkErasureTimes(tx, t.table, report);
+}
+
+/**
+ * The triggers each partition of a range-partitioned log carries (docs/scale-out.md): a statement
+ * naming a partition fires only the partition's own statement triggers, and the row trigger is
+ * the log's, cloned.
+ */
+const PARTITION_TRIGGERS = [
+  'appendlog_refuse_insert',
+  'appendlog_refuse_change',
+  'appendlog_refuse_delete',
+  'appendlog_refuse_truncate',
+];
+
+async function checkPartitionTriggers(tx: Session, table: string, report: Report): Promise<void> {
+  const rows = await tx.run<{ rel: string; name: string | null; enabled: string | null }>(
+    `SELECT c.relname AS rel, g.tgname AS name, g.tgenabled::text AS enabled
+       FROM pg_catalog.pg_inherits i
+       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.inhrelid
+       LEFT JOIN pg_catalog.pg_trigger g ON g.tgrelid OPERATOR(pg_catalog.=) c.oid
+      WHERE i.inhparent OPERATOR(pg_catalog.=) pg_catalog.to_regclass($1)`,
+    [`${quoteIdent(tx.schema)}.${quoteIdent(`${table}_log`)}`],
+  );
+  const found = new Map(rows.filter((r) => r.name !== null).map((r) => [`${r.rel}.${r.name}`, r.enabled!]));
+  for (const rel of new Set(rows.map((r) => r.rel))) {
+    for (const name of PARTITION_TRIGGERS) {
+      const enabled = found.get(`${rel}.${name}`);
+      if (enabled === undefined) {
+        report.fail(table, null, null, 'trigger_missing', `trigger ${name} on partition ${rel} is missing`);
+      } else if (enabled !== 'O' && enabled !== 'A') {
+        report.fail(
+          table,
+          null,
+          null,
+          'trigger_disabled',
+          `trigger ${name} on partition ${rel} is disabled: writes naming that partition bypass appendlog while it is`,
+        );
+      }
+    }
+  }
 }
 
 async function checkTriggers(tx: Session, table: string, report: Report): Promise<void> {

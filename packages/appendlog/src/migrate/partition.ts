@@ -148,12 +148,12 @@ export async function planPartitioning(
   options: { partitioned: boolean; citus: boolean; subscriber: boolean },
 ): Promise<string[]> {
   const logs = await tx.run<{ t: string; partitioned: boolean }>(
-    `SELECT pg_catalog.left(c.relname, -4) AS t, c.relkind ${op('=')} 'p' AS partitioned
+    `SELECT pg_catalog.left(c.relname::text, -4) AS t, c.relkind ${op('=')} 'p' AS partitioned
        FROM pg_catalog.pg_class c
        JOIN pg_catalog.pg_namespace n ON n.oid ${op('=')} c.relnamespace
        JOIN pg_catalog.pg_class h ON h.relnamespace ${op('=')} c.relnamespace
-                                 AND h.relname ${op('=')} (pg_catalog.left(c.relname, -4) || '_head')
-      WHERE n.nspname ${op('=')} $1 AND c.relname LIKE '%\\_log' AND c.relkind IN ('r', 'p')
+                                 AND h.relname::text ${op('=')} (pg_catalog.left(c.relname::text, -4) ${op('||')} '_head')
+      WHERE n.nspname ${op('=')} $1 AND pg_catalog.right(c.relname::text, 4) ${op('=')} '_log' AND c.relkind IN ('r', 'p')
         AND EXISTS (SELECT 1 FROM pg_catalog.pg_trigger g WHERE g.tgrelid ${op('=')} h.oid AND g.tgname ${op('=')} 'appendlog_chain')`,
     [schema],
   );

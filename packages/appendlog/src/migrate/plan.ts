@@ -371,6 +371,8 @@ export function grantsDdl(schema: string, defs: readonly TableDef[], role: strin
     `GRANT SELECT ON ${catalogName(schema, 'appendlog_erasures')}, ${catalogName(schema, 'appendlog_retention')} TO ${r};`,
     // The tables' recorded definitions: db.changes() reads every table's columns from them.
     `GRANT SELECT ON ${catalogName(schema, 'appendlog_schema_history')} TO ${r};`,
+    // Where the logs were archived: db.changes() starts after the latest archive.
+    `GRANT SELECT ON ${catalogName(schema, 'appendlog_archives')} TO ${r};`,
     // Projections run as the app: they register themselves and advance their cursor; none is ever deleted.
     `GRANT SELECT, INSERT, UPDATE ON ${catalogName(schema, 'appendlog_projections')} TO ${r};`,
   ];

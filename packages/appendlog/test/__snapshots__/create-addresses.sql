@@ -143,6 +143,21 @@ DROP TRIGGER IF EXISTS appendlog_node_checkpoint_leaves_refuse ON "public"."appe
 CREATE TRIGGER appendlog_node_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_node_checkpoint_leaves"
   FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
 
+-- Archives of range-partitioned logs (docs/spec.md §7.8): each took every version below a
+-- checkpoint's horizon out of the logs; the tree below it is that checkpoint's leaf index.
+CREATE TABLE IF NOT EXISTS "public"."appendlog_archives" (
+  id bigint PRIMARY KEY,
+  checkpoint_id bigint NOT NULL REFERENCES "public"."appendlog_checkpoints" (id),
+  created_at timestamptz NOT NULL,
+  horizon xid8 NOT NULL,
+  tree_size bigint NOT NULL,
+  root bytea NOT NULL,
+  body jsonb NOT NULL
+);
+DROP TRIGGER IF EXISTS appendlog_archives_refuse ON "public"."appendlog_archives";
+CREATE TRIGGER appendlog_archives_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON "public"."appendlog_archives"
+  FOR EACH STATEMENT EXECUTE FUNCTION "public".appendlog_refuse();
+
 -- Erasure (docs/erasure.md). A forget version carries its due time in meta.erasure.dueAt.
 CREATE OR REPLACE FUNCTION "public".appendlog_forget_meta(meta jsonb, recorded_at timestamptz) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $fn$
@@ -253,9 +268,11 @@ BEGIN
       USING ERRCODE = 'AL005', DETAIL = 'field=table';
   END IF;
   EXECUTE pg_catalog.format(
-    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
+    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta,
+            (SELECT pg_catalog.count(*) FROM %I.%I x WHERE x.entry_id = h.entry_id) AS stored
+       FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
       WHERE h.entry_id = $1 FOR UPDATE OF h',
-    TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
+    TG_TABLE_SCHEMA, NEW.table_name || '_log', TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
     INTO r USING NEW.entry_id;
   GET DIAGNOSTICS n = ROW_COUNT;
   IF n = 0 THEN
@@ -280,7 +297,8 @@ BEGIN
   NEW.forgotten_by := r.actor;
   NEW.reason := r.reason;
   NEW.due_at := due;
-  NEW.versions := r.version;
+  -- The versions in the log: all of them, or since an archive took the older ones (docs/scale-out.md).
+  NEW.versions := r.stored;
   RETURN NEW;
 END $fn$;
 
@@ -384,7 +402,7 @@ REVOKE ALL ON "public"."appendlog_projections" FROM PUBLIC;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 23140d4d149aaeacc24881d1033a3d6e';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 8ec370d74e736c290f38380ad7c5a8c0';
 
 -- next step
 
