@@ -120,6 +120,12 @@ export async function archiveLogs(db: Session, options: ArchiveOptions = {}): Pr
       [cp.horizon],
     );
     const id = (previous?.id ?? 0) + 1;
+    // Every log before any splits: to writers and readers, the archive is one step.
+    if (tables.length > 0) {
+      await tx.exec(
+        `LOCK TABLE ${tables.map((t) => tableObjects(tx.schema, t).log).join(', ')} IN ACCESS EXCLUSIVE MODE`,
+      );
+    }
     const archived: ArchivedTable[] = [];
     await withDdlAllowed(tx, async () => {
       for (const t of tables) archived.push(await splitLog(tx, t, partitions.get(t)!, cp.horizon, id));
@@ -182,7 +188,6 @@ async function splitLog(
   const newLive = partitionName(table, 'p', id);
   const newKept = partitionName(table, 'k', id);
   const archiveName = `${table}_log_archive_${id}`;
-  await tx.exec(`LOCK TABLE ${o.log} IN ACCESS EXCLUSIVE MODE`);
   await tx.exec(`ALTER TABLE ${o.log} DETACH PARTITION ${oldLive}`);
   if (oldKept !== null) await tx.exec(`ALTER TABLE ${o.log} DETACH PARTITION ${oldKept}`);
   await tx.exec(`CREATE TABLE ${rel(newLive)} PARTITION OF ${o.log} FOR VALUES FROM (${h}) TO (MAXVALUE)`);

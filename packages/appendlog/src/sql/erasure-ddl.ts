@@ -171,11 +171,9 @@ BEGIN
       USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=table';
   END IF;
   EXECUTE pg_catalog.format(
-    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta,
-            (SELECT pg_catalog.count(*) FROM %I.%I x WHERE x.entry_id = h.entry_id) AS stored
-       FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
+    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
       WHERE h.entry_id = $1 FOR UPDATE OF h',
-    TG_TABLE_SCHEMA, NEW.table_name || '_log', TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
+    TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
     INTO r USING NEW.entry_id;
   GET DIAGNOSTICS n = ROW_COUNT;
   IF n = 0 THEN
@@ -201,7 +199,10 @@ BEGIN
   NEW.reason := r.reason;
   NEW.due_at := due;
   -- The versions in the log: all of them, or since an archive took the older ones (docs/scale-out.md).
-  NEW.versions := r.stored;
+  EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %I.%I x WHERE x.entry_id = $1',
+    TG_TABLE_SCHEMA, NEW.table_name || '_log')
+    INTO n USING NEW.entry_id;
+  NEW.versions := n;
   RETURN NEW;
 END $fn$;
 

@@ -268,11 +268,9 @@ BEGIN
       USING ERRCODE = 'AL005', DETAIL = 'field=table';
   END IF;
   EXECUTE pg_catalog.format(
-    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta,
-            (SELECT pg_catalog.count(*) FROM %I.%I x WHERE x.entry_id = h.entry_id) AS stored
-       FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
+    'SELECT h.op, h.version, l.recorded_at, l.actor, l.reason, l.meta FROM %I.%I h JOIN %I.%I l ON l.entry_id = h.entry_id AND l.version = h.version
       WHERE h.entry_id = $1 FOR UPDATE OF h',
-    TG_TABLE_SCHEMA, NEW.table_name || '_log', TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
+    TG_TABLE_SCHEMA, NEW.table_name || '_head', TG_TABLE_SCHEMA, NEW.table_name || '_log')
     INTO r USING NEW.entry_id;
   GET DIAGNOSTICS n = ROW_COUNT;
   IF n = 0 THEN
@@ -298,7 +296,10 @@ BEGIN
   NEW.reason := r.reason;
   NEW.due_at := due;
   -- The versions in the log: all of them, or since an archive took the older ones (docs/scale-out.md).
-  NEW.versions := r.stored;
+  EXECUTE pg_catalog.format('SELECT pg_catalog.count(*) FROM %I.%I x WHERE x.entry_id = $1',
+    TG_TABLE_SCHEMA, NEW.table_name || '_log')
+    INTO n USING NEW.entry_id;
+  NEW.versions := n;
   RETURN NEW;
 END $fn$;
 
@@ -402,7 +403,7 @@ REVOKE ALL ON "public"."appendlog_projections" FROM PUBLIC;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS columns text[];
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS summary text;
 ALTER TABLE "public"."appendlog_schema_history" ADD COLUMN IF NOT EXISTS applied_by text;
-COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 8ec370d74e736c290f38380ad7c5a8c0';
+COMMENT ON TABLE "public"."appendlog_schema_history" IS 'appendlog catalog 9085ed5da220b6d05f6dc3c16334f41c';
 
 -- next step
 
