@@ -13,7 +13,7 @@ import { utcIsoSql } from '../sql/canonical.js';
 import { catalogName, tableObjects } from '../sql/names.js';
 import { recordedTables } from './catalog.js';
 import { toHex } from './hex.js';
-import { existingLogs, latestArchive, storedCheckpoint, streamLeaves } from './leaves.js';
+import { type ArchivePoint, existingLogs, latestArchive, storedCheckpoint, streamLeaves } from './leaves.js';
 import { MerkleAccumulator } from './merkle.js';
 
 /** Options of `db.archive()`. */
@@ -35,21 +35,12 @@ export interface ArchivedTable {
   moved: number;
 }
 
-/** What `db.archive()` did: an archive of every table's versions below a checkpoint's horizon. */
-export interface ArchiveResult {
-  /** The archive's number (1, 2, 3 …). */
-  id: number;
-  checkpointId: number;
-  /** The transaction horizon: the versions below it left the logs. */
-  horizon: string;
-  /** The leaves of the tree below the horizon (the checkpoint's size) and their root, hex. */
-  treeSize: number;
-  root: string;
-  /**
-   * The last transaction that wrote a version now archived (null: none): a change feed's cursor
-   * below it would miss versions that left the logs.
-   */
-  lastTxId: string | null;
+/**
+ * What `db.archive()` did: an archive of every table's versions below a checkpoint's horizon (its
+ * number, checkpoint, horizon, the tree's size and root below it, and the last transaction that
+ * wrote a version now archived), with each table's part.
+ */
+export interface ArchiveResult extends ArchivePoint {
   createdAt: string;
   tables: ArchivedTable[];
 }

@@ -75,14 +75,18 @@ export async function snapshotHorizon(tx: Session): Promise<string> {
 
 /** The latest archive of the schema's logs (docs/spec.md §7.8), as the catalog records it. */
 export interface ArchivePoint {
+  /** The archive's number (1, 2, 3 …). */
   id: number;
   checkpointId: number;
   /** Every version below it left the logs, but each entry's last one (kept at the boundary). */
   horizon: string;
-  /** The leaves below the horizon: the archive's checkpoint's tree. */
+  /** The leaves below the horizon, the archive's checkpoint's tree, and their root, hex. */
   treeSize: number;
   root: string;
-  /** The last transaction that wrote an archived version (null: none did). */
+  /**
+   * The last transaction that wrote an archived version (null: none did): a change feed's cursor
+   * below it would miss versions that left the logs.
+   */
   lastTxId: string | null;
 }
 

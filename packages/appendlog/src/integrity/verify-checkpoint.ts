@@ -140,6 +140,15 @@ export async function verifyAgainst(
     { node },
   );
   const newRoot = toHex(acc.root());
+  const proven = (proof: string[], ok: boolean): ConsistencyReport => ({
+    ...(node === undefined ? {} : { node }),
+    oldSize: m,
+    oldRoot: cp.root,
+    newSize: n,
+    newRoot,
+    proof,
+    ok,
+  });
   let consistency: ConsistencyReport;
   if (m > n) {
     report.fail(
@@ -151,27 +160,11 @@ export async function verifyAgainst(
         ? `the checkpoint covers ${m} versions but this subscriber has received only ${n} of them: wait for the subscription to catch up, then verify again`
         : `the checkpoint covers ${m} versions${of} but the log now has only ${n}`,
     );
-    consistency = {
-      ...(node === undefined ? {} : { node }),
-      oldSize: m,
-      oldRoot: cp.root,
-      newSize: n,
-      newRoot,
-      proof: [],
-      ok: false,
-    };
+    consistency = proven([], false);
   } else {
     const proof = rr.roots();
     const ok = verifyConsistency(m, n, fromHex(cp.root), fromHex(newRoot), proof);
-    consistency = {
-      ...(node === undefined ? {} : { node }),
-      oldSize: m,
-      oldRoot: cp.root,
-      newSize: n,
-      newRoot,
-      proof: proof.map(toHex),
-      ok,
-    };
+    consistency = proven(proof.map(toHex), ok);
     // A version slipped in below the checkpoint's horizon, right after its last leaf, would leave the
     // prefix intact: the number of versions below the horizon must still be the checkpoint's size.
     const below = ok ? await countLeaves(tx, tables, cp.horizon, node) : m;

@@ -71,19 +71,35 @@ async function checkPartitionTriggers(tx: Session, table: string, report: Report
   const found = new Map(rows.filter((r) => r.name !== null).map((r) => [`${r.rel}.${r.name}`, r.enabled!]));
   for (const rel of new Set(rows.map((r) => r.rel))) {
     for (const name of PARTITION_TRIGGERS) {
-      const enabled = found.get(`${rel}.${name}`);
-      if (enabled === undefined) {
-        report.fail(table, null, null, 'trigger_missing', `trigger ${name} on partition ${rel} is missing`);
-      } else if (enabled !== 'O' && enabled !== 'A') {
-        report.fail(
-          table,
-          null,
-          null,
-          'trigger_disabled',
-          `trigger ${name} on partition ${rel} is disabled: writes naming that partition bypass appendlog while it is`,
-        );
-      }
+      checkTrigger(
+        report,
+        table,
+        `${name} on partition ${rel}`,
+        found.get(`${rel}.${name}`),
+        'writes naming that partition',
+      );
     }
+  }
+}
+
+/** Reports trigger `what` ("name on relation") missing, or not enabled (`tgenabled` O or A). */
+function checkTrigger(
+  report: Report,
+  table: string,
+  what: string,
+  enabled: string | undefined,
+  writes: string,
+): void {
+  if (enabled === undefined) {
+    report.fail(table, null, null, 'trigger_missing', `trigger ${what} is missing`);
+  } else if (enabled !== 'O' && enabled !== 'A') {
+    report.fail(
+      table,
+      null,
+      null,
+      'trigger_disabled',
+      `trigger ${what} is disabled (ALTER TABLE … DISABLE TRIGGER or replica-only): ${writes} bypass appendlog while it is`,
+    );
   }
 }
 
@@ -99,18 +115,7 @@ async function checkTriggers(tx: Session, table: string, report: Report): Promis
   const found = new Map(rows.map((r) => [`${r.rel}.${r.name}`, r.enabled]));
   for (const [suffix, name] of ENFORCING_TRIGGERS) {
     const rel = `${table}${suffix}`;
-    const enabled = found.get(`${rel}.${name}`);
-    if (enabled === undefined) {
-      report.fail(table, null, null, 'trigger_missing', `trigger ${name} on ${rel} is missing`);
-    } else if (enabled !== 'O' && enabled !== 'A') {
-      report.fail(
-        table,
-        null,
-        null,
-        'trigger_disabled',
-        `trigger ${name} on ${rel} is disabled (ALTER TABLE … DISABLE TRIGGER or replica-only): writes bypass appendlog while it is`,
-      );
-    }
+    checkTrigger(report, table, `${name} on ${rel}`, found.get(`${rel}.${name}`), 'writes');
   }
 }
 
