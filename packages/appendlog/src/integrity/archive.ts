@@ -101,15 +101,18 @@ export async function archiveLogs(db: Session, options: ArchiveOptions = {}): Pr
         `archive refused: the versions below checkpoint ${cp.id}'s horizon (${acc.size}) no longer hash to its root: run verify against it`,
       );
     }
-    const [last] = await tx.run<{ tx: string | null }>(
-      `SELECT pg_catalog.max(x.tx_id)::text AS tx FROM (${tables
-        .map(
-          (t) =>
-            `SELECT pg_catalog.max(tx_id) AS tx_id FROM ${tableObjects(tx.schema, t).log} WHERE tx_id < $1::xid8`,
-        )
-        .join(' UNION ALL ')}) x`,
-      [cp.horizon],
-    );
+    const [last] =
+      tables.length === 0
+        ? []
+        : await tx.run<{ tx: string | null }>(
+            `SELECT pg_catalog.max(x.tx_id)::text AS tx FROM (${tables
+              .map(
+                (t) =>
+                  `SELECT pg_catalog.max(tx_id) AS tx_id FROM ${tableObjects(tx.schema, t).log} WHERE tx_id < $1::xid8`,
+              )
+              .join(' UNION ALL ')}) x`,
+            [cp.horizon],
+          );
     const id = (previous?.id ?? 0) + 1;
     // Every log before any splits: to writers and readers, the archive is one step.
     if (tables.length > 0) {
