@@ -10,6 +10,9 @@ export interface NamedLeaf {
   hash: string;
 }
 
+/** A leaf's version as one string, `table NUL entry NUL version`, for matching two lists of leaves. */
+export const leafKey = (l: NamedLeaf): string => `${l.table}\u0000${l.entryId}\u0000${l.version}`;
+
 /** Pulls leaves one at a time from a page source. */
 export class LeafReader {
   readonly #nextPage: () => Promise<NamedLeaf[]>;

@@ -4,7 +4,7 @@ import type { Checkpoint } from './checkpoint-format.js';
 import { checkSignature } from './checkpoint-sign.js';
 import { checkCosignatures, type Witness } from './checkpoint-witnesses.js';
 import { fromHex, toHex } from './hex.js';
-import { logLeafReader, type NamedLeaf, storedLeafReader } from './leaf-reader.js';
+import { leafKey, logLeafReader, type NamedLeaf, storedLeafReader } from './leaf-reader.js';
 import {
   countLeaves,
   hasCheckpointCatalog,
@@ -195,8 +195,6 @@ export async function verifyAgainst(
 const cpName = (cp: Checkpoint): string =>
   cp.node === undefined ? `checkpoint ${cp.id}` : `node group ${cp.node}'s checkpoint ${cp.id}`;
 
-const keyOf = (l: NamedLeaf): string => `${l.table}\u0000${l.entryId}\u0000${l.version}`;
-
 /**
  * Names the versions that differ between the checkpoint's leaves (from the catalog's leaf index,
  * authenticated by the checkpoint's root) and the log's versions below the checkpoint's horizon.
@@ -245,12 +243,12 @@ async function locateChanges(
     const s = await stored.next();
     const c = await current.next();
     if (s === null && c === null) break;
-    if (s !== null && c !== null && keyOf(s) === keyOf(c)) {
+    if (s !== null && c !== null && leafKey(s) === leafKey(c)) {
       changed(s, c);
       continue;
     }
     if (s !== null) {
-      const k = keyOf(s);
+      const k = leafKey(s);
       const match = pendingNew.get(k);
       if (match) {
         pendingNew.delete(k);
@@ -261,7 +259,7 @@ async function locateChanges(
       }
     }
     if (c !== null) {
-      const k = keyOf(c);
+      const k = leafKey(c);
       const match = pendingOld.get(k);
       if (match) {
         pendingOld.delete(k);

@@ -8,7 +8,7 @@ import { parseCheckpoint } from './checkpoint-parse.js';
 import { checkCosignatures, type Witness } from './checkpoint-witnesses.js';
 import { CursorReader } from './cursor.js';
 import { toHex } from './hex.js';
-import { type NamedLeaf, storedLeafReader } from './leaf-reader.js';
+import { leafKey, type NamedLeaf, storedLeafReader } from './leaf-reader.js';
 import { existingLogs, latestArchive, orderedLeavesSql } from './leaves.js';
 import { leafHash, MerkleAccumulator } from './merkle.js';
 import { type ConsistencyReport, Report, type VerifyResult } from './report.js';
@@ -159,8 +159,6 @@ export async function verifyDatabase(db: Session, options: VerifyOptions = {}): 
     return report.result(many ? consistencies : consistencies[0]);
   });
 }
-
-const leafKey = (l: NamedLeaf): string => `${l.table}\u0000${l.entryId}\u0000${l.version}`;
 
 /**
  * After an archive (docs/spec.md §7.8): the versions kept in the logs below its horizon must each
