@@ -20,7 +20,7 @@ import { CITUS_WORKER_PORTS, citusUrl } from '../support/citus.js';
 import { cliInProcess } from '../support/cli.js';
 import { addresses } from '../support/tables.js';
 import { TiledLog } from '../support/tlog-tiles-reader.js';
-import { counters, dropSchemasAndRole, writersOnOneEntry } from './scenarios.js';
+import { counters, dropSchemasAndRole, readmeExample, writersOnOneEntry } from './scenarios.js';
 
 /**
  * docs/scale-out.md, "Row-sharded tables on Citus": a schema migrated with `{ distributed: true }`,
@@ -131,31 +131,7 @@ export function rowsSuite(): void {
 
   it('runs the README example through the library, each entry written on its own worker', async () => {
     const book = app.table(addresses);
-    const v1 = await book.insert({ name: 'Thor', city: 'Asgard' }, { actor: 'alice' });
-    const v2 = await book.update(v1.entryId, { city: 'Oslo' }, { expectedVersion: 1, reason: 'moved' });
-    await expect(book.update(v1.entryId, { city: 'Rome' }, { expectedVersion: 1 })).rejects.toMatchObject({
-      code: 'version_conflict',
-    });
-    const history = await book.history(v1.entryId);
-    expect(history.map((v) => [v.version, v.data.city, v.reason, v.actor])).toEqual([
-      [1, 'Asgard', null, 'alice'],
-      [2, 'Oslo', 'moved', null],
-    ]);
-    expect(history[1]!.parentHash).toBe(history[0]!.hash);
-    await expect(book.delete(v1.entryId, {} as never)).rejects.toMatchObject({ code: 'reason_required' });
-    expect(await book.delete(v1.entryId, { reason: 'duplicate' })).toMatchObject({
-      version: 3,
-      op: 'delete',
-    });
-    expect(await book.get(v1.entryId)).toBeNull();
-    expect((await book.deleted()).map((v) => v.entryId)).toContain(v1.entryId);
-    await book.restore(v1.entryId);
-    expect((await book.get(v1.entryId))?.data.city).toBe('Oslo');
-    expect(await book.at(v1.entryId, v1.recordedAtIso)).toMatchObject({
-      version: 1,
-      data: { city: 'Asgard' },
-    });
-    expect(await book.at(v1.entryId, v2.recordedAtIso)).toMatchObject({ version: 2, data: { city: 'Oslo' } });
+    const { v1 } = await readmeExample(book);
     expect(await book.diff(v1.entryId, 1, 2)).toEqual([{ field: 'city', before: 'Asgard', after: 'Oslo' }]);
     expect(await book.revert(v1.entryId, 1, { reason: 'undo' })).toMatchObject({
       version: 5,

@@ -1,16 +1,48 @@
 import type pg from 'pg';
 import { expect } from 'vitest';
-import { column as c, type Database, table } from '../../src/index.js';
+import { column as c, type Database, type Table, type TableDef, table } from '../../src/index.js';
+import type { addresses } from '../support/tables.js';
+
+type Book = Table<typeof addresses extends TableDef<infer C> ? C : never>;
+type Written = Awaited<ReturnType<Book['insert']>>;
 
 /**
- * What the tenant and row-sharded suites share: the table their writers race on, that race, and
- * the clean-up of their schemas.
+ * What the tenant and row-sharded suites share: the README example, the table their writers race
+ * on, that race, and the clean-up of their schemas.
  */
 export const counters = table('counters', {
   label: c.text().notNull(),
   a: c.integer(),
   b: c.integer(),
 });
+
+/**
+ * The README example through the library: insert, update with an expected version (a stale one is
+ * a conflict), history chained, a delete that needs a reason, restore, and time travel to each of
+ * the first two versions. Leaves the entry at version 4 (restored); returns its first two versions.
+ */
+export async function readmeExample(book: Book): Promise<{ v1: Written; v2: Written }> {
+  const v1 = await book.insert({ name: 'Thor', city: 'Asgard' }, { actor: 'alice' });
+  const v2 = await book.update(v1.entryId, { city: 'Oslo' }, { expectedVersion: 1, reason: 'moved' });
+  await expect(book.update(v1.entryId, { city: 'Rome' }, { expectedVersion: 1 })).rejects.toMatchObject({
+    code: 'version_conflict',
+  });
+  const history = await book.history(v1.entryId);
+  expect(history.map((v) => [v.version, v.data.city, v.reason, v.actor])).toEqual([
+    [1, 'Asgard', null, 'alice'],
+    [2, 'Oslo', 'moved', null],
+  ]);
+  expect(history[1]!.parentHash).toBe(history[0]!.hash);
+  await expect(book.delete(v1.entryId, {} as never)).rejects.toMatchObject({ code: 'reason_required' });
+  expect(await book.delete(v1.entryId, { reason: 'duplicate' })).toMatchObject({ version: 3, op: 'delete' });
+  expect(await book.get(v1.entryId)).toBeNull();
+  expect((await book.deleted()).map((v) => v.entryId)).toContain(v1.entryId);
+  await book.restore(v1.entryId);
+  expect((await book.get(v1.entryId))?.data.city).toBe('Oslo');
+  expect(await book.at(v1.entryId, v1.recordedAtIso)).toMatchObject({ version: 1, data: { city: 'Asgard' } });
+  expect(await book.at(v1.entryId, v2.recordedAtIso)).toMatchObject({ version: 2, data: { city: 'Oslo' } });
+  return { v1, v2 };
+}
 
 const WRITERS = 8;
 const UPDATES = 15;
