@@ -1,10 +1,10 @@
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { InvalidInputError } from '../errors.js';
 import type { Session } from '../session.js';
 import type { Checkpoint } from './checkpoint-format.js';
 import { parseCheckpoint } from './checkpoint-parse.js';
 import { toHex } from './hex.js';
 import { storedLeafReader } from './leaf-reader.js';
-import { hasCheckpointCatalog, storedCheckpoint } from './leaves.js';
+import { checkpointToProve } from './leaves.js';
 import { leafHash } from './merkle.js';
 import { consistencyRanges, RangeRoots } from './proof-ranges.js';
 
@@ -40,16 +40,7 @@ export async function buildConsistencyProof(
     throw new InvalidInputError('node must be a node group id, a non-negative integer', 'node');
   }
   return db.snapshot(async (tx) => {
-    const stored = (await hasCheckpointCatalog(tx, node))
-      ? await storedCheckpoint(tx, options.checkpointId, node)
-      : null;
-    if (stored === null) {
-      throw new NotFoundError(
-        node === undefined
-          ? 'no checkpoint to prove consistency with: take one with db.checkpoint()'
-          : `no checkpoint of node group ${node} to prove consistency with: take them with db.clusterCheckpoint()`,
-      );
-    }
+    const stored = await checkpointToProve(tx, options.checkpointId, node, 'prove consistency with');
     if (!Number.isSafeInteger(oldSize) || oldSize < 0) {
       throw new InvalidInputError('oldSize must be a non-negative integer', 'oldSize');
     }

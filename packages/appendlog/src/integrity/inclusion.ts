@@ -14,7 +14,7 @@ import { VersionHasher } from './hasher.js';
 import { fromHex, toHex } from './hex.js';
 import { versionLeafHash } from './leaf.js';
 import { storedLeafReader } from './leaf-reader.js';
-import { hasCheckpointCatalog, storedCheckpoint } from './leaves.js';
+import { checkpointToProve } from './leaves.js';
 import { leafHash } from './merkle.js';
 import { verifyInclusion } from './merkle-verify.js';
 import { inclusionRanges, RangeRoots } from './proof-ranges.js';
@@ -97,16 +97,7 @@ export async function buildInclusionProof(
       if (!at) throw new NotFoundError(`${ref.table} ${entryId} has no version ${version}`);
       node = Number(at.g);
     }
-    const cp = (await hasCheckpointCatalog(tx, node))
-      ? await storedCheckpoint(tx, options.checkpointId, node)
-      : null;
-    if (cp === null) {
-      throw new NotFoundError(
-        node === undefined
-          ? 'no checkpoint to prove inclusion in: take one with db.checkpoint()'
-          : `no checkpoint of node group ${node}, which wrote this version, to prove inclusion in: take them with db.clusterCheckpoint()`,
-      );
-    }
+    const cp = await checkpointToProve(tx, options.checkpointId, node, 'prove inclusion in');
 
     // The version must verify before anything is said about it.
     const report = new Report();

@@ -1,4 +1,4 @@
-import { InvalidStateError } from '../errors.js';
+import { InvalidStateError, NotFoundError } from '../errors.js';
 import { quoteLiteral } from '../schema/names.js';
 import type { Session } from '../session.js';
 import { catalogName, tableObjects } from '../sql/names.js';
@@ -303,6 +303,25 @@ export async function hasCheckpointCatalog(tx: Session, node?: TreeNode): Promis
     treeCatalog(tx.schema, node).leaves,
   ]);
   return row?.ok === true;
+}
+
+/**
+ * The checkpoint a proof is built against (the latest of the tree, or the one with `id`), or a
+ * NotFoundError saying which to take, for `purpose` ("prove inclusion in").
+ */
+export async function checkpointToProve(
+  tx: Session,
+  id: number | undefined,
+  node: TreeNode,
+  purpose: string,
+): Promise<StoredCheckpoint> {
+  const stored = (await hasCheckpointCatalog(tx, node)) ? await storedCheckpoint(tx, id, node) : null;
+  if (stored !== null) return stored;
+  throw new NotFoundError(
+    node === undefined
+      ? `no checkpoint to ${purpose}: take one with db.checkpoint()`
+      : `no checkpoint of node group ${node} to ${purpose}: take them with db.clusterCheckpoint()`,
+  );
 }
 
 /** A checkpoint of the tree from the catalog: the latest, or the one with `id`. */
