@@ -2,13 +2,13 @@ import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { dirname, join } from 'node:path';
 import { IntegrityError, InvalidInputError, InvalidStateError } from '../errors.js';
 import { recordedTables } from '../integrity/catalog.js';
+import { isRowSharded } from '../integrity/checkpoint.js';
 import type { Checkpoint } from '../integrity/checkpoint-format.js';
 import { checkpointNote } from '../integrity/checkpoint-note.js';
 import { parseCheckpoint } from '../integrity/checkpoint-parse.js';
 import { toHex } from '../integrity/hex.js';
 import { existingLogs, hasCheckpointCatalog, storedCheckpoint, streamLeaves } from '../integrity/leaves.js';
 import { MerkleAccumulator } from '../integrity/merkle.js';
-import { findShardedLogs } from '../integrity/tx-ids-ahead.js';
 import type { Session } from '../session.js';
 import { type TileFile, TileTree } from './tiles.js';
 
@@ -67,16 +67,11 @@ async function chosenCheckpoint(
 ): Promise<Checkpoint> {
   let cp = given;
   if (cp === undefined) {
-    if (node === undefined) {
-      const tables = await existingLogs(
-        tx,
-        (await recordedTables(tx)).map((t) => t.table),
+    if (node === undefined && (await isRowSharded(tx))) {
+      throw new InvalidInputError(
+        'this schema is row-sharded: each writing node has a tree of its own, so name the node whose tree to publish (node, or --node)',
+        'node',
       );
-      if ((await findShardedLogs(tx, tables)).length > 0)
-        throw new InvalidInputError(
-          'this schema is row-sharded: each writing node has a tree of its own, so name the node whose tree to publish (node, or --node)',
-          'node',
-        );
     }
     const stored = (await hasCheckpointCatalog(tx, node))
       ? await storedCheckpoint(tx, undefined, node)

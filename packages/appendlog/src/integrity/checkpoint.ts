@@ -120,13 +120,11 @@ export async function takeClusterCheckpoint(
 /** Whether the schema is row-sharded on Citus, so that its checkpoints are one per writing node. */
 export async function isRowSharded(db: Session): Promise<boolean> {
   if (!db.citus) return false;
-  return db.pinnedTransaction(async (tx) => {
-    const tables = await existingLogs(
-      tx,
-      (await recordedTables(tx)).map((t) => t.table),
-    );
-    return (await findShardedLogs(tx, tables)).length > 0;
-  });
+  const tables = await existingLogs(
+    db,
+    (await recordedTables(db)).map((t) => t.table),
+  );
+  return (await findShardedLogs(db, tables)).length > 0;
 }
 
 function checkOptions(options: CheckpointOptions): KeyObject | undefined {
