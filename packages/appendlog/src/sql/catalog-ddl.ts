@@ -6,6 +6,13 @@ import { realtimeCatalogDdl } from './realtime-ddl.js';
 import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';
 
+/** A statement trigger refusing UPDATE, DELETE and TRUNCATE of the append-only catalog table `table`. */
+function appendOnly(s: string, name: string, table: string): string {
+  return `DROP TRIGGER IF EXISTS ${name} ON ${table};
+CREATE TRIGGER ${name} BEFORE UPDATE OR DELETE OR TRUNCATE ON ${table}
+  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();`;
+}
+
 /**
  * The objects every appendlog schema shares: the field-encoding function of the hash spec,
  * the guard functions behind the append-only triggers, the append-only schema history, and
@@ -130,12 +137,8 @@ CREATE TABLE IF NOT EXISTS ${checkpointLeaves} (
   leaf_count integer NOT NULL,
   leaves bytea NOT NULL
 );
-DROP TRIGGER IF EXISTS appendlog_checkpoints_refuse ON ${checkpoints};
-CREATE TRIGGER appendlog_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpoints}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
-DROP TRIGGER IF EXISTS appendlog_checkpoint_leaves_refuse ON ${checkpointLeaves};
-CREATE TRIGGER appendlog_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${checkpointLeaves}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+${appendOnly(s, 'appendlog_checkpoints_refuse', checkpoints)}
+${appendOnly(s, 'appendlog_checkpoint_leaves_refuse', checkpointLeaves)}
 
 -- The checkpoints of a row-sharded schema (docs/spec.md §7.7): one tree per writing node, each kept
 -- as the two tables above keep the schema's one tree.
@@ -158,12 +161,8 @@ CREATE TABLE IF NOT EXISTS ${nodeCheckpointLeaves} (
   PRIMARY KEY (node, first_leaf),
   FOREIGN KEY (node, checkpoint_id) REFERENCES ${nodeCheckpoints} (node, id) DEFERRABLE INITIALLY DEFERRED
 );
-DROP TRIGGER IF EXISTS appendlog_node_checkpoints_refuse ON ${nodeCheckpoints};
-CREATE TRIGGER appendlog_node_checkpoints_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${nodeCheckpoints}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
-DROP TRIGGER IF EXISTS appendlog_node_checkpoint_leaves_refuse ON ${nodeCheckpointLeaves};
-CREATE TRIGGER appendlog_node_checkpoint_leaves_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${nodeCheckpointLeaves}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+${appendOnly(s, 'appendlog_node_checkpoints_refuse', nodeCheckpoints)}
+${appendOnly(s, 'appendlog_node_checkpoint_leaves_refuse', nodeCheckpointLeaves)}
 
 -- Archives of range-partitioned logs (docs/spec.md §7.8): each took every version below a
 -- checkpoint's horizon out of the logs; the tree below it is that checkpoint's leaf index.
@@ -176,8 +175,6 @@ CREATE TABLE IF NOT EXISTS ${archives} (
   root bytea NOT NULL,
   body jsonb NOT NULL
 );
-DROP TRIGGER IF EXISTS appendlog_archives_refuse ON ${archives};
-CREATE TRIGGER appendlog_archives_refuse BEFORE UPDATE OR DELETE OR TRUNCATE ON ${archives}
-  FOR EACH STATEMENT EXECUTE FUNCTION ${s}.appendlog_refuse();
+${appendOnly(s, 'appendlog_archives_refuse', archives)}
 ${erasureCatalogDdl(schema)}${contextFunctionDdl(schema)}${realtimeCatalogDdl(schema)}`;
 }
