@@ -232,10 +232,7 @@ async function splitLog(
     await tx.exec(
       `ALTER TABLE ${rel(p)} ADD CONSTRAINT ${quoteIdent(`${p}_pkey`)} PRIMARY KEY (entry_id, version)`,
     );
-    for (const statement of logStatementTriggersDdl(tx.schema, p)
-      .split(';')
-      .filter((x) => x.trim() !== ''))
-      await tx.exec(statement);
+    await tx.exec(logStatementTriggersDdl(tx.schema, p));
   }
   return { table, archiveTable: archiveName, archived: archivedCount, kept: keptCount, moved };
 }
