@@ -57,6 +57,25 @@ describeEngines('insertMany', (engine) => {
     expect(await db.verify({ tables: ['contacts'] })).toMatchObject({ ok: true, checked: rows.length });
   });
 
+  it('returns each version as the database holds it, across batches; a failure in a later batch writes nothing', async () => {
+    // 12,000 rows are three calls of <t>_insert_many, each sent while the one before is decoded.
+    const book = db.table(contacts);
+    const before = (await book.list()).length;
+    const rows = Array.from({ length: 12_000 }, (_, i) => ({ name: `B${i}`, ...(i % 2 ? { city: `C${i}` } : {}) }));
+    const versions = await book.insertMany(rows, { reason: 'batches' });
+    expect(versions.map((v) => v.data.name)).toEqual(rows.map((r) => r.name));
+    for (const i of [0, 4_999, 5_000, 9_999, 10_000, 11_999]) {
+      const [stored] = await book.history(versions[i]!.entryId);
+      expect(versions[i]).toEqual(stored);
+    }
+    expect(new Set(versions.slice(0, 5_000).map((v) => v.txId))).toEqual(new Set([versions[11_999]!.txId]));
+    // The duplicate is the last row of the third batch: the first two batches are gone with it.
+    const again = [...rows.slice(0, 11_999), { name: 'dup', entryId: versions[0]!.entryId }];
+    await expect(book.insertMany(again)).rejects.toMatchObject({ code: 'duplicate' });
+    expect((await book.list()).length).toBe(before + rows.length);
+    expect(await db.verify({ tables: ['contacts'] })).toMatchObject({ ok: true });
+  });
+
   it('takes chosen entry ids; a duplicate or one bad row writes nothing at all', async () => {
     const book = db.table(contacts);
     const before = (await book.list()).length;
@@ -115,6 +134,7 @@ describeEngines('insertMany', (engine) => {
     const loaded = await r.insertMany([full, {}, { label: null, doc: null }]);
     const one = await r.insert(full);
     expect(loaded[0]!.data).toEqual(one.data);
+    for (const v of loaded) expect(v).toEqual((await r.history(v.entryId))[0]);
     expect(loaded[1]!.data).toEqual(Object.fromEntries(Object.keys(full).map((k) => [k, null])));
     expect(loaded.every((v) => v.actor === null && v.reason === null && v.meta === null)).toBe(true);
     // Raw SQL: keys that name no user column (here the log's own version and hash) are ignored.

@@ -169,3 +169,88 @@ export function decodeVersion<T>(def: TableDef, row: RawVersionRow): Version<T> 
     data: data as T,
   };
 }
+
+/**
+ * Column types whose value a version holds exactly as the library sent it (a string, a 32-bit
+ * integer, a boolean): a loaded version takes these from its input, not from the database.
+ */
+const SENT_AS_STORED: ReadonlySet<ColumnType> = new Set(['text', 'integer', 'boolean']);
+
+/**
+ * The columns of a set-based load (`insertMany`) whose values must come back from the database:
+ * those of a type the database writes in its own form (dates, times, numbers, JSON), and those
+ * some row of the batch leaves to the column's default.
+ */
+export function loadReadBack(
+  def: TableDef,
+  rows: readonly { fields: ReadonlyMap<ResolvedColumn, unknown> }[],
+): ResolvedColumn[] {
+  return def.columns.filter((c) => !SENT_AS_STORED.has(c.type) || rows.some((r) => !r.fields.has(c)));
+}
+
+/**
+ * The select list of a call of `<t>_insert_many` (alias `l`, `WITH ORDINALITY`): per version one
+ * JSON array of its time, hash and the columns of `readBack`; with the first version also the
+ * fields every version of the call shares (transaction, actor, reason, meta). A load of thousands
+ * of rows reads back what only the database knows, once per row, in one column, rather than each
+ * version whole: the rest is the caller's input ({@link decodeLoaded}).
+ */
+export function loadedProjection(readBack: readonly ResolvedColumn[]): string {
+  const cols = readBack.map((c) => `, ${readExpr('l', c)}`).join('');
+  return `pg_catalog.json_build_array(${utcIsoSql('l.recorded_at')}, pg_catalog.encode(l.hash, 'hex')${cols})::text AS v,
+       CASE WHEN l.ordinality = 1 THEN pg_catalog.json_build_array(l.tx_id::text, l.actor, l.reason, l.meta)::text END AS s`;
+}
+
+/** The fields a loaded batch shares, read from its first row's `s` ({@link loadedProjection}). */
+export interface LoadShared {
+  txId: string;
+  actor: string | null;
+  reason: string | null;
+  /** The meta as JSON text, parsed once per version so that no two versions share an object. */
+  meta: string | null;
+}
+
+export function decodeLoadShared(s: unknown): LoadShared {
+  const [txId, actor, reason, meta] = JSON.parse(String(s)) as [
+    string,
+    string | null,
+    string | null,
+    unknown,
+  ];
+  return { txId, actor, reason, meta: meta === null ? null : JSON.stringify(meta) };
+}
+
+/**
+ * A version written by a set-based load: version 1 of `entryId`, its data the row as given
+ * (`fields`, already validated and encoded) where {@link SENT_AS_STORED}, the rest from `v`.
+ */
+export function decodeLoaded<T>(
+  def: TableDef,
+  readBack: readonly ResolvedColumn[],
+  entryId: string,
+  fields: ReadonlyMap<ResolvedColumn, unknown>,
+  v: unknown,
+  shared: LoadShared,
+): Version<T> {
+  const [recordedAtIso, hash, ...back] = JSON.parse(String(v)) as [string, string, ...unknown[]];
+  const data: Record<string, unknown> = {};
+  for (const c of def.columns) data[c.key] = fields.has(c) ? (fields.get(c) ?? null) : null;
+  readBack.forEach((c, i) => {
+    data[c.key] = decodeValue(c.type, back[i]);
+  });
+  return {
+    entryId,
+    version: 1,
+    op: 'insert',
+    recordedAt: new Date(recordedAtIso),
+    recordedAtIso,
+    txId: shared.txId,
+    actor: shared.actor,
+    reason: shared.reason,
+    meta: shared.meta === null ? null : (JSON.parse(shared.meta) as Record<string, unknown>),
+    hash,
+    parentHash: null,
+    redactedAt: null,
+    data: data as T,
+  };
+}

@@ -19,7 +19,17 @@ import type { ColumnMap, InsertData, PatchData, ResolvedColumn, RowData, TableDe
 import type { Session } from '../session.js';
 import { tableObjects } from '../sql/names.js';
 import { appendSql } from './append-sql.js';
-import { decodeVersion, encodeFields, fieldParam, patchJson, versionProjection } from './codec.js';
+import {
+  decodeLoaded,
+  decodeLoadShared,
+  decodeVersion,
+  encodeFields,
+  fieldParam,
+  loadedProjection,
+  loadReadBack,
+  patchJson,
+  versionProjection,
+} from './codec.js';
 import type { Page } from './cursor.js';
 import { diff, type FieldChange } from './diff.js';
 import type { AsOf, Instant } from './instant.js';
@@ -62,8 +72,8 @@ interface Statements {
   update: (patched: readonly ResolvedColumn[]) => string | null;
   /** A delete, restore or forget: {@link updateSql} with the op as parameter and no columns. */
   setOp: string;
-  /** A call of the table's set-based load, `<t>_insert_many`. */
-  insertMany: string;
+  /** A call of the table's set-based load, `<t>_insert_many`, reading back {@link loadedProjection}. */
+  loadSql: (readBack: readonly ResolvedColumn[]) => string;
 }
 
 /**
@@ -108,7 +118,8 @@ function buildStatements(def: TableDef, schema: string, citus: boolean): Stateme
     insert: shapes((given) => ret(insertSql(def, schema, given))),
     update: shapes((patched) => ret(updateSql(def, schema, patched, "'update'"))),
     setOp: ret(updateSql(def, schema, [], '$6')),
-    insertMany: `SELECT ${proj} FROM ${o.insertMany}($1::jsonb, $2::text, $3::text, $4::jsonb) l`,
+    loadSql: (readBack) =>
+      `SELECT ${loadedProjection(readBack)} FROM ${o.insertMany}($1::jsonb, $2::text, $3::text, $4::jsonb) WITH ORDINALITY AS l`,
   };
 }
 
@@ -268,17 +279,50 @@ export class Table<C extends ColumnMap> {
     });
     if (this.#db.citus) return this.#insertEach(encoded, ctx);
     const out: Version<RowData<C>>[] = [];
+    // One batch is on the server while the next is serialised and the previous decoded here:
+    // the client's work on a load is about as long as the server's, and each runs on its own core.
+    const prepare = (from: number) => {
+      const slice = encoded.slice(from, from + INSERT_MANY_BATCH);
+      const ids = slice.map(({ entryId }) => entryId ?? uuidv7());
+      const batch = JSON.stringify(
+        slice.map(({ fields }, r) => {
+          const row: Record<string, unknown> = { entry_id: ids[r] };
+          for (const [c, v] of fields) row[c.sqlName] = v;
+          return row;
+        }),
+      );
+      return { slice, ids, batch, readBack: loadReadBack(this.definition, slice) };
+    };
     await this.#db.transaction(async (tx) => {
-      for (let i = 0; i < encoded.length; i += INSERT_MANY_BATCH) {
-        const batch = JSON.stringify(
-          encoded.slice(i, i + INSERT_MANY_BATCH).map(({ entryId, fields }) => {
-            const row: Record<string, unknown> = { entry_id: entryId ?? uuidv7() };
-            for (const [c, v] of fields) row[c.sqlName] = v;
-            return row;
-          }),
-        );
-        const written = await tx.run(this.#st.insertMany, [batch, ctx.actor, ctx.reason, ctx.meta], true);
-        for (const r of written) out.push(decodeVersion(this.definition, r));
+      // Only what the database decided comes back (see loadedProjection); one plan per call of
+      // 5,000 rows is nothing, and the set of columns read back varies, so it is not prepared.
+      const send = (b: ReturnType<typeof prepare>) =>
+        tx.run<{ v: string; s: string | null }>(this.#st.loadSql(b.readBack), [
+          b.batch,
+          ctx.actor,
+          ctx.reason,
+          ctx.meta,
+        ]);
+      let current = encoded.length > 0 ? prepare(0) : null;
+      let inflight = current === null ? null : send(current);
+      for (let i = 0; current !== null && inflight !== null; i += INSERT_MANY_BATCH) {
+        const next = i + INSERT_MANY_BATCH < encoded.length ? prepare(i + INSERT_MANY_BATCH) : null;
+        const written = await inflight;
+        // Queued behind this one on the same connection; a failure of it is awaited below.
+        const following = next === null ? null : send(next);
+        following?.catch(() => {});
+        if (written.length !== current.slice.length) {
+          throw new Error(
+            `appendlog: insert_many wrote ${written.length} versions for ${current.slice.length} rows`,
+          );
+        }
+        const shared = decodeLoadShared(written[0]?.s);
+        const { slice, ids, readBack } = current;
+        written.forEach((w, r) => {
+          out.push(decodeLoaded(this.definition, readBack, ids[r]!, slice[r]!.fields, w.v, shared));
+        });
+        current = next;
+        inflight = following;
       }
     });
     return out;
