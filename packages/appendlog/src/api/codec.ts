@@ -143,26 +143,75 @@ function decodeValue(type: ColumnType, raw: unknown): unknown {
   }
 }
 
-/** Turns a row selected with {@link versionProjection} into a {@link Version}. */
+/**
+ * The alias of {@link packedProjection}'s one column. Dotted, like {@link FIXED_FIELDS}, so no
+ * user column can be called the same.
+ */
+const PACKED = 'version.packed';
+
+/**
+ * A version of the head (alias `l`) as one column: a JSON array of its version, op, fixed fields
+ * ({@link FIXED_FIELDS}), actor, reason, meta and user columns, in {@link versionProjection}'s
+ * order and forms. node-postgres describes and converts every column of every result; for one
+ * row that is a large part of the client's work, and `get` read this way was 4–8% faster than
+ * with a column per field (2026-12-06, docs/performance.md). Only `get` uses it: building the
+ * JSON costs the server more than the client saves once a result has many rows (a `list` of 50
+ * was 15% slower), and a write's `RETURNING` came out even.
+ */
+export function packedProjection(def: TableDef, alias = 'l'): string {
+  const user = def.columns.map((c) => `, ${readExpr(alias, c)}`).join('');
+  return `pg_catalog.json_build_array(${alias}.version, ${alias}.op, ${fixedFieldsSql(alias, undefined)},
+    ${alias}.actor, ${alias}.reason, ${alias}.meta${user})::text AS ${quoteIdent(PACKED)}`;
+}
+
+/**
+ * Turns a row selected with {@link versionProjection} or {@link packedProjection} into a
+ * {@link Version}.
+ */
 export function decodeVersion<T>(def: TableDef, row: RawVersionRow): Version<T> {
-  const data: Record<string, unknown> = {};
-  for (const c of def.columns) data[c.key] = decodeValue(c.type, row[c.sqlName]);
-  const [entryId = '', recordedAtIso = '', txId = '', hash = '', parentHash = '-', redactedAt = '-'] = String(
+  const packed = row[PACKED];
+  if (packed !== undefined) {
+    const [version, op, fixed, actor, reason, meta, ...values] = JSON.parse(String(packed)) as unknown[];
+    return assemble(def, version, op, fixed, actor, reason, meta ?? null, (_c, i) => values[i]);
+  }
+  return assemble(
+    def,
+    row.version,
+    row.op,
     row[FIXED_FIELDS],
-  ).split(' ');
+    row.actor,
+    row.reason,
+    row.meta === null || row.meta === undefined ? null : JSON.parse(String(row.meta)),
+    (c) => row[c.sqlName],
+  );
+}
+
+function assemble<T>(
+  def: TableDef,
+  version: unknown,
+  op: unknown,
+  fixed: unknown,
+  actor: unknown,
+  reason: unknown,
+  meta: unknown,
+  raw: (c: ResolvedColumn, i: number) => unknown,
+): Version<T> {
+  const data: Record<string, unknown> = {};
+  def.columns.forEach((c, i) => {
+    data[c.key] = decodeValue(c.type, raw(c, i));
+  });
+  const [entryId = '', recordedAtIso = '', txId = '', hash = '', parentHash = '-', redactedAt = '-'] =
+    String(fixed).split(' ');
   return {
     entryId,
-    version: Number(row.version),
-    op: row.op as Op,
+    version: Number(version),
+    op: op as Op,
     recordedAt: new Date(recordedAtIso),
     recordedAtIso,
     txId,
-    actor: (row.actor as string | null) ?? null,
-    reason: (row.reason as string | null) ?? null,
-    meta:
-      row.meta === null || row.meta === undefined
-        ? null
-        : (JSON.parse(String(row.meta)) as Record<string, unknown>),
+    actor: (actor as string | null) ?? null,
+    reason: (reason as string | null) ?? null,
+    meta: meta as Record<string, unknown> | null,
     hash,
     parentHash: parentHash === '-' ? null : parentHash,
     redactedAt: redactedAt === '-' ? null : new Date(redactedAt),

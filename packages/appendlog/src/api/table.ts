@@ -27,6 +27,7 @@ import {
   fieldParam,
   loadedProjection,
   loadReadBack,
+  packedProjection,
   patchJson,
   versionProjection,
 } from './codec.js';
@@ -112,7 +113,7 @@ function buildStatements(def: TableDef, schema: string, citus: boolean): Stateme
   return {
     append: appendSql(def, schema),
     // The head holds every live entry's latest version whole: one primary-key lookup.
-    get: `SELECT ${proj} FROM ${o.head} l WHERE l.entry_id = $1 AND NOT l.deleted`,
+    get: `SELECT ${packedProjection(def)} FROM ${o.head} l WHERE l.entry_id = $1 AND NOT l.deleted`,
     history: `SELECT ${versionProjection(def, 'l', o.log)} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
     listBase: `SELECT ${proj} FROM ${o.head} l WHERE NOT l.deleted`,
     insert: shapes((given) => ret(insertSql(def, schema, given))),
