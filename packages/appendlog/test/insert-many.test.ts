@@ -61,7 +61,10 @@ describeEngines('insertMany', (engine) => {
     // 12,000 rows are three calls of <t>_insert_many, each sent while the one before is decoded.
     const book = db.table(contacts);
     const before = (await book.list()).length;
-    const rows = Array.from({ length: 12_000 }, (_, i) => ({ name: `B${i}`, ...(i % 2 ? { city: `C${i}` } : {}) }));
+    const rows = Array.from({ length: 12_000 }, (_, i) => ({
+      name: `B${i}`,
+      ...(i % 2 ? { city: `C${i}` } : {}),
+    }));
     const versions = await book.insertMany(rows, { reason: 'batches' });
     expect(versions.map((v) => v.data.name)).toEqual(rows.map((r) => r.name));
     for (const i of [0, 4_999, 5_000, 9_999, 10_000, 11_999]) {
