@@ -39,7 +39,7 @@ export {
 } from './errors.js';
 export type { ExportCarOptions, ExportCarResult } from './export/car.js';
 export { exportCar } from './export/car.js';
-export type { CarCheck, CarFailure } from './export/car-read.js';
+export type { CarBlock, CarCheck, CarFailure } from './export/car-read.js';
 export { carRoots, checkCar, readCar } from './export/car-read.js';
 export type { ExportTilesOptions, ExportTilesResult } from './export/tiles-export.js';
 export { exportTiles } from './export/tiles-export.js';

@@ -17,8 +17,11 @@ export interface VersionBlock {
   txId: string;
   actor: string | null;
   reason: string | null;
-  /** The metadata as PostgreSQL's jsonb text (the form the hash covers), or null. */
-  meta: string | null;
+  /**
+   * The metadata as PostgreSQL's jsonb text (the form the hash covers), or null; as chunk links
+   * when the block would otherwise be over {@link MAX_BLOCK_BYTES}.
+   */
+  meta: string | ChunkedText | null;
   /** Null once erasure redacted the version. */
   salt: Uint8Array | null;
   contentHash: Uint8Array;
@@ -31,7 +34,7 @@ export interface VersionBlock {
   redacted: boolean;
 }
 
-/** A column value stored outside its version block: raw blocks whose concatenation is its UTF-8 text. */
+/** A value (a column's, or `meta`) stored outside its version block: raw blocks whose concatenation is its UTF-8 text. */
 export interface ChunkedText {
   chunks: CID[];
   /** The text's length in UTF-8 bytes. */

@@ -22,14 +22,25 @@ async function chunk(text: string, put: (b: EncodedBlock) => Promise<CID>): Prom
 /**
  * Encodes a version block no larger than 1 MiB (docs/spec.md §8): every value over 256 KiB goes
  * out as raw chunks first; if the block is still too large, the largest remaining values follow
- * (ties by column name) until it fits.
+ * (ties by column name) until it fits; if it is still too large when no value is left to chunk
+ * (or it has none: erased), its `meta` is chunked too.
  */
 export async function encodeVersionBlock(
   block: VersionBlock,
   put: (b: EncodedBlock) => Promise<CID>,
 ): Promise<EncodedBlock> {
-  const data = block.data;
-  if (data === null) return encodeBlock(block);
+  const encoded = block.data === null ? await encodeBlock(block) : await chunkData(block, block.data, put);
+  if (encoded.bytes.length <= MAX_BLOCK_BYTES || typeof block.meta !== 'string') return encoded;
+  block.meta = await chunk(block.meta, put);
+  return encodeBlock(block);
+}
+
+/** Chunks `block`'s data values (its `data`) as far as the block needs; returns it encoded. */
+async function chunkData(
+  block: VersionBlock,
+  data: Record<string, string | ChunkedText>,
+  put: (b: EncodedBlock) => Promise<CID>,
+): Promise<EncodedBlock> {
   const size = (k: string): number => {
     const v = data[k];
     return typeof v === 'string' ? Buffer.byteLength(v, 'utf8') : 0;

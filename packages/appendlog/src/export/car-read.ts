@@ -10,6 +10,7 @@ import {
   type ChunkedText,
   type EntryPage,
   type ExportRoot,
+  MAX_BLOCK_BYTES,
   RAW_CODE,
   type VersionBlock,
 } from './car-blocks.js';
@@ -41,23 +42,35 @@ interface Seen {
   hash: string;
 }
 
+/** One block of a CAR file as `readCar` gives it. */
+export interface CarBlock {
+  cid: CID;
+  /** The decoded DAG-CBOR value, or a raw block's bytes. */
+  value: unknown;
+  /** Whether the block's bytes hash to its CID. */
+  valid: boolean;
+  /** The block's length in bytes. */
+  size: number;
+}
+
 /**
- * Reads every block of a CAR file, in file order, each with its CID and decoded value. Verifies
- * that each block's bytes hash to its CID.
+ * Reads every block of a CAR file, in file order, each with its CID, decoded value and size.
+ * Verifies that each block's bytes hash to its CID.
  *
  * @example
  * for await (const { cid, value } of readCar('history.car')) console.log(cid.toString(), value);
  */
-export async function* readCar(file: string): AsyncGenerator<{ cid: CID; value: unknown; valid: boolean }> {
+export async function* readCar(file: string): AsyncGenerator<CarBlock> {
   const blocks = await CarBlockIterator.fromIterable(createReadStream(file));
   for await (const { cid, bytes } of blocks) {
     const digest = await sha256.digest(bytes);
+    const size = bytes.length;
     if (cid.code === RAW_CODE) {
-      yield { cid, value: bytes, valid: CID.create(1, RAW_CODE, digest).equals(cid) };
+      yield { cid, value: bytes, valid: CID.create(1, RAW_CODE, digest).equals(cid), size };
       continue;
     }
     const valid = cid.code === dagCbor.code && CID.create(1, dagCbor.code, digest).equals(cid);
-    yield { cid, value: dagCbor.decode(bytes), valid };
+    yield { cid, value: dagCbor.decode(bytes), valid, size };
   }
 }
 
@@ -83,10 +96,10 @@ function isVersion(v: unknown): v is VersionBlock {
 }
 
 /**
- * Checks a CAR export offline, trusting nothing in it: every block's CID, every version's content
- * hash (from its data and salt) and version hash (from its fields), every parent link (the parent
- * block must be the previous version, with the hash the child names), and that every entry's
- * chain runs 1..n up to the head its table lists.
+ * Checks a CAR export offline, trusting nothing in it: every block's CID and size (at most
+ * 1 MiB), every version's content hash (from its data and salt) and version hash (from its
+ * fields), every parent link (the parent block must be the previous version, with the hash the
+ * child names), and that every entry's chain runs 1..n up to the head its table lists.
  *
  * @example
  * const { ok, failures } = await checkCar('history.car');
@@ -114,9 +127,19 @@ export async function checkCar(file: string): Promise<CarCheck> {
       problem,
     });
 
-  for await (const { cid, value, valid } of readCar(file)) {
+  for await (const { cid, value, valid, size } of readCar(file)) {
     const id = cid.toString();
     if (!valid) fail(id, null, 'the block does not hash to its CID');
+    if (size > MAX_BLOCK_BYTES) {
+      const at = isVersion(value)
+        ? { table: value.table, entryId: value.entryId, version: value.version }
+        : null;
+      fail(
+        id,
+        at,
+        `the block is ${size} bytes, over the 1 MiB limit (${MAX_BLOCK_BYTES} bytes) of docs/spec.md §8`,
+      );
+    }
     if (value instanceof Uint8Array) {
       raw.set(id, value);
       continue;
@@ -147,7 +170,11 @@ export async function checkCar(file: string): Promise<CarCheck> {
       );
       if (toHex(content) !== toHex(v.contentHash)) fail(id, seen, 'content_hash_mismatch');
     }
-    const hash = hasher.versionHash({ ...v, version: String(v.version) }, v.parentHash, v.contentHash);
+    const meta =
+      v.meta === null || typeof v.meta === 'string'
+        ? v.meta
+        : joinText(v.meta, raw, 'meta', (problem) => fail(id, seen, problem));
+    const hash = hasher.versionHash({ ...v, version: String(v.version), meta }, v.parentHash, v.contentHash);
     if (toHex(hash) !== seen.hash) fail(id, seen, 'hash_mismatch');
     if (v.version === 1) {
       if (v.parent !== null || v.parentHash !== null) fail(id, seen, 'version 1 has a parent');
@@ -226,16 +253,21 @@ function joinChunks(
   fail: (problem: string) => void,
 ): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(data)) {
-    if (typeof v === 'string') {
-      out[k] = v;
-      continue;
-    }
-    const parts = (Array.isArray(v?.chunks) ? v.chunks : []).map((c) => raw.get(String(c)));
-    if (parts.some((p) => p === undefined)) fail(`a chunk of column ${k} is missing`);
-    const bytes = Buffer.concat(parts.filter((p) => p !== undefined));
-    if (bytes.length !== v?.bytes) fail(`column ${k} is not ${v?.bytes} bytes long`);
-    out[k] = bytes.toString('utf8');
-  }
+  for (const [k, v] of Object.entries(data))
+    out[k] = typeof v === 'string' ? v : joinText(v, raw, `column ${k}`, fail);
   return out;
+}
+
+/** The text of a chunked value (`what` names it in failures), from its raw blocks. */
+function joinText(
+  v: ChunkedText,
+  raw: ReadonlyMap<string, Uint8Array>,
+  what: string,
+  fail: (problem: string) => void,
+): string {
+  const parts = (Array.isArray(v?.chunks) ? v.chunks : []).map((c) => raw.get(String(c)));
+  if (parts.some((p) => p === undefined)) fail(`a chunk of ${what} is missing`);
+  const bytes = Buffer.concat(parts.filter((p) => p !== undefined));
+  if (bytes.length !== v?.bytes) fail(`${what} is not ${v?.bytes} bytes long`);
+  return bytes.toString('utf8');
 }
