@@ -1,15 +1,21 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type Checkpoint,
   checkpointNote,
+  connect,
   type Database,
   witnessCheckpoint,
   witnessVerifierKey,
 } from '../src/index.js';
 import { makeVkey, readVkey, verifyCosignatureLine, verifyNote } from './support/c2sp-verifier.js';
+import { cliInProcess } from './support/cli.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
+import { freshDataDir } from './support/pglite-snapshot.js';
 import { addresses } from './support/tables.js';
 
 interface Party {
@@ -176,6 +182,67 @@ describeEngines('witnesses', (engine) => {
       await fork.close();
     }
     expect(b.state).toBe(before);
+  });
+
+  it('a witness refuses a checkpoint smaller than the last it cosigned: the log rolled back', async () => {
+    const earlier = await a.db.checkpoint({ signKey: a.logKey });
+    await write(a.db, 2, 'after-');
+    await a.db.checkpoint({ signKey: a.logKey });
+    await witness(b, a);
+    const before = b.state;
+    await expect(witness(b, a, checkpointNote(earlier))).rejects.toMatchObject({
+      code: 'integrity',
+      message: `not cosigned: the checkpoint has ${earlier.treeSize} leaves, fewer than the ${earlier.treeSize + 2} already cosigned: the log rolled back`,
+    });
+    expect(b.state).toBe(before);
+  });
+});
+
+describe('appendlog witness --state, on a PGlite data directory', () => {
+  let dir: string;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'appendlog-witness-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses a rolled-back checkpoint and leaves its state file as it was', async () => {
+    const data = freshDataDir(join(dir, 'data'));
+    const log = pemPair();
+    const logPub = join(dir, 'log.pub.pem');
+    writeFileSync(logPub, log.publicKey.export({ format: 'pem', type: 'spki' }));
+    const witnessKey = join(dir, 'witness.pem');
+    writeFileSync(witnessKey, pemPair().pem);
+    const db = await connect({ dataDir: data });
+    await db.migrate([addresses]);
+    await write(db, 2, 'early-');
+    const earlier = join(dir, 'earlier.note');
+    writeFileSync(earlier, checkpointNote(await db.checkpoint({ signKey: log.pem })));
+    await write(db, 2, 'late-');
+    await db.checkpoint({ signKey: log.pem });
+    await db.close();
+
+    const state = join(dir, 'state');
+    const args = ['witness', '--data-dir', data, '--name', 'witness.example/w', '--sign-key', witnessKey];
+    const first = await cliInProcess([...args, '--log-key', logPub, '--state', state]);
+    expect(first.stderr).toBe('');
+    expect(first.code).toBe(0);
+    const before = readFileSync(state, 'utf8');
+    expect(before.split('\n')[1]).toBe('4');
+    const rollback = await cliInProcess([
+      ...args,
+      '--log-key',
+      logPub,
+      '--state',
+      state,
+      '--checkpoint',
+      earlier,
+    ]);
+    expect(rollback.code).toBe(2);
+    expect(rollback.stderr).toContain(
+      'not cosigned: the checkpoint has 2 leaves, fewer than the 4 already cosigned: the log rolled back (integrity)',
+    );
+    expect(readFileSync(state, 'utf8')).toBe(before);
   });
 });
 
