@@ -1,8 +1,10 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { waitForHorizon } from '../../../packages/appendlog/test/support/horizon.js';
+import { AccountStore } from '../src/accounts.js';
+import { createApp } from '../src/app.js';
 import { IntegrityMonitor } from '../src/integrity.js';
 import { addresses } from '../src/schema.js';
-import { api, Client, describeEngines, type TestBook } from './support.js';
+import { api, Client, describeEngines, ORIGIN, sessionFor, TEST_PASSWORD, type TestBook } from './support.js';
 
 describeEngines('Address Book integrity badge and report', (engine) => {
   let t: TestBook;
@@ -116,5 +118,76 @@ describeEngines('Address Book integrity, incremental', (engine) => {
     await expect.poll(async () => (await monitor.current()).scope).toBe('incremental');
     const later = await monitor.current();
     expect(later.at.getTime()).toBeGreaterThanOrEqual(first.at.getTime());
+  });
+});
+
+describeEngines('Address Book integrity, incremental over every table', (engine) => {
+  let t: TestBook;
+
+  beforeAll(async () => {
+    t = await engine.open();
+  });
+  afterAll(() => t.close());
+
+  it('covers the accounts log too: a change to an account is checked, a forged one turns the badge red', async () => {
+    const store = AccountStore.for(t.db);
+    const made = await store.create({
+      login: 'carol',
+      displayName: 'Carol',
+      password: TEST_PASSWORD,
+      role: 'viewer',
+    });
+    if (!('account' in made)) throw new Error(JSON.stringify(made.errors));
+    const carol = made.account.id;
+    // The badge's reader (an account too), made before the monitor's first check.
+    const { token } = await sessionFor(t.db, 'badge reader', 'viewer');
+    const monitor = new IntegrityMonitor(t.db, 0);
+    await waitForHorizon(t.db, ['addresses', 'accounts'], 30_000);
+    expect(await monitor.fresh()).toMatchObject({ scope: 'full', ok: true });
+
+    // A change to an account alone: its chain is what the next check verifies, 2 versions.
+    await store.setRole(carol, 'editor', { actor: carol, reason: 'promoted' });
+    await waitForHorizon(t.db, ['addresses', 'accounts'], 30_000);
+    expect(await monitor.since()).toMatchObject({ scope: 'incremental', ok: true, checked: 2 });
+
+    // The badge, as the app shows it: checks every time (interval 0), in the background.
+    const app = createApp(t.db, { verifyEveryMs: 0 });
+    const badge = async () => {
+      const html = await (
+        await app.request(`${ORIGIN}/`, { headers: { cookie: `session=${token}` } })
+      ).text();
+      return /<a class="badge (ok|bad)"[^>]*title="([^"]*)"[^>]*>([^<]*)/.exec(html)!.slice(1);
+    };
+    expect((await badge())[0]).toBe('ok');
+    await expect
+      .poll(async () => (await badge())[1], { timeout: 10_000 })
+      .toMatch(/written since the last check/);
+
+    // Someone rewrites Carol's first version behind the app, then her account changes again.
+    await t.db.transaction(async (tx) => {
+      await tx.query('SET LOCAL session_replication_role = replica');
+      await tx.query(`UPDATE accounts_log SET display_name = 'Mallory' WHERE entry_id = $1 AND version = 1`, [
+        carol,
+      ]);
+    });
+    await store.setRole(carol, 'admin', { actor: carol, reason: 'promoted again' });
+    await waitForHorizon(t.db, ['addresses', 'accounts'], 30_000);
+    const [state, title, text] = await vi.waitUntil(
+      async () => {
+        const b = await badge();
+        return b[0] === 'bad' ? b : false;
+      },
+      { timeout: 10_000, interval: 50 },
+    );
+    expect([state, text]).toEqual(['bad', '⚠ 1 integrity problem']);
+    // Found by the incremental check (of Carol's chain), not a full verify.
+    expect(title).toMatch(/^3 versions of the entries written since the last check,/);
+
+    // The monitor alone agrees, and names the account's version.
+    const caught = await monitor.since();
+    expect(caught).toMatchObject({ scope: 'incremental', ok: false, checked: 3 });
+    expect(caught.failures.map((f) => [f.table, f.entryId, f.version, f.problem])).toEqual([
+      ['accounts', carol, 1, 'content_hash_mismatch'],
+    ]);
   });
 });

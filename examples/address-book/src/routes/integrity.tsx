@@ -64,7 +64,8 @@ export function integrityRoutes({ integrity }: Deps): Hono<Env> {
         )}
         <p class="muted">
           The badge in the header checks less: at most once a minute, in the background, it re-verifies only
-          the chains of the people written since its last check. This page verifies the whole log.
+          the chains of the people and accounts written since its last check. This page verifies the whole
+          log.
         </p>
         <p class="muted">
           A chain stops silent edits of single versions, not a database superuser who rewrites a whole chain.

@@ -120,7 +120,7 @@ async function IntegrityBadge(props: { status: Promise<IntegrityStatus>; link: b
   const what =
     scope === 'full'
       ? count(checked, 'version')
-      : `${count(checked, 'version')} of the people written since the last check,`;
+      : `${count(checked, 'version')} of the entries written since the last check,`;
   const title = `${what} verified at ${at.toISOString().slice(11, 19)} UTC; verify the whole log on the integrity page`;
   // Admins can verify the whole log on the integrity page; everyone else sees the last result.
   const href = props.link ? '/integrity' : undefined;
