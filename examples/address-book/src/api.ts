@@ -136,15 +136,40 @@ async function revertPerson(c: C, { book }: Deps) {
   );
 }
 
-/** `GET /api/people/:id/history`: every version oldest first, or a page (`?limit=`, `?before=`). */
+/**
+ * `GET /api/people/:id/history`: a page of the versions, newest first, as `{ items, next, total }`
+ * (`?limit=`, default 50, at most 200; `?after=` the `next` of the page before; `total` the number
+ * of versions). `next` names the oldest version of the page, so it goes on to the older ones.
+ * The form from before the paging, `?before=n` (and `?limit=`), still answers a plain array, oldest
+ * first, of the newest `limit` versions below `n`.
+ */
 async function personHistory(c: C, { book }: Deps) {
   const id = idOf(c);
-  const limit = c.req.query('limit');
   const before = c.req.query('before');
-  if (limit === undefined && before === undefined) return c.json(await book.history(id));
-  return c.json(
-    await book.history(id, { limit: numberParam(limit, 'limit'), before: numberParam(before, 'before') }),
-  );
+  if (before !== undefined)
+    return c.json(
+      await book.history(id, {
+        limit: numberParam(c.req.query('limit'), 'limit'),
+        before: numberParam(before, 'before'),
+      }),
+    );
+  const { limit, after } = pageOf(c);
+  let below: number | undefined;
+  if (after !== undefined) {
+    const m = /^v(\d{1,10})$/.exec(after);
+    below = m === null ? undefined : (readVersion(m[1]) ?? undefined);
+    if (below === undefined) throw new InvalidInputError('after is not a cursor of this history', 'after');
+  }
+  // One more than the page: whether older versions remain.
+  const versions = await book.history(id, { limit: limit + 1, before: below });
+  const items = versions.slice(-limit).toReversed();
+  const latest = below === undefined ? versions.at(-1) : (await book.history(id, { limit: 1 }))[0];
+  const oldest = items.at(-1);
+  return c.json({
+    items,
+    next: versions.length > limit && oldest !== undefined ? `v${oldest.version}` : null,
+    total: latest?.version ?? 0,
+  });
 }
 
 /** `GET /api/people/:id/versions/:version`: one version. */

@@ -63,10 +63,11 @@ describeEngines('Address Book JSON API', (engine) => {
       body: { error: { code: 'version_conflict', expected: 1, actual: 2 } },
     });
     const history = await api(app, 'GET', `/people/${v1.entryId}/history`);
-    expect(history.body.map((v) => [v.version, v.data.city])).toEqual([
-      [1, 'Arlington'],
+    expect(history.body.items.map((v) => [v.version, v.data.city])).toEqual([
       [2, 'Washington'],
+      [1, 'Arlington'],
     ]);
+    expect(history.body).toMatchObject({ next: null, total: 2 });
     expect((await api(app, 'GET', `/people/${v1.entryId}/versions/1`)).body.data.city).toBe('Arlington');
     expect((await api(app, 'GET', `/people/${v1.entryId}/versions/3`)).status).toBe(404);
   });
@@ -122,10 +123,23 @@ describeEngines('Address Book JSON API', (engine) => {
     expect(reverted.body.data).toMatchObject({ city: 'Manchester', tel: null });
     const toCurrent = await api(app, 'POST', `/people/${id}/revert`, { version: 3 });
     expect(toCurrent).toMatchObject({ status: 400, body: { error: { code: 'invalid_state' } } });
+    // Paged like the lists, newest first: `next` goes on to the older versions.
     const page = await api(app, 'GET', `/people/${id}/history?limit=2`);
-    expect(page.body.map((v) => v.version)).toEqual([2, 3]);
+    expect(page.body.items.map((v) => v.version)).toEqual([3, 2]);
+    expect(page.body).toMatchObject({ next: 'v2', total: 3 });
+    const rest = await api(app, 'GET', `/people/${id}/history?limit=2&after=${page.body.next}`);
+    expect(rest.body.items.map((v) => v.version)).toEqual([1]);
+    expect(rest.body).toMatchObject({ next: null, total: 3 });
+    expect(await api(app, 'GET', `/people/${id}/history?after=2`)).toMatchObject({
+      status: 422,
+      body: { error: { code: 'invalid_input', field: 'after' } },
+    });
+    // The form from before the paging: `before` (and `limit`), a plain array oldest first.
     const older = await api(app, 'GET', `/people/${id}/history?limit=2&before=2`);
     expect(older.body.map((v) => v.version)).toEqual([1]);
+    expect(
+      (await api(app, 'GET', `/people/${id}/history?limit=2&before=4`)).body.map((v) => v.version),
+    ).toEqual([2, 3]);
 
     const asOf = await api(app, 'GET', `/as-of?at=${encodeURIComponent(v2.recordedAtIso)}`);
     expect(asOf.body.items.find((p) => p.entryId === id)).toMatchObject({

@@ -92,6 +92,40 @@ describeEngines('Address Book paging, search and the integrity badge', (engine) 
     expect(await page.text()).toContain('Start from the first page');
   });
 
+  it("pages a person's history, the page and the JSON, every version once", async () => {
+    const book = t.db.table(addresses);
+    const v1 = await book.insert({ name: 'Many Versions', tel: 'tel 1' }, { actor: 'loader' });
+    for (let n = 2; n <= 61; n++) await book.update(v1.entryId, { tel: `tel ${n}` }, { actor: 'loader' });
+    const versionsIn = (html: string) =>
+      [...html.matchAll(/<li class="entry[^"]*" id="v(\d+)">/g)].map((m) => Number(m[1]));
+    const first = await (await browser.get(`/people/${v1.entryId}/history`)).text();
+    expect(versionsIn(first)).toEqual(Array.from({ length: 50 }, (_, i) => 61 - i));
+    expect(first).toContain('61 versions, versions 61 to 12 shown');
+    // The oldest version shown is still compared with the one before it, which is not shown.
+    expect(/id="v12">[\s\S]*?tel 11[\s\S]*?tel 12[\s\S]*?<\/li>/.test(first)).toBe(true);
+    const older = nextLink(first);
+    expect(older).toBe(`/people/${v1.entryId}/history?before=12`);
+    const second = await (await browser.get(older!)).text();
+    expect(versionsIn(second)).toEqual(Array.from({ length: 11 }, (_, i) => 11 - i));
+    expect(nextLink(second)).toBeNull();
+    expect(second).toContain(`<a href="/people/${v1.entryId}/history">Newer versions</a>`);
+
+    const seen: number[] = [];
+    let after: string | null = null;
+    do {
+      const res = await api(
+        browser.app,
+        'GET',
+        `/people/${v1.entryId}/history?limit=25${after === null ? '' : `&after=${after}`}`,
+      );
+      expect(res.body.total).toBe(61);
+      expect(res.body.items.length).toBeLessThanOrEqual(25);
+      seen.push(...res.body.items.map((v: { version: number }) => v.version));
+      after = res.body.next;
+    } while (after !== null);
+    expect(seen).toEqual(Array.from({ length: 61 }, (_, i) => 61 - i));
+  });
+
   it('pages time travel and the bin', async () => {
     const now = encodeURIComponent(new Date().toISOString());
     expect((await walk(`/as-of?at=${now}&limit=4`)).map((p) => p.length)).toEqual([4, 3]);

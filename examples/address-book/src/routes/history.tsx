@@ -1,7 +1,7 @@
 import type { ErasureStatus } from 'appendlog';
 import { Hono } from 'hono';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
-import { readReason, readVersion } from '../input.js';
+import { isEntryId, readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
 import { DiffTable, ErasureLine, fieldChanges, PersonCard, Time, VersionMeta } from '../views/parts.js';
 import { count } from '../words.js';
@@ -18,18 +18,52 @@ export function historyRoutes(deps: Deps): Hono<Env> {
   return app;
 }
 
-/** `GET /people/:id/history`: the newest 50 versions before `?before=`, newest first. */
+/**
+ * A person's versions below `before` (a version number; all when absent), the newest `limit` of
+ * them, oldest first, with the latest version; null when there is no such person. Two bounded
+ * reads of the log's `(entry_id, version)` key, whatever the length of the history.
+ */
+async function versionsOf(
+  { book }: Deps,
+  id: string,
+  page: { limit: number; before?: number | undefined },
+): Promise<{ versions: PersonVersion[]; latest: PersonVersion } | null> {
+  if (!isEntryId(id)) return null;
+  try {
+    const versions = await book.history(id, page);
+    const latest = page.before === undefined ? versions.at(-1) : (await book.history(id, { limit: 1 }))[0];
+    return latest === undefined ? null : { versions, latest };
+  } catch (err) {
+    if (asAppError(err)?.code === 'not_found') return null;
+    throw err;
+  }
+}
+
+/**
+ * `GET /people/:id/history`: the newest 50 versions before `?before=` (a version number, the
+ * keyset of `book.history`), newest first, with links to the newer and the older ones.
+ */
 async function historyPage(c: C, deps: Deps) {
   const { book } = deps;
-  const all = await historyOf(deps, c.req.param('id') ?? '');
-  if (all === null) return notFound(c);
-  const latest = all.at(-1)!;
-  const before = readVersion(c.req.query('before')) ?? latest.version + 1;
-  const shown = all.filter((v) => v.version < before).slice(-PAGE);
+  const before = readVersion(c.req.query('before')) ?? undefined;
+  // One version more than shown: the one before the oldest shown, to diff it against.
+  const read = await versionsOf(deps, c.req.param('id') ?? '', { limit: PAGE + 1, before });
+  if (read === null) return notFound(c);
+  const { latest } = read;
+  const all = read.versions;
+  const shown = all.length > PAGE ? all.slice(1) : all;
   const older = shown[0] && shown[0].version > 1 ? shown[0].version : null;
+  const newest = shown.at(-1);
+  const newer = newest !== undefined && newest.version < latest.version ? newest.version + PAGE + 1 : null;
   // A forgotten person's content is hidden, then erased; the who, when and why stay.
   const erasure = latest.op === 'forget' ? await book.erasure(latest.entryId) : null;
   const name = erasure ? 'a forgotten person' : latest.data.name;
+  const range =
+    shown.length === 0
+      ? 'none on this page'
+      : shown.length === latest.version
+        ? 'newest first'
+        : `versions ${shown.at(-1)!.version} to ${shown[0]!.version} shown, newest first`;
   return render(
     c,
     `History of ${name}`,
@@ -43,17 +77,26 @@ async function historyPage(c: C, deps: Deps) {
         </p>
       )}
       <p class="muted">
-        {count(all.length, 'version')}, newest first. Each one is chained to the one before by its hash.
+        {count(latest.version, 'version')}, {range}. Each one is chained to the one before by its hash.
       </p>
       <ol class="timeline">
         {shown.toReversed().map((v) => (
-          <TimelineEntry c={c} v={v} previous={all[v.version - 2]} latest={latest} erasure={erasure} />
+          <TimelineEntry c={c} v={v} previous={all[all.indexOf(v) - 1]} latest={latest} erasure={erasure} />
         ))}
       </ol>
-      {older !== null && (
-        <p>
-          <a href={`/people/${latest.entryId}/history?before=${older}`}>Older versions</a>
-        </p>
+      {(older !== null || newer !== null) && (
+        <nav class="pager" aria-label="Pages of versions">
+          {newer !== null && (
+            <a href={`/people/${latest.entryId}/history${newer > latest.version ? '' : `?before=${newer}`}`}>
+              Newer versions
+            </a>
+          )}{' '}
+          {older !== null && (
+            <a href={`/people/${latest.entryId}/history?before=${older}`} rel="next">
+              Older versions
+            </a>
+          )}
+        </nav>
       )}
     </>,
   );
