@@ -187,6 +187,8 @@ export type ApiBody = {
   /** A page of a list: its entries and the cursor of the next page. */
   items: Array<{ entryId: string; version: number; op: string; data: Record<string, string | null> }>;
   next: string | null;
+  /** How many versions a history has in all (its pages say). */
+  total?: number;
 } & Array<{ entryId: string; version: number; op: string; data: Record<string, string | null> }>;
 
 /** Calls the JSON API. */
