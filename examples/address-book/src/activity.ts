@@ -20,11 +20,17 @@ export interface Bucket {
 export interface Activity {
   range: RangeName;
   buckets: Bucket[];
+  /** The busiest {@link TOP_ACTORS} actors of the period, busiest first. */
   byActor: Array<{ actor: string | null; changes: number }>;
+  /** How many actors made changes in the period (`byActor` holds at most {@link TOP_ACTORS}). */
+  actors: number;
   total: number;
 }
 
 const OPS: Op[] = ['insert', 'update', 'delete', 'restore', 'forget'];
+
+/** How many actors the activity page lists by name: the busiest. */
+export const TOP_ACTORS = 10;
 
 function floorTo(date: Date, range: RangeName): Date {
   const d = new Date(date);
@@ -169,12 +175,14 @@ export async function activity(
     bucket.total += row.n;
     total += row.n;
   }
-  const byActor = await db.query<{ actor: string | null; changes: number }>(
-    `SELECT actor, sum(n)::int AS changes FROM ${table}
-      WHERE minute >= $1 GROUP BY actor ORDER BY changes DESC, actor LIMIT 10`,
+  // count(*) OVER () counts the groups before the LIMIT: every actor of the period.
+  const top = await db.query<{ actor: string | null; changes: number; actors: number }>(
+    `SELECT actor, sum(n)::int AS changes, (count(*) OVER ())::int AS actors FROM ${table}
+      WHERE minute >= $1 GROUP BY actor ORDER BY changes DESC, actor LIMIT ${TOP_ACTORS}`,
     [first.toISOString()],
   );
-  return { range: chosen, buckets, byActor, total };
+  const byActor = top.map(({ actor, changes }) => ({ actor, changes }));
+  return { range: chosen, buckets, byActor, actors: top[0]?.actors ?? 0, total };
 }
 
 /** Changes the chart cannot count yet because a transaction still open holds them back. */

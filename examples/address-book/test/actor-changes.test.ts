@@ -77,4 +77,15 @@ describeEngines("Address Book: an account's changes, paged", (engine) => {
     const nobody = await (await browser.get('/activity/actor?name=nobody')).text();
     expect(nobody).toContain('No change was recorded under this name.');
   });
+
+  it('says the activity page names the 10 busiest of how many', async () => {
+    // alice, bob, and 11 more names with one change each: 13 in all, of which 10 are named.
+    const book = t.db.table(addresses);
+    for (let i = 0; i < 11; i++) await book.insert({ name: `By ${i}` }, { actor: `name-${i}` });
+    await expect
+      .poll(async () => (await browser.get('/activity')).text(), { timeout: 30_000, interval: 200 })
+      .toContain('The 10 busiest of 13 names with changes in this period.');
+    const html = await (await browser.get('/activity')).text();
+    expect([...html.matchAll(/<span class="actor-name">/g)]).toHaveLength(10);
+  });
 });

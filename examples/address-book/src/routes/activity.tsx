@@ -51,7 +51,14 @@ async function activityPage(c: C, { db, activity: counts }: Deps) {
         {data.byActor.length === 0 ? (
           <p class="muted">No changes in this period.</p>
         ) : (
-          <ActorBars byActor={data.byActor} />
+          <>
+            <p class="muted">
+              {data.actors > data.byActor.length
+                ? `The ${data.byActor.length} busiest of ${count(data.actors, 'name')} with changes in this period.`
+                : `Every name with changes in this period (${data.actors}), busiest first.`}
+            </p>
+            <ActorBars byActor={data.byActor} />
+          </>
         )}
       </section>
     </>,
