@@ -266,12 +266,35 @@ export class AccountStore {
     return toAccount(v.entryId, v.data);
   }
 
-  /** Every account, by display name. */
+  /**
+   * A page of the accounts by display name (then creation), `limit` at a time: the library's keyset
+   * cursor, `next` null on the last page.
+   */
+  async page(options: {
+    limit: number;
+    after?: string | undefined;
+  }): Promise<{ items: Account[]; next: string | null }> {
+    const page = await this.#db
+      .table(accounts)
+      .list({ orderBy: 'displayName', limit: options.limit, after: options.after });
+    return { items: page.map((v) => toAccount(v.entryId, v.data)), next: page.next };
+  }
+
+  /** Whether more than one account is an admin (reads two at most). */
+  async severalAdmins(): Promise<boolean> {
+    return (await this.#db.table(accounts).list({ where: { role: 'admin' }, limit: 2 })).length > 1;
+  }
+
+  /** Every account, by display name: for tests and tools; the pages read {@link page}. */
   async list(): Promise<Account[]> {
-    const page = await this.#db.table(accounts).list({ limit: 1000 });
-    return page
-      .map((v) => toAccount(v.entryId, v.data))
-      .sort((a, b) => a.displayName.localeCompare(b.displayName));
+    const all: Account[] = [];
+    let after: string | undefined;
+    do {
+      const { items, next } = await this.page({ limit: 500, after });
+      all.push(...items);
+      after = next ?? undefined;
+    } while (after !== undefined);
+    return all;
   }
 
   /** Gives an account another role; the change is a version with `actor` and `reason`. */

@@ -1,7 +1,8 @@
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AccountStore } from '../src/accounts.js';
 import { addresses } from '../src/schema.js';
-import { api, Client, describeEngines, ORIGIN, type TestBook } from './support.js';
+import { api, Client, describeEngines, ORIGIN, sessionFor, type TestBook } from './support.js';
 
 /** The names in the people table of a page, in order. */
 const namesIn = (html: string) =>
@@ -92,40 +93,6 @@ describeEngines('Address Book paging, search and the integrity badge', (engine) 
     expect(await page.text()).toContain('Start from the first page');
   });
 
-  it("pages a person's history, the page and the JSON, every version once", async () => {
-    const book = t.db.table(addresses);
-    const v1 = await book.insert({ name: 'Many Versions', tel: 'tel 1' }, { actor: 'loader' });
-    for (let n = 2; n <= 61; n++) await book.update(v1.entryId, { tel: `tel ${n}` }, { actor: 'loader' });
-    const versionsIn = (html: string) =>
-      [...html.matchAll(/<li class="entry[^"]*" id="v(\d+)">/g)].map((m) => Number(m[1]));
-    const first = await (await browser.get(`/people/${v1.entryId}/history`)).text();
-    expect(versionsIn(first)).toEqual(Array.from({ length: 50 }, (_, i) => 61 - i));
-    expect(first).toContain('61 versions, versions 61 to 12 shown');
-    // The oldest version shown is still compared with the one before it, which is not shown.
-    expect(/id="v12">[\s\S]*?tel 11[\s\S]*?tel 12[\s\S]*?<\/li>/.test(first)).toBe(true);
-    const older = nextLink(first);
-    expect(older).toBe(`/people/${v1.entryId}/history?before=12`);
-    const second = await (await browser.get(older!)).text();
-    expect(versionsIn(second)).toEqual(Array.from({ length: 11 }, (_, i) => 11 - i));
-    expect(nextLink(second)).toBeNull();
-    expect(second).toContain(`<a href="/people/${v1.entryId}/history">Newer versions</a>`);
-
-    const seen: number[] = [];
-    let after: string | null = null;
-    do {
-      const res = await api(
-        browser.app,
-        'GET',
-        `/people/${v1.entryId}/history?limit=25${after === null ? '' : `&after=${after}`}`,
-      );
-      expect(res.body.total).toBe(61);
-      expect(res.body.items.length).toBeLessThanOrEqual(25);
-      seen.push(...res.body.items.map((v: { version: number }) => v.version));
-      after = res.body.next;
-    } while (after !== null);
-    expect(seen).toEqual(Array.from({ length: 61 }, (_, i) => 61 - i));
-  });
-
   it('pages time travel and the bin', async () => {
     const now = encodeURIComponent(new Date().toISOString());
     expect((await walk(`/as-of?at=${now}&limit=4`)).map((p) => p.length)).toEqual([4, 3]);
@@ -175,5 +142,63 @@ describeEngines('Address Book paging, search and the integrity badge', (engine) 
     const today = new Date().toISOString().slice(0, 10);
     const row = new RegExp(`<tr><th scope="row">${today}</th><td>(\\d+)</td>`).exec(activity);
     expect(Number(row?.[1])).toBeGreaterThanOrEqual(7);
+  });
+
+  it("pages a person's history, the page and the JSON, every version once", async () => {
+    const book = t.db.table(addresses);
+    const v1 = await book.insert({ name: 'Many Versions', tel: 'tel 1' }, { actor: 'loader' });
+    for (let n = 2; n <= 61; n++) await book.update(v1.entryId, { tel: `tel ${n}` }, { actor: 'loader' });
+    const versionsIn = (html: string) =>
+      [...html.matchAll(/<li class="entry[^"]*" id="v(\d+)">/g)].map((m) => Number(m[1]));
+    const first = await (await browser.get(`/people/${v1.entryId}/history`)).text();
+    expect(versionsIn(first)).toEqual(Array.from({ length: 50 }, (_, i) => 61 - i));
+    expect(first).toContain('61 versions, versions 61 to 12 shown');
+    // The oldest version shown is still compared with the one before it, which is not shown.
+    expect(/id="v12">[\s\S]*?tel 11[\s\S]*?tel 12[\s\S]*?<\/li>/.test(first)).toBe(true);
+    const older = nextLink(first);
+    expect(older).toBe(`/people/${v1.entryId}/history?before=12`);
+    const second = await (await browser.get(older!)).text();
+    expect(versionsIn(second)).toEqual(Array.from({ length: 11 }, (_, i) => 11 - i));
+    expect(nextLink(second)).toBeNull();
+    expect(second).toContain(`<a href="/people/${v1.entryId}/history">Newer versions</a>`);
+
+    const seen: number[] = [];
+    let after: string | null = null;
+    do {
+      const res = await api(
+        browser.app,
+        'GET',
+        `/people/${v1.entryId}/history?limit=25${after === null ? '' : `&after=${after}`}`,
+      );
+      expect(res.body.total).toBe(61);
+      expect(res.body.items.length).toBeLessThanOrEqual(25);
+      seen.push(...res.body.items.map((v: { version: number }) => v.version));
+      after = res.body.next;
+    } while (after !== null);
+    expect(seen).toEqual(Array.from({ length: 61 }, (_, i) => 61 - i));
+  });
+
+  it('pages the accounts by name, every one once, and answers a refused role change beside its form', async () => {
+    for (const name of ['Zed', 'Yara', 'Xavier', 'Wendy', 'Victor']) await sessionFor(t.db, name, 'viewer');
+    const every = (await AccountStore.for(t.db).list()).map((a) => a.displayName);
+    expect(every.length).toBeGreaterThanOrEqual(6);
+    const shown: string[] = [];
+    let path: string | null = '/accounts?limit=2';
+    while (path !== null) {
+      const html = await (await browser.get(path)).text();
+      const names = [...html.matchAll(/<a href="\/accounts\/[0-9a-f-]{36}">([^<]*)<\/a>/g)].map((m) => m[1]!);
+      expect(names.length).toBeLessThanOrEqual(2);
+      shown.push(...names);
+      path = nextLink(html);
+    }
+    expect(shown).toEqual(every);
+    expect(shown).toEqual([...shown].sort());
+    const zed = (await AccountStore.for(t.db).list()).find((a) => a.displayName === 'Zed')!;
+    const refused = await browser.post(`/accounts/${zed.id}/role`, { role: 'editor', reason: '' });
+    expect(refused.status).toBe(422);
+    const html = await refused.text();
+    expect(html).toContain('Role of Zed');
+    expect(html).not.toContain('Role of Yara');
+    expect(html).toContain('<a href="/accounts">All accounts</a>');
   });
 });

@@ -17,20 +17,26 @@ import { afterOf, type C, limitOf, notFound, Pager, paged, render } from './help
 export function accountRoutes(deps: Deps): Hono<Env> {
   const app = new Hono<Env>();
   app.get('/account', (c) => c.redirect(`/accounts/${c.var.account!.id}`));
-  app.get('/accounts', (c) => accountList(c, deps));
+  app.get('/accounts', (c) => paged(c, () => accountList(c, deps)));
   app.get('/accounts/:id', (c) => paged(c, () => accountPage(c, deps)));
   app.post('/accounts/:id/role', (c) => changeRole(c, deps));
   return app;
 }
 
-/** `GET /accounts`: who can do what, and the form to change it. */
+/**
+ * `GET /accounts`: who can do what, and the form to change it, a page at a time by name. A refused
+ * role change answers the form of that account alone, with why, and a link to the list.
+ */
 async function accountList(
   c: C,
   deps: Deps,
-  problem?: { id: string; message: string },
+  problem?: { account: Account; message: string },
   status: 200 | 409 | 422 = 200,
 ) {
-  const list = await deps.accounts.list();
+  const page =
+    problem === undefined
+      ? await deps.accounts.page({ limit: limitOf(c), after: afterOf(c) })
+      : { items: [problem.account], next: null };
   return render(
     c,
     'Accounts',
@@ -55,19 +61,30 @@ async function accountList(
           </tr>
         </thead>
         <tbody>
-          {list.map((a) => (
+          {page.items.map((a) => (
             <tr>
               <td>
                 <a href={`/accounts/${a.id}`}>{a.displayName}</a>
               </td>
               <td>{a.login}</td>
               <td>
-                <RoleForm c={c} account={a} problem={problem?.id === a.id ? problem.message : undefined} />
+                <RoleForm
+                  c={c}
+                  account={a}
+                  problem={problem?.account.id === a.id ? problem.message : undefined}
+                />
               </td>
             </tr>
           ))}
         </tbody>
       </table>
+      {problem === undefined ? (
+        <Pager c={c} next={page.next} shown={page.items.length} noun="accounts" />
+      ) : (
+        <p>
+          <a href="/accounts">All accounts</a>
+        </p>
+      )}
     </>,
     status,
   );
@@ -110,16 +127,15 @@ async function changeRole(c: C, deps: Deps) {
   const account = await deps.accounts.get(id);
   if (account === null) return notFound(c, 'There is no such account.');
   if (!isRole(body.role))
-    return accountList(c, deps, { id, message: `Choose one of ${ROLES.join(', ')}` }, 422);
+    return accountList(c, deps, { account, message: `Choose one of ${ROLES.join(', ')}` }, 422);
   const { reason, error } = readReason(body.reason, true);
-  if (error !== undefined) return accountList(c, deps, { id, message: error }, 422);
+  if (error !== undefined) return accountList(c, deps, { account, message: error }, 422);
   if (account.role === 'admin' && body.role !== 'admin') {
-    const admins = (await deps.accounts.list()).filter((a) => a.role === 'admin');
-    if (admins.length === 1)
+    if (!(await deps.accounts.severalAdmins()))
       return accountList(
         c,
         deps,
-        { id, message: 'This is the only admin: make another account admin first' },
+        { account, message: 'This is the only admin: make another account admin first' },
         409,
       );
   }
@@ -133,7 +149,13 @@ async function changeRole(c: C, deps: Deps) {
   } catch (err) {
     const e = asAppError(err);
     if (e === null) throw err;
-    return accountList(c, deps, { id, message: e.message }, 409);
+    // The account as it is now, after whatever changed it meanwhile.
+    return accountList(
+      c,
+      deps,
+      { account: (await deps.accounts.get(id)) ?? account, message: e.message },
+      409,
+    );
   }
   return c.redirect('/accounts?changed', 303);
 }
