@@ -29,6 +29,8 @@ describe.skipIf(postgresEngine === null)('Address Book at 10,000 people [postgre
   let t: TestBook;
   let a: ReturnType<typeof createApp>;
   let session: string;
+  /** A time after everyone's version 1 and before their version 2. */
+  let middle: string;
 
   beforeAll(async () => {
     t = await postgresEngine!.open();
@@ -42,6 +44,11 @@ describe.skipIf(postgresEngine === null)('Address Book at 10,000 people [postgre
       })),
       { actor: 'loader' },
     );
+    // A moment between the two versions of everyone: time travel to the middle of the log.
+    const [when] = await t.db.query<{ at: string }>(
+      `SELECT to_char(max(recorded_at) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM addresses_log`,
+    );
+    middle = when!.at;
     await t.db.query(`UPDATE addresses SET address_line_1 = 'Street ' || right(name, 5)`);
     await t.db.transaction(async (tx) => {
       await tx.query(`SET LOCAL appendlog.reason = 'scale test'`);
@@ -109,6 +116,44 @@ describe.skipIf(postgresEngine === null)('Address Book at 10,000 people [postgre
       path = nextOf(html);
     }
     expect(seen).toBe(FORGOTTEN);
+  });
+
+  it("answers one bounded page of an account's changes, time travel at a middle time and a history", async () => {
+    // The loader wrote 10,000 versions: one page of them, and a next one.
+    const loader = await page('/activity/actor?name=loader');
+    expect(rowsOf(loader)).toBe(PAGE_SIZE);
+    const second = await page(nextOf(loader)!);
+    expect(rowsOf(second)).toBe(PAGE_SIZE);
+    expect(nextOf(second)).not.toBeNull();
+    // dpo forgot 60 people: 50, then the last 10 with no next page.
+    const dpo = await page('/activity/actor?name=dpo');
+    expect(rowsOf(dpo)).toBe(PAGE_SIZE);
+    const dpoRest = await page(nextOf(dpo)!);
+    expect(rowsOf(dpoRest)).toBe(FORGOTTEN - PAGE_SIZE);
+    expect(nextOf(dpoRest)).toBeNull();
+
+    // Between the versions everyone was live with version 1, the since-deleted Person 00000 first.
+    const then = await page(`/as-of?at=${encodeURIComponent(middle)}`);
+    expect(rowsOf(then)).toBe(PAGE_SIZE);
+    expect(nextOf(then)).not.toBeNull();
+    expect(then).toContain('Person 00000');
+    expect(then).not.toContain('Street 00000');
+    const thenApi = await api(a, 'GET', `/as-of?at=${encodeURIComponent(middle)}`);
+    expect(thenApi.body.items).toHaveLength(PAGE_SIZE);
+    expect(thenApi.body.items.every((p) => p.version === 1)).toBe(true);
+
+    // A deleted person's history: insert, update, delete, on one page and in the JSON.
+    const [first] = await t.db.query<{ id: string }>(
+      `SELECT entry_id::text AS id FROM addresses_head WHERE name = 'Person 00000'`,
+    );
+    const history = await page(`/people/${first!.id}/history`);
+    expect([...history.matchAll(/<li class="entry[^"]*" id="v\d+">/g)]).toHaveLength(3);
+    expect(nextOf(history)).toBeNull();
+    const historyApi = await api(a, 'GET', `/people/${first!.id}/history`);
+    expect(historyApi.body.items.map((v) => v.op)).toEqual(['delete', 'update', 'insert']);
+    expect(historyApi.body).toMatchObject({ next: null, total: 3 });
+    const accountsPage = await page('/accounts');
+    expect(rowsOf(accountsPage)).toBeLessThanOrEqual(PAGE_SIZE);
   });
 
   /** The plan of `query` (EXPLAIN ANALYZE, JSON), flattened to its nodes. */
