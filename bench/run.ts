@@ -6,6 +6,7 @@
  *   npm run bench -- --quick           smoke run (about a minute)
  *   npm run bench -- --engines=pglite  one engine only (postgres, pglite)
  *   npm run bench -- --only=realtime   the realtime feed only (latency, catch-up)
+ *   npm run bench -- --only=app-pages  the Address Book's pages only (latency, size, memory)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
@@ -28,6 +29,8 @@ interface Args {
   quick: boolean;
   /** Only the realtime measurements (no report files written). */
   realtimeOnly: boolean;
+  /** Only the Address Book's pages (printed, no report files written). */
+  appPagesOnly: boolean;
   engines: EngineName[];
   baseline: string | null;
 }
@@ -35,11 +38,13 @@ interface Args {
 function parseArgs(argv: string[]): Args {
   let quick = false;
   let realtimeOnly = false;
+  let appPagesOnly = false;
   let engines: EngineName[] = ['postgres', 'pglite'];
   let baseline: string | null = null;
   for (const a of argv) {
     if (a === '--quick') quick = true;
     else if (a === '--only=realtime') realtimeOnly = true;
+    else if (a === '--only=app-pages') appPagesOnly = true;
     else if (a.startsWith('--baseline=')) baseline = path.resolve(a.slice('--baseline='.length));
     else if (a.startsWith('--engines=')) {
       engines = a
@@ -51,10 +56,10 @@ function parseArgs(argv: string[]): Args {
         });
     } else
       throw new Error(
-        `unknown argument "${a}" (--quick, --engines=postgres,pglite, --baseline=DIR, --only=realtime)`,
+        `unknown argument "${a}" (--quick, --engines=postgres,pglite, --baseline=DIR, --only=realtime, --only=app-pages)`,
       );
   }
-  return { quick, realtimeOnly, engines, baseline };
+  return { quick, realtimeOnly, appPagesOnly, engines, baseline };
 }
 
 /** `benchVerify` of bench/verify.ts (issue 4), when that file exists. */
@@ -99,6 +104,10 @@ async function main(): Promise<void> {
   if (args.realtimeOnly) {
     for (const name of engines)
       process.stdout.write(`${realtimeTable(await benchRealtime(name, url, args.quick))}\n`);
+    return;
+  }
+  if (args.appPagesOnly) {
+    for (const name of engines) process.stdout.write(`${appPagesTable(await benchAppPages(name, url))}\n`);
     return;
   }
   const cfg: BenchConfig = configFor(args.quick, engines);
