@@ -29,7 +29,7 @@ import type { VerifyResult } from './integrity/report.js';
 import { type VerifyOptions, verifyDatabase } from './integrity/verify.js';
 import { readSchemaHistory, type SchemaHistoryOptions, type SchemaHistoryRecord } from './migrate/history.js';
 import { checkMigrateInput, type MigrateOptions, type MigrateResult, runMigration } from './migrate/run.js';
-import { contextSettingsSql, resolveContext, type WriteContext } from './model/context.js';
+import { contextSettingsSql, resolveContext, SAVED_CONTEXT_SQL, type WriteContext } from './model/context.js';
 import { Projection, type ProjectionDefinition, rebuildProjection } from './realtime/projection.js';
 import { type ProjectionStatus, projectionStatus } from './realtime/projection-status.js';
 import {
@@ -307,7 +307,7 @@ export class Database {
   async migrate(tables: readonly TableDef[], options: MigrateOptions = {}): Promise<MigrateResult> {
     checkMigrateInput(tables, options);
     return this.pinnedTransaction(async (tx) => {
-      const result = await runMigration(tx, this.schema, tables, options);
+      const result = await runMigration(tx, this.kind, this.schema, tables, options);
       // The recycle-bin retention (docs/erasure.md); old code running behind a newer migration changes none.
       if (!options.dryRun)
         await syncRetention(
@@ -406,9 +406,7 @@ export class Database {
     if (settings === null) return fn(scoped);
     // Inside a transaction raw SQL reads the context from settings; put the old ones back afterwards.
     const [saved] = await this.run<{ actor: string | null; reason: string | null; meta: string | null }>(
-      `SELECT pg_catalog.current_setting('appendlog.actor', true) AS actor,
-              pg_catalog.current_setting('appendlog.reason', true) AS reason,
-              pg_catalog.current_setting('appendlog.meta', true) AS meta`,
+      SAVED_CONTEXT_SQL,
     );
     await this.run(settings.sql, settings.params);
     try {

@@ -13,6 +13,7 @@ import { readCodeRevisions, readExistingTables } from './introspect.js';
 import { planPartitioning } from './partition.js';
 import { planMigration, type SchemaChange } from './plan.js';
 import type { SqlRunner } from './sql-runner.js';
+import { planStrictContext } from './strict-context.js';
 
 /**
  * Options of `db.migrate`.
@@ -24,8 +25,24 @@ import type { SqlRunner } from './sql-runner.js';
 export interface MigrateOptions {
   /** Plan only: return the SQL without running it (destructive changes are still refused). */
   dryRun?: boolean;
-  /** Grant an application role read and append rights, and deny it UPDATE/DELETE/TRUNCATE. */
+  /**
+   * Grant an application role read and append rights, and deny it UPDATE/DELETE/TRUNCATE. On
+   * PostgreSQL this also turns strict mode on for the role's sessions in this database
+   * (`appendlog.strict_context`, see `strictContext`).
+   */
   appRole?: string;
+  /**
+   * With `appRole` on PostgreSQL: whether migrate sets `appendlog.strict_context = on` for that
+   * role in this database (`ALTER ROLE … IN DATABASE … SET`), so that the triggers refuse an
+   * actor, reason or meta a pooled connection kept from an earlier transaction (a session-level
+   * `SET`) and take them only from `appendlog_context()` or the library. Default `true`; `false`
+   * leaves the role's settings alone. A value already set for the role or the database is kept
+   * either way. Where the migrating role may not set it (it takes a superuser, or `GRANT SET ON
+   * PARAMETER appendlog.strict_context` with CREATEROLE), migrate goes on and says so in
+   * `notices`. Ignored on PGlite, whose one session never logs in as the app role
+   * (docs/sql-and-orms.md, "Strict mode").
+   */
+  strictContext?: boolean;
   /**
    * The tables given are every table of the schema. Without it, tables not listed are left
    * alone (several apps may share a schema); with it, a table the schema history knows but the
@@ -80,7 +97,8 @@ export interface MigrateResult {
   behind: string[];
   /**
    * What the caller should know and nothing refused: only present when there is something,
-   * such as the DDL guard not installed for want of a superuser (docs/sql-and-orms.md).
+   * such as the DDL guard not installed, or strict mode not set for `appRole`, for want of a
+   * superuser (docs/sql-and-orms.md).
    */
   notices?: string[];
 }
@@ -101,7 +119,14 @@ export function checkMigrateInput(tables: unknown, options: unknown): asserts ta
     throw new InvalidInputError('migrate() options must be an object', 'options');
   }
   const o = options as MigrateOptions;
-  for (const flag of ['dryRun', 'all', 'subscriber', 'distributed', 'partitioned'] as const) {
+  for (const flag of [
+    'dryRun',
+    'all',
+    'subscriber',
+    'distributed',
+    'partitioned',
+    'strictContext',
+  ] as const) {
     if (o[flag] !== undefined && typeof o[flag] !== 'boolean') {
       throw new InvalidInputError(`migrate() option ${flag} must be a boolean`, flag);
     }
@@ -122,6 +147,7 @@ export function checkMigrateInput(tables: unknown, options: unknown): asserts ta
  */
 export async function runMigration(
   tx: SqlRunner,
+  kind: 'pglite' | 'postgres',
   schema: string,
   tables: readonly TableDef[],
   options: MigrateOptions,
@@ -150,6 +176,7 @@ export async function runMigration(
   });
   if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
   const guard = await planDdlGuard(tx);
+  const strict = await planStrictContext(tx, kind, options.appRole, options.strictContext);
   const partitioning = await planPartitioning(tx, schema, tables, {
     partitioned: options.partitioned === true,
     citus,
@@ -161,13 +188,18 @@ export async function runMigration(
     ...partitioning,
     ...(options.subscriber ? await planSubscriberCopies(tx, schema, tables) : []),
   ];
-  const statements = guard.statement === undefined ? planned : [...planned, guard.statement];
+  const statements = [
+    ...planned,
+    ...(guard.statement === undefined ? [] : [guard.statement]),
+    ...(strict.statement === undefined ? [] : [strict.statement]),
+  ];
   const result: MigrateResult = {
     statements,
     changes: plan.changes.map(({ table, change, columns, summary }) => ({ table, change, columns, summary })),
     behind: plan.behind,
   };
-  if (guard.notice !== undefined) result.notices = [guard.notice];
+  const notices = [guard.notice, strict.notice].filter((n) => n !== undefined);
+  if (notices.length > 0) result.notices = notices;
   if (options.dryRun) return result;
   // After the advisory lock: a second migrator must wait for the first, however long it takes.
   if (options.lockTimeoutMs !== undefined && statements.length > 0) {

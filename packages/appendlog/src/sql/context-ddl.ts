@@ -1,15 +1,8 @@
+import { CONTEXT_MARKER_SQL } from '../model/context.js';
 import { MAX_LABEL_BYTES, MAX_VALUE_BYTES } from '../model/values.js';
 import { quoteIdent } from '../schema/names.js';
 import { TRUSTED_SEARCH_PATH } from './search-path.js';
 import { SQLSTATE } from './sqlstate.js';
-
-/**
- * What names the current transaction in `appendlog.context_tx`: the backend and the time the
- * transaction started, as text no session setting changes. Set only transaction-locally, by
- * {@link contextFunctionDdl}'s function, so a later transaction never matches it, even if it
- * leaked.
- */
-export const CONTEXT_MARKER_SQL = `pg_catalog.pg_backend_pid()::text || ':' || EXTRACT(epoch FROM pg_catalog.transaction_timestamp())::text`;
 
 /**
  * plpgsql, in generated code that writes versions, after NULL labels were filled from the

@@ -8,6 +8,7 @@ interface MigrateFlags extends ConnectionFlags {
   dryRun?: boolean;
   all?: boolean;
   appRole?: string;
+  strictContext?: boolean;
   lockTimeout?: string;
   subscriber?: boolean;
   distributed?: boolean;
@@ -30,7 +31,11 @@ export function migrateCommand(): Command {
       )
       .option(
         '--app-role <role>',
-        'grant this role read and append rights, and deny it UPDATE/DELETE/TRUNCATE',
+        'grant this role read and append rights, deny it UPDATE/DELETE/TRUNCATE, and turn appendlog.strict_context on for it',
+      )
+      .option(
+        '--no-strict-context',
+        "with --app-role: leave the role's appendlog.strict_context setting alone",
       )
       .option('--lock-timeout <ms>', 'give up, applying nothing, when a table lock takes longer than this')
       .option(
@@ -57,6 +62,7 @@ export function migrateCommand(): Command {
         partitioned: flags.partitioned === true,
       };
       if (flags.appRole !== undefined) options.appRole = flags.appRole;
+      if (flags.strictContext === false) options.strictContext = false;
       if (flags.lockTimeout !== undefined) options.lockTimeoutMs = Number(flags.lockTimeout);
       const result = await db.migrate(tables, options);
       process.stdout.write(
