@@ -21,7 +21,7 @@ import { authRoutes, SESSION_COOKIE } from './routes/auth.js';
 import { binRoutes } from './routes/bin.js';
 import { editRoutes } from './routes/edit.js';
 import { erasureRoutes } from './routes/erasure.js';
-import { notFound } from './routes/helpers.js';
+import { notFound, serverError } from './routes/helpers.js';
 import { historyRoutes } from './routes/history.js';
 import { integrityRoutes } from './routes/integrity.js';
 import { peopleRoutes } from './routes/people.js';
@@ -170,7 +170,9 @@ export function createApp(
   app.onError((err, c) => {
     if ('status' in err && err.status === 403) return refuse(c);
     console.error(err);
-    return c.text('Internal error', 500);
+    if (c.req.path.startsWith('/api/'))
+      return c.json({ error: { code: 'internal', message: 'internal error; the server logged it' } }, 500);
+    return serverError(c);
   });
 
   for (const routes of [

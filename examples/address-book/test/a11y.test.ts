@@ -1,6 +1,7 @@
 import axe from 'axe-core';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { AccountStore } from '../src/accounts.js';
 import { addresses } from '../src/schema.js';
 import { seedIfEmpty } from '../src/seed.js';
 import { describeBrowser, openBrowserApp, signInAs } from './browser-suite.js';
@@ -38,6 +39,7 @@ describeBrowser('Address Book pages under axe-core [pglite]', () => {
   let forgotten: string;
   let deleted: string;
   let aliceId: string;
+  let seededAlice: string;
 
   beforeAll(async () => {
     app = await openBrowserApp();
@@ -51,6 +53,7 @@ describeBrowser('Address Book pages under axe-core [pglite]', () => {
       `SELECT entry_id::text FROM "${app.db.schema}".addresses_log WHERE op = 'forget' LIMIT 1`,
     );
     forgotten = erased!.entry_id;
+    seededAlice = (await AccountStore.for(app.db).list()).find((a) => a.login === 'alice')!.id;
     context = await app.browser.newContext({ bypassCSP: true });
     aliceId = await signInAs(context, app, 'alice');
     // Sent to the browser once, run in every document it loads (a fresh tag per page cost a second).
@@ -94,11 +97,110 @@ describeBrowser('Address Book pages under axe-core [pglite]', () => {
     ["an account's page", () => `/accounts/${aliceId}`],
     ['an unknown page', () => '/no/such/page', 404],
     ['an unknown person', () => '/people/00000000-0000-4000-8000-000000000000', 404],
+    ['a page link out of date', () => '/?after=not-a-cursor', 400],
+    ['time travel to a time that is not one', () => '/as-of?at=yesterday', 400],
   ];
 
   it.each(pages)('%s has no serious or critical violation', async (_name, path, status) => {
     const page = await visit(path(), status);
     expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  const lists: Array<[string, () => string]> = [
+    ['the people list', () => '/?limit=2'],
+    ['time travel', () => `/as-of?at=${encodeURIComponent(new Date().toISOString())}&limit=2`],
+    // The seeded Alice (login alice), who made some of the demo's changes.
+    ["an account's changes", () => `/activity/actor?name=${seededAlice}&limit=1`],
+  ];
+
+  it.each(lists)("%s's second page (through its cursor) has none either", async (_name, path) => {
+    const page = await visit(path());
+    const next = page.getByRole('link', { name: 'Next page →' });
+    const href = (await next.getAttribute('href'))!;
+    expect(href).toMatch(/[?&]after=/);
+    await Promise.all([page.waitForURL(/[?&]after=/), next.click()]);
+    expect(await page.locator('.pager').count()).toBe(1);
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  /** Submits a form made in the page (the test's only way to post from a loaded document), and waits for the answer. */
+  const submit = async (page: Page, action: string, fields: Record<string, string>): Promise<number> => {
+    const [response] = await Promise.all([
+      page.waitForResponse((r) => new URL(r.url()).pathname === action && r.request().method() === 'POST'),
+      page.waitForURL((u) => u.pathname === action),
+      page.evaluate(
+        `(() => {
+          const form = document.createElement('form');
+          form.method = 'post';
+          form.action = ${JSON.stringify(action)};
+          for (const [name, value] of Object.entries(${JSON.stringify(fields)})) {
+            const input = document.createElement('input');
+            input.type = 'hidden';
+            input.name = name;
+            input.value = value;
+            form.append(input);
+          }
+          document.body.append(form);
+          form.submit();
+        })()`,
+      ),
+    ]);
+    await page.waitForLoadState();
+    return response.status();
+  };
+
+  it('the 403 page after a form from an old page (a wrong token) has none either', async () => {
+    const page = await visit('/new');
+    expect(await submit(page, '/people', { _csrf: 'not-the-token', name: 'Nobody' })).toBe(403);
+    expect(await page.locator('h1').textContent()).toBe('That form was refused');
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  it('the 403 page of a page above the role has none either', async () => {
+    const viewer = await app.browser.newContext({ bypassCSP: true });
+    try {
+      await signInAs(viewer, app, 'vera', 'viewer');
+      await viewer.addInitScript({ content: axe.source });
+      const page = await viewer.newPage();
+      const response = await page.goto(`${app.url}/erasures`);
+      expect(response?.status()).toBe(403);
+      expect(await page.locator('h1').textContent()).toBe('Not allowed');
+      expect(await seriousViolations(page)).toEqual([]);
+    } finally {
+      await viewer.close();
+    }
+  });
+
+  it('the 413 answer to a post too large to read (the form again, the reason on top) has none either', async () => {
+    const page = await visit('/new');
+    const token = (await page.locator('input[name="_csrf"]').first().getAttribute('value'))!;
+    expect(await submit(page, '/people', { _csrf: token, name: 'x'.repeat(70 * 1024) })).toBe(413);
+    expect(await page.locator('.banner.problem[role="alert"]').textContent()).toContain('too large');
+    expect(await seriousViolations(page)).toEqual([]);
+  });
+
+  it('the 500 page has none either', async () => {
+    const away = `"${app.db.schema}".address_book_activity`;
+    await app.db.query(`ALTER TABLE ${away} RENAME TO address_book_activity_away`);
+    try {
+      const page = await visit('/activity', 500);
+      expect(await page.title()).toBe('Error: Something went wrong · Address Book');
+      expect(await page.locator('main [role="alert"]').count()).toBe(1);
+      expect(await seriousViolations(page)).toEqual([]);
+    } finally {
+      await app.db.query(
+        `ALTER TABLE "${app.db.schema}".address_book_activity_away RENAME TO address_book_activity`,
+      );
+    }
+  });
+
+  it('the 400 page of a time that is not one says so in its title and announces it', async () => {
+    const page = await visit('/as-of?at=yesterday', 400);
+    expect(await page.title()).toBe('Error: Not a real date and time (time travel) · Address Book');
+    expect(await page.locator('.error-summary').getAttribute('role')).toBe('alert');
+    await expect
+      .poll(() => page.evaluate(`document.activeElement?.classList.contains('error-summary')`))
+      .toBe(true);
   });
 
   it('the activity chart with its table open has none either', async () => {

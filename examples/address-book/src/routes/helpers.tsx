@@ -1,7 +1,7 @@
 import type { Version } from 'appendlog';
 import type { Context } from 'hono';
 import type { Child } from 'hono/jsx';
-import { atLeast, type Role } from '../accounts.js';
+import { atLeast, NameBook, type Role } from '../accounts.js';
 import { asAppError, type Deps, type Env, pageOf } from '../context.js';
 import { type FieldErrors, isEntryId, readVersion } from '../input.js';
 import { FIELDS, type Person } from '../schema.js';
@@ -20,7 +20,11 @@ export function render(
   return c.html(
     <Layout
       page={pageOf(c)}
-      title={status === 401 || status === 409 || status === 422 || status === 429 ? `Error: ${title}` : title}
+      title={
+        status === 400 || status === 401 || status === 409 || status === 422 || status === 429
+          ? `Error: ${title}`
+          : title
+      }
     >
       {body}
     </Layout>,
@@ -42,6 +46,37 @@ export function notFound(c: C, what = 'There is no such person.') {
     404,
   );
 }
+
+/**
+ * The 500 page: the frame of every page, and nothing of the error itself (the server logs it).
+ * It stands even when the failure came before the request's account and names were read, and
+ * asks no verification for the badge.
+ */
+export function serverError(c: C) {
+  const page = {
+    ...pageOf(c),
+    account: c.var.account ?? null,
+    names: c.var.names ?? NO_NAMES,
+    csrf: c.var.csrf ?? '',
+    integrity: undefined,
+    problem: undefined,
+  };
+  return c.html(
+    <Layout page={page} title="Error: Something went wrong">
+      <h1>Something went wrong</h1>
+      <p class="error" role="alert">
+        The server could not answer this request; what went wrong has been logged. If you sent a form, look
+        before sending it again: it may have been saved.
+      </p>
+      <p>
+        <a href="/">Back to the list</a>
+      </p>
+    </Layout>,
+    500,
+  );
+}
+
+const NO_NAMES = new NameBook([]);
 
 /** Writes need an account to record: send the visitor to sign in first. */
 export function needActor(c: C) {

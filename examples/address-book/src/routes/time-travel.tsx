@@ -33,9 +33,10 @@ async function asOfPage(c: C, { book }: Deps) {
       at = null;
     }
   }
+  // A time that is not one answers 400, its title and the summary on top saying so (announced).
   return render(
     c,
-    'Time travel',
+    error === undefined ? 'Time travel' : 'Not a real date and time (time travel)',
     <>
       <h1>Time travel</h1>
       <p class="muted">
@@ -67,6 +68,7 @@ async function asOfPage(c: C, { book }: Deps) {
         </section>
       )}
     </>,
+    error === undefined ? 200 : 400,
   );
 }
 
