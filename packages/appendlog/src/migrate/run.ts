@@ -39,7 +39,8 @@ export interface MigrateOptions {
    * leaves the role's settings alone. A value already set for the role or the database is kept
    * either way. Where the migrating role may not set it (it takes a superuser, or `GRANT SET ON
    * PARAMETER appendlog.strict_context` with CREATEROLE), migrate goes on and says so in
-   * `notices`. Ignored on PGlite, whose one session never logs in as the app role
+   * `notices`. Ignored on PGlite, whose one session never logs in as the app role, and on Citus,
+   * where SQL labels reach the workers only as a propagated `SET LOCAL`, which strict mode refuses
    * (docs/sql-and-orms.md, "Strict mode").
    */
   strictContext?: boolean;
@@ -176,7 +177,7 @@ export async function runMigration(
   });
   if (plan.destructive.length > 0) throw new DestructiveMigrationError(plan.destructive);
   const guard = await planDdlGuard(tx);
-  const strict = await planStrictContext(tx, kind, options.appRole, options.strictContext);
+  const strict = await planStrictContext(tx, { kind, citus }, options.appRole, options.strictContext);
   const partitioning = await planPartitioning(tx, schema, tables, {
     partitioned: options.partitioned === true,
     citus,

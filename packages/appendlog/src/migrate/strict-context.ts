@@ -18,15 +18,17 @@ export interface StrictContextPlan {
  * the operator's. Setting a custom parameter for a role takes a superuser, or `GRANT SET ON
  * PARAMETER appendlog.strict_context` together with CREATEROLE (PostgreSQL 16 and later: with
  * ADMIN OPTION on the role) or being that role; without them migrate goes on and returns a notice.
- * Not on PGlite: its one session logs in as its own user, so a role's default never applies.
+ * Not on PGlite: its one session logs in as its own user, so a role's default never applies. Not
+ * on Citus: `appendlog_context` does not reach the workers, where the chain trigger runs, and SQL
+ * labels get there only as a propagated `SET LOCAL`, which strict mode refuses (docs/scale-out.md).
  */
 export async function planStrictContext(
   tx: SqlRunner,
-  kind: 'pglite' | 'postgres',
+  where: { kind: 'pglite' | 'postgres'; citus: boolean },
   appRole: string | undefined,
   strictContext: boolean | undefined,
 ): Promise<StrictContextPlan> {
-  if (appRole === undefined || strictContext === false || kind === 'pglite') return {};
+  if (appRole === undefined || strictContext === false || where.kind === 'pglite' || where.citus) return {};
   const [{ version } = { version: 0 }] = await tx.run<{ version: number }>(
     `SELECT pg_catalog.current_setting('server_version_num')::integer AS version`,
   );
