@@ -46,8 +46,8 @@ describe('table code revision', () => {
       digest: createHash('sha256').update(code).digest('hex').slice(0, 16),
     }).toMatchInlineSnapshot(`
       {
-        "digest": "9f6f0e2347274aad",
-        "revision": 9,
+        "digest": "497477334481bb6d",
+        "revision": 10,
       }
     `);
   });

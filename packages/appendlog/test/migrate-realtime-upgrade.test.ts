@@ -64,7 +64,7 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
         summary: `regenerate the table's code (revision 6 to ${TABLE_CODE_REVISION})`,
       },
     ]);
-    expect(TABLE_CODE_REVISION).toBe(9);
+    expect(TABLE_CODE_REVISION).toBe(10);
     expect(await db.migrate([addresses])).toEqual({ statements: [], changes: [], behind: [] });
     expect(await notifyTriggers()).toEqual([]);
     expect(await projectionsTable()).not.toBeNull();

@@ -82,6 +82,36 @@ describeEngines('writes through the view as SQL clients and ORMs make them', (en
     expect(await versions(id)).toBe(3);
   });
 
+  it('an INSERT that sets created_at and updated_at (an ORM managing them) gets appendlog’s times instead', async () => {
+    const [row] = await db.query<{ entry_id: string; version: number; backdated: boolean }>(
+      `INSERT INTO people (name, created_at, updated_at, version) VALUES ('Stamped', $1, $1, 1)
+       RETURNING entry_id::text, version, created_at < now() - interval '1 day' OR updated_at < now() - interval '1 day' AS backdated`,
+      [new Date('2000-01-01T00:00:00Z')],
+    );
+    expect(row).toMatchObject({ version: 1, backdated: false });
+    const [stored] = await db.query<{ same: boolean; recent: boolean }>(
+      `SELECT h.created_at = l.recorded_at AND h.recorded_at = l.recorded_at AS same,
+              l.recorded_at > now() - interval '1 hour' AS recent
+         FROM people_head h JOIN people_log l ON l.entry_id = h.entry_id AND l.version = 1 WHERE h.entry_id = $1`,
+      [row!.entry_id],
+    );
+    expect(stored).toEqual({ same: true, recent: true });
+    expect(await db.verify({ tables: ['people'] })).toMatchObject({ ok: true });
+  });
+
+  it('an INSERT that brings its own version is refused, the detail naming the column, and nothing is written', async () => {
+    const before = (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM people_log`))[0]!.n;
+    const err = await rejection(
+      db.query(`INSERT INTO people (name, version, updated_at) VALUES ('Restored', 3, now())`),
+    );
+    expect(err).toMatchObject({ code: 'invalid_input', sqlState: 'AL005', field: 'version' });
+    expect((err.cause as { detail?: string }).detail).toBe('field=version');
+    const head = await rejection(db.query(`INSERT INTO people_head (name, tx_id) VALUES ('Restored', '7')`));
+    expect(head).toMatchObject({ code: 'invalid_input', field: 'tx_id' });
+    expect((head.cause as { detail?: string }).detail).toBe('field=tx_id');
+    expect((await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM people_log`))[0]!.n).toBe(before);
+  });
+
   it('an entry id that exists is a duplicate (23505) saying what the entry is: live, deleted, forgotten', async () => {
     const live = await insert('Live');
     const err = await rejection(db.query(`INSERT INTO people (entry_id, name) VALUES ($1, 'Again')`, [live]));
@@ -215,6 +245,22 @@ describePostgres('upsert and restore as the least-privilege application role, co
     ({ t, app } = session);
   });
   afterAll(() => session.close());
+
+  it('the app role’s INSERT cannot backdate an entry: created_at and updated_at it sets are replaced', async () => {
+    const [row] = await app.query<{ entry_id: string }>(
+      `INSERT INTO people (name, created_at, updated_at) VALUES ('Backdated', '2000-01-01', '2000-01-01') RETURNING entry_id::text`,
+    );
+    const [times] = await t.db.query<{ created: boolean; recorded: boolean }>(
+      `SELECT h.created_at > now() - interval '1 hour' AS created, l.recorded_at > now() - interval '1 hour' AS recorded
+         FROM people_log l JOIN people_head h USING (entry_id) WHERE l.entry_id = $1 AND l.version = 1`,
+      [row!.entry_id],
+    );
+    expect(times).toEqual({ created: true, recorded: true });
+    const err = await rejection(
+      app.query(`INSERT INTO people_head (name, hash) VALUES ('Forged', '\\x00') RETURNING entry_id`),
+    );
+    expect(err).toMatchObject({ code: 'invalid_input', field: 'hash' });
+  });
 
   it('four connections upserting one new id at once: one insert, three updates, one chain', async () => {
     const id = '0f1e2d3c-4b5a-4978-8a6b-5c4d3e2f1a00';

@@ -68,8 +68,11 @@ const OPS_SQL = OPS.map(quoteLiteral).join(', ');
  * 9: the chain trigger and the set-based load leave the log's `parent_hash` null (it is the
  *    previous version's `hash`; readers derive it, docs/spec.md §10.2); the labels' settings are read
  *    with one test when none is set. No storage change: the column was nullable.
+ * 10: an INSERT's `created_at` and `recorded_at` (the view's `updated_at`) are overwritten, not
+ *    refused, as an update's are; the refusal of a row that brings its own bookkeeping names the
+ *    column in its DETAIL (it said `field=version` whatever the column).
  */
-export const TABLE_CODE_REVISION = 9;
+export const TABLE_CODE_REVISION = 10;
 
 /** The first revision with head-first storage: older tables get {@link headFirstUpgradeDdl} first. */
 export const HEAD_FIRST_REVISION = 4;
@@ -351,18 +354,29 @@ CREATE TRIGGER appendlog_chain BEFORE INSERT OR UPDATE ON ${o.head}
 }
 
 /**
- * The chain trigger's INSERT branch: a new entry starts at version 1, and a row that brings its
- * own bookkeeping is refused.
+ * The chain trigger's INSERT branch: a new entry starts at version 1. Its times are always the
+ * trigger's, so a row's `created_at` and `recorded_at` (the view's `updated_at`, which ORMs set
+ * on insert) are overwritten, as an update's are; a row that brings its own version, transaction,
+ * hashes or other bookkeeping is refused, the DETAIL naming the first such column.
  */
 function chainInsertSql(o: TableObjects): string {
   const t = quoteLiteral(o.table);
-  return `    -- A row that brings its own version, time, transaction or hashes (a data-only restore through
+  // The bookkeeping columns an INSERT may not bring, in the order the refusal names them.
+  const own: Array<[string, string]> = [
+    ['version', 'coalesce(NEW.version, 1) <> 1'],
+    ['tx_id', 'NEW.tx_id IS NOT NULL'],
+    ['hash', 'NEW.hash IS NOT NULL'],
+    ['parent_hash', 'NEW.parent_hash IS NOT NULL'],
+    ['seq', 'NEW.seq IS NOT NULL'],
+    ['redacted_at', 'NEW.redacted_at IS NOT NULL'],
+    ['deleted', 'NEW.deleted IS NOT NULL'],
+  ];
+  return `    -- A row that brings its own version, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
-    IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
-       OR NEW.hash IS NOT NULL OR NEW.parent_hash IS NOT NULL OR NEW.seq IS NOT NULL
-       OR NEW.created_at IS NOT NULL OR NEW.redacted_at IS NOT NULL OR NEW.deleted IS NOT NULL THEN
+    IF ${own.map(([, test]) => test).join('\n       OR ')} THEN
       RAISE EXCEPTION 'appendlog: a new % entry gets its version, times, transaction and hashes from appendlog; this row brings its own', ${t}
-        USING ERRCODE = '${SQLSTATE.invalidInput}', DETAIL = 'field=version',
+        USING ERRCODE = '${SQLSTATE.invalidInput}',
+              DETAIL = 'field=' || CASE${own.map(([name, test]) => `\n                WHEN ${test} THEN ${quoteLiteral(name)}`).join('')} END,
               HINT = 'To restore a dump, restore the schema and data together (pg_restore), or load data with --disable-triggers; see docs/operations.md.';
     END IF;
     IF coalesce(NEW.op, 'insert') <> 'insert' THEN

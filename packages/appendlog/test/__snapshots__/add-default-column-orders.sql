@@ -7,7 +7,7 @@ ALTER TABLE "public"."orders_log" ADD CONSTRAINT "country_required" CHECK (redac
 
 CREATE OR REPLACE FUNCTION "public"."orders_log_chain"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
--- appendlog table code revision 9: migrate replaces this table's code only with a newer revision.
+-- appendlog table code revision 10: migrate replaces this table's code only with a newer revision.
 DECLARE
   declared boolean := NEW.tx_id IS NULL;
   v_salt bytea;
@@ -20,13 +20,25 @@ BEGIN
     PERFORM pg_catalog.pg_notify('appendlog_changes', TG_TABLE_SCHEMA);
   END IF;
   IF TG_OP = 'INSERT' THEN
-    -- A row that brings its own version, time, transaction or hashes (a data-only restore through
+    -- A row that brings its own version, transaction or hashes (a data-only restore through
     -- this trigger, say) is refused rather than silently chained anew.
-    IF coalesce(NEW.version, 1) <> 1 OR NEW.recorded_at IS NOT NULL OR NEW.tx_id IS NOT NULL
-       OR NEW.hash IS NOT NULL OR NEW.parent_hash IS NOT NULL OR NEW.seq IS NOT NULL
-       OR NEW.created_at IS NOT NULL OR NEW.redacted_at IS NOT NULL OR NEW.deleted IS NOT NULL THEN
+    IF coalesce(NEW.version, 1) <> 1
+       OR NEW.tx_id IS NOT NULL
+       OR NEW.hash IS NOT NULL
+       OR NEW.parent_hash IS NOT NULL
+       OR NEW.seq IS NOT NULL
+       OR NEW.redacted_at IS NOT NULL
+       OR NEW.deleted IS NOT NULL THEN
       RAISE EXCEPTION 'appendlog: a new % entry gets its version, times, transaction and hashes from appendlog; this row brings its own', 'orders'
-        USING ERRCODE = 'AL005', DETAIL = 'field=version',
+        USING ERRCODE = 'AL005',
+              DETAIL = 'field=' || CASE
+                WHEN coalesce(NEW.version, 1) <> 1 THEN 'version'
+                WHEN NEW.tx_id IS NOT NULL THEN 'tx_id'
+                WHEN NEW.hash IS NOT NULL THEN 'hash'
+                WHEN NEW.parent_hash IS NOT NULL THEN 'parent_hash'
+                WHEN NEW.seq IS NOT NULL THEN 'seq'
+                WHEN NEW.redacted_at IS NOT NULL THEN 'redacted_at'
+                WHEN NEW.deleted IS NOT NULL THEN 'deleted' END,
               HINT = 'To restore a dump, restore the schema and data together (pg_restore), or load data with --disable-triggers; see docs/operations.md.';
     END IF;
     IF coalesce(NEW.op, 'insert') <> 'insert' THEN

@@ -15,7 +15,7 @@ export const inSchema = (sql: string, schema: string) =>
  * them (`test/fixtures/catalog-v<revision>.sql`, `table-code-v<revision>.sql`), recorded in the
  * schema history as that release recorded it. No entry is written.
  */
-export async function installRevision(db: Database, schema: string, revision: 6 | 7 | 8): Promise<void> {
+export async function installRevision(db: Database, schema: string, revision: 6 | 7 | 8 | 9): Promise<void> {
   const columns = addresses.columns.map((c) => ({ sqlName: c.sqlName, type: c.type, notNull: c.notNull }));
   await db.exec(inSchema(fixture(`catalog-v${revision}.sql`), schema));
   await db.transaction(async (tx) => {
