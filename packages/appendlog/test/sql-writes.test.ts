@@ -161,6 +161,43 @@ describeEngines('writes through the view as SQL clients and ORMs make them', (en
     expect(bad).toMatchObject({ code: 'invalid_input', field: 'entry_id' });
   });
 
+  it('INSERT … ON CONFLICT on the view is accepted but never takes its conflict path: an existing id is 23505, <t>_upsert is the upsert', async () => {
+    // docs/sql-and-orms.md and docs/api.md say exactly this. The view is a simple view of the head,
+    // so PostgreSQL accepts ON CONFLICT and takes the head's primary key as the arbiter; but the
+    // chain trigger (BEFORE INSERT) runs before the conflict check and refuses the known id first.
+    const id = await insert('Conflicted');
+    for (const clause of [
+      'ON CONFLICT (entry_id) DO NOTHING',
+      'ON CONFLICT DO NOTHING',
+      `ON CONFLICT (entry_id) DO UPDATE SET city = 'Oslo'`,
+    ]) {
+      const sql = `INSERT INTO people (entry_id, name) VALUES ($1, 'Again') ${clause} RETURNING version`;
+      const err = await rejection(db.query(sql, [id]));
+      expect(err, sql).toMatchObject({ code: 'duplicate', sqlState: '23505' });
+      expect(err.message, sql).toBe(`people entry ${id} already exists (version 1)`);
+    }
+    expect(await versions(id)).toBe(1);
+    expect((await db.table(people).get(id))?.data).toEqual({ name: 'Conflicted', city: null });
+    // A new id is an ordinary insert, the clause unused.
+    const fresh = '7c1d2e3f-4a5b-4c6d-8e7f-8091a2b3c4d5';
+    expect(
+      await db.query(
+        `INSERT INTO people (entry_id, name) VALUES ($1, 'New') ON CONFLICT (entry_id) DO UPDATE SET city = 'Oslo' RETURNING version, city`,
+        [fresh],
+      ),
+    ).toEqual([{ version: 1, city: null }]);
+    // A target with no unique index under it is PostgreSQL's own refusal.
+    expect(
+      await rejection(db.query(`INSERT INTO people (name) VALUES ('x') ON CONFLICT (name) DO NOTHING`)),
+    ).toMatchObject({ code: '42P10' });
+    // The upsert that works: the generated function.
+    const [up] = await db.query<{ version: number; op: string; city: string }>(
+      `SELECT version, op, city FROM people_upsert($1::jsonb)`,
+      [JSON.stringify({ entry_id: id, city: 'Oslo' })],
+    );
+    expect(up).toEqual({ version: 2, op: 'update', city: 'Oslo' });
+  });
+
   it('<t>_restore brings a deleted entry back with a reason', async () => {
     const book = db.table(people);
     const v = await book.insert({ name: 'Binned', city: 'Bodø' });
