@@ -72,8 +72,9 @@ describePostgres('migrate({ appRole }) turns strict mode on for the application 
   it('by default: a session-level SET of the reason is refused at a later delete, appendlog_context works', async () => {
     const role = await newRole();
     const result = await t.db.migrate([addresses], { appRole: role });
+    const database = (await t.db.query<{ name: string }>('SELECT current_database() AS name'))[0]!.name;
     expect(result.statements.at(-1)).toMatch(
-      new RegExp(`^ALTER ROLE "?${role}"? IN DATABASE "?[a-z_]+"? SET appendlog.strict_context = on;`),
+      new RegExp(`^ALTER ROLE "?${role}"? IN DATABASE "?${database}"? SET appendlog.strict_context = on;`),
     );
     expect(result.notices).toBeUndefined();
     expect(await roleSettings(t.db, role)).toEqual(['appendlog.strict_context=on']);
