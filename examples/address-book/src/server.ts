@@ -49,10 +49,17 @@ if (demo !== null) {
   console.log('Seeded a few people with some history, and three demo accounts (passwords shown only now):');
   for (const a of demo) console.log(`  ${a.login.padEnd(6)} ${a.password}  (${a.role})`);
 }
+// Taken on with SET ROLE, the app role's own defaults (the strict context that migrate sets for
+// it, docs/sql-and-orms.md) do not apply, so the connection asks for strict mode itself.
 const db = url
   ? await connect({
       url: process.env.APP_DATABASE_URL ?? url,
-      pool: { max: poolSize, ...(!process.env.APP_DATABASE_URL && { options: `-c role=${appRole}` }) },
+      pool: {
+        max: poolSize,
+        ...(!process.env.APP_DATABASE_URL && {
+          options: `-c role=${appRole} -c appendlog.strict_context=on`,
+        }),
+      },
       // Its own writes wake the live pages and the activity projection at once (see connect's notify).
       notify: true,
     })
