@@ -93,6 +93,33 @@ for (const [index, make] of targets.entries()) {
       expect(again.stdout).toBe('Up to date: nothing to apply.\n');
     });
 
+    if (target.name === 'postgres') {
+      it('a migrate that changes no table but sets up the app role says what it ran', async () => {
+        const role = `cli_app_${randomBytes(4).toString('hex')}`;
+        await withDb((db) => db.query(`CREATE ROLE ${role} LOGIN`));
+        try {
+          const r = await run(['migrate', '--app-role', role, ...target.flags]);
+          expect(r.stderr).toBe('');
+          expect(r.code).toBe(0);
+          const lines = r.stdout.trimEnd().split('\n');
+          expect(lines[0]).toMatch(
+            /^No table changes; ran \d+ other statement\(s\) \(--dry-run prints them whole\):$/,
+          );
+          expect(lines.slice(1).every((l) => l.startsWith('  ') && l.length <= 102)).toBe(true);
+          expect(lines).toContain(
+            `  ALTER ROLE "${role}" IN DATABASE "${new URL(url!).pathname.slice(1)}" SET appendlog.strict_context = on;`,
+          );
+          expect(lines.length - 1).toBe(Number(/ran (\d+)/.exec(lines[0]!)![1]));
+        } finally {
+          await withDb(async (db) => {
+            await db.query(`ALTER ROLE ${role} RESET ALL`);
+            await db.query(`DROP OWNED BY ${role}`);
+            await db.query(`DROP ROLE ${role}`);
+          });
+        }
+      });
+    }
+
     it('a JavaScript config adds a column; the older TypeScript config is then old code, left alone', async () => {
       const r = await run(['migrate', '-c', 'v2.config.mjs', ...target.flags]);
       expect(r.code).toBe(0);

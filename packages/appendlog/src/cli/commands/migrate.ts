@@ -79,12 +79,16 @@ function report(result: MigrateResult, dryRun: boolean): string {
   if (dryRun) {
     if (result.statements.length > 0) lines.push(...result.statements.map((s) => `${s.trim()}\n`));
     lines.push(result.changes.length === 0 ? '-- nothing to apply' : '-- would apply:');
+  } else if (result.changes.length > 0) {
+    lines.push(`Applied ${result.changes.length} change(s):`);
+  } else if (result.statements.length === 0) {
+    lines.push('Up to date: nothing to apply.');
   } else {
+    // No table changed, but something else was set up: grants, the DDL guard, strict mode.
     lines.push(
-      result.changes.length === 0
-        ? 'Up to date: nothing to apply.'
-        : `Applied ${result.changes.length} change(s):`,
+      `No table changes; ran ${result.statements.length} other statement(s) (--dry-run prints them whole):`,
     );
+    for (const s of result.statements) lines.push(`  ${headline(s)}`);
   }
   for (const c of result.changes) lines.push(`${dryRun ? '-- ' : ''}  ${c.table}: ${c.summary}`);
   for (const table of result.behind) {
@@ -94,4 +98,14 @@ function report(result: MigrateResult, dryRun: boolean): string {
   }
   for (const notice of result.notices ?? []) lines.push(`${dryRun ? '-- ' : ''}notice: ${notice}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** A statement's first line of SQL, comments skipped, cut at 100 characters. */
+function headline(statement: string): string {
+  const line = statement
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '' && !l.startsWith('--'));
+  if (line === undefined) return '';
+  return line.length > 100 ? `${line.slice(0, 99)}…` : line;
 }
