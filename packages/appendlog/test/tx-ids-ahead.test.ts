@@ -23,7 +23,9 @@ describeEngines('transaction ids ahead of the cluster', (engine) => {
   afterAll(() => t.close());
 
   it('is not raised by a database that was not restored', async () => {
-    await expect(db.changes()).resolves.toMatchObject({ cursor: expect.any(String) });
+    // Not raised is the point: the changes themselves may still be held back on a shared server,
+    // behind another test file's open transaction (the feed is gap-free), and then the cursor is null.
+    await expect(db.changes()).resolves.toMatchObject({ changes: expect.any(Array) });
     await expect(db.checkpoint()).resolves.toMatchObject({ treeSize: expect.any(Number) });
     expect((await db.verify()).warnings).toBeUndefined();
   });
