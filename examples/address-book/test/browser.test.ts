@@ -237,10 +237,13 @@ describeBrowser('Address Book in headless Chromium [pglite]', () => {
       /Erasures|Accounts/,
     );
     await page.getByRole('link', { name: 'Ada Lovelace' }).click();
+    // A click starts the navigation; wait for the page it leads to before counting on it.
+    await page.waitForURL(/\/people\/[0-9a-f-]+$/);
     expect(await page.getByRole('link', { name: 'Edit' }).count()).toBe(0);
     expect(await page.getByRole('link', { name: 'Forget this person' }).count()).toBe(0);
     const person = page.url();
     await page.getByRole('link', { name: /^History/ }).click();
+    await page.waitForURL(/\/history$/);
     expect(await page.locator('.timeline .entry').count()).toBeGreaterThan(1);
     expect(await page.getByRole('button', { name: /^Revert to/ }).count()).toBe(0);
     await page.goto(`${person}/edit`);

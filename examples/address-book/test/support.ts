@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { connect, type Database } from 'appendlog';
 import type { Hono } from 'hono';
+import pg from 'pg';
 import { describe } from 'vitest';
 import { freshPGlite } from '../../../packages/appendlog/test/support/pglite-snapshot.js';
 import { AccountStore, type Role } from '../src/accounts.js';
 import { createApp } from '../src/app.js';
 import type { Env } from '../src/context.js';
 import { prepareDatabase } from '../src/setup.js';
+import { countPGlite, countPool, type RowCounter } from './row-counter.js';
 
 const url = process.env.DATABASE_URL;
 if (!url && process.env.APPENDLOG_REQUIRE_POSTGRES === '1') {
@@ -21,13 +23,15 @@ export interface TestBook {
 
 export interface Engine {
   name: 'pglite' | 'postgres';
-  open(): Promise<TestBook>;
+  /** With `counter`, every row the database returns is counted in it. */
+  open(counter?: RowCounter): Promise<TestBook>;
 }
 
 const pglite: Engine = {
   name: 'pglite',
-  async open() {
+  async open(counter) {
     const client = await freshPGlite();
+    if (counter !== undefined) countPGlite(client, counter);
     const db = await connect({ client });
     await prepareDatabase(db);
     return {
@@ -42,15 +46,23 @@ const pglite: Engine = {
 
 const postgres: Engine = {
   name: 'postgres',
-  async open() {
+  async open(counter) {
     const schema = `ab_${randomBytes(6).toString('hex')}`;
-    const db = await connect({ url: url!, schema });
+    // To count, a pool of our own whose connections count what they return (connected as
+    // connect({ url, schema }) would: the schema first on the search path).
+    const pool =
+      counter === undefined
+        ? undefined
+        : new pg.Pool({ connectionString: url!, options: `-c search_path="${schema}",public` });
+    if (pool !== undefined) countPool(pool, counter!);
+    const db = await connect(pool === undefined ? { url: url!, schema } : { client: pool, schema });
     await prepareDatabase(db);
     return {
       db,
       async close() {
         await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
         await db.close();
+        await pool?.end();
       },
     };
   },

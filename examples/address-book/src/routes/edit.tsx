@@ -6,9 +6,10 @@ import { DiffTable, fieldChanges, PersonForm, VersionMeta } from '../views/parts
 import {
   type C,
   fieldError,
-  historyOf,
+  latestOf,
   needActor,
   notFound,
+  PAGE_SIZE,
   type PersonVersion,
   pick,
   render,
@@ -31,8 +32,7 @@ export function editRoutes(deps: Deps): Hono<Env> {
 /** `GET /people/:id/edit`: the form at the latest version. */
 async function editForm(c: C, deps: Deps) {
   if (c.var.actor === null) return needActor(c);
-  const history = await historyOf(deps, c.req.param('id') ?? '');
-  const current = history?.at(-1);
+  const current = await latestOf(deps, c.req.param('id') ?? '');
   if (!current || current.op === 'delete') return notFound(c);
   return editPage(c, { current, values: current.data, errors: {} });
 }
@@ -45,9 +45,8 @@ async function saveEdit(c: C, deps: Deps) {
   if (c.var.actor === null) return needActor(c);
   const { book } = deps;
   const id = c.req.param('id') ?? '';
-  const history = await historyOf(deps, id);
-  const current = history?.at(-1);
-  if (!history || !current) return notFound(c);
+  const current = await latestOf(deps, id);
+  if (!current) return notFound(c);
   if (current.op === 'delete') return c.redirect(`/people/${id}`, 303);
   const body = await c.req.parseBody();
   const { data, errors } = readPerson(pick(body));
@@ -60,7 +59,7 @@ async function saveEdit(c: C, deps: Deps) {
     const outOfDate = { ...errors, version: 'This form is out of date; open it again' };
     return editPage(c, { current, values: typed, reason, errors: outOfDate }, 422);
   }
-  if (expected !== current.version) return conflictPage(c, history, expected, data, reason);
+  if (expected !== current.version) return conflictPage(c, deps, current, expected, data, reason);
   if (Object.keys(errors).length > 0) return editPage(c, { current, values: typed, reason, errors }, 422);
 
   const changes = fieldChanges(current.data, { ...current.data, ...data });
@@ -75,21 +74,29 @@ async function saveEdit(c: C, deps: Deps) {
       return editPage(c, { current, values: typed, reason, errors: fieldError(e) }, 422);
     // Lost a race between reading and writing: same answer as a stale form.
     if (e?.code === 'version_conflict')
-      return conflictPage(c, (await historyOf(deps, id))!, expected, data, reason);
+      return conflictPage(c, deps, (await latestOf(deps, id))!, expected, data, reason);
     throw err;
   }
 }
 
-/** The form again, on top of the latest version: the visitor's own changes kept, theirs shown. */
-function conflictPage(
+/**
+ * The form again, on top of the latest version: the visitor's own changes kept, theirs shown.
+ * Reads the version the form was opened at and the versions since (the newest `PAGE_SIZE` of
+ * them, with a link to the rest), not the whole history.
+ */
+async function conflictPage(
   c: C,
-  history: PersonVersion[],
+  { book }: Deps,
+  current: PersonVersion,
   expected: number,
   submitted: Partial<Person>,
   reason?: string,
 ) {
-  const seen = history[expected - 1]!;
-  const current = history.at(-1)!;
+  const seen = (await book.history(current.entryId, { before: expected + 1, limit: 1 }))[0]!;
+  const since = await book.history(current.entryId, {
+    before: current.version + 1,
+    limit: Math.min(current.version - expected, PAGE_SIZE),
+  });
   const mine = fieldChanges(seen.data, { ...seen.data, ...submitted });
   const theirs = fieldChanges(seen.data, current.data);
   const values: Values = { ...current.data, ...Object.fromEntries(mine.map((m) => [m.field, m.after])) };
@@ -99,7 +106,7 @@ function conflictPage(
     if (t && t.after !== m.after)
       errors[m.field] = `Also changed meanwhile, to “${t.after ?? ''}”. Yours is kept here.`;
   }
-  const conflict = { seen, since: history.slice(expected), theirs };
+  const conflict = { seen, since, theirs };
   return editPage(c, { current, values, reason, errors, conflict }, 409);
 }
 
@@ -134,6 +141,12 @@ function editPage(
               </li>
             ))}
           </ul>
+          {conflict.since.length < current.version - conflict.seen.version && (
+            <p>
+              The newest {conflict.since.length} of {current.version - conflict.seen.version} versions since
+              yours; <a href={`/people/${current.entryId}/history`}>the history</a> has them all.
+            </p>
+          )}
           <DiffTable changes={conflict.theirs} />
           <p>Below: version {current.version} with your changes on top. Check them, then save again.</p>
         </section>

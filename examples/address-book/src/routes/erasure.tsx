@@ -8,7 +8,7 @@ import { count } from '../words.js';
 import {
   afterOf,
   type C,
-  historyOf,
+  latestOf,
   limitOf,
   needActor,
   notFound,
@@ -42,7 +42,7 @@ export function erasureRoutes(deps: Deps): Hono<Env> {
 /** `GET /people/:id/forget`: the confirmation, asking why and when the content goes. */
 async function forgetForm(c: C, deps: Deps) {
   if (c.var.actor === null) return needActor(c);
-  const latest = (await historyOf(deps, c.req.param('id') ?? ''))?.at(-1);
+  const latest = await latestOf(deps, c.req.param('id') ?? '');
   if (!latest || latest.op === 'forget') return notFound(c);
   return forgetPage(c, latest, {}, '', GRACE[0].after);
 }
@@ -52,7 +52,7 @@ async function forgetPerson(c: C, deps: Deps) {
   if (c.var.actor === null) return needActor(c);
   const { book } = deps;
   const id = c.req.param('id') ?? '';
-  const latest = (await historyOf(deps, id))?.at(-1);
+  const latest = await latestOf(deps, id);
   if (!latest || latest.op === 'forget') return notFound(c);
   const body = await c.req.parseBody();
   const typed = String(body.reason ?? '');
@@ -66,7 +66,7 @@ async function forgetPerson(c: C, deps: Deps) {
     const e = asAppError(err);
     if (e?.code === 'version_conflict') {
       const changed = { version: 'Someone changed this person meanwhile: check, then confirm again.' };
-      return forgetPage(c, (await historyOf(deps, id))!.at(-1)!, changed, typed, after, 409);
+      return forgetPage(c, (await latestOf(deps, id))!, changed, typed, after, 409);
     }
     if (e?.code === 'invalid_input' || e?.code === 'reason_required') {
       return forgetPage(c, latest, { reason: e.message }, typed, after, 422);
@@ -81,7 +81,7 @@ async function cancelForget(c: C, deps: Deps) {
   if (c.var.actor === null) return needActor(c);
   const { book } = deps;
   const id = c.req.param('id') ?? '';
-  if ((await historyOf(deps, id)) === null) return notFound(c);
+  if ((await latestOf(deps, id)) === null) return notFound(c);
   const body = await c.req.parseBody();
   const { reason, error } = readReason(body.reason, true);
   if (error || reason === undefined) return c.redirect(`/people/${id}?notice=cancel-needs-reason`, 303);

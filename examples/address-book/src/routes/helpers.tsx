@@ -93,15 +93,34 @@ export function safeNext(value: unknown): string {
     : '/';
 }
 
-/** Every version of an entry, oldest first; null when there is no such entry. */
-export async function historyOf({ book }: Deps, id: string): Promise<PersonVersion[] | null> {
+/**
+ * The latest version of an entry (live, in the bin or forgotten); null when there is no such
+ * entry. One row of the log's `(entry_id, version)` key, however many versions there are: its
+ * version number is also how many there are.
+ */
+export async function latestOf({ book }: Deps, id: string): Promise<PersonVersion | null> {
   if (!isEntryId(id)) return null;
   try {
-    return await book.history(id);
+    const [latest] = await book.history(id, { limit: 1 });
+    return latest ?? null;
   } catch (err) {
     if (asAppError(err)?.code === 'not_found') return null;
     throw err;
   }
+}
+
+/**
+ * Version `n` of the entry whose latest version is `latest`: that one itself, or the one row of
+ * the key below `n + 1`; undefined when there is no such version.
+ */
+export async function versionOf(
+  { book }: Deps,
+  latest: PersonVersion,
+  n: number,
+): Promise<PersonVersion | undefined> {
+  if (n >= latest.version) return n === latest.version ? latest : undefined;
+  const [v] = await book.history(latest.entryId, { before: n + 1, limit: 1 });
+  return v?.version === n ? v : undefined;
 }
 
 /** Only the person fields of a form body. */

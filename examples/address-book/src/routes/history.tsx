@@ -5,7 +5,16 @@ import { isEntryId, readReason, readVersion } from '../input.js';
 import { CsrfField } from '../views/layout.js';
 import { DiffTable, ErasureLine, fieldChanges, PersonCard, Time, VersionMeta } from '../views/parts.js';
 import { count } from '../words.js';
-import { type C, historyOf, may, needActor, notFound, type PersonVersion, render } from './helpers.js';
+import {
+  type C,
+  latestOf,
+  may,
+  needActor,
+  notFound,
+  type PersonVersion,
+  render,
+  versionOf,
+} from './helpers.js';
 
 const PAGE = 50;
 
@@ -146,16 +155,18 @@ function TimelineEntry(props: {
   );
 }
 
-/** `GET /people/:id/versions/:version`: one version whole, and how it differs from the latest. */
+/**
+ * `GET /people/:id/versions/:version`: one version whole, and how it differs from the latest.
+ * Reads the latest version, the one shown and (for the diff) those two again: never the others.
+ */
 async function versionPage(c: C, deps: Deps) {
   const { book } = deps;
-  const history = await historyOf(deps, c.req.param('id') ?? '');
+  const latest = await latestOf(deps, c.req.param('id') ?? '');
   const n = readVersion(c.req.param('version'));
-  if (!history) return notFound(c);
-  const latest = history.at(-1)!;
-  const v = n !== null ? history[n - 1] : undefined;
+  if (!latest) return notFound(c);
+  const v = n !== null ? await versionOf(deps, latest, n) : undefined;
   if (!v) {
-    const has = history.length === 1 ? 'only version 1' : `versions 1 to ${history.length}`;
+    const has = latest.version === 1 ? 'only version 1' : `versions 1 to ${latest.version}`;
     return notFound(c, `There is no such version: this person has ${has}.`);
   }
   if (latest.op === 'forget') {
@@ -179,7 +190,7 @@ async function versionPage(c: C, deps: Deps) {
       </>,
     );
   }
-  const changes = await book.diff(v.entryId, v.version, latest.version);
+  const changes = v.version === latest.version ? [] : await book.diff(v.entryId, v.version, latest.version);
   return render(
     c,
     `${v.data.name}, version ${v.version}`,
@@ -214,8 +225,7 @@ async function revertPerson(c: C, deps: Deps) {
   if (c.var.actor === null) return needActor(c);
   const { book } = deps;
   const id = c.req.param('id') ?? '';
-  const history = await historyOf(deps, id);
-  if (history === null) return notFound(c);
+  if ((await latestOf(deps, id)) === null) return notFound(c);
   const body = await c.req.parseBody();
   const n = readVersion(body.version);
   const expected = readVersion(body.expectedVersion) ?? undefined;

@@ -13,7 +13,7 @@ import {
   afterOf,
   type C,
   fieldError,
-  historyOf,
+  latestOf,
   limitOf,
   may,
   needActor,
@@ -167,12 +167,12 @@ async function createPerson(c: C, { book }: Deps) {
 /** `GET /people/:id`: the person's latest version (in the bin or not), or what is left of a forgotten one. */
 async function personPage(c: C, deps: Deps) {
   const { book } = deps;
-  const history = await historyOf(deps, c.req.param('id') ?? '');
-  if (history === null) return notFound(c);
-  const latest = history.at(-1)!;
+  // The latest version only: its number is how many versions there are.
+  const latest = await latestOf(deps, c.req.param('id') ?? '');
+  if (latest === null) return notFound(c);
   const check = await book.verify(latest.entryId);
   const notice = NOTICES[c.req.query('notice') ?? ''];
-  const props = { c, history, latest, check, notice };
+  const props = { c, latest, check, notice };
   if (latest.op === 'forget') {
     const erasure = (await book.erasure(latest.entryId))!;
     return render(
@@ -195,13 +195,12 @@ async function personPage(c: C, deps: Deps) {
 
 interface PersonProps {
   c: C;
-  history: PersonVersion[];
   latest: PersonVersion;
   check: VerifyResult;
   notice: string | undefined;
 }
 
-function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
+function PersonDetails({ c, latest, check, notice }: PersonProps) {
   const id = latest.entryId;
   const deleted = latest.op === 'delete';
   return (
@@ -239,7 +238,7 @@ function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
       <PersonCard data={latest.data} />
       <p class="meta-line">
         <VersionMeta v={latest} /> ·{' '}
-        <a href={`/people/${id}/history`}>History ({count(history.length, 'version')})</a>
+        <a href={`/people/${id}/history`}>History ({count(latest.version, 'version')})</a>
         {may(c, 'admin') && (
           <>
             {' '}
@@ -268,7 +267,6 @@ function PersonDetails({ c, history, latest, check, notice }: PersonProps) {
 
 function ForgottenPersonDetails({
   c,
-  history,
   latest,
   check,
   notice,
@@ -299,7 +297,7 @@ function ForgottenPersonDetails({
         )}
       </div>
       <p class="meta-line">
-        <a href={`/people/${id}/history`}>History ({count(history.length, 'version')}, content hidden)</a> ·{' '}
+        <a href={`/people/${id}/history`}>History ({count(latest.version, 'version')}, content hidden)</a> ·{' '}
         {check.ok
           ? `✓ the chain verifies (${count(check.erased, 'version')} erased)`
           : '⚠ integrity problems'}
