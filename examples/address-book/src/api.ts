@@ -140,20 +140,15 @@ async function revertPerson(c: C, { book }: Deps) {
  * `GET /api/people/:id/history`: a page of the versions, newest first, as `{ items, next, total }`
  * (`?limit=`, default 50, at most 200; `?after=` the `next` of the page before; `total` the number
  * of versions). `next` names the oldest version of the page, so it goes on to the older ones.
- * The form from before the paging, `?before=n` (and `?limit=`), still answers a plain array, oldest
- * first, of the newest `limit` versions below `n`.
+ * The form from before the paging, `?before=n` (and `?limit=`, the same default and most), still
+ * answers a plain array, oldest first, of the newest `limit` versions below `n`.
  */
 async function personHistory(c: C, { book }: Deps) {
   const id = idOf(c);
   const before = c.req.query('before');
-  if (before !== undefined)
-    return c.json(
-      await book.history(id, {
-        limit: numberParam(c.req.query('limit'), 'limit'),
-        before: numberParam(before, 'before'),
-      }),
-    );
   const { limit, after } = pageOf(c);
+  if (before !== undefined)
+    return c.json(await book.history(id, { limit, before: numberParam(before, 'before') }));
   let below: number | undefined;
   if (after !== undefined) {
     const m = /^v(\d{1,10})$/.exec(after);

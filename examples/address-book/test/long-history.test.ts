@@ -114,6 +114,14 @@ describeEngines('A person with 3,000 versions', (engine) => {
     expect(page.rows).toBeLessThan(MAX_ROWS);
   });
 
+  it("answers the history API's form from before the paging, ?before=n, with 50 versions at most", async () => {
+    const res = await read(() => browser.get(`/api/people/${id}/history?before=${VERSIONS}`));
+    expect(res.status).toBe(200);
+    const versions = (JSON.parse(res.html) as Array<{ version: number }>).map((v) => v.version);
+    expect(versions).toEqual(Array.from({ length: 50 }, (_, i) => VERSIONS - 50 + i));
+    expect(res.rows).toBeLessThan(MAX_ROWS);
+  });
+
   it('reverts to version 3, reading only the versions it needs', async () => {
     const form = { version: '3', expectedVersion: String(VERSIONS), reason: 'back' };
     const res = await read(() => browser.post(`/people/${id}/revert`, form));
