@@ -13,7 +13,7 @@
  * - the trigger stamping the row (version, op, times, transaction), no log row;
  * - and a bare INSERT of the log row: no ON CONFLICT, no CHECK, no INSERT refusal, one index;
  * - and the log's two other indexes; and its notNull CHECK; and its INSERT refusal;
- * - and ON CONFLICT DO NOTHING: revision's storage whole, nothing checked or hashed;
+ * - and ON CONFLICT DO NOTHING: the generated storage whole, nothing checked or hashed;
  * - and the salt and both spec hashes;
  * - the generated trigger as it is, through the view (the SQL path) and through the library's
  *   own statement (read back from `pg_prepared_statements`, its id `gen_random_uuid()`).
@@ -143,8 +143,9 @@ async function main(): Promise<void> {
   const db = await connect({ url, schema, pool: { max: 1 } });
   const dir = mkdtempSync(join(tmpdir(), 'appendlog-insert-floor-'));
   try {
-    await plainContender(sql).family.create('plain');
-    await plainContender(sql).family.fill('plain', ENTRIES, 1);
+    const plain = plainContender(sql);
+    await plain.family.create('plain');
+    await plain.family.fill('plain', ENTRIES, 1);
     const trig = historyTriggerContender(sql);
     await trig.family.create('trig');
     await trig.family.fill('trig', ENTRIES, 1);
