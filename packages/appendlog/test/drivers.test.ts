@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { postgresDriver } from '../src/driver/node-postgres.js';
 import { connect } from '../src/index.js';
 import { describePostgres, rawPool } from './support/engines.js';
 import { freshPGlite } from './support/pglite-snapshot.js';
@@ -38,6 +39,24 @@ describe('drivers', () => {
 });
 
 describePostgres('drivers', () => {
+  it('reads rows as arrays in select-list order on request, named or not', async () => {
+    const pool = rawPool(1);
+    try {
+      const driver = postgresDriver(pool, false);
+      const sql = `SELECT 7::int AS i, 'x'::text AS s, NULL::text AS z, true AS t, $1::text AS s`;
+      const objects = await driver.query(sql, ['p']);
+      expect(objects.rows).toEqual([{ i: 7, s: 'p', z: null, t: true }]);
+      const expected = { rows: [[7, 'x', null, true, 'p']], rowCount: 1 };
+      expect(await driver.query(sql, ['p'], { rowMode: 'array' })).toEqual(expected);
+      expect(await driver.query(sql, ['p'], { name: 'appendlog_test_arrays', rowMode: 'array' })).toEqual(
+        expected,
+      );
+      expect(await driver.query(sql, ['p'], { name: 'appendlog_test_arrays' })).toEqual(objects);
+    } finally {
+      await pool.end();
+    }
+  });
+
   it('connect({ client }) adopts a node-postgres Pool and leaves it open', async () => {
     const pool = rawPool(2);
     const schema = `t_pool_${Date.now()}`;

@@ -184,22 +184,41 @@ export function packedProjection(def: TableDef, alias = 'l'): string {
  */
 export function decodeVersion<T>(def: TableDef, row: RawVersionRow): Version<T> {
   const packed = row[PACKED];
+  if (packed !== undefined) return decodePacked(def, packed);
   const cols = def.columns;
   const data: Record<string, unknown> = {};
-  if (packed !== undefined) {
-    const values = JSON.parse(String(packed)) as unknown[];
-    for (let i = 0; i < cols.length; i++) {
-      const c = cols[i]!;
-      data[c.key] = decodeValue(c.type, values[6 + i]);
-    }
-    return assemble(values[0], values[1], String(values[2]), values[3], values[4], values[5] ?? null, data);
-  }
   for (let i = 0; i < cols.length; i++) {
     const c = cols[i]!;
     data[c.key] = decodeValue(c.type, row[c.sqlName]);
   }
   const meta = row.meta === null || row.meta === undefined ? null : JSON.parse(String(row.meta));
   return assemble(row.version, row.op, String(row[FIXED_FIELDS]), row.actor, row.reason, meta, data);
+}
+
+/**
+ * {@link decodeVersion} of a row read as an array (`runValues`): the values of
+ * {@link versionProjection} in its order, or the one value of {@link packedProjection}.
+ */
+export function decodeVersionValues<T>(def: TableDef, values: readonly unknown[]): Version<T> {
+  if (values.length === 1) return decodePacked(def, values[0]);
+  const meta = values[5] === null || values[5] === undefined ? null : JSON.parse(String(values[5]));
+  return fromValues(def, values, meta);
+}
+
+function decodePacked<T>(def: TableDef, packed: unknown): Version<T> {
+  const values = JSON.parse(String(packed)) as unknown[];
+  return fromValues(def, values, values[5] ?? null);
+}
+
+/** A version from the values of {@link versionProjection}'s order, its meta already parsed. */
+function fromValues<T>(def: TableDef, values: readonly unknown[], meta: unknown): Version<T> {
+  const cols = def.columns;
+  const data: Record<string, unknown> = {};
+  for (let i = 0; i < cols.length; i++) {
+    const c = cols[i]!;
+    data[c.key] = decodeValue(c.type, values[6 + i]);
+  }
+  return assemble(values[0], values[1], String(values[2]), values[3], values[4], meta, data);
 }
 
 function assemble<T>(

@@ -23,6 +23,7 @@ import {
   decodeLoaded,
   decodeLoadShared,
   decodeVersion,
+  decodeVersionValues,
   encodeFields,
   fieldParam,
   loadedProjection,
@@ -270,12 +271,12 @@ export class Table<C extends ColumnMap> {
     const sql = this.#st.insert(given);
     if (sql === null) return this.#append('insert', entryId, null, options, patchJson(fields));
     const ctx = resolveContext(this.#db.context, options);
-    const rows = await this.#db.run(
+    const rows = await this.#db.runValues(
       sql,
       [entryId, ctx.actor, ctx.reason, ctx.meta, ...given.map((c) => fieldParam(c, fields.get(c)))],
       true,
     );
-    return decodeVersion(this.definition, rows[0]!);
+    return decodeVersionValues(this.definition, rows[0]!);
   }
 
   /**
@@ -493,8 +494,8 @@ export class Table<C extends ColumnMap> {
   /** The latest version of a live entry, or null when it does not exist, is deleted or is forgotten. */
   async get(entryId: string): Promise<Version<RowData<C>> | null> {
     const id = checkEntryId(entryId);
-    const [row] = await this.#db.run(this.#st.get, [id], true);
-    return row ? decodeVersion(this.definition, row) : null;
+    const [row] = await this.#db.runValues(this.#st.get, [id], true);
+    return row ? decodeVersionValues(this.definition, row) : null;
   }
 
   /**
@@ -507,9 +508,9 @@ export class Table<C extends ColumnMap> {
    */
   async list(options: ListOptions<C> = {}): Promise<Page<Version<RowData<C>>>> {
     const { sql, params, prepare, page } = this.#listQuery(options);
-    const rows = await this.#db.run(sql, params, prepare);
+    const rows = await this.#db.runValues(sql, params, prepare);
     return toPage(
-      rows.map((r) => decodeVersion(this.definition, r)),
+      rows.map((r) => decodeVersionValues(this.definition, r)),
       page,
     );
   }
@@ -522,9 +523,9 @@ export class Table<C extends ColumnMap> {
   async history(entryId: string, options?: HistoryOptions): Promise<Version<RowData<C>>[]> {
     if (options !== undefined) return historyPage(this.#db, this.definition, entryId, options);
     const id = checkEntryId(entryId);
-    const rows = await this.#db.run(this.#st.history, [id], true);
+    const rows = await this.#db.runValues(this.#st.history, [id], true);
     if (rows.length === 0) throw new NotFoundError(`${this.definition.name} entry ${id} does not exist`);
-    return rows.map((r) => decodeVersion(this.definition, r));
+    return rows.map((r) => decodeVersionValues(this.definition, r));
   }
 
   /**
@@ -606,9 +607,13 @@ export class Table<C extends ColumnMap> {
     rest: readonly unknown[],
   ): Promise<Version<RowData<C>>> {
     const ctx = resolveContext(this.#db.context, options);
-    const rows = await this.#db.run(sql, [entryId, ctx.actor, ctx.reason, ctx.meta, expected, ...rest], true);
+    const rows = await this.#db.runValues(
+      sql,
+      [entryId, ctx.actor, ctx.reason, ctx.meta, expected, ...rest],
+      true,
+    );
     if (!rows[0]) throw new NotFoundError(`${this.definition.name} entry ${entryId} does not exist`);
-    return decodeVersion(this.definition, rows[0]);
+    return decodeVersionValues(this.definition, rows[0]);
   }
 
   async #append(
@@ -619,12 +624,12 @@ export class Table<C extends ColumnMap> {
     patch: string | null,
   ): Promise<Version<RowData<C>>> {
     const ctx = resolveContext(this.#db.context, options);
-    const rows = await this.#db.run(
+    const rows = await this.#db.runValues(
       this.#st.append,
       [op, entryId, expected, ctx.actor, ctx.reason, ctx.meta, patch],
       true,
     );
-    return decodeVersion(this.definition, rows[0]!);
+    return decodeVersionValues(this.definition, rows[0]!);
   }
 
   #listQuery(options: ListOptions<C>): ReturnType<typeof buildListQuery> {

@@ -8,6 +8,7 @@ interface PgQueryable {
     values?: unknown[];
     name?: string;
     queryMode?: 'extended';
+    rowMode?: 'array';
   }): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
@@ -27,12 +28,19 @@ function wrap(client: PgQueryable, state?: ConnectionState): Queryable {
       // Always the extended protocol, as on PGlite: one statement per call. Without parameters
       // node-postgres would send a simple query, which runs every statement of a script before
       // the caller learns that it got an array of results.
-      const config: { text: string; values: unknown[]; name?: string; queryMode: 'extended' } = {
+      const config: {
+        text: string;
+        values: unknown[];
+        name?: string;
+        queryMode: 'extended';
+        rowMode?: 'array';
+      } = {
         text: sql,
         values: [...params],
         queryMode: 'extended',
       };
       if (options.name !== undefined) config.name = options.name;
+      if (options.rowMode !== undefined) config.rowMode = options.rowMode;
       const result = await client.query(config);
       return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
     },

@@ -7,6 +7,11 @@ export interface QueryResult<R> {
 export interface QueryOptions {
   /** Prepare once per connection under this name (node-postgres); ignored where not supported. */
   name?: string;
+  /**
+   * `array`: each row as the array of its values in select-list order, not an object keyed by
+   * column name (the driver then builds no object per row: a library read decodes by position).
+   */
+  rowMode?: 'array';
 }
 
 /** One connection's worth of SQL: what a transaction callback gets. */
