@@ -663,13 +663,16 @@ export class Database {
     }
   }
 
-  /** @internal {@link run}, each row the array of its values in select-list order. */
+  /**
+   * @internal {@link run}, each row the array of its values in select-list order, as the server's
+   * text where the driver can give it so (a prepared statement), else parsed (QueryOptions.rowMode `text`).
+   */
   async runValues(sql: string, params: readonly unknown[] = [], prepare = false): Promise<unknown[][]> {
     const conn = this.#connection();
     try {
       const options: QueryOptions = prepare
-        ? { name: statementName(sql), rowMode: 'array' }
-        : { rowMode: 'array' };
+        ? { name: statementName(sql), rowMode: 'text' }
+        : { rowMode: 'text' };
       const result = await conn.query<unknown[]>(sql, params, options);
       return result.rows;
     } catch (err) {

@@ -21,6 +21,8 @@ export interface Session {
   /**
    * {@link run}, each row the array of its values in select-list order: no object per row is
    * built, for reads that decode by position (a version: `decodeVersionValues` in api/codec.ts).
+   * A value is the server's text where the driver can give it so (a prepared statement), else
+   * parsed as by {@link run}: readers take both.
    */
   runValues(sql: string, params?: readonly unknown[], prepare?: boolean): Promise<unknown[][]>;
   /** A multi-statement script (DDL). */

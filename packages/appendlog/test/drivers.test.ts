@@ -52,6 +52,24 @@ describePostgres('drivers', () => {
         expected,
       );
       expect(await driver.query(sql, ['p'], { name: 'appendlog_test_arrays' })).toEqual(objects);
+      // `text`: a named statement's values as the server's text, on the pool and on a held connection.
+      const text = { rows: [['7', 'x', null, 't', 'p']], rowCount: 1 };
+      expect(await driver.query(sql, ['p'], { name: 'appendlog_test_arrays', rowMode: 'text' })).toEqual(
+        text,
+      );
+      expect(await driver.query(sql, ['p'], { rowMode: 'text' })).toEqual(expected);
+      const held = await driver.transaction(async (tx) => [
+        await tx.query(sql, [7], { name: 'appendlog_test_arrays', rowMode: 'text' }),
+        await tx.query(sql, [true], { name: 'appendlog_test_arrays', rowMode: 'text' }),
+      ]);
+      expect(held.map((r) => r.rows[0]![4])).toEqual(['7', 'true']);
+      // A failure is the statement's error, and the connection goes on.
+      await expect(
+        driver.query('SELECT 1 / $1::int AS q', [0], { name: 'appendlog_test_div', rowMode: 'text' }),
+      ).rejects.toMatchObject({ code: '22012' });
+      expect(
+        await driver.query('SELECT 1 / $1::int AS q', [1], { name: 'appendlog_test_div', rowMode: 'text' }),
+      ).toEqual({ rows: [['1']], rowCount: 1 });
     } finally {
       await pool.end();
     }

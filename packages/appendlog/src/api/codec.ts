@@ -197,7 +197,8 @@ export function decodeVersion<T>(def: TableDef, row: RawVersionRow): Version<T> 
 
 /**
  * {@link decodeVersion} of a row read as an array (`runValues`): the values of
- * {@link versionProjection} in its order, or the one value of {@link packedProjection}.
+ * {@link versionProjection} in its order, or the one value of {@link packedProjection}, each
+ * parsed or as the server's text (`'7'`, `'t'`): {@link decodeValue} reads both.
  */
 export function decodeVersionValues<T>(def: TableDef, values: readonly unknown[]): Version<T> {
   if (values.length === 1) return decodePacked(def, values[0]);

@@ -42,7 +42,7 @@ export interface PreparedStatements {
     sql: string,
     params: readonly unknown[],
     inTransaction: boolean,
-    rowMode?: 'array',
+    rowMode?: 'array' | 'text',
   ): Promise<QueryResult<R>>;
 }
 
@@ -106,7 +106,7 @@ function forInstance(db: object): PreparedStatements | null {
     sql: string,
     params: readonly unknown[],
     sync: boolean,
-    rowMode: 'array' | undefined,
+    rowMode: 'array' | 'text' | undefined,
   ) {
     const statement = prepared.get(name) ?? (await prepare(name, sql, sync));
     const values = params.map((value, i) => {
@@ -123,8 +123,11 @@ function forInstance(db: object): PreparedStatements | null {
     for (const m of messages) {
       if (m.name === 'dataRow') {
         const fields = m.fields as (string | null)[];
-        const row = rowMode === 'array' ? parseValues : parseRow;
-        rows.push(row(statement.columns, fields, pg.parsers) as R);
+        if (rowMode === 'text') rows.push(fields as R);
+        else
+          rows.push(
+            (rowMode === 'array' ? parseValues : parseRow)(statement.columns, fields, pg.parsers) as R,
+          );
       } else if (m.name === 'commandComplete') {
         const affected = AFFECTS_ROWS.exec(m.text ?? '');
         if (affected) rowCount = Number(affected[1]);
@@ -142,7 +145,7 @@ function forInstance(db: object): PreparedStatements | null {
     sql: string,
     params: readonly unknown[],
     inTransaction: boolean,
-    rowMode: 'array' | undefined,
+    rowMode: 'array' | 'text' | undefined,
   ) {
     try {
       return await execute<R>(name, sql, params, !inTransaction, rowMode);
@@ -154,7 +157,13 @@ function forInstance(db: object): PreparedStatements | null {
   }
 
   return {
-    run<R>(name: string, sql: string, params: readonly unknown[], inTransaction: boolean, rowMode?: 'array') {
+    run<R>(
+      name: string,
+      sql: string,
+      params: readonly unknown[],
+      inTransaction: boolean,
+      rowMode?: 'array' | 'text',
+    ) {
       // The same locks as PGlite's own query: inside a transaction the transaction's holder already
       // has the first; outside, waiting for it keeps this statement out of someone else's transaction.
       const once = () => run<R>(name, sql, params, inTransaction, rowMode);

@@ -37,7 +37,7 @@ function wrap(client: PGliteLike, prepared: PreparedStatements | null, inTransac
       const result = await client.query<R>(
         sql,
         [...params],
-        options.rowMode === undefined ? undefined : { rowMode: options.rowMode },
+        options.rowMode === undefined ? undefined : { rowMode: 'array' },
       );
       // affectedRows is 0 for a SELECT; node-postgres counts the rows it returned, and so do we.
       return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };

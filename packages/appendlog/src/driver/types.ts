@@ -10,8 +10,12 @@ export interface QueryOptions {
   /**
    * `array`: each row as the array of its values in select-list order, not an object keyed by
    * column name (the driver then builds no object per row: a library read decodes by position).
+   * `text`: the same, where the driver can, with each value the server's text (null for NULL),
+   * unparsed: node-postgres runs a named statement so without describing its result each time.
+   * Elsewhere (PGlite, an unnamed statement) `text` reads as `array`: a reader of `text` rows
+   * takes both forms.
    */
-  rowMode?: 'array';
+  rowMode?: 'array' | 'text';
 }
 
 /** One connection's worth of SQL: what a transaction callback gets. */
