@@ -53,6 +53,18 @@ interface PgConnection {
  * it keeps its error handling and its bookkeeping of the statements prepared on a connection.
  */
 function textRowsQuery(Query: PgQueryClass): PgQueryClass {
+  // One class per node-postgres Query class, not one per transaction's connection.
+  let TextRows = textRowsClasses.get(Query);
+  if (TextRows === undefined) {
+    TextRows = defineTextRowsQuery(Query);
+    textRowsClasses.set(Query, TextRows);
+  }
+  return TextRows;
+}
+
+const textRowsClasses = new WeakMap<PgQueryClass, PgQueryClass>();
+
+function defineTextRowsQuery(Query: PgQueryClass): PgQueryClass {
   return class TextRowsQuery extends Query {
     prepare(connection: PgConnection): void {
       if (!this.hasBeenParsed(connection)) {
