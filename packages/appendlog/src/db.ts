@@ -6,7 +6,7 @@ import { type ChangesOptions, type ChangesResult, changes as readChanges } from 
 import { Table } from './api/table.js';
 import { openPostgres, postgresDriver } from './driver/node-postgres.js';
 import { openPGlite, pgliteDriver } from './driver/pglite.js';
-import type { Driver, Listener, Queryable } from './driver/types.js';
+import type { Driver, Listener, Queryable, QueryOptions } from './driver/types.js';
 import { runPurge } from './erasure/purge.js';
 import type { PurgeOptions, PurgeResult } from './erasure/purge-types.js';
 import { syncRetention } from './erasure/retention.js';
@@ -657,6 +657,23 @@ export class Database {
     const conn = this.#connection();
     try {
       const result = await conn.query<R>(sql, params, prepare ? { name: statementName(sql) } : {});
+      return result.rows;
+    } catch (err) {
+      throw mapDatabaseError(err, sql);
+    }
+  }
+
+  /**
+   * @internal {@link run}, each row the array of its values in select-list order, as the server's
+   * text where the driver can give it so (a prepared statement), else parsed (QueryOptions.rowMode `text`).
+   */
+  async runValues(sql: string, params: readonly unknown[] = [], prepare = false): Promise<unknown[][]> {
+    const conn = this.#connection();
+    try {
+      const options: QueryOptions = prepare
+        ? { name: statementName(sql), rowMode: 'text' }
+        : { rowMode: 'text' };
+      const result = await conn.query<unknown[]>(sql, params, options);
       return result.rows;
     } catch (err) {
       throw mapDatabaseError(err, sql);

@@ -18,6 +18,13 @@ export interface Session {
   readonly context: WriteContext;
   /** One statement, prepared by name on PostgreSQL when `prepare`, errors mapped to typed errors. */
   run<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], prepare?: boolean): Promise<R[]>;
+  /**
+   * {@link run}, each row the array of its values in select-list order: no object per row is
+   * built, for reads that decode by position (a version: `decodeVersionValues` in api/codec.ts).
+   * A value is the server's text where the driver can give it so (a prepared statement), else
+   * parsed as by {@link run}: readers take both.
+   */
+  runValues(sql: string, params?: readonly unknown[], prepare?: boolean): Promise<unknown[][]>;
   /** A multi-statement script (DDL). */
   exec(sql: string): Promise<void>;
   /** The rows of `select` in binary COPY format, on this transaction's connection. */

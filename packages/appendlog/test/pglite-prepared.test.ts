@@ -34,6 +34,19 @@ describe('PGlite prepared statements', () => {
     expect(named).toEqual(plain);
     expect(again).toEqual(plain);
     expect(named.rows[0]).toMatchObject({ i: 7, t: true, z: null, j: { a: [1, null] }, arr: [1, 2], p2: 42 });
+    // As arrays, prepared or not: the same values in select-list order.
+    const asArrays = { rows: plain.rows.map((r) => Object.values(r)), rowCount: plain.rowCount };
+    expect(await driver.query(EVERY_TYPE, PARAMS, { rowMode: 'array' })).toEqual(asArrays);
+    expect(
+      await driver.query(EVERY_TYPE, PARAMS, { name: 'appendlog_test_every_type', rowMode: 'array' }),
+    ).toEqual(asArrays);
+    // `text`: a prepared statement's values as the server's text; unnamed, parsed as `array`.
+    const text = await driver.query<unknown[]>(EVERY_TYPE, PARAMS, {
+      name: 'appendlog_test_every_type',
+      rowMode: 'text',
+    });
+    expect(text.rows[0]!.slice(0, 6)).toEqual(['7', '9007199254740993', '1.50', 't', null, 'x']);
+    expect(await driver.query(EVERY_TYPE, PARAMS, { rowMode: 'text' })).toEqual(asArrays);
     const write = 'INSERT INTO addresses (name) SELECT $1::text || g FROM generate_series(1, 3) g';
     expect((await driver.query(write, ['n'], { name: 'appendlog_test_insert' })).rowCount).toBe(3);
   });

@@ -35,12 +35,14 @@ export interface PreparedStatements {
   /**
    * Runs `sql` as the statement `name`, preparing it on first use. `inTransaction`: the caller
    * holds PGlite's transaction (its lock is taken, and the file system is synced at its end).
+   * `rowMode` as in `QueryOptions`.
    */
   run<R>(
     name: string,
     sql: string,
     params: readonly unknown[],
     inTransaction: boolean,
+    rowMode?: 'array' | 'text',
   ): Promise<QueryResult<R>>;
 }
 
@@ -99,7 +101,13 @@ function forInstance(db: object): PreparedStatements | null {
     return statement;
   }
 
-  async function execute<R>(name: string, sql: string, params: readonly unknown[], sync: boolean) {
+  async function execute<R>(
+    name: string,
+    sql: string,
+    params: readonly unknown[],
+    sync: boolean,
+    rowMode: 'array' | 'text' | undefined,
+  ) {
     const statement = prepared.get(name) ?? (await prepare(name, sql, sync));
     const values = params.map((value, i) => {
       if (value === null || value === undefined) return null;
@@ -113,9 +121,14 @@ function forInstance(db: object): PreparedStatements | null {
     const rows: R[] = [];
     let rowCount: number | undefined;
     for (const m of messages) {
-      if (m.name === 'dataRow')
-        rows.push(parseRow<R>(statement.columns, m.fields as (string | null)[], pg.parsers));
-      else if (m.name === 'commandComplete') {
+      if (m.name === 'dataRow') {
+        const fields = m.fields as (string | null)[];
+        if (rowMode === 'text') rows.push(fields as R);
+        else
+          rows.push(
+            (rowMode === 'array' ? parseValues : parseRow)(statement.columns, fields, pg.parsers) as R,
+          );
+      } else if (m.name === 'commandComplete') {
         const affected = AFFECTS_ROWS.exec(m.text ?? '');
         if (affected) rowCount = Number(affected[1]);
       }
@@ -127,32 +140,61 @@ function forInstance(db: object): PreparedStatements | null {
    * Runs the statement. One dropped behind our back (`DEALLOCATE`) is forgotten, so its next use
    * prepares it again; outside a transaction, where the failed Bind lost nothing, that is at once.
    */
-  async function run<R>(name: string, sql: string, params: readonly unknown[], inTransaction: boolean) {
+  async function run<R>(
+    name: string,
+    sql: string,
+    params: readonly unknown[],
+    inTransaction: boolean,
+    rowMode: 'array' | 'text' | undefined,
+  ) {
     try {
-      return await execute<R>(name, sql, params, !inTransaction);
+      return await execute<R>(name, sql, params, !inTransaction, rowMode);
     } catch (err) {
       const dropped = (err as { code?: unknown }).code === NO_SUCH_STATEMENT && prepared.delete(name);
       if (!dropped || inTransaction) throw err;
-      return execute<R>(name, sql, params, true);
+      return execute<R>(name, sql, params, true, rowMode);
     }
   }
 
   return {
-    run<R>(name: string, sql: string, params: readonly unknown[], inTransaction: boolean) {
+    run<R>(
+      name: string,
+      sql: string,
+      params: readonly unknown[],
+      inTransaction: boolean,
+      rowMode?: 'array' | 'text',
+    ) {
       // The same locks as PGlite's own query: inside a transaction the transaction's holder already
       // has the first; outside, waiting for it keeps this statement out of someone else's transaction.
-      const once = () => run<R>(name, sql, params, inTransaction);
+      const once = () => run<R>(name, sql, params, inTransaction, rowMode);
       if (inTransaction) return pg._runExclusiveQuery(once);
       return pg._runExclusiveTransaction(() => pg._runExclusiveQuery(once));
     },
   };
 }
 
-function parseRow<R>(
+/** A row's values in column order, each parsed by PGlite's parser for its type. */
+function parseValues(
   columns: readonly { name: string; dataTypeID: number }[],
   fields: readonly (string | null)[],
   parsers: PGliteWire['parsers'],
-): R {
+): unknown[] {
+  const values = new Array<unknown>(columns.length);
+  for (let i = 0; i < columns.length; i++) {
+    const { dataTypeID } = columns[i]!;
+    const text = fields[i] ?? null;
+    const parser = parsers[dataTypeID];
+    values[i] = text === null ? null : parser ? parser(text, dataTypeID) : text;
+  }
+  return values;
+}
+
+/** A row as an object keyed by column name, each value parsed as in {@link parseValues}. */
+function parseRow(
+  columns: readonly { name: string; dataTypeID: number }[],
+  fields: readonly (string | null)[],
+  parsers: PGliteWire['parsers'],
+): Record<string, unknown> {
   const row: Record<string, unknown> = {};
   for (let i = 0; i < columns.length; i++) {
     const { name, dataTypeID } = columns[i]!;
@@ -160,7 +202,7 @@ function parseRow<R>(
     const parser = parsers[dataTypeID];
     row[name] = text === null ? null : parser ? parser(text, dataTypeID) : text;
   }
-  return row as R;
+  return row;
 }
 
 function concat(parts: readonly Uint8Array[]): Uint8Array {

@@ -3,7 +3,11 @@ import { type PreparedStatements, preparedStatements } from './pglite-prepared.j
 import type { BinaryCopy, Driver, Listener, Queryable, QueryOptions, QueryResult } from './types.js';
 
 interface PGliteLike {
-  query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[]; affectedRows?: number; blob?: Blob }>;
+  query<R>(
+    sql: string,
+    params?: unknown[],
+    options?: { rowMode?: 'array' },
+  ): Promise<{ rows: R[]; affectedRows?: number; blob?: Blob }>;
   exec(sql: string): Promise<unknown>;
 }
 
@@ -28,9 +32,13 @@ function wrap(client: PGliteLike, prepared: PreparedStatements | null, inTransac
       options: QueryOptions = {},
     ): Promise<QueryResult<R>> {
       if (options.name !== undefined && prepared !== null) {
-        return prepared.run<R>(options.name, sql, params, inTransaction);
+        return prepared.run<R>(options.name, sql, params, inTransaction, options.rowMode);
       }
-      const result = await client.query<R>(sql, [...params]);
+      const result = await client.query<R>(
+        sql,
+        [...params],
+        options.rowMode === undefined ? undefined : { rowMode: 'array' },
+      );
       // affectedRows is 0 for a SELECT; node-postgres counts the rows it returned, and so do we.
       return { rows: result.rows, rowCount: result.affectedRows || result.rows.length };
     },

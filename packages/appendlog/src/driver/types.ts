@@ -7,6 +7,15 @@ export interface QueryResult<R> {
 export interface QueryOptions {
   /** Prepare once per connection under this name (node-postgres); ignored where not supported. */
   name?: string;
+  /**
+   * `array`: each row as the array of its values in select-list order, not an object keyed by
+   * column name (the driver then builds no object per row: a library read decodes by position).
+   * `text`: the same, where the driver can, with each value the server's text (null for NULL),
+   * unparsed: node-postgres runs a named statement so without describing its result each time.
+   * Elsewhere (PGlite, an unnamed statement) `text` reads as `array`: a reader of `text` rows
+   * takes both forms.
+   */
+  rowMode?: 'array' | 'text';
 }
 
 /** One connection's worth of SQL: what a transaction callback gets. */

@@ -36,6 +36,8 @@ export function checkString(value: string, field: string, maxBytes = MAX_VALUE_B
   if (!value.isWellFormed()) {
     throw new InvalidInputError(`${field} contains a lone surrogate (not valid Unicode)`, field);
   }
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: most values need no count.
+  if (value.length * 3 <= maxBytes) return;
   const bytes = Buffer.byteLength(value, 'utf8');
   if (bytes > maxBytes) {
     throw new InvalidInputError(`${field} is ${bytes} bytes; the limit is ${maxBytes}`, field);
