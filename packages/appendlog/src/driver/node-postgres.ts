@@ -33,6 +33,7 @@ interface PgQuery {
   types: unknown;
   _result: { rows: unknown[] };
   hasBeenParsed(connection: PgConnection): boolean;
+  prepare(connection: PgConnection): void;
 }
 
 interface PgConnection {
@@ -66,7 +67,13 @@ const textRowsClasses = new WeakMap<PgQueryClass, PgQueryClass>();
 
 function defineTextRowsQuery(Query: PgQueryClass): PgQueryClass {
   return class TextRowsQuery extends Query {
-    prepare(connection: PgConnection): void {
+    override prepare(connection: PgConnection): void {
+      // Another node-postgres than the one this was written against (8.x): its own prepare, with
+      // the Describe; the rows are read the same way below either way.
+      if (!speaksExtendedProtocol(connection)) {
+        super.prepare(connection);
+        return;
+      }
       if (!this.hasBeenParsed(connection)) {
         connection.parse({ text: this.text, name: this.name, types: this.types });
         connection.submittedNamedStatements[this.name] = this.text;
@@ -80,6 +87,28 @@ function defineTextRowsQuery(Query: PgQueryClass): PgQueryClass {
       this._result.rows.push(msg.fields);
     }
   } as unknown as PgQueryClass;
+}
+
+/** Whether `Query` is node-postgres's Query class with the methods {@link defineTextRowsQuery} builds on (not pg-native's). */
+function isPgQueryClass(Query: PgQueryClass | undefined): Query is PgQueryClass {
+  const proto = (Query as { prototype?: Record<string, unknown> } | undefined)?.prototype;
+  return (
+    typeof proto?.prepare === 'function' &&
+    typeof proto.hasBeenParsed === 'function' &&
+    typeof proto.handleDataRow === 'function'
+  );
+}
+
+/** Whether a node-postgres connection has the members {@link defineTextRowsQuery} uses. */
+function speaksExtendedProtocol(connection: PgConnection): boolean {
+  return (
+    typeof connection.submittedNamedStatements === 'object' &&
+    connection.submittedNamedStatements !== null &&
+    typeof connection.parse === 'function' &&
+    typeof connection.bind === 'function' &&
+    typeof connection.execute === 'function' &&
+    typeof connection.sync === 'function'
+  );
 }
 
 /** A parameter as text, as node-postgres writes a string, number, boolean or bigint. */
@@ -109,7 +138,7 @@ function plainParams(params: readonly unknown[]): boolean {
  * query it runs) or one held connection (whose `query` of a Query object returns no promise).
  */
 function wrap(client: PgQueryable, state?: ConnectionState, Query?: PgQueryClass): Queryable {
-  const TextRows = Query === undefined ? undefined : textRowsQuery(Query);
+  const TextRows = isPgQueryClass(Query) ? textRowsQuery(Query) : undefined;
   const textRows = (config: { text: string; name: string; values: unknown[]; rowMode: 'array' }) => {
     const submit = client.query as unknown as (q: PgQuery) => unknown;
     if (state === undefined) {
