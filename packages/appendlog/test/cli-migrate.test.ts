@@ -106,9 +106,7 @@ for (const [index, make] of targets.entries()) {
             /^No table changes; ran \d+ other statement\(s\) \(--dry-run prints them whole\):$/,
           );
           expect(lines.slice(1).every((l) => l.startsWith('  ') && l.length <= 102)).toBe(true);
-          expect(lines).toContain(
-            `  ALTER ROLE "${role}" IN DATABASE "${new URL(url!).pathname.slice(1)}" SET appendlog.strict_context = on;`,
-          );
+          expect(lines.some((l) => l.startsWith(`  ALTER ROLE "${role}" IN DATABASE `))).toBe(true);
           expect(lines.length - 1).toBe(Number(/ran (\d+)/.exec(lines[0]!)![1]));
         } finally {
           await withDb(async (db) => {
