@@ -262,7 +262,10 @@ async function main(): Promise<void> {
   } finally {
     await db.close();
     await pool.end();
-    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    // Through the DDL guard's hatch: a database where migrate installed the guard refuses a plain drop.
+    await admin.query(
+      `BEGIN; SET LOCAL appendlog.allow_ddl = 'on'; DROP SCHEMA IF EXISTS ${schema} CASCADE; COMMIT`,
+    );
     await admin.end();
     rmSync(dir, { recursive: true, force: true });
   }

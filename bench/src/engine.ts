@@ -122,7 +122,10 @@ export async function openPostgres(url: string, baseline: Connect | null): Promi
     settings,
     close: once(async () => {
       for (const close of closers) await close();
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      // Through the DDL guard's hatch: a database where migrate installed the guard refuses a plain drop.
+      await admin.query(
+        `BEGIN; SET LOCAL appendlog.allow_ddl = 'on'; DROP SCHEMA IF EXISTS ${schema} CASCADE; COMMIT`,
+      );
       await admin.end();
     }),
   };

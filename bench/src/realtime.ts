@@ -40,7 +40,11 @@ async function open(engine: EngineName, url: string | undefined) {
     writers,
     close: async () => {
       for (const w of writers) await w.close();
-      await db.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      // The DDL guard refuses dropping appendlog's tables unless the transaction says it means to.
+      await db.transaction(async (tx) => {
+        await tx.query(`SET LOCAL appendlog.allow_ddl = 'on'`);
+        await tx.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+      });
       await db.close();
     },
   };
