@@ -29,17 +29,15 @@
  * them. `--seconds=N` sets each run's length (default 20).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from 'appendlog';
-import pg from 'pg';
 import type { Contender } from './src/contender.js';
 import { appVersionsContender } from './src/contenders/app-versions.js';
 import { appendlogFamily, appendlogLibContender } from './src/contenders/appendlog.js';
 import { historyTriggerContender } from './src/contenders/history-trigger.js';
 import { plainContender } from './src/contenders/plain.js';
-import { pgClient, type SqlClient } from './src/sql-client.js';
+import { openPgbenchScratch } from './src/pgbench-scratch.js';
+import type { SqlClient } from './src/sql-client.js';
 
 const ENTRIES = 1000;
 const url = process.env.DATABASE_URL;
@@ -156,21 +154,8 @@ async function main(): Promise<void> {
     fail(`unknown arguments "${args.join(' ')}" (--seconds=N)`);
   const seconds = Number(secondsArg);
   if (!url) fail('set DATABASE_URL to a PostgreSQL database (the floor is measured on PostgreSQL only)');
-  try {
-    execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
-  } catch {
-    fail('pgbench is not on the PATH (it comes with the PostgreSQL server or client packages)');
-  }
-  const schema = `floor_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const searchPath = `-c search_path=${schema},public`;
   // One connection each, so the statement a contender prepared is the latest one on it.
-  const pool = new pg.Pool({ connectionString: url, max: 1, options: searchPath });
-  const sql = pgClient(pool);
-  const db = await connect({ url, schema, pool: { max: 1 } });
-  const dir = mkdtempSync(join(tmpdir(), 'appendlog-floor-'));
+  const { schema, sql, db, dir, close } = await openPgbenchScratch(url, 'floor', fail);
   const latest = `SELECT statement FROM pg_catalog.pg_prepared_statements ORDER BY prepare_time DESC LIMIT 1`;
   const fromSql = async () => (await sql.query<{ statement: string }>(null, latest))[0]!.statement;
   const fromDb = async () => (await db.query<{ statement: string }>(latest))[0]!.statement;
@@ -236,7 +221,10 @@ async function main(): Promise<void> {
         ],
         {
           encoding: 'utf8',
-          env: { ...process.env, PGOPTIONS: `-c synchronous_commit=${run.commit} ${searchPath}` },
+          env: {
+            ...process.env,
+            PGOPTIONS: `-c synchronous_commit=${run.commit} -c search_path=${schema},public`,
+          },
         },
       );
       const latencies = [
@@ -260,14 +248,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await db.close();
-    await pool.end();
-    // Through the DDL guard's hatch: a database where migrate installed the guard refuses a plain drop.
-    await admin.query(
-      `BEGIN; SET LOCAL appendlog.allow_ddl = 'on'; DROP SCHEMA IF EXISTS ${schema} CASCADE; COMMIT`,
-    );
-    await admin.end();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 

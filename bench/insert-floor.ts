@@ -21,16 +21,14 @@
  * only in the run's own schema. `--seconds=N` sets each run's length (default 15).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect, tableObjects } from 'appendlog';
-import pg from 'pg';
+import { tableObjects } from 'appendlog';
 import { appendlogFamily, appendlogLibContender } from './src/contenders/appendlog.js';
 import { historyTriggerContender } from './src/contenders/history-trigger.js';
 import { plainContender } from './src/contenders/plain.js';
 import { COLUMNS } from './src/data.js';
-import { pgClient } from './src/sql-client.js';
+import { openPgbenchScratch } from './src/pgbench-scratch.js';
 
 const ENTRIES = 10_000;
 const url = process.env.DATABASE_URL;
@@ -128,20 +126,7 @@ const median = (xs: number[]) => {
 
 async function main(): Promise<void> {
   if (!url) fail('set DATABASE_URL to a PostgreSQL database');
-  try {
-    execFileSync('pgbench', ['--version'], { stdio: 'ignore' });
-  } catch {
-    fail('pgbench is not on the PATH (it comes with the PostgreSQL server or client packages)');
-  }
-  const schema = `insfloor_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: url });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  const searchPath = `-c search_path=${schema},public`;
-  const pool = new pg.Pool({ connectionString: url, max: 1, options: searchPath });
-  const sql = pgClient(pool);
-  const db = await connect({ url, schema, pool: { max: 1 } });
-  const dir = mkdtempSync(join(tmpdir(), 'appendlog-insert-floor-'));
+  const { schema, sql, db, dir, close } = await openPgbenchScratch(url, 'insfloor', fail);
   try {
     const plain = plainContender(sql);
     await plain.family.create('plain');
@@ -235,7 +220,10 @@ async function main(): Promise<void> {
           ),
           {
             encoding: 'utf8',
-            env: { ...process.env, PGOPTIONS: `-c synchronous_commit=${run.commit} ${searchPath}` },
+            env: {
+              ...process.env,
+              PGOPTIONS: `-c synchronous_commit=${run.commit} -c search_path=${schema},public`,
+            },
           },
         );
         const us = [
@@ -256,14 +244,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await db.close();
-    await pool.end();
-    // The DDL guard, where installed, refuses dropping appendlog's tables without its escape hatch.
-    await admin.query(
-      `BEGIN; SET LOCAL appendlog.allow_ddl = 'on'; DROP SCHEMA IF EXISTS ${schema} CASCADE; COMMIT`,
-    );
-    await admin.end();
-    rmSync(dir, { recursive: true, force: true });
+    await close();
   }
 }
 
