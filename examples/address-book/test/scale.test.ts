@@ -51,7 +51,7 @@ describe.skipIf(postgresEngine === null)('Address Book at 10,000 people [postgre
     middle = when!.at;
     await t.db.query(`UPDATE addresses SET address_line_1 = 'Street ' || right(name, 5)`);
     await t.db.transaction(async (tx) => {
-      await tx.query(`SET LOCAL appendlog.reason = 'scale test'`);
+      await tx.query(`SELECT appendlog_context(reason => 'scale test')`);
       await tx.query(`DELETE FROM addresses WHERE name < $1`, [`Person ${String(DELETED).padStart(5, '0')}`]);
     });
     const toForget = await book.list({ orderBy: 'name', limit: FORGOTTEN });

@@ -48,14 +48,19 @@ const postgres: Engine = {
   name: 'postgres',
   async open(counter) {
     const schema = `ab_${randomBytes(6).toString('hex')}`;
+    // In strict mode, as the app's server runs (src/server.ts): labels only from the library's
+    // statements and marked transactions, never from a session-level setting.
+    const strict = '-c appendlog.strict_context=on';
     // To count, a pool of our own whose connections count what they return (connected as
     // connect({ url, schema }) would: the schema first on the search path).
     const pool =
       counter === undefined
         ? undefined
-        : new pg.Pool({ connectionString: url!, options: `-c search_path="${schema}",public` });
+        : new pg.Pool({ connectionString: url!, options: `-c search_path="${schema}",public ${strict}` });
     if (pool !== undefined) countPool(pool, counter!);
-    const db = await connect(pool === undefined ? { url: url!, schema } : { client: pool, schema });
+    const db = await connect(
+      pool === undefined ? { url: url!, schema, pool: { options: strict } } : { client: pool, schema },
+    );
     await prepareDatabase(db);
     return {
       db,
