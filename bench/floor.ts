@@ -28,7 +28,6 @@
  * exist only in this run's schema, to take the real trigger apart; the library never installs
  * them. `--seconds=N` sets each run's length (default 20).
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Contender } from './src/contender.js';
@@ -36,7 +35,7 @@ import { appVersionsContender } from './src/contenders/app-versions.js';
 import { appendlogFamily, appendlogLibContender } from './src/contenders/appendlog.js';
 import { historyTriggerContender } from './src/contenders/history-trigger.js';
 import { plainContender } from './src/contenders/plain.js';
-import { openPgbenchScratch } from './src/pgbench-scratch.js';
+import { openPgbenchScratch, runPgbench } from './src/pgbench-scratch.js';
 import type { SqlClient } from './src/sql-client.js';
 
 const ENTRIES = 1000;
@@ -204,35 +203,14 @@ async function main(): Promise<void> {
     ];
     console.log(`bench:floor: ${ENTRIES} entries per table, ${seconds} s per run, schema ${schema}`);
     for (const run of runs) {
-      const out = execFileSync(
-        'pgbench',
-        [
-          '-n',
-          '-M',
-          'prepared',
-          '-c',
-          String(run.clients),
-          '-j',
-          String(run.clients),
-          '-T',
-          String(seconds),
-          ...files.flatMap((f) => ['-f', `${f.file}@1`]),
-          url,
-        ],
-        {
-          encoding: 'utf8',
-          env: {
-            ...process.env,
-            PGOPTIONS: `-c synchronous_commit=${run.commit} -c search_path=${schema},public`,
-          },
-        },
+      const { latencies, failed } = runPgbench(
+        url,
+        schema,
+        files.map((f) => f.file),
+        { ...run, seconds },
+        fail,
       );
-      const latencies = [
-        ...out.matchAll(/SQL script \d+:[^\n]*\n(?:.*\n)*? - latency average = ([\d.]+) ms/g),
-      ].map((m) => Number(m[1]) * 1000);
-      const failed = /number of failed transactions: (\d+)/.exec(out)?.[1];
-      if (latencies.length !== files.length) fail(`could not read pgbench's output:\n${out}`);
-      console.log(`\n${run.label}${failed && failed !== '0' ? ` (${failed} failed transactions)` : ''}`);
+      console.log(`\n${run.label}${failed > 0 ? ` (${failed} failed transactions)` : ''}`);
       console.log(
         '| statement | mean latency | latency ÷ plain | throughput ÷ plain | throughput ÷ history trigger |',
       );

@@ -20,7 +20,6 @@
  * The cut-down chain functions are the table's own (`pg_get_functiondef`) rewritten, and exist
  * only in the run's own schema. `--seconds=N` sets each run's length (default 15).
  */
-import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableObjects } from 'appendlog';
@@ -28,7 +27,7 @@ import { appendlogFamily, appendlogLibContender } from './src/contenders/appendl
 import { historyTriggerContender } from './src/contenders/history-trigger.js';
 import { plainContender } from './src/contenders/plain.js';
 import { COLUMNS } from './src/data.js';
-import { openPgbenchScratch } from './src/pgbench-scratch.js';
+import { openPgbenchScratch, runPgbench } from './src/pgbench-scratch.js';
 
 const ENTRIES = 10_000;
 const url = process.env.DATABASE_URL;
@@ -195,41 +194,14 @@ async function main(): Promise<void> {
     const runs = [
       { label: '1 client, asynchronous commit (server CPU)', clients: 1, commit: 'off' },
       { label: '2 clients, durable commit', clients: 2, commit: 'on' },
-    ];
+    ] as const;
     console.log(
       `bench:insert-floor: ${ENTRIES} entries per table, ${rounds} × ${seconds} s per setting, schema ${schema}`,
     );
     for (const run of runs) {
       const latencies: number[][] = order.map(() => []);
       for (let r = 0; r < rounds; r++) {
-        const out = execFileSync(
-          'pgbench',
-          [
-            '-n',
-            '-M',
-            'prepared',
-            '-c',
-            String(run.clients),
-            '-j',
-            String(run.clients),
-            '-T',
-            String(seconds),
-          ].concat(
-            files.flatMap((f) => ['-f', `${f}@1`]),
-            [url],
-          ),
-          {
-            encoding: 'utf8',
-            env: {
-              ...process.env,
-              PGOPTIONS: `-c synchronous_commit=${run.commit} -c search_path=${schema},public`,
-            },
-          },
-        );
-        const us = [
-          ...out.matchAll(/SQL script \d+:[^\n]*\n(?:.*\n)*? - latency average = ([\d.]+) ms/g),
-        ].map((m) => Number(m[1]) * 1000);
-        if (us.length !== files.length) fail(`could not read pgbench's output:\n${out}`);
+        const { latencies: us } = runPgbench(url, schema, files, { ...run, seconds }, fail);
         for (const [i, u] of us.entries()) latencies[i]!.push(u);
       }
       const trigIndex = order.indexOf('trig');

@@ -61,3 +61,37 @@ export async function openPgbenchScratch(
     },
   };
 }
+
+/**
+ * One pgbench run of `files` interleaved (each script `@1`), prepared, in the scratch's schema:
+ * each script's mean latency in µs, in the order of `files`, and how many transactions failed.
+ */
+export function runPgbench(
+  url: string,
+  schema: string,
+  files: readonly string[],
+  run: { clients: number; commit: 'on' | 'off'; seconds: number },
+  fail: (message: string) => never,
+): { latencies: number[]; failed: number } {
+  const clients = String(run.clients);
+  const out = execFileSync(
+    'pgbench',
+    [
+      ...['-n', '-M', 'prepared', '-c', clients, '-j', clients, '-T', String(run.seconds)],
+      ...files.flatMap((f) => ['-f', `${f}@1`]),
+      url,
+    ],
+    {
+      encoding: 'utf8',
+      env: {
+        ...process.env,
+        PGOPTIONS: `-c synchronous_commit=${run.commit} -c search_path=${schema},public`,
+      },
+    },
+  );
+  const latencies = [
+    ...out.matchAll(/SQL script \d+:[^\n]*\n(?:.*\n)*? - latency average = ([\d.]+) ms/g),
+  ].map((m) => Number(m[1]) * 1000);
+  if (latencies.length !== files.length) fail(`could not read pgbench's output:\n${out}`);
+  return { latencies, failed: Number(/number of failed transactions: (\d+)/.exec(out)?.[1] ?? 0) };
+}
