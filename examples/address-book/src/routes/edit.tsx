@@ -13,6 +13,7 @@ import {
   type PersonVersion,
   pick,
   render,
+  versionOf,
 } from './helpers.js';
 
 type Values = Partial<Record<FieldKey, string | null>>;
@@ -86,14 +87,14 @@ async function saveEdit(c: C, deps: Deps) {
  */
 async function conflictPage(
   c: C,
-  { book }: Deps,
+  deps: Deps,
   current: PersonVersion,
   expected: number,
   submitted: Partial<Person>,
   reason?: string,
 ) {
-  const seen = (await book.history(current.entryId, { before: expected + 1, limit: 1 }))[0]!;
-  const since = await book.history(current.entryId, {
+  const seen = (await versionOf(deps, current, expected))!;
+  const since = await deps.book.history(current.entryId, {
     before: current.version + 1,
     limit: Math.min(current.version - expected, PAGE_SIZE),
   });
