@@ -649,32 +649,30 @@ export class Database {
   }
 
   /** @internal One statement, prepared by name on PostgreSQL, errors mapped to typed errors. */
-  async run<R = Record<string, unknown>>(
+  run<R = Record<string, unknown>>(
     sql: string,
     params: readonly unknown[] = [],
     prepare = false,
   ): Promise<R[]> {
-    const conn = this.#connection();
-    try {
-      const result = await conn.query<R>(sql, params, prepare ? { name: statementName(sql) } : {});
-      return result.rows;
-    } catch (err) {
-      throw mapDatabaseError(err, sql);
-    }
+    return this.#query<R>(sql, params, prepare ? { name: statementName(sql) } : {});
   }
 
   /**
    * @internal {@link run}, each row the array of its values in select-list order, as the server's
    * text where the driver can give it so (a prepared statement), else parsed (QueryOptions.rowMode `text`).
    */
-  async runValues(sql: string, params: readonly unknown[] = [], prepare = false): Promise<unknown[][]> {
+  runValues(sql: string, params: readonly unknown[] = [], prepare = false): Promise<unknown[][]> {
+    return this.#query<unknown[]>(
+      sql,
+      params,
+      prepare ? { name: statementName(sql), rowMode: 'text' } : { rowMode: 'text' },
+    );
+  }
+
+  async #query<R>(sql: string, params: readonly unknown[], options: QueryOptions): Promise<R[]> {
     const conn = this.#connection();
     try {
-      const options: QueryOptions = prepare
-        ? { name: statementName(sql), rowMode: 'text' }
-        : { rowMode: 'text' };
-      const result = await conn.query<unknown[]>(sql, params, options);
-      return result.rows;
+      return (await conn.query<R>(sql, params, options)).rows;
     } catch (err) {
       throw mapDatabaseError(err, sql);
     }
