@@ -28,6 +28,7 @@ import { historyTriggerContender } from './src/contenders/history-trigger.js';
 import { plainContender } from './src/contenders/plain.js';
 import { COLUMNS } from './src/data.js';
 import { openPgbenchScratch, runPgbench } from './src/pgbench-scratch.js';
+import { summarize } from './src/stats.js';
 
 const ENTRIES = 10_000;
 const url = process.env.DATABASE_URL;
@@ -117,12 +118,6 @@ const LABELS: Record<string, string> = {
   lib: "the generated trigger, the library's statement",
 };
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 async function main(): Promise<void> {
   if (!url) fail('set DATABASE_URL to a PostgreSQL database');
   const { schema, sql, db, dir, close } = await openPgbenchScratch(url, 'insfloor', fail);
@@ -209,9 +204,10 @@ async function main(): Promise<void> {
       console.log('| insert | mean latency, median of rounds | ÷ history trigger, median (range) |');
       console.log('|---|--:|--:|');
       order.forEach((t, i) => {
-        const ratios = latencies[i]!.map((u, r) => u / latencies[trigIndex]![r]!);
+        const us = summarize(latencies[i]!);
+        const ratio = summarize(latencies[i]!.map((u, r) => u / latencies[trigIndex]![r]!));
         console.log(
-          `| ${LABELS[t]} | ${median(latencies[i]!).toFixed(0)} µs | ${median(ratios).toFixed(2)}× (${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}) |`,
+          `| ${LABELS[t]} | ${us.median.toFixed(0)} µs | ${ratio.median.toFixed(2)}× (${ratio.min.toFixed(2)}–${ratio.max.toFixed(2)}) |`,
         );
       });
     }
