@@ -164,7 +164,8 @@ function variants(
       {
         name: 'view',
         run: (w, i) =>
-          named('cc_upd_view', `UPDATE ${o.view} SET city = $2 WHERE entry_id = $1`, [idOf(w, i), `C${i}`]),
+          // A value never set before: an UPDATE of the view that changes nothing appends no version.
+          named('cc_upd_view', `UPDATE ${o.view} SET city = $2 WHERE entry_id = $1`, [idOf(w, i), `V${n++}`]),
       },
     ];
   }

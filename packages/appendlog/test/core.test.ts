@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_UPDATE_SHAPES } from '../src/api/table.js';
-import type { Database, Table } from '../src/index.js';
+import { column as c, type Database, type Table, table } from '../src/index.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { addresses, kitchen } from './support/tables.js';
 
@@ -80,6 +80,77 @@ describeEngines('core table API', (engine) => {
       return tx.table(kitchen).update(start.entryId, { active: true });
     });
     expect(inTx).toMatchObject({ version: 5, data: { ...cleared.data, label: 'tx 1', active: true } });
+    expect((await db.verify()).ok).toBe(true);
+  });
+
+  it('insert and update return each version exactly as the log holds it, whatever they read back', async () => {
+    // insert and update read back only what they did not send (and the types the database stores
+    // in its own form); the rest of the returned version is the caller's input. Each must still
+    // equal the version as history reads it from the log: every type, nulls sent, defaults taken,
+    // values carried forward, labels from the context, meta as the database normalises it.
+    const defaults = table('kitchen_defaults', {
+      label: c.text().notNull(),
+      status: c.text().notNull().default('open'),
+      priority: c.integer().default(3),
+      flag: c.boolean().default(true),
+      note: c.text(),
+    });
+    await db.migrate([kitchen, defaults]);
+    const k = db.table(kitchen);
+    const d = db.table(defaults);
+    const meta = { z: 1, a: [1, 2], nested: { b: 'ü', a: null } };
+    const written = [
+      await k.insert(
+        {
+          label: 'all',
+          count: -7,
+          big: '9007199254740993',
+          price: '12.3400',
+          active: false,
+          born: '1999-12-31',
+          seenAt: '2026-03-04T05:06:07.123456+02:00',
+          doc: { tags: ['a', 'ü'], n: 1.5 },
+          ref: '6F1C2A9E-3B4D-4E5F-8A7B-9C0D1E2F3A4B',
+        },
+        { meta },
+      ),
+      await k.insert({ label: 'nulls', count: null, active: null, doc: null }),
+      await d.insert({ label: 'defaults' }),
+      await d.insert({ label: 'given', status: 'done', priority: null, flag: false, note: '' }),
+    ];
+    const [all, nulls, defaulted] = written as [
+      (typeof written)[0],
+      (typeof written)[0],
+      Awaited<ReturnType<typeof d.insert>>,
+    ];
+    written.push(
+      await k.update(all.entryId, { count: 0, seenAt: '2026-12-06T00:00:00Z' }, { reason: 'fix' }),
+      await k.update(nulls.entryId, { label: 'still nulls', big: '-1' }),
+      await d.update(defaulted.entryId, { note: 'x', priority: 9 }, { expectedVersion: 1 }),
+      await db.withContext({ actor: 'ctx', reason: 'why', meta: { ip: '10.0.0.1' } }, async (scoped) =>
+        scoped.table(defaults).update(defaulted.entryId, { flag: null }),
+      ),
+    );
+    for (const v of written) {
+      const inD = v.entryId === defaulted.entryId || v.entryId === written[3]!.entryId;
+      const stored = await (inD ? d.history(v.entryId) : k.history(v.entryId));
+      expect(v).toEqual(stored.find((h) => h.version === v.version));
+    }
+    expect(defaulted.data).toEqual({
+      label: 'defaults',
+      status: 'open',
+      priority: 3,
+      flag: true,
+      note: null,
+    });
+    expect(all.meta).toEqual(meta);
+    expect(all.data.ref).toBe('6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b');
+    expect(written.at(-1)).toMatchObject({
+      actor: 'ctx',
+      reason: 'why',
+      meta: { ip: '10.0.0.1' },
+      version: 3,
+    });
     expect((await db.verify()).ok).toBe(true);
   });
 

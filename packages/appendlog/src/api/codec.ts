@@ -322,11 +322,7 @@ export function decodeLoaded<T>(
   shared: LoadShared,
 ): Version<T> {
   const [recordedAtIso, hash, ...back] = JSON.parse(String(v)) as [string, string, ...unknown[]];
-  const data: Record<string, unknown> = {};
-  for (const c of def.columns) data[c.key] = fields.has(c) ? (fields.get(c) ?? null) : null;
-  readBack.forEach((c, i) => {
-    data[c.key] = decodeValue(c.type, back[i]);
-  });
+  const data = sentAndReadBack(def, fields, readBack, back, 0);
   return {
     entryId,
     version: 1,
@@ -342,4 +338,64 @@ export function decodeLoaded<T>(
     redactedAt: null,
     data: data as T,
   };
+}
+
+/**
+ * A version's data from what the caller sent (`fields`, validated and encoded) where
+ * {@link SENT_AS_STORED}, and the columns of `readBack` from `values`, starting at `from`.
+ */
+function sentAndReadBack(
+  def: TableDef,
+  fields: ReadonlyMap<ResolvedColumn, unknown>,
+  readBack: readonly ResolvedColumn[],
+  values: readonly unknown[],
+  from: number,
+): Record<string, unknown> {
+  const data: Record<string, unknown> = {};
+  for (const c of def.columns) data[c.key] = fields.has(c) ? (fields.get(c) ?? null) : null;
+  for (let i = 0; i < readBack.length; i++) {
+    const c = readBack[i]!;
+    data[c.key] = decodeValue(c.type, values[from + i]);
+  }
+  return data;
+}
+
+/**
+ * The columns an `insert` or `update` that sent `given` must read back: every column it did not
+ * send (a default, or a value carried forward from the version before), and those it sent of a
+ * type the database stores in a form of its own (see {@link SENT_AS_STORED}).
+ */
+export function writtenReadBack(def: TableDef, given: readonly ResolvedColumn[]): ResolvedColumn[] {
+  return def.columns.filter((c) => !SENT_AS_STORED.has(c.type) || !given.includes(c));
+}
+
+/**
+ * The `RETURNING` list of a one-row `insert` or `update` of the head (alias `l`): the version's
+ * number, its fixed fields, actor, reason and meta, and only the columns of `readBack`; the op
+ * and the rest of the data are the caller's ({@link decodeWritten}). An insert of the bench's five
+ * text columns reads back 5 columns instead of 11, which costs the server and node-postgres less
+ * (docs/performance.md, "The write reads back what it did not send").
+ */
+export function writtenProjection(readBack: readonly ResolvedColumn[]): string {
+  return [
+    'l.version',
+    `${fixedFieldsSql('l', undefined)} AS ${quoteIdent(FIXED_FIELDS)}`,
+    'l.actor',
+    'l.reason',
+    'l.meta::text AS meta',
+    ...readBack.map((c) => `${readExpr('l', c)} AS ${quoteIdent(c.sqlName)}`),
+  ].join(', ');
+}
+
+/** The version an `insert` or `update` wrote, from {@link writtenProjection}'s values and its input. */
+export function decodeWritten<T>(
+  def: TableDef,
+  op: Op,
+  readBack: readonly ResolvedColumn[],
+  fields: ReadonlyMap<ResolvedColumn, unknown>,
+  values: readonly unknown[],
+): Version<T> {
+  const meta = values[4] === null || values[4] === undefined ? null : JSON.parse(String(values[4]));
+  const data = sentAndReadBack(def, fields, readBack, values, 5);
+  return assemble(values[0], op, String(values[1]), values[2], values[3], meta, data);
 }

@@ -24,6 +24,7 @@ import {
   decodeLoadShared,
   decodeVersion,
   decodeVersionValues,
+  decodeWritten,
   encodeFields,
   fieldParam,
   loadedProjection,
@@ -31,6 +32,8 @@ import {
   packedProjection,
   patchJson,
   versionProjection,
+  writtenProjection,
+  writtenReadBack,
 } from './codec.js';
 import type { Page } from './cursor.js';
 import { diff, type FieldChange } from './diff.js';
@@ -69,9 +72,9 @@ interface Statements {
   history: string;
   listBase: string;
   /** The one-statement insert of {@link insertSql} for this set of given columns, or null past the limit. */
-  insert: (given: readonly ResolvedColumn[]) => string | null;
+  insert: (given: readonly ResolvedColumn[]) => Written | null;
   /** The one-statement update of {@link updateSql} for this set of patched columns, or null past the limit. */
-  update: (patched: readonly ResolvedColumn[]) => string | null;
+  update: (patched: readonly ResolvedColumn[]) => Written | null;
   /** A delete, restore or forget: {@link updateSql} with the op as parameter and no columns. */
   setOp: string;
   /** A call of the table's set-based load, `<t>_insert_many`, reading back {@link loadedProjection}. */
@@ -107,11 +110,17 @@ function listKey(options: ListOptions<ColumnMap>): string | null {
   return `${options.limit}:${JSON.stringify(options.orderBy ?? null)}`;
 }
 
+/** An `insert` or `update` statement, and the columns it reads back ({@link writtenProjection}). */
+interface Written {
+  sql: string;
+  readBack: readonly ResolvedColumn[];
+}
+
 /** Statements by set of columns, at most {@link MAX_UPDATE_SHAPES} of them. */
-function shapes(
-  build: (cols: readonly ResolvedColumn[]) => string,
-): (cols: readonly ResolvedColumn[]) => string | null {
-  const built = new Map<string, string>();
+function shapes<T>(
+  build: (cols: readonly ResolvedColumn[]) => T,
+): (cols: readonly ResolvedColumn[]) => T | null {
+  const built = new Map<string, T>();
   return (cols) => {
     const key = cols.map((c) => c.sqlName).join(',');
     let sql = built.get(key);
@@ -132,14 +141,19 @@ function buildStatements(def: TableDef, schema: string, citus: boolean): Stateme
   const o = tableObjects(schema, def.name);
   const proj = versionProjection(def);
   const ret = (write: string) => returning(write, proj, citus);
+  // A write whose input the library holds reads back only what it did not send.
+  const written = (write: string, sent: readonly ResolvedColumn[]): Written => {
+    const readBack = writtenReadBack(def, sent);
+    return { sql: returning(write, writtenProjection(readBack), citus), readBack };
+  };
   return {
     append: appendSql(def, schema),
     // The head holds every live entry's latest version whole: one primary-key lookup.
     get: `SELECT ${packedProjection(def)} FROM ${o.head} l WHERE l.entry_id = $1 AND NOT l.deleted`,
     history: `SELECT ${versionProjection(def, 'l', o.log)} FROM ${o.log} l WHERE l.entry_id = $1 ORDER BY l.version`,
     listBase: `SELECT ${proj} FROM ${o.head} l WHERE NOT l.deleted`,
-    insert: shapes((given) => ret(insertSql(def, schema, given))),
-    update: shapes((patched) => ret(updateSql(def, schema, patched, "'update'"))),
+    insert: shapes((given) => written(insertSql(def, schema, given), given)),
+    update: shapes((patched) => written(updateSql(def, schema, patched, "'update'"), patched)),
     setOp: ret(updateSql(def, schema, [], '$6')),
     loadSql: (readBack) =>
       `SELECT ${loadedProjection(readBack)} FROM ${o.insertMany}($1::jsonb, $2::text, $3::text, $4::jsonb) WITH ORDINALITY AS l`,
@@ -268,15 +282,15 @@ export class Table<C extends ColumnMap> {
     const fields = encodeFields(this.definition, data, 'insert');
     const entryId = options?.entryId === undefined ? uuidv7() : checkEntryId(options.entryId);
     const given = this.definition.columns.filter((c) => fields.has(c));
-    const sql = this.#st.insert(given);
-    if (sql === null) return this.#append('insert', entryId, null, options, patchJson(fields));
+    const st = this.#st.insert(given);
+    if (st === null) return this.#append('insert', entryId, null, options, patchJson(fields));
     const ctx = resolveContext(this.#db.context, options);
     const rows = await this.#db.runValues(
-      sql,
+      st.sql,
       [entryId, ctx.actor, ctx.reason, ctx.meta, ...given.map((c) => fieldParam(c, fields.get(c)))],
       true,
     );
-    return decodeVersionValues(this.definition, rows[0]!);
+    return decodeWritten(this.definition, 'insert', st.readBack, fields, rows[0]!);
   }
 
   /**
@@ -388,15 +402,16 @@ export class Table<C extends ColumnMap> {
     const expected = expectedOf(options);
     // In definition order: a set of columns is one statement, whatever order the patch names them in.
     const patched = this.definition.columns.filter((c) => fields.has(c));
-    const sql = this.#st.update(patched);
-    if (sql === null) return this.#append('update', id, expected, options, patchJson(fields));
-    return this.#write(
-      sql,
-      id,
-      expected,
-      options,
-      patched.map((c) => fieldParam(c, fields.get(c))),
+    const st = this.#st.update(patched);
+    if (st === null) return this.#append('update', id, expected, options, patchJson(fields));
+    const ctx = resolveContext(this.#db.context, options);
+    const rows = await this.#db.runValues(
+      st.sql,
+      [id, ctx.actor, ctx.reason, ctx.meta, expected, ...patched.map((c) => fieldParam(c, fields.get(c)))],
+      true,
     );
+    if (!rows[0]) throw new NotFoundError(`${this.definition.name} entry ${id} does not exist`);
+    return decodeWritten(this.definition, 'update', st.readBack, fields, rows[0]);
   }
 
   /** Soft-deletes: appends a tombstone carrying the data; the entry goes to the recycle bin. */
