@@ -99,42 +99,40 @@ describeEngines('core table API', (engine) => {
     const k = db.table(kitchen);
     const d = db.table(defaults);
     const meta = { z: 1, a: [1, 2], nested: { b: 'ü', a: null } };
-    const written = [
-      await k.insert(
-        {
-          label: 'all',
-          count: -7,
-          big: '9007199254740993',
-          price: '12.3400',
-          active: false,
-          born: '1999-12-31',
-          seenAt: '2026-03-04T05:06:07.123456+02:00',
-          doc: { tags: ['a', 'ü'], n: 1.5 },
-          ref: '6F1C2A9E-3B4D-4E5F-8A7B-9C0D1E2F3A4B',
-        },
-        { meta },
-      ),
-      await k.insert({ label: 'nulls', count: null, active: null, doc: null }),
-      await d.insert({ label: 'defaults' }),
-      await d.insert({ label: 'given', status: 'done', priority: null, flag: false, note: '' }),
-    ];
-    const [all, nulls, defaulted] = written as [
-      (typeof written)[0],
-      (typeof written)[0],
-      Awaited<ReturnType<typeof d.insert>>,
-    ];
-    written.push(
+    const all = await k.insert(
+      {
+        label: 'all',
+        count: -7,
+        big: '9007199254740993',
+        price: '12.3400',
+        active: false,
+        born: '1999-12-31',
+        seenAt: '2026-03-04T05:06:07.123456+02:00',
+        doc: { tags: ['a', 'ü'], n: 1.5 },
+        ref: '6F1C2A9E-3B4D-4E5F-8A7B-9C0D1E2F3A4B',
+      },
+      { meta },
+    );
+    const nulls = await k.insert({ label: 'nulls', count: null, active: null, doc: null });
+    const defaulted = await d.insert({ label: 'defaults' });
+    const inKitchen = [
+      all,
+      nulls,
       await k.update(all.entryId, { count: 0, seenAt: '2026-12-06T00:00:00Z' }, { reason: 'fix' }),
       await k.update(nulls.entryId, { label: 'still nulls', big: '-1' }),
-      await d.update(defaulted.entryId, { note: 'x', priority: 9 }, { expectedVersion: 1 }),
-      await db.withContext({ actor: 'ctx', reason: 'why', meta: { ip: '10.0.0.1' } }, async (scoped) =>
-        scoped.table(defaults).update(defaulted.entryId, { flag: null }),
-      ),
+    ];
+    const given = await d.insert({ label: 'given', status: 'done', priority: null, flag: false, note: '' });
+    const patched = await d.update(defaulted.entryId, { note: 'x', priority: 9 }, { expectedVersion: 1 });
+    const fromContext = await db.withContext(
+      { actor: 'ctx', reason: 'why', meta: { ip: '10.0.0.1' } },
+      (scoped) => scoped.table(defaults).update(defaulted.entryId, { flag: null }),
     );
-    for (const v of written) {
-      const inD = v.entryId === defaulted.entryId || v.entryId === written[3]!.entryId;
-      const stored = await (inD ? d.history(v.entryId) : k.history(v.entryId));
-      expect(v).toEqual(stored.find((h) => h.version === v.version));
+    const inDefaults = [defaulted, given, patched, fromContext];
+    for (const v of inKitchen) {
+      expect(v).toEqual((await k.history(v.entryId)).find((h) => h.version === v.version));
+    }
+    for (const v of inDefaults) {
+      expect(v).toEqual((await d.history(v.entryId)).find((h) => h.version === v.version));
     }
     expect(defaulted.data).toEqual({
       label: 'defaults',
@@ -145,7 +143,7 @@ describeEngines('core table API', (engine) => {
     });
     expect(all.meta).toEqual(meta);
     expect(all.data.ref).toBe('6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b');
-    expect(written.at(-1)).toMatchObject({
+    expect(fromContext).toMatchObject({
       actor: 'ctx',
       reason: 'why',
       meta: { ip: '10.0.0.1' },
