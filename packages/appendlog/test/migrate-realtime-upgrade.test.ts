@@ -77,7 +77,9 @@ describeEngines('upgrade to the realtime wake-up: a table made by code revision 
       sets.push(set);
     });
     try {
-      await until(() => sets.length === 1);
+      // The first delivery waits, like every feed read, until no older transaction is open: on a
+      // shared server another test's open transaction can hold it back (up to 45 s, as below).
+      await until(() => sets.length === 1, 45_000);
       expect(sets[0]!.versions.map((v) => v.entryId)).toEqual([live]);
       await until(() => sub.listening);
       const v = await db.table(addresses).update(live, { city: 'New town' });
@@ -145,7 +147,7 @@ describeEngines('upgrade from the statement wake-up: a table made by code revisi
       sets.push(set);
     });
     try {
-      await until(() => sets.length === 1 && sub.listening);
+      await until(() => sets.length === 1 && sub.listening, 45_000);
       const v = await db.table(addresses).update(live, { city: 'New town' });
       // The interval is a minute: only the chain trigger's notification can deliver this in time
       // (up to 45 s, as above).
