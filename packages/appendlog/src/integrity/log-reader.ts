@@ -86,13 +86,16 @@ export async function readLog(
         `, ${quoteLiteral(c.sqlName)}::text, l.${quoteIdent(c.sqlName)}${c.type === 'text' || c.type === 'timestamptz' ? '' : '::text'}`,
     )
     .join('');
-  const select = (where: string, tail: string) =>
+  // `join` narrows the head's side of the join: a page that starts past the first entry gives the
+  // head its first entry too, or the merge join's scan of the head starts from the head's first
+  // row on every page (on PGlite a verify of 100,000 versions read the head 20 times over).
+  const select = (where: string, tail: string, join = '') =>
     `SELECT l.seq, l.version, l.recorded_at, l.redacted_at IS NOT NULL,
             l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
             l.content_hash, l.parent_hash, l.hash,
             h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.recorded_at,
             ${headDiffSql(columns)}, CASE WHEN h.version = l.version THEN h.parent_hash END, l.salt${userCols}
-       FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id ${where}
+       FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id${join} ${where}
       ORDER BY l.entry_id, l.version${tail}`;
   const only = options.entryId === undefined ? null : `l.entry_id = ${quoteLiteral(options.entryId)}::uuid`;
   const fields = F.user + 2 * columns.length;
@@ -117,7 +120,8 @@ export async function readLog(
             ]),
       ];
       const where = conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`;
-      const n = await copyRows(tx, select(where, `, l.seq LIMIT ${options.pageSize}`), fields, keep);
+      const join = from === null ? '' : ` AND h.entry_id >= ${quoteLiteral(from.entry)}::uuid`;
+      const n = await copyRows(tx, select(where, `, l.seq LIMIT ${options.pageSize}`, join), fields, keep);
       if (n < options.pageSize) break;
     }
   }
