@@ -123,13 +123,13 @@ function shapes<T>(
   const built = new Map<string, T>();
   return (cols) => {
     const key = cols.map((c) => c.sqlName).join(',');
-    let sql = built.get(key);
-    if (sql === undefined) {
+    let statement = built.get(key);
+    if (statement === undefined) {
       if (built.size >= MAX_UPDATE_SHAPES) return null;
-      sql = build(cols);
-      built.set(key, sql);
+      statement = build(cols);
+      built.set(key, statement);
     }
-    return sql;
+    return statement;
   };
 }
 
@@ -404,14 +404,14 @@ export class Table<C extends ColumnMap> {
     const patched = this.definition.columns.filter((c) => fields.has(c));
     const st = this.#st.update(patched);
     if (st === null) return this.#append('update', id, expected, options, patchJson(fields));
-    const ctx = resolveContext(this.#db.context, options);
-    const rows = await this.#db.runValues(
+    return this.#write(
       st.sql,
-      [id, ctx.actor, ctx.reason, ctx.meta, expected, ...patched.map((c) => fieldParam(c, fields.get(c)))],
-      true,
+      id,
+      expected,
+      options,
+      patched.map((c) => fieldParam(c, fields.get(c))),
+      (row) => decodeWritten(this.definition, 'update', st.readBack, fields, row),
     );
-    if (!rows[0]) throw new NotFoundError(`${this.definition.name} entry ${id} does not exist`);
-    return decodeWritten(this.definition, 'update', st.readBack, fields, rows[0]);
   }
 
   /** Soft-deletes: appends a tombstone carrying the data; the entry goes to the recycle bin. */
@@ -613,13 +613,18 @@ export class Table<C extends ColumnMap> {
     return deleted(this.#db, this.definition, options);
   }
 
-  /** One write statement on the head: {@link updateSql}'s parameters, then `rest`. */
+  /**
+   * One write statement on the head: {@link updateSql}'s parameters, then `rest`; its row decoded
+   * by `decode` (the whole version, unless the statement reads back less).
+   */
   async #write(
     sql: string,
     entryId: string,
     expected: number | null,
     options: WriteContext | undefined,
     rest: readonly unknown[],
+    decode: (row: readonly unknown[]) => Version<RowData<C>> = (row) =>
+      decodeVersionValues(this.definition, row),
   ): Promise<Version<RowData<C>>> {
     const ctx = resolveContext(this.#db.context, options);
     const rows = await this.#db.runValues(
@@ -628,7 +633,7 @@ export class Table<C extends ColumnMap> {
       true,
     );
     if (!rows[0]) throw new NotFoundError(`${this.definition.name} entry ${entryId} does not exist`);
-    return decodeVersionValues(this.definition, rows[0]);
+    return decode(rows[0]);
   }
 
   async #append(
