@@ -139,38 +139,31 @@ function forInstance(db: object): PreparedStatements | null {
   /**
    * Runs the statement. One dropped behind our back (`DEALLOCATE`) is forgotten, so its next use
    * prepares it again; outside a transaction, where the failed Bind lost nothing, that is at once.
+   * It takes the same locks as PGlite's own query: inside a transaction the transaction's holder
+   * already has the first; outside, waiting for it keeps this statement out of someone else's
+   * transaction.
    */
-  async function run<R>(
+  function run<R>(
     name: string,
     sql: string,
     params: readonly unknown[],
     inTransaction: boolean,
-    rowMode: 'array' | 'text' | undefined,
-  ) {
-    try {
-      return await execute<R>(name, sql, params, !inTransaction, rowMode);
-    } catch (err) {
-      const dropped = (err as { code?: unknown }).code === NO_SUCH_STATEMENT && prepared.delete(name);
-      if (!dropped || inTransaction) throw err;
-      return execute<R>(name, sql, params, true, rowMode);
-    }
+    rowMode?: 'array' | 'text',
+  ): Promise<QueryResult<R>> {
+    const once = async () => {
+      try {
+        return await execute<R>(name, sql, params, !inTransaction, rowMode);
+      } catch (err) {
+        const dropped = (err as { code?: unknown }).code === NO_SUCH_STATEMENT && prepared.delete(name);
+        if (!dropped || inTransaction) throw err;
+        return execute<R>(name, sql, params, true, rowMode);
+      }
+    };
+    if (inTransaction) return pg._runExclusiveQuery(once);
+    return pg._runExclusiveTransaction(() => pg._runExclusiveQuery(once));
   }
 
-  return {
-    run<R>(
-      name: string,
-      sql: string,
-      params: readonly unknown[],
-      inTransaction: boolean,
-      rowMode?: 'array' | 'text',
-    ) {
-      // The same locks as PGlite's own query: inside a transaction the transaction's holder already
-      // has the first; outside, waiting for it keeps this statement out of someone else's transaction.
-      const once = () => run<R>(name, sql, params, inTransaction, rowMode);
-      if (inTransaction) return pg._runExclusiveQuery(once);
-      return pg._runExclusiveTransaction(() => pg._runExclusiveQuery(once));
-    },
-  };
+  return { run };
 }
 
 /** A row's values in column order, each parsed by PGlite's parser for its type. */
