@@ -692,11 +692,11 @@ export class Database {
    * @internal The rows of `select` in binary COPY format (see `Queryable.copyBinary`), on this
    * transaction's connection; errors mapped to typed errors.
    */
-  async *copyBinary(select: string): AsyncIterable<Uint8Array> {
+  async copyBinary(select: string, onChunk: (chunk: Uint8Array) => void): Promise<void> {
     const copy = this.#session === undefined ? undefined : this.#connection().copyBinary;
     if (copy === undefined) throw new InvalidUsageError('copyBinary() needs a transaction handle');
     try {
-      yield* copy.rows(select);
+      await copy.copy(select, onChunk);
     } catch (err) {
       throw mapDatabaseError(err, select);
     }

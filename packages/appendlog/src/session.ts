@@ -27,8 +27,11 @@ export interface Session {
   runValues(sql: string, params?: readonly unknown[], prepare?: boolean): Promise<unknown[][]>;
   /** A multi-statement script (DDL). */
   exec(sql: string): Promise<void>;
-  /** The rows of `select` in binary COPY format, on this transaction's connection. */
-  copyBinary(select: string): AsyncIterable<Uint8Array>;
+  /**
+   * The rows of `select` in binary COPY format, on this transaction's connection, handed to
+   * `onChunk` as they come (a chunk may be reused once `onChunk` returns: copy what you keep).
+   */
+  copyBinary(select: string, onChunk: (chunk: Uint8Array) => void): Promise<void>;
   /** Whether {@link copyBinary} streams (else it hands the whole result over at the end). */
   readonly copyStreams: boolean;
   /** `fn` in one transaction (a savepoint inside one). */

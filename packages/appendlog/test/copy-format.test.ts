@@ -11,7 +11,7 @@ import { describeEngines, type TestDb } from './support/engines.js';
 async function copyBytes(db: Database, select: string): Promise<Buffer> {
   return db.snapshot(async (tx) => {
     const chunks: Uint8Array[] = [];
-    for await (const chunk of tx.copyBinary(select)) chunks.push(chunk);
+    await tx.copyBinary(select, (chunk) => chunks.push(Buffer.from(chunk)));
     return Buffer.concat(chunks);
   });
 }
@@ -82,6 +82,27 @@ describeEngines('binary COPY and timestamps', (engine) => {
     // Every split into two chunks, and byte by byte.
     for (let cut = 0; cut <= bytes.length; cut += 1) expect(parse(bytes, 4, [cut])).toEqual(expected);
     expect(parse(bytes, 4, new Array(bytes.length).fill(1))).toEqual(expected);
+  });
+
+  it('a COPY that fails halfway rejects with the database error, and the database stays usable', async () => {
+    // Rows 1 and 2 are sent before row 3 divides by zero.
+    const select = 'SELECT 10 / (3 - i) FROM generate_series(1, 5) i';
+    await expect(db.snapshot((tx) => tx.copyBinary(select, () => {}))).rejects.toMatchObject({
+      code: '22012',
+      message: 'division by zero',
+    });
+    // A callback that throws stops the COPY the same way: its own error, nothing else.
+    const stop = new Error('enough');
+    await expect(
+      db.snapshot((tx) =>
+        tx.copyBinary('SELECT i FROM generate_series(1, 100000) i', () => {
+          throw stop;
+        }),
+      ),
+    ).rejects.toBe(stop);
+    expect(parse(await copyBytes(db, `SELECT 'still here', NULL::bytea, 7, 8::bigint`), 4, [])).toEqual([
+      ['still here', null, 7, 8n],
+    ]);
   });
 
   it('refuses a stream that is not binary COPY, has the wrong field count or stops halfway', async () => {

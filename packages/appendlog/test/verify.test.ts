@@ -1,10 +1,11 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { Database } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, type Database } from '../src/index.js';
 import { parseCheckpoint } from '../src/integrity/checkpoint-parse.js';
 import { type InclusionProof, verifyInclusionProof } from '../src/integrity/inclusion.js';
 import { describeEngines, type TestDb } from './support/engines.js';
 import { waitForHorizon } from './support/horizon.js';
+import { freshPGlite } from './support/pglite-snapshot.js';
 import { addresses, kitchen } from './support/tables.js';
 
 /** Session settings that would change a naive text rendering of every type. */
@@ -338,46 +339,132 @@ describeEngines('verify: reading the log', (engine) => {
     expect((await db.query<{ n: number }>('SELECT 1 AS n'))[0]).toEqual({ n: 1 });
   });
 
-  it('gives the same report in pages of any size, tampered rows on page boundaries included', async () => {
-    const book = db.table(addresses);
-    const ids: string[] = [];
-    for (let i = 0; i < 4; i++) {
-      const v = await book.insert({ name: `p${i}` });
-      await book.update(v.entryId, { city: `c${i}` });
-      await book.update(v.entryId, { city: `d${i}` });
-      ids.push(v.entryId);
-    }
-    const before = (await db.verify({ tables: ['addresses'] })).checked;
-    expect(before).toBeGreaterThanOrEqual(12);
-    await db.transaction(async (tx) => {
-      await tx.query('SET LOCAL session_replication_role = replica');
-      await tx.query(
-        `UPDATE "${db.schema}".addresses_log SET city = 'x' WHERE entry_id = $1 AND version = 2`,
-        [ids[1]],
-      );
-      await tx.query(`DELETE FROM "${db.schema}".addresses_log WHERE entry_id = $1 AND version = 3`, [
-        ids[2],
+  it('gives the same report in pages of any size, tampered rows on page boundaries included', () =>
+    samePagedReport(db));
+});
+
+/**
+ * Tampers with versions that pages of 1 to 7 rows split, and expects every page size to report
+ * what one read of the whole log reports. `db` has the addresses table.
+ */
+async function samePagedReport(db: Database): Promise<void> {
+  const book = db.table(addresses);
+  const ids: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const v = await book.insert({ name: `p${i}` });
+    await book.update(v.entryId, { city: `c${i}` });
+    await book.update(v.entryId, { city: `d${i}` });
+    ids.push(v.entryId);
+  }
+  const before = (await db.verify({ tables: ['addresses'] })).checked;
+  expect(before).toBeGreaterThanOrEqual(12);
+  await db.transaction(async (tx) => {
+    await tx.query('SET LOCAL session_replication_role = replica');
+    await tx.query(`UPDATE "${db.schema}".addresses_log SET city = 'x' WHERE entry_id = $1 AND version = 2`, [
+      ids[1],
+    ]);
+    await tx.query(`DELETE FROM "${db.schema}".addresses_log WHERE entry_id = $1 AND version = 3`, [ids[2]]);
+    await tx.query(`DELETE FROM "${db.schema}".addresses_log WHERE entry_id = $1`, [ids[3]]);
+    // The head's copy of an entry whose three versions some page sizes split: the page holding
+    // its last version must still see its head.
+    await tx.query(`UPDATE "${db.schema}".addresses_head SET tel = 'x' WHERE entry_id = $1`, [ids[0]]);
+  });
+  const whole = await db.verify({ tables: ['addresses'] });
+  const located = (r: typeof whole) => r.failures.map((f) => [f.entryId, f.version, f.problem]).sort();
+  expect(located(whole)).toEqual(
+    [
+      [ids[0], 3, 'head_mismatch'],
+      [ids[1], 2, 'content_hash_mismatch'],
+      [ids[2], 3, 'version_missing'],
+      [ids[3], 1, 'log_missing'],
+    ].sort(),
+  );
+  for (const pageSize of [1, 2, 3, 5, 7]) {
+    const paged = await db.verify({ tables: ['addresses'], pageSize });
+    expect(located(paged), `pageSize ${pageSize}`).toEqual(located(whole));
+    expect(paged.checked).toBe(whole.checked);
+    expect(paged.checked).toBe(before - 4);
+  }
+}
+
+describeEngines('verify: the head against its log', (engine) => {
+  it("judges the head's own fields against the log's last version, and a head left behind", async () => {
+    const t = await engine.open();
+    try {
+      const db = t.db;
+      await db.migrate([addresses]);
+      const book = db.table(addresses);
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        const v = await book.insert({ name: `h${i}` });
+        await book.update(v.entryId, { city: 'a' });
+        await book.update(v.entryId, { city: 'b' });
+        ids.push(v.entryId);
+      }
+      const head = `"${db.schema}".addresses_head`;
+      const log = `"${db.schema}".addresses_log`;
+      await db.transaction(async (tx) => {
+        await tx.query('SET LOCAL session_replication_role = replica');
+        // 0: the head holds the last version, with another hash and time.
+        await tx.query(
+          `UPDATE ${head} SET hash = sha256('x'::bytea), recorded_at = recorded_at + interval '1 second' WHERE entry_id = $1`,
+          [ids[0]],
+        );
+        // 1: the head says version 2, which the log holds; its other fields are version 3's.
+        await tx.query(`UPDATE ${head} SET version = 2 WHERE entry_id = $1`, [ids[1]]);
+        // 2: the head says version 2, which is gone from the log.
+        await tx.query(`DELETE FROM ${log} WHERE entry_id = $1 AND version = 2`, [ids[2]]);
+        await tx.query(`UPDATE ${head} SET version = 2 WHERE entry_id = $1`, [ids[2]]);
+      });
+      const r = await db.verify();
+      const found = r.failures.map((f) => [f.entryId, f.version, f.problem, f.detail]);
+      expect(found).toHaveLength(4);
+      expect(found).toContainEqual([
+        ids[0],
+        3,
+        'head_mismatch',
+        expect.stringMatching(/: hash, recorded_at /),
       ]);
-      await tx.query(`DELETE FROM "${db.schema}".addresses_log WHERE entry_id = $1`, [ids[3]]);
-      // The head's copy of an entry whose three versions some page sizes split: the page holding
-      // its last version must still see its head.
-      await tx.query(`UPDATE "${db.schema}".addresses_head SET tel = 'x' WHERE entry_id = $1`, [ids[0]]);
+      // Version 3's seq, hash and time against the log's version 3: only the number disagrees.
+      expect(found).toContainEqual([
+        ids[1],
+        3,
+        'head_mismatch',
+        expect.stringMatching(/: version 2 \(log: 3\)$/),
+      ]);
+      expect(found).toContainEqual([ids[2], 2, 'version_missing', expect.any(String)]);
+      expect(found).toContainEqual([
+        ids[2],
+        3,
+        'head_mismatch',
+        expect.stringMatching(/: version 2 \(log: 3\)$/),
+      ]);
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('verify on a PGlite without a streaming COPY (an older release)', () => {
+  it('reads the log in pages by keyset and gives the same report, tampered rows on page boundaries included', async () => {
+    const client = await freshPGlite();
+    // The instance as an older PGlite shows itself: no execProtocolRawStream, so its COPY goes to
+    // /dev/blob and the verifier pages.
+    const older = new Proxy(client, {
+      get(target, key) {
+        if (key === 'execProtocolRawStream') return undefined;
+        const value = Reflect.get(target, key, target);
+        return typeof value === 'function' ? value.bind(target) : value;
+      },
     });
-    const whole = await db.verify({ tables: ['addresses'] });
-    const located = (r: typeof whole) => r.failures.map((f) => [f.entryId, f.version, f.problem]).sort();
-    expect(located(whole)).toEqual(
-      [
-        [ids[0], 3, 'head_mismatch'],
-        [ids[1], 2, 'content_hash_mismatch'],
-        [ids[2], 3, 'version_missing'],
-        [ids[3], 1, 'log_missing'],
-      ].sort(),
-    );
-    for (const pageSize of [1, 2, 3, 5, 7]) {
-      const paged = await db.verify({ tables: ['addresses'], pageSize });
-      expect(located(paged), `pageSize ${pageSize}`).toEqual(located(whole));
-      expect(paged.checked).toBe(whole.checked);
-      expect(paged.checked).toBe(before - 4);
+    const db = await connect({ client: older });
+    try {
+      await db.migrate([addresses]);
+      await db.transaction(async (tx) => expect(tx.copyStreams).toBe(false));
+      await samePagedReport(db);
+    } finally {
+      await db.close();
+      await client.close();
     }
   });
 });

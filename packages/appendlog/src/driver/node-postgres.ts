@@ -200,14 +200,14 @@ function wrap(client: PgQueryable, state?: ConnectionState, Query?: PgQueryClass
 function binaryCopy(client: PgQueryable, state: ConnectionState): BinaryCopy {
   return {
     streams: true,
-    async *rows(select: string): AsyncIterable<Uint8Array> {
+    async copy(select: string, onChunk: (chunk: Uint8Array) => void): Promise<void> {
       const { to } = await import('pg-copy-streams');
       const stream = (client as unknown as { query(q: unknown): Readable }).query(
         to(`COPY (${select}) TO STDOUT (FORMAT binary)`),
       );
       let finished = false;
       try {
-        for await (const chunk of stream) yield chunk as Uint8Array;
+        for await (const chunk of stream) onChunk(chunk as Uint8Array);
         finished = true;
       } finally {
         if (!finished) {

@@ -29,10 +29,11 @@ export interface Queryable {
   /** A script of several statements, no parameters (DDL). */
   exec(sql: string): Promise<void>;
   /**
-   * The rows of `select` in PostgreSQL's binary COPY format, as byte chunks (any split). Only on a
-   * connection held for a transaction. `streams` says whether the chunks arrive while the server
-   * still produces them (node-postgres) or all at once when it has finished (PGlite): callers
-   * that must keep memory flat page through a large result when it does not stream.
+   * The rows of `select` in PostgreSQL's binary COPY format, handed to a callback as byte chunks
+   * (any split). Only on a connection held for a transaction. `streams` says whether the chunks
+   * arrive while the server still produces them (node-postgres, and PGlite where it has
+   * `execProtocolRawStream`) or all at once when it has finished (older PGlite): callers that must
+   * keep memory flat page through a large result when it does not stream.
    */
   copyBinary?: BinaryCopy;
 }
@@ -40,7 +41,12 @@ export interface Queryable {
 /** See {@link Queryable.copyBinary}. */
 export interface BinaryCopy {
   readonly streams: boolean;
-  rows(select: string): AsyncIterable<Uint8Array>;
+  /**
+   * Runs the COPY, calling `onChunk` with each chunk as it comes; resolves when the COPY is done.
+   * A chunk may live in memory the driver reuses once `onChunk` returns: copy what you keep. If
+   * `onChunk` throws, the COPY stops (or its rest is skipped) and `copy` rejects with that error.
+   */
+  copy(select: string, onChunk: (chunk: Uint8Array) => void): Promise<void>;
 }
 
 /**

@@ -163,21 +163,22 @@ export class CopyParser {
     }
     if (!this.#headerDone) {
       if (piece.length < HEADER_FIXED) {
-        this.#rest = piece;
+        this.#rest = Buffer.from(piece);
         return;
       }
       if (piece.compare(SIGNATURE, 0, SIGNATURE.length, 0, SIGNATURE.length) !== 0)
         throw new Error('appendlog: not a binary COPY stream (bad signature)');
       const extension = piece.readUInt32BE(SIGNATURE.length + 4);
       if (piece.length < HEADER_FIXED + extension) {
-        this.#rest = piece;
+        this.#rest = Buffer.from(piece);
         return;
       }
       at = HEADER_FIXED + extension;
       this.#headerDone = true;
     }
     at = this.#tuples(piece, at, onRow);
-    if (at < piece.length) this.#rest = piece.subarray(at);
+    // A copy: the chunk may be memory its driver reuses (PGlite's).
+    if (at < piece.length) this.#rest = Buffer.from(piece.subarray(at));
   }
 
   /** Reads the complete tuples of `buf` from `at`; returns where the first incomplete one starts. */

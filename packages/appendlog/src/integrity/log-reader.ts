@@ -33,6 +33,7 @@ export const F = {
   parentHash: 12,
   hash: 13,
   headVersion: 14,
+  /** Fields 15 to 20 only on the version the head holds (see {@link HEAD_FIELDS}). */
   headSeq: 15,
   headOp: 16,
   headDeleted: 17,
@@ -47,6 +48,14 @@ export const F = {
   /** Column i's name is field `user + 2i`, its value `user + 2i + 1`. */
   user: 24,
 } as const;
+
+/**
+ * The head's own fields the verifier compares with the log, sent on the row of the version the
+ * head holds only (NULL on every other row): an entry's versions would each carry the same copy,
+ * and on PGlite, whose COPY runs on the verifier's own thread, every field sent costs the read.
+ * The head's version comes on every row, so that a head ahead of its log is seen without them.
+ */
+const HEAD_FIELDS = ['seq', 'op', 'deleted', 'hash', 'created_at', 'recorded_at'] as const;
 
 /**
  * The planner settings of the log query: one merge join of two index scans, already in entry
@@ -94,7 +103,7 @@ export async function readLog(
     `SELECT l.seq, l.version, l.recorded_at, l.redacted_at IS NOT NULL,
             l.entry_id::text, l.version::text, l.op, l.tx_id::text, l.actor, l.reason, l.meta::text,
             l.content_hash, l.parent_hash, l.hash,
-            h.version, h.seq, h.op, h.deleted, h.hash, h.created_at, h.recorded_at,
+            h.version${HEAD_FIELDS.map((f) => `, CASE WHEN h.version = l.version THEN h.${f} END`).join('')},
             ${headDiffSql(columns)}, CASE WHEN h.version = l.version THEN h.parent_hash END, l.salt${userCols}
        FROM ${o.log} l LEFT JOIN ${o.head} h ON h.entry_id = l.entry_id${join} ${where}
       ORDER BY l.entry_id, l.version${tail}`;
@@ -154,7 +163,7 @@ async function copyRows(
   onRow: (row: CopyRow) => void,
 ): Promise<number> {
   const parser = new CopyParser(fields);
-  for await (const chunk of tx.copyBinary(select)) parser.push(chunk, onRow);
+  await tx.copyBinary(select, (chunk) => parser.push(chunk, onRow));
   parser.end();
   return parser.rows;
 }

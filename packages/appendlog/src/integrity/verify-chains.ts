@@ -11,9 +11,14 @@ import { canonicalFromMicros } from './pg-time.js';
 import type { Report } from './report.js';
 import { findShardedLogs } from './tx-ids-ahead.js';
 
-/** The head row of an entry, as read beside its versions. */
+/**
+ * The head row of an entry, as read beside its versions: its version from the entry's first row,
+ * the rest from the row of the version it holds (`held` false until that row, or when the log has
+ * no such version).
+ */
 interface Head {
   version: number;
+  held: boolean;
   seq: number;
   op: string;
   deleted: boolean;
@@ -162,6 +167,7 @@ export async function verifyChains(
       entryBytes = row.bytes(F.entry) ?? Buffer.alloc(0);
       entry = newEntry(entryBytes.toString('utf8'), readHead(row));
     }
+    if (entry.head !== null && !row.isNull(F.headSeq)) holdHead(entry.head, row);
     report.checked += 1;
     const r = rowCheck(ctx, row, entry);
     checkVersionNumber(ctx, r);
@@ -496,15 +502,19 @@ function timeText(micros: number): string {
 
 function readHead(row: CopyRow): Head | null {
   if (row.isNull(F.headVersion)) return null;
-  return {
-    version: row.int4(F.headVersion),
-    seq: row.int8Number(F.headSeq),
-    op: row.text(F.headOp) ?? '',
-    deleted: row.bool(F.headDeleted),
-    hash: row.latin1(F.headHash) ?? '',
-    created: row.int8Number(F.headCreated),
-    updated: row.int8Number(F.headUpdated),
-  };
+  const version = row.int4(F.headVersion);
+  return { version, held: false, seq: 0, op: '', deleted: false, hash: '', created: 0, updated: 0 };
+}
+
+/** The head's own fields, from the row of the version it holds. */
+function holdHead(head: Head, row: CopyRow): void {
+  head.held = true;
+  head.seq = row.int8Number(F.headSeq);
+  head.op = row.text(F.headOp) ?? '';
+  head.deleted = row.bool(F.headDeleted);
+  head.hash = row.latin1(F.headHash) ?? '';
+  head.created = row.int8Number(F.headCreated);
+  head.updated = row.int8Number(F.headUpdated);
 }
 
 /** The checks that need the whole entry: its head row, and erasure only after a forget. */
@@ -582,6 +592,29 @@ function compareHead(report: Report, table: string, state: EntryState, last: Pre
   }
   const wrong: string[] = [];
   if (h.version !== last.version) wrong.push(`version ${h.version} (log: ${last.version})`);
+  // The head's own fields came with the version it holds; a head behind a log that lacks that
+  // version is judged by its version alone.
+  if (h.held) wrong.push(...heldFieldsDiffer(report, table, state, last, h));
+  // The head's copy of the content, judged only against a version that holds itself (a tampered
+  // log row is reported there, once).
+  if (last.valid && last.headDiff) wrong.push(last.headDiff);
+  if (wrong.length > 0) {
+    report.fail(
+      table,
+      state.id,
+      last.version,
+      'head_mismatch',
+      `the head row disagrees with the log: ${wrong.join(', ')}`,
+    );
+  }
+}
+
+/**
+ * The head's own fields that disagree with the log's last version, for the head's message;
+ * a `created_at` that is not version 1's time is reported on version 1 itself.
+ */
+function heldFieldsDiffer(report: Report, table: string, state: EntryState, last: Prev, h: Head): string[] {
+  const wrong: string[] = [];
   if (h.seq !== last.seq) wrong.push(`seq ${h.seq} (log: ${last.seq})`);
   if (h.op !== last.op) wrong.push(`op ${h.op} (log: ${last.op})`);
   const deleted = removesEntry(last.op);
@@ -599,18 +632,7 @@ function compareHead(report: Report, table: string, state: EntryState, last: Pre
     );
   }
   if (h.updated !== last.at) wrong.push(`recorded_at ${timeText(h.updated)} (log: ${timeText(last.at)})`);
-  // The head's copy of the content, judged only against a version that holds itself (a tampered
-  // log row is reported there, once).
-  if (last.valid && last.headDiff) wrong.push(last.headDiff);
-  if (wrong.length > 0) {
-    report.fail(
-      table,
-      state.id,
-      last.version,
-      'head_mismatch',
-      `the head row disagrees with the log: ${wrong.join(', ')}`,
-    );
-  }
+  return wrong;
 }
 
 /** The settings under which the verifier reads text: UTC, ISO dates, hex bytea. */

@@ -55,8 +55,8 @@ export interface VerifyOptions {
   /** How many of `witnesses` must have cosigned the checkpoint (N of M; default: all of them). */
   witnessQuorum?: number;
   /**
-   * Versions per progress report (default 5000); on PGlite, whose COPY hands a result over whole,
-   * also the versions read per page.
+   * Versions per progress report (default 5000); on a PGlite too old to stream a COPY (it then
+   * hands the result over whole), also the versions read per page.
    */
   pageSize?: number;
   onProgress?: (progress: VerifyProgress) => void;
