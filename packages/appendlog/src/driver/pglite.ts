@@ -48,23 +48,24 @@ function streamingCopy(db: PGliteStreaming): BinaryCopy {
       let failure: { error: unknown } | null = null;
       const onMessage = (message: BackendMessage) => {
         if (failure !== null) return;
-        if (message.name === 'copyData') {
-          try {
-            onChunk((message as CopyDataMessage).chunk);
-          } catch (error) {
-            failure = { error };
-          }
-        } else if (message.name === 'error') {
-          failure = { error: message };
-        }
+        if (message.name === 'copyData') onChunk((message as CopyDataMessage).chunk);
+        else if (message.name === 'error') failure = { error: message };
       };
       await db._runExclusiveQuery(() =>
         db.execProtocolRawStream(serialize.query(`COPY (${select}) TO STDOUT (FORMAT binary)`), {
           // Inside a transaction, whose end syncs the file system.
           syncToFs: false,
           // A view of PGlite's memory, valid during this call only: the parser keeps any message
-          // the data ends inside of, so it gets a copy.
-          onRawData: (data) => parser.parse(Buffer.from(data), onMessage),
+          // the data ends inside of, so it gets a copy. Once something failed (`onChunk` threw,
+          // or the server sent an error), the rest of the output is only let through.
+          onRawData: (data) => {
+            if (failure !== null) return;
+            try {
+              parser.parse(Buffer.from(data), onMessage);
+            } catch (error) {
+              failure = { error };
+            }
+          },
         }),
       );
       if (failure !== null) throw (failure as { error: unknown }).error;
