@@ -36,7 +36,7 @@ function isStreaming(db: object): db is PGliteStreaming {
  * `COPY (select) TO STDOUT` through PGlite's raw protocol: each row's CopyData message is handed
  * on while the COPY runs, so nothing of the result is kept but the row at hand. Measured on
  * 100,000 versions of the verifier's query: about a quarter less time than `/dev/blob`, which
- * collects the output in pieces of a kilobyte, joins them into a Blob and copies it out again.
+ * collects the output in pieces of about a kilobyte, joins them into a Blob and copies it out again.
  * PGlite runs the statement on this thread, so `onChunk` runs inside its call: an error it throws
  * is kept and thrown once the COPY has finished, never into PGlite.
  */
