@@ -7,7 +7,7 @@ import { appVersionsContender } from './contenders/app-versions.js';
 import { appendlogFamily, appendlogLibContender, appendlogSqlContender } from './contenders/appendlog.js';
 import { historyTriggerContender } from './contenders/history-trigger.js';
 import { plainContender } from './contenders/plain.js';
-import { pgClient, pgliteClient, type SqlClient } from './sql-client.js';
+import { dropSchemaSql, pgClient, pgliteClient, type SqlClient } from './sql-client.js';
 
 export type EngineName = 'postgres' | 'pglite';
 type Connect = typeof connect;
@@ -122,10 +122,7 @@ export async function openPostgres(url: string, baseline: Connect | null): Promi
     settings,
     close: once(async () => {
       for (const close of closers) await close();
-      // Through the DDL guard's hatch: a database where migrate installed the guard refuses a plain drop.
-      await admin.query(
-        `BEGIN; SET LOCAL appendlog.allow_ddl = 'on'; DROP SCHEMA IF EXISTS ${schema} CASCADE; COMMIT`,
-      );
+      await admin.query(dropSchemaSql(schema));
       await admin.end();
     }),
   };

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect, type Database } from 'appendlog';
 import pg from 'pg';
-import { pgClient, type SqlClient } from './sql-client.js';
+import { dropSchemaSql, pgClient, type SqlClient } from './sql-client.js';
 
 /**
  * What a pgbench harness (`bench:floor`, `bench:insert-floor`) works in: a schema of its own, one
@@ -53,9 +53,7 @@ export async function openPgbenchScratch(
     async close() {
       await db.close();
       await pool.end();
-      await admin.query(
-        `BEGIN; SET LOCAL appendlog.allow_ddl = 'on'; DROP SCHEMA IF EXISTS ${schema} CASCADE; COMMIT`,
-      );
+      await admin.query(dropSchemaSql(schema));
       await admin.end();
       rmSync(dir, { recursive: true, force: true });
     },
